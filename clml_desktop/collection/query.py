@@ -1,0 +1,274 @@
+"""Which images to show: a Qt-free label index and the grid's filter over it.
+
+The GUI needs, for every image, its label states and its suggestion scores, to
+filter 20,000 images per keystroke and to count tags. Querying SQLite per
+keystroke would stall the GUI thread; instead a background job builds a
+`LabelIndex` (numpy arrays) once per collection change and every filter is a
+few vectorised operations over it. Kept out of Qt item models on purpose
+(DESIGN.md: no domain logic inside item models), so it is tested on its own.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field, replace
+
+import numpy as np
+
+POSITIVE = 1
+NEGATIVE = -1
+UNKNOWN = 0
+
+
+@dataclass(frozen=True)
+class SuggestionScores:
+    """Model scores per (image, tag) in the collection's tag names.
+
+    `probs[i, j]` is the probability of `tags[j]` on `image_ids[i]`;
+    `thresholds[j]` decides whether an unknown pair is a pending suggestion.
+    """
+
+    image_ids: np.ndarray
+    tags: list[str]
+    probs: np.ndarray
+    thresholds: np.ndarray
+
+
+@dataclass
+class LabelIndex:
+    """Label states and suggestion scores of a whole collection, as arrays.
+
+    Rows follow `image_ids` (sorted by path); columns follow `tag_names`.
+    `scores` is NaN where no score exists; `pending` marks unknown pairs whose
+    score passes the tag's threshold (what the grid badges count).
+    """
+
+    image_ids: np.ndarray
+    paths: list[str]
+    problems: list[str | None]
+    tag_ids: np.ndarray
+    tag_names: list[str]
+    states: np.ndarray
+    scores: np.ndarray
+    thresholds: np.ndarray
+    _lower_paths: list[str] = field(default_factory=list, repr=False)
+    _row: dict[int, int] = field(default_factory=dict, repr=False)
+    _col: dict[str, int] = field(default_factory=dict, repr=False)
+
+    def __post_init__(self) -> None:
+        self._lower_paths = [p.lower() for p in self.paths]
+        self._row = {int(i): r for r, i in enumerate(self.image_ids)}
+        self._col = {name: c for c, name in enumerate(self.tag_names)}
+
+    @classmethod
+    def empty(cls) -> LabelIndex:
+        return cls.build([], [], [], [], [], np.zeros((0, 0), np.int8))
+
+    @classmethod
+    def build(
+        cls,
+        image_ids: Sequence[int],
+        paths: Sequence[str],
+        problems: Sequence[str | None],
+        tag_ids: Sequence[int],
+        tag_names: Sequence[str],
+        states: np.ndarray,
+        suggestions: SuggestionScores | None = None,
+    ) -> LabelIndex:
+        """Assemble an index; suggestion scores are aligned by image id and tag name."""
+        n, c = len(image_ids), len(tag_names)
+        ids = np.asarray(image_ids, dtype=np.int64)
+        scores = np.full((n, c), np.nan, dtype=np.float32)
+        thresholds = np.full(c, np.inf, dtype=np.float32)
+        if suggestions is not None and n and c and len(suggestions.image_ids):
+            col_of = {name: j for j, name in enumerate(tag_names)}
+            src_cols = [j for j, t in enumerate(suggestions.tags) if t in col_of]
+            dst_cols = [col_of[suggestions.tags[j]] for j in src_cols]
+            row_of = {int(i): r for r, i in enumerate(ids)}
+            src_rows, dst_rows = [], []
+            for r, image_id in enumerate(np.asarray(suggestions.image_ids, dtype=np.int64)):
+                dst = row_of.get(int(image_id))
+                if dst is not None:
+                    src_rows.append(r)
+                    dst_rows.append(dst)
+            if src_cols and src_rows:
+                probs = np.asarray(suggestions.probs, dtype=np.float32)
+                scores[np.ix_(dst_rows, dst_cols)] = probs[np.ix_(src_rows, src_cols)]
+                thresholds[dst_cols] = np.asarray(suggestions.thresholds, dtype=np.float32)[src_cols]
+        return cls(
+            image_ids=ids,
+            paths=list(paths),
+            problems=list(problems),
+            tag_ids=np.asarray(tag_ids, dtype=np.int64),
+            tag_names=list(tag_names),
+            states=np.asarray(states, dtype=np.int8).reshape(n, c),
+            scores=scores,
+            thresholds=thresholds,
+        )
+
+    def __len__(self) -> int:
+        return len(self.image_ids)
+
+    @property
+    def pending(self) -> np.ndarray:
+        """Unknown pairs whose score reaches the tag's threshold (N×C bool)."""
+        with np.errstate(invalid="ignore"):
+            return (self.states == UNKNOWN) & (self.scores >= self.thresholds[None, :])
+
+    def row_of(self, image_id: int) -> int | None:
+        return self._row.get(int(image_id))
+
+    def column_of(self, tag: str) -> int | None:
+        return self._col.get(tag)
+
+    def pending_counts(self) -> np.ndarray:
+        """Pending suggestions per image (N,)."""
+        return self.pending.sum(axis=1).astype(np.int32) if self.states.size else np.zeros(len(self), np.int32)
+
+    def tag_counts(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(positives, pending suggestions, confirmed negatives) per tag (C,)."""
+        if not self.states.size:
+            z = np.zeros(len(self.tag_names), np.int64)
+            return z, z.copy(), z.copy()
+        positives = (self.states == POSITIVE).sum(axis=0)
+        negatives = (self.states == NEGATIVE).sum(axis=0)
+        return positives, self.pending.sum(axis=0), negatives
+
+    def set_state(self, image_ids: Iterable[int], tag: str, state: int) -> bool:
+        """Patch the index after an edit the GUI just made (no reload needed).
+
+        Returns False when the tag has no column yet (a new tag): the caller
+        then reloads the index in the background.
+        """
+        col = self._col.get(tag)
+        if col is None:
+            return False
+        rows = [r for r in (self._row.get(int(i)) for i in image_ids) if r is not None]
+        if rows:
+            self.states[rows, col] = state
+        return True
+
+
+@dataclass(frozen=True)
+class ImageFilter:
+    """The grid's filter. Empty fields do not filter.
+
+    Tags: `require` is a conjunction of OR-groups (`(("dog",), ("cat", "fox"))`
+    means dog AND (cat OR fox)); `exclude` tags must be absent (NOT).
+    `score_min`/`score_max` keep images with an unknown pair scored in range.
+    """
+
+    require: tuple[tuple[str, ...], ...] = ()
+    exclude: tuple[str, ...] = ()
+    untagged: bool = False
+    has_suggestions: bool = False
+    problems_only: bool = False
+    score_min: float | None = None
+    score_max: float | None = None
+    name: str = ""
+
+    def is_empty(self) -> bool:
+        return self == ImageFilter()
+
+    def with_tag(self, tag: str) -> ImageFilter:
+        """This filter AND `tag` (what a click in the tag panel does)."""
+        if (tag,) in self.require:
+            return self
+        return replace(self, require=self.require + ((tag,),))
+
+    def describe(self) -> str:
+        """A short human summary for the status bar and the filter bar."""
+        parts = [" OR ".join(group) for group in self.require]
+        parts = [f"({p})" if " OR " in p and len(self.require) > 1 else p for p in parts]
+        parts += [f"NOT {t}" for t in self.exclude]
+        if self.untagged:
+            parts.append("untagged")
+        if self.has_suggestions:
+            parts.append("has suggestions")
+        if self.problems_only:
+            parts.append("problems")
+        if self.score_min is not None or self.score_max is not None:
+            lo = 0.0 if self.score_min is None else self.score_min
+            hi = 1.0 if self.score_max is None else self.score_max
+            parts.append(f"score {lo:.2f}–{hi:.2f}")
+        if self.name:
+            parts.append(f"name contains '{self.name}'")
+        return " AND ".join(parts) if parts else "all images"
+
+
+_SPLIT_AND = re.compile(r"\s*(?:,|\bAND\b|&)\s*")
+_SPLIT_OR = re.compile(r"\s*(?:\||\bOR\b)\s*")
+
+
+def parse_tag_expression(text: str) -> tuple[tuple[tuple[str, ...], ...], tuple[str, ...]]:
+    """Parse the filter bar's tag text into (require, exclude).
+
+    Syntax: terms separated by `,` (or `AND`, `&`) must all hold; a term of
+    alternatives `a | b` (or `a OR b`) needs one of them; `-tag` or `NOT tag`
+    excludes. Tag names may contain spaces (`long hair, -hat`).
+    """
+    require: list[tuple[str, ...]] = []
+    exclude: list[str] = []
+    for term in _SPLIT_AND.split(text.strip()):
+        if not term:
+            continue
+        negated = False
+        if term.startswith("-"):
+            negated, term = True, term[1:].strip()
+        elif term.upper().startswith("NOT "):
+            negated, term = True, term[4:].strip()
+        if negated:
+            if term:
+                exclude.append(term)
+            continue
+        group = tuple(t for t in (s.strip() for s in _SPLIT_OR.split(term)) if t)
+        if group:
+            require.append(group)
+    return tuple(require), tuple(exclude)
+
+
+def format_tag_expression(require: Sequence[Sequence[str]], exclude: Sequence[str]) -> str:
+    """The inverse of `parse_tag_expression`, for showing a filter as text."""
+    terms = [" | ".join(group) for group in require] + [f"-{t}" for t in exclude]
+    return ", ".join(terms)
+
+
+def filter_mask(index: LabelIndex, flt: ImageFilter) -> np.ndarray:
+    """Boolean mask over `index` rows that pass `flt`."""
+    n = len(index)
+    mask = np.ones(n, dtype=bool)
+    if n == 0:
+        return mask
+    positive = index.states == POSITIVE
+    for group in flt.require:
+        cols = [c for c in (index.column_of(t) for t in group) if c is not None]
+        if not cols:
+            return np.zeros(n, dtype=bool)
+        mask &= positive[:, cols].any(axis=1)
+    excl = [c for c in (index.column_of(t) for t in flt.exclude) if c is not None]
+    if excl:
+        mask &= ~positive[:, excl].any(axis=1)
+    if flt.untagged:
+        mask &= ~positive.any(axis=1) if positive.size else np.ones(n, dtype=bool)
+    if flt.has_suggestions:
+        mask &= index.pending.any(axis=1) if index.states.size else np.zeros(n, dtype=bool)
+    if flt.problems_only:
+        mask &= np.fromiter((p is not None for p in index.problems), dtype=bool, count=n)
+    if flt.score_min is not None or flt.score_max is not None:
+        lo = -np.inf if flt.score_min is None else flt.score_min
+        hi = np.inf if flt.score_max is None else flt.score_max
+        with np.errstate(invalid="ignore"):
+            in_range = (index.states == UNKNOWN) & (index.scores >= lo) & (index.scores <= hi)
+        mask &= in_range.any(axis=1) if in_range.size else np.zeros(n, dtype=bool)
+    if flt.name:
+        needle = flt.name.lower()
+        mask &= np.fromiter((needle in p for p in index._lower_paths), dtype=bool, count=n)
+    return mask
+
+
+def filter_ids(index: LabelIndex, flt: ImageFilter) -> np.ndarray:
+    """Image ids (int64, in index order) that pass `flt`."""
+    if flt.is_empty():
+        return index.image_ids.copy()
+    return index.image_ids[filter_mask(index, flt)]
