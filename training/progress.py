@@ -1,0 +1,97 @@
+"""The trainer's voice: JSON-lines events on stdout, a human log on stderr.
+
+ADR 0002 fixes the protocol: clients (the GUI's QProcess, the CLI's
+subprocess) read stdout line by line and parse every line as JSON. One stray
+`print` from a library would break that, so `claim_stdout` moves `sys.stdout`
+to stderr for the whole run and keeps the real stdout for events only.
+Under torchrun only rank 0 speaks; other ranks log to stderr at most.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import sys
+import time
+from typing import Any, TextIO
+
+
+def _clean(value: Any) -> Any:
+    """JSON has no NaN/Infinity; a non-finite float becomes null."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, dict):
+        return {str(k): _clean(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_clean(v) for v in value]
+    return value
+
+
+class Progress:
+    """Emits protocol events (one JSON object a line) and human log lines."""
+
+    def __init__(self, out: TextIO | None, log: TextIO | None = None, enabled: bool = True) -> None:
+        self._out = out
+        self._log = log if log is not None else sys.stderr
+        self.enabled = enabled
+        self._started = time.monotonic()
+
+    def emit(self, event: str, **fields: Any) -> None:
+        """Write one event line and flush, so a reader sees it at once."""
+        if not self.enabled or self._out is None:
+            return
+        record = {"event": event, **_clean(fields)}
+        self._out.write(json.dumps(record, ensure_ascii=False, allow_nan=False) + "\n")
+        self._out.flush()
+
+    def log(self, message: str) -> None:
+        """A line for people, on stderr, stamped with seconds since start."""
+        if not self.enabled:
+            return
+        self._log.write(f"[{time.monotonic() - self._started:7.1f}s] {message}\n")
+        self._log.flush()
+
+    def warning(self, message: str) -> None:
+        """A problem the run survives (skipped image, halved batch): event and log."""
+        self.emit("warning", message=message)
+        self.log(f"warning: {message}")
+
+
+def claim_stdout() -> TextIO:
+    """Reserve the real stdout for events; anything else printed goes to stderr."""
+    real = sys.stdout
+    sys.stdout = sys.stderr
+    return real
+
+
+class Eta:
+    """Seconds left for the whole run (all phases), from the steps done so far."""
+
+    def __init__(self, total_steps: int) -> None:
+        self.total = max(1, total_steps)
+        self.done = 0
+        self._t0 = time.monotonic()
+        self.images = 0
+
+    def step(self, images: int) -> None:
+        self.done += 1
+        self.images += images
+
+    @property
+    def elapsed(self) -> float:
+        return time.monotonic() - self._t0
+
+    @property
+    def seconds_left(self) -> float | None:
+        if self.done == 0:
+            return None
+        return self.elapsed / self.done * max(0, self.total - self.done)
+
+    @property
+    def images_per_s(self) -> float | None:
+        elapsed = self.elapsed
+        return self.images / elapsed if elapsed > 0 else None
+
+    @property
+    def fraction(self) -> float:
+        return min(1.0, self.done / self.total)
