@@ -1,0 +1,185 @@
+"""Tag chips: one small pill per tag of an image, in three visibly distinct styles.
+
+Why chips and not a list: a person must tell at a glance what they confirmed
+(solid), what the model merely proposes (outlined, dashed, with its
+confidence and ✓/✗ buttons) and what they rejected (struck through, hidden
+unless asked for). Colours come from the palette, so the chips stay readable
+in light and dark themes.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+from PySide6.QtCore import QRectF, QSize, Qt, Signal
+from PySide6.QtGui import QColor, QFont, QPainter, QPaintEvent, QPalette, QPen
+from PySide6.QtWidgets import QHBoxLayout, QLabel, QSizePolicy, QToolButton, QWidget
+
+from clml_desktop.collection.labels import LabelSource
+
+
+class ChipKind(StrEnum):
+    POSITIVE = "positive"
+    SUGGESTED = "suggested"
+    REJECTED = "rejected"
+
+
+SOURCE_SHORT = {
+    LabelSource.ORIGINAL.value: "file",
+    LabelSource.MANUAL.value: "you",
+    LabelSource.ACCEPTED.value: "accepted",
+    LabelSource.IMPORTED.value: "import",
+}
+
+SOURCE_LONG = {
+    LabelSource.ORIGINAL.value: "came with the folder's tag files",
+    LabelSource.MANUAL.value: "set by hand",
+    LabelSource.ACCEPTED.value: "an accepted model suggestion",
+    LabelSource.IMPORTED.value: "imported from a tag file",
+}
+
+
+def mix(a: QColor, b: QColor, t: float) -> QColor:
+    """Blend two colours: t = 0 gives `a`, t = 1 gives `b`."""
+    return QColor(
+        round(a.red() + (b.red() - a.red()) * t),
+        round(a.green() + (b.green() - a.green()) * t),
+        round(a.blue() + (b.blue() - a.blue()) * t),
+    )
+
+
+def chip_colors(palette: QPalette, kind: ChipKind) -> tuple[QColor, QColor, QColor]:
+    """(fill, border, text) for a chip kind, derived from the current palette."""
+    base = palette.color(QPalette.ColorRole.Base)
+    window = palette.color(QPalette.ColorRole.Window)
+    text = palette.color(QPalette.ColorRole.Text)
+    accent = palette.color(QPalette.ColorRole.Highlight)
+    if kind is ChipKind.POSITIVE:
+        return accent, accent.darker(115), palette.color(QPalette.ColorRole.HighlightedText)
+    if kind is ChipKind.SUGGESTED:
+        suggest = QColor("#d08a00") if base.lightness() > 128 else QColor("#f0b43c")
+        return mix(base, suggest, 0.14), suggest, text
+    return window, mix(window, text, 0.35), mix(window, text, 0.55)
+
+
+class TagChip(QWidget):
+    """One tag as a pill; its buttons emit the action, the owner does the edit."""
+
+    removeRequested = Signal(str)
+    acceptRequested = Signal(str)
+    rejectRequested = Signal(str)
+    restoreRequested = Signal(str)
+
+    RADIUS = 11.0
+
+    def __init__(
+        self,
+        tag: str,
+        kind: ChipKind,
+        *,
+        source: str | None = None,
+        score: float | None = None,
+        parent: QWidget | None = None,
+    ) -> None:
+        super().__init__(parent)
+        self.tag = tag
+        self.kind = kind
+        self.source = source
+        self.score = score
+        self.setSizePolicy(QSizePolicy.Policy.Fixed, QSizePolicy.Policy.Fixed)
+        self.setAttribute(Qt.WidgetAttribute.WA_Hover, True)
+        layout = QHBoxLayout(self)
+        layout.setContentsMargins(10, 2, 4, 2)
+        layout.setSpacing(4)
+
+        self.name_label = QLabel(tag, self)
+        font = self.name_label.font()
+        if kind is ChipKind.REJECTED:
+            font.setStrikeOut(True)
+        if kind is ChipKind.POSITIVE:
+            font.setWeight(QFont.Weight.DemiBold)
+        self.name_label.setFont(font)
+        layout.addWidget(self.name_label)
+
+        meta = self._meta_text()
+        self.meta_label = QLabel(meta, self)
+        small = self.meta_label.font()
+        small.setPointSizeF(max(6.0, small.pointSizeF() * 0.82))
+        self.meta_label.setFont(small)
+        self.meta_label.setVisible(bool(meta))
+        layout.addWidget(self.meta_label)
+
+        self.buttons: dict[str, QToolButton] = {}
+        if kind is ChipKind.POSITIVE:
+            self._add_button("remove", "×", f"Remove '{tag}' from this image", self.removeRequested)
+        elif kind is ChipKind.SUGGESTED:
+            self._add_button("accept", "✓", f"Accept '{tag}' (A)", self.acceptRequested)
+            self._add_button("reject", "✗", f"Reject '{tag}' (R)", self.rejectRequested)
+        else:
+            self._add_button("restore", "↺", f"Forget the rejection of '{tag}'", self.restoreRequested)
+        self.setToolTip(self._tooltip())
+        self._apply_text_colors()
+
+    def _meta_text(self) -> str:
+        if self.kind is ChipKind.SUGGESTED and self.score is not None:
+            return f"{self.score:.0%}"
+        if self.kind is ChipKind.POSITIVE and self.source:
+            return SOURCE_SHORT.get(self.source, self.source)
+        return ""
+
+    def _tooltip(self) -> str:
+        if self.kind is ChipKind.POSITIVE:
+            why = SOURCE_LONG.get(self.source or "", self.source or "")
+            return f"<b>{self.tag}</b> — confirmed tag" + (f", {why}" if why else "")
+        if self.kind is ChipKind.SUGGESTED:
+            score = f" with {self.score:.0%} confidence" if self.score is not None else ""
+            return f"<b>{self.tag}</b> — suggested by the model{score}; ✓ accept, ✗ reject"
+        return f"<b>{self.tag}</b> — rejected by you; the model will learn it is absent"
+
+    def _add_button(self, name: str, glyph: str, tip: str, signal: Signal) -> None:
+        button = QToolButton(self)
+        button.setText(glyph)
+        button.setToolTip(tip)
+        button.setAutoRaise(True)
+        button.setCursor(Qt.CursorShape.PointingHandCursor)
+        button.setFocusPolicy(Qt.FocusPolicy.TabFocus)
+        button.setFixedSize(QSize(18, 18))
+        button.setObjectName(f"chip-{name}")
+        button.clicked.connect(lambda: signal.emit(self.tag))
+        self.layout().addWidget(button)
+        self.buttons[name] = button
+
+    def _apply_text_colors(self) -> None:
+        _fill, border, text = chip_colors(self.palette(), self.kind)
+        meta = mix(text, self.palette().color(QPalette.ColorRole.Window), 0.3)
+        if self.kind is ChipKind.SUGGESTED:
+            meta = border
+        self.name_label.setStyleSheet(f"color: {text.name()}; background: transparent;")
+        self.meta_label.setStyleSheet(f"color: {meta.name()}; background: transparent;")
+        for button in self.buttons.values():
+            button.setStyleSheet(
+                f"QToolButton {{ color: {text.name()}; border: none; border-radius: 9px;"
+                " font-weight: bold; background: transparent; }"
+                f"QToolButton:hover {{ background: {mix(text, border, 0.5).name()}40; }}"
+            )
+
+    def changeEvent(self, event) -> None:  # noqa: N802 (Qt override)
+        super().changeEvent(event)
+        if event.type() in (event.Type.PaletteChange, event.Type.StyleChange):
+            self._apply_text_colors()
+
+    def paintEvent(self, event: QPaintEvent) -> None:  # noqa: N802
+        fill, border, _text = chip_colors(self.palette(), self.kind)
+        painter = QPainter(self)
+        painter.setRenderHint(QPainter.RenderHint.Antialiasing)
+        rect = QRectF(self.rect()).adjusted(0.5, 0.5, -0.5, -0.5)
+        pen = QPen(border, 1.2)
+        if self.kind is ChipKind.SUGGESTED:
+            pen.setStyle(Qt.PenStyle.DashLine)
+        if self.underMouse():
+            fill = fill.lighter(108) if fill.lightness() < 128 else fill.darker(104)
+        painter.setPen(pen)
+        painter.setBrush(fill)
+        radius = min(self.RADIUS, rect.height() / 2)
+        painter.drawRoundedRect(rect, radius, radius)
+        painter.end()
