@@ -1,0 +1,98 @@
+"""Image sizes from file headers, never decoding pixels, with a clear reason when
+a file cannot be used.
+
+Pillow's `Image.open` reads only the header; restricting it to the formats a
+collection holds keeps odd files (EPS, PDF, ...) from ever reaching a plugin
+that shells out. An image over Pillow's decompression-bomb limit is recorded
+with its size and a problem instead of being decoded later by accident.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from PIL import Image, UnidentifiedImageError
+
+from clml_desktop.collection.rows import ImageInfo
+
+IMAGE_EXTENSIONS = frozenset(
+    {".jpg", ".jpeg", ".png", ".webp", ".bmp", ".gif", ".tif", ".tiff"}
+)
+PIL_FORMATS = ("JPEG", "PNG", "WEBP", "BMP", "GIF", "TIFF", "DIB")
+
+
+def is_image_name(name: str) -> bool:
+    """Whether a file name has one of the collection's image extensions (any case)."""
+    return os.path.splitext(name)[1].lower() in IMAGE_EXTENSIONS
+
+
+def pixel_limit() -> int | None:
+    """Pixels above which Pillow refuses to decode (twice MAX_IMAGE_PIXELS), None if unlimited."""
+    limit = Image.MAX_IMAGE_PIXELS
+    return None if limit is None else 2 * int(limit)
+
+
+def _header_size_unchecked(path: Path) -> tuple[int, int] | None:
+    """Read the size of an image Pillow refused as too large, still without decoding."""
+    Image.init()
+    with open(path, "rb") as fp:
+        prefix = fp.read(16)
+        for fmt in PIL_FORMATS:
+            entry = Image.OPEN.get(fmt)
+            if entry is None:
+                continue
+            factory, accept = entry
+            if accept is not None and not accept(prefix):
+                continue
+            fp.seek(0)
+            try:
+                return tuple(factory(fp, str(path)).size)
+            except (OSError, SyntaxError, ValueError, IndexError, TypeError):
+                continue
+    return None
+
+
+def _over_limit(path: Path, exc: Exception) -> tuple[int | None, int | None, str]:
+    limit = pixel_limit() or 0
+    size = _header_size_unchecked(path)
+    if size is None:
+        return None, None, f"image is over Pillow's {limit / 1e6:.0f} MP limit ({exc}); not decoded"
+    w, h = size
+    return w, h, (
+        f"image is {w}×{h} ({w * h / 1e6:.0f} MP), over Pillow's {limit / 1e6:.0f} MP limit;"
+        " not decoded"
+    )
+
+
+def read_image_info(full_path: Path, relpath: str, size: int, mtime_ns: int) -> ImageInfo:
+    """Size and problem of one image file; FileNotFoundError only if it vanished.
+
+    Every other failure (0-byte file, non-image with an image extension,
+    truncated header, permission denied, huge image) becomes `problem` text,
+    so one bad file never stops a scan.
+    """
+    if size == 0:
+        return ImageInfo(relpath, size, mtime_ns, None, None, "empty file (0 bytes)")
+    width = height = None
+    problem = None
+    try:
+        with Image.open(full_path, formats=PIL_FORMATS) as im:
+            width, height = im.size
+        limit = pixel_limit()
+        if limit is not None and width * height > limit:
+            problem = (
+                f"image is {width}×{height} ({width * height / 1e6:.0f} MP), over Pillow's"
+                f" {limit / 1e6:.0f} MP limit; not decoded"
+            )
+    except FileNotFoundError:
+        raise
+    except Image.DecompressionBombError as exc:
+        width, height, problem = _over_limit(full_path, exc)
+    except UnidentifiedImageError:
+        problem = "not an image Pillow can read (JPEG, PNG, WebP, BMP, GIF or TIFF header expected)"
+    except PermissionError as exc:
+        problem = f"cannot open the file: {exc.strerror or exc}"
+    except (OSError, SyntaxError, ValueError, IndexError, TypeError, EOFError) as exc:
+        problem = f"cannot read the image header: {exc}"
+    return ImageInfo(relpath, size, mtime_ns, width, height, problem)

@@ -1,0 +1,862 @@
+"""The collection store: one SQLite file per collection holding images, tags,
+labels, models, cached predictions and the undo log (ADR 0001).
+
+Every public edit is one `BEGIN IMMEDIATE` transaction and one undo step, so a
+crash leaves either the whole edit or none of it, and two processes on the
+same folder queue up behind SQLite's lock (busy timeout) instead of failing.
+The object is safe to share between threads (one connection behind a lock);
+a busy worker may also open its own store on the same folder.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import threading
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import numpy as np
+
+from clml_desktop.collection import edit_log, label_plan, predictions
+from clml_desktop.collection.labels import ImageLabels, LabelSource, LabelState, Problem
+from clml_desktop.collection.location import DB_NAME, choose_data_dir, existing_db
+from clml_desktop.collection.rows import (
+    EditRow,
+    ImageInfo,
+    ImageRow,
+    ImportReport,
+    LabelChange,
+    LabelMatrix,
+    LabelRow,
+    ModelRow,
+    PredictionIn,
+    PredictionMatrix,
+    ScanDelta,
+    TagCount,
+    TagRow,
+)
+from clml_desktop.collection.schema import SchemaError, migrate
+from clml_desktop.collection.tagnames import TagNameError, clean_tag_name, tag_key
+
+POSITIVE = LabelState.POSITIVE.value
+NEGATIVE = LabelState.NEGATIVE.value
+_SOURCES = {s.value for s in LabelSource}
+_IMAGE_COLUMNS = "id, path, size, mtime_ns, width, height, problem, version, missing"
+_CHUNK = 500  # stays under SQLite's bound-parameter limit
+
+
+class StoreError(RuntimeError):
+    """A store operation was refused; the message says why and names the file or tag."""
+
+
+class _NoChange(Exception):
+    """Raised inside an edit that turned out to change nothing (rolled back, no undo step)."""
+
+
+def _image_row(r: tuple) -> ImageRow:
+    return ImageRow(r[0], r[1], r[2], r[3], r[4], r[5], r[6], r[7], bool(r[8]))
+
+
+def _id_list(image_ids: int | Iterable[int]) -> list[int]:
+    if isinstance(image_ids, (int, np.integer)):
+        return [int(image_ids)]
+    return [int(i) for i in image_ids]
+
+
+def _plural(n: int, word: str) -> str:
+    return f"{n:,} {word}" if n == 1 else f"{n:,} {word}s"
+
+
+class CollectionStore:
+    """Open with `CollectionStore.open(folder)`; use as a context manager or call close()."""
+
+    def __init__(self, folder: Path) -> None:
+        root = Path(folder).expanduser()
+        if not root.is_dir():
+            raise StoreError(f"{root}: not a folder")
+        self.root: Path = root.resolve()
+        try:
+            self.data_dir, self.fallback_reason = choose_data_dir(self.root)
+        except OSError as exc:
+            raise StoreError(str(exc)) from exc
+        self.db_path: Path = self.data_dir / DB_NAME
+        self._lock = threading.RLock()
+        try:
+            self._conn = sqlite3.connect(
+                self.db_path, timeout=30.0, isolation_level=None, check_same_thread=False
+            )
+            self._conn.execute("PRAGMA busy_timeout = 30000")
+            self._conn.execute("PRAGMA journal_mode = WAL")
+            self._conn.execute("PRAGMA synchronous = NORMAL")
+            self._conn.execute("PRAGMA foreign_keys = ON")
+            migrate(self._conn)
+        except (sqlite3.DatabaseError, SchemaError) as exc:
+            if hasattr(self, "_conn"):
+                self._conn.close()
+            raise StoreError(f"{self.db_path}: {exc}") from exc
+
+    @classmethod
+    def open(cls, folder: Path) -> CollectionStore:
+        """Open (creating on first use) the store of the collection at `folder`."""
+        return cls(folder)
+
+    @staticmethod
+    def exists(folder: Path) -> bool:
+        """Whether `folder` was opened as a collection before (own or fallback database)."""
+        return existing_db(Path(folder).expanduser().resolve()) is not None
+
+    def close(self) -> None:
+        """Close the connection (a WAL checkpoint happens on the last close)."""
+        with self._lock:
+            self._conn.close()
+
+    def __enter__(self) -> CollectionStore:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # -- transactions -------------------------------------------------------
+
+    @contextmanager
+    def _write(self) -> Iterator[sqlite3.Connection]:
+        with self._lock:
+            conn = self._conn
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                yield conn
+            except (TagNameError, label_plan.UnknownImages, edit_log.EditConflict, KeyError) as exc:
+                conn.execute("ROLLBACK")
+                raise StoreError(exc.args[0] if exc.args else str(exc)) from exc
+            except BaseException:
+                conn.execute("ROLLBACK")
+                raise
+            conn.execute("COMMIT")
+
+    @contextmanager
+    def _read(self) -> Iterator[sqlite3.Connection]:
+        """A consistent snapshot for reads that take several queries."""
+        with self._lock:
+            conn = self._conn
+            conn.execute("BEGIN")
+            try:
+                yield conn
+            finally:
+                conn.execute("COMMIT")
+
+    def _edit(self, description: str, body: Callable[[sqlite3.Connection, int], object]) -> int | None:
+        """Run `body` as one logged edit; returns the edit id, None when nothing changed."""
+        try:
+            with self._write() as conn:
+                edit_id = edit_log.begin_edit(conn, description)
+                body(conn, edit_id)
+                changed = conn.execute(
+                    "SELECT EXISTS(SELECT 1 FROM label_changes WHERE edit_id = ?)"
+                    " OR EXISTS(SELECT 1 FROM tag_changes WHERE edit_id = ?)",
+                    (edit_id, edit_id),
+                ).fetchone()[0]
+                if not changed:
+                    raise _NoChange
+                return edit_id
+        except _NoChange:
+            return None
+
+    # -- images -------------------------------------------------------------
+
+    def upsert_images(self, infos: Iterable[ImageInfo]) -> ScanDelta:
+        """Add new images, update changed ones (bumping `version`), bring back missing ones."""
+        added = changed = unchanged = 0
+        batch = list(infos)
+        with self._write() as conn:
+            for start in range(0, len(batch), _CHUNK):
+                chunk = batch[start : start + _CHUNK]
+                marks = ",".join("?" * len(chunk))
+                known = {
+                    r[0]: r[1:]
+                    for r in conn.execute(
+                        "SELECT path, size, mtime_ns, width, height, problem, missing FROM images"
+                        f" WHERE path IN ({marks})",
+                        [i.path for i in chunk],
+                    )
+                }
+                todo = []
+                for info in chunk:
+                    old = known.get(info.path)
+                    new = (info.size, info.mtime_ns, info.width, info.height, info.problem, 0)
+                    if old is None:
+                        added += 1
+                    elif old == new:
+                        unchanged += 1
+                        continue
+                    else:
+                        changed += 1
+                    todo.append((info.path, *new[:5]))
+                conn.executemany(
+                    "INSERT INTO images(path, size, mtime_ns, width, height, problem)"
+                    " VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT(path) DO UPDATE SET"
+                    " version = version + (size != excluded.size OR mtime_ns != excluded.mtime_ns),"
+                    " size = excluded.size, mtime_ns = excluded.mtime_ns, width = excluded.width,"
+                    " height = excluded.height, problem = excluded.problem, missing = 0",
+                    todo,
+                )
+        return ScanDelta(added=added, changed=changed, unchanged=unchanged)
+
+    def remove_images(self, paths: Iterable[str]) -> int:
+        """Mark images whose files are gone as missing; their labels stay for when they return."""
+        items = [(p,) for p in paths]
+        with self._write() as conn:
+            before = conn.total_changes
+            conn.executemany("UPDATE images SET missing = 1 WHERE path = ? AND missing = 0", items)
+            return conn.total_changes - before
+
+    def images(self, *, include_missing: bool = False) -> list[ImageRow]:
+        """Images ordered by path; files that vanished are left out unless asked for."""
+        where = "" if include_missing else " WHERE missing = 0"
+        with self._lock:
+            rows = self._conn.execute(f"SELECT {_IMAGE_COLUMNS} FROM images{where} ORDER BY path")
+            return [_image_row(r) for r in rows]
+
+    def image(self, image_id: int) -> ImageRow:
+        """One image by id (StoreError when unknown)."""
+        with self._lock:
+            r = self._conn.execute(
+                f"SELECT {_IMAGE_COLUMNS} FROM images WHERE id = ?", (int(image_id),)
+            ).fetchone()
+        if r is None:
+            raise StoreError(f"no image with id {image_id} in {self.root}")
+        return _image_row(r)
+
+    def image_by_path(self, relpath: str) -> ImageRow | None:
+        """One image by its collection-relative POSIX path."""
+        with self._lock:
+            r = self._conn.execute(
+                f"SELECT {_IMAGE_COLUMNS} FROM images WHERE path = ?", (relpath,)
+            ).fetchone()
+        return _image_row(r) if r else None
+
+    def image_count(self) -> int:
+        """Number of present (not missing) images."""
+        with self._lock:
+            return self._conn.execute("SELECT COUNT(*) FROM images WHERE missing = 0").fetchone()[0]
+
+    def scan_index(self) -> dict[str, tuple[int, int, bool]]:
+        """path -> (size, mtime_ns, missing) for every known image: what a rescan compares with."""
+        with self._lock:
+            return {
+                r[0]: (r[1], r[2], bool(r[3]))
+                for r in self._conn.execute("SELECT path, size, mtime_ns, missing FROM images")
+            }
+
+    def set_image_problem(self, image_id: int, problem: str | None) -> None:
+        """Mark an image as unreadable (or clear the mark) with a user-facing reason."""
+        with self._write() as conn:
+            conn.execute("UPDATE images SET problem = ? WHERE id = ?", (problem, int(image_id)))
+
+    def problems(self) -> list[Problem]:
+        """Every present image with a problem, as path + message."""
+        with self._lock:
+            return [
+                Problem(r[0], r[1])
+                for r in self._conn.execute(
+                    "SELECT path, problem FROM images WHERE problem IS NOT NULL AND missing = 0"
+                    " ORDER BY path"
+                )
+            ]
+
+    # -- tags ---------------------------------------------------------------
+
+    def tags(self) -> list[TagRow]:
+        """Live tags in creation order."""
+        with self._lock:
+            return [
+                TagRow(*r)
+                for r in self._conn.execute(
+                    "SELECT id, name, key FROM tags WHERE deleted = 0 ORDER BY id"
+                )
+            ]
+
+    def tag_counts(self) -> list[TagCount]:
+        """Positives and negatives per live tag, over present images."""
+        with self._lock:
+            rows = self._conn.execute(
+                "SELECT t.id, t.name, COALESCE(SUM(x.state = 'positive'), 0),"
+                " COALESCE(SUM(x.state = 'negative'), 0) FROM tags t LEFT JOIN ("
+                "  SELECT l.tag_id, l.state FROM labels l JOIN images i ON i.id = l.image_id"
+                "  WHERE i.missing = 0) x ON x.tag_id = t.id"
+                " WHERE t.deleted = 0 GROUP BY t.id ORDER BY t.id"
+            ).fetchall()
+        return [TagCount(*r) for r in rows]
+
+    def _lookup(self, conn: sqlite3.Connection, tag: str | int) -> int | None:
+        if isinstance(tag, (int, np.integer)) and not isinstance(tag, bool):
+            r = conn.execute(
+                "SELECT id FROM tags WHERE id = ? AND deleted = 0", (int(tag),)
+            ).fetchone()
+            return r[0] if r else None
+        name = str(tag).strip()
+        r = conn.execute("SELECT id FROM tags WHERE name = ? AND deleted = 0", (name,)).fetchone()
+        if r is None:
+            r = conn.execute(
+                "SELECT MIN(id) FROM tags WHERE key = ? AND deleted = 0", (tag_key(name),)
+            ).fetchone()
+        return r[0] if r and r[0] is not None else None
+
+    def _require(self, conn: sqlite3.Connection, tag: str | int) -> int:
+        tag_id = self._lookup(conn, tag)
+        if tag_id is None:
+            raise StoreError(f"no tag {tag!r} in {self.root}")
+        return tag_id
+
+    def _resolve(self, conn: sqlite3.Connection, tag: str | int, edit_id: int | None) -> int:
+        """A live tag's id, creating (or reviving a deleted tag of that name) when needed.
+
+        Inside an edit the creation is logged, so undoing the edit removes the
+        tag again; outside one (`ensure_tag`) it is an empty tag and not an edit.
+        """
+        found = self._lookup(conn, tag)
+        if found is not None:
+            return found
+        if isinstance(tag, (int, np.integer)):
+            raise StoreError(f"no tag with id {tag} in {self.root}")
+        name = clean_tag_name(tag)
+        r = conn.execute(
+            "SELECT MAX(id) FROM tags WHERE name = ? AND deleted = 1", (name,)
+        ).fetchone()
+        tag_id = r[0]
+        if tag_id is None:
+            cur = conn.execute(
+                "INSERT INTO tags(name, key, deleted) VALUES (?, ?, 1)", (name, tag_key(name))
+            )
+            tag_id = int(cur.lastrowid)
+        if edit_id is None:
+            conn.execute("UPDATE tags SET deleted = 0 WHERE id = ?", (tag_id,))
+        else:
+            edit_log.log_tag_change(conn, edit_id, tag_id, name, False)
+        return tag_id
+
+    def ensure_tag(self, name: str) -> int:
+        """The id of the tag matching `name` (exactly, then by key), created empty if none."""
+        with self._write() as conn:
+            return self._resolve(conn, name, None)
+
+    def tag_id(self, name_or_id: str | int) -> int | None:
+        """A live tag's id: by id, exact name, then alias key; None when there is none."""
+        with self._lock:
+            return self._lookup(self._conn, name_or_id)
+
+    def tag_name(self, tag_id: int) -> str:
+        """The spelling of a tag (deleted tags included, for the audit view)."""
+        with self._lock:
+            r = self._conn.execute("SELECT name FROM tags WHERE id = ?", (int(tag_id),)).fetchone()
+        if r is None:
+            raise StoreError(f"no tag with id {tag_id} in {self.root}")
+        return r[0]
+
+    def set_tag_threshold(self, tag: str | int, value: float | None) -> None:
+        """Override the suggestion threshold of one tag (None: use the model's)."""
+        if value is not None and not 0.0 <= float(value) <= 1.0:
+            raise StoreError(f"a threshold must lie between 0 and 1, not {value}")
+        with self._write() as conn:
+            tag_id = self._require(conn, tag)
+            conn.execute(
+                "UPDATE tags SET threshold = ? WHERE id = ?",
+                (None if value is None else float(value), tag_id),
+            )
+
+    def tag_thresholds(self) -> dict[str, float]:
+        """Tag name -> the person's threshold, for tags that have one."""
+        with self._lock:
+            return dict(
+                self._conn.execute(
+                    "SELECT name, threshold FROM tags WHERE deleted = 0 AND threshold IS NOT NULL"
+                )
+            )
+
+    # -- label reads --------------------------------------------------------
+
+    def labels_of(self, image_id: int) -> list[LabelRow]:
+        """The labels of one image: positives in their order, then negatives."""
+        with self._lock:
+            rows = self._conn.execute(
+                "SELECT l.image_id, l.tag_id, t.name, l.state, l.source, l.position, l.time"
+                " FROM labels l JOIN tags t ON t.id = l.tag_id"
+                " WHERE l.image_id = ? AND t.deleted = 0"
+                " ORDER BY l.state = 'negative', l.position, t.name",
+                (int(image_id),),
+            ).fetchall()
+        return [LabelRow(*r) for r in rows]
+
+    def label_matrix(self) -> LabelMatrix:
+        """Every label of present images and live tags in one N×C int8 array.
+
+        Rows follow `images()` (by path), columns follow `tags()` (by id).
+        """
+        with self._read() as conn:
+            image_ids = np.array(
+                [r[0] for r in conn.execute("SELECT id FROM images WHERE missing = 0 ORDER BY path")],
+                dtype=np.int64,
+            )
+            tag_rows = conn.execute("SELECT id, name FROM tags WHERE deleted = 0 ORDER BY id").fetchall()
+            labels = conn.execute(
+                "SELECT l.image_id, l.tag_id, CASE l.state WHEN 'positive' THEN 1 ELSE -1 END"
+                " FROM labels l JOIN tags t ON t.id = l.tag_id JOIN images i ON i.id = l.image_id"
+                " WHERE t.deleted = 0 AND i.missing = 0"
+            ).fetchall()
+        tag_ids = np.array([r[0] for r in tag_rows], dtype=np.int64)
+        states = np.zeros((len(image_ids), len(tag_ids)), dtype=np.int8)
+        if labels:
+            arr = np.array(labels, dtype=np.int64)
+            img_order = np.argsort(image_ids)
+            rows = img_order[np.searchsorted(image_ids, arr[:, 0], sorter=img_order)]
+            cols = np.searchsorted(tag_ids, arr[:, 1])
+            states[rows, cols] = arr[:, 2]
+        return LabelMatrix(image_ids, tag_ids, [r[1] for r in tag_rows], states)
+
+    def image_labels(self, image_ids: Iterable[int] | None = None) -> dict[str, ImageLabels]:
+        """relpath -> ImageLabels (positives in order, negatives, sources) for export and training."""
+        wanted = None if image_ids is None else set(_id_list(image_ids))
+        with self._read() as conn:
+            out: dict[str, ImageLabels] = {}
+            id_to_path: dict[int, str] = {}
+            for image_id, path in conn.execute(
+                "SELECT id, path FROM images WHERE missing = 0 ORDER BY path"
+            ):
+                if wanted is None or image_id in wanted:
+                    id_to_path[image_id] = path
+                    out[path] = ImageLabels()
+            for image_id, name, state, source in conn.execute(
+                "SELECT l.image_id, t.name, l.state, l.source FROM labels l"
+                " JOIN tags t ON t.id = l.tag_id WHERE t.deleted = 0"
+                " ORDER BY l.image_id, l.state = 'negative', l.position, t.name"
+            ):
+                path = id_to_path.get(image_id)
+                if path is None:
+                    continue
+                entry = out[path]
+                (entry.positives if state == POSITIVE else entry.negatives).append(name)
+                entry.sources[name] = source
+        return out
+
+    def images_with_tag(self, tag: str | int, state: str = POSITIVE) -> list[int]:
+        """Ids of present images where `tag` is in `state` (positive or negative)."""
+        with self._lock:
+            tag_id = self._lookup(self._conn, tag)
+            if tag_id is None:
+                return []
+            return [
+                r[0]
+                for r in self._conn.execute(
+                    "SELECT l.image_id FROM labels l JOIN images i ON i.id = l.image_id"
+                    " WHERE l.tag_id = ? AND l.state = ? AND i.missing = 0 ORDER BY i.path",
+                    (tag_id, str(state)),
+                )
+            ]
+
+    def label_source_counts(self) -> dict[str, dict[str, int]]:
+        """source -> {state: count} over present images and live tags (for stats)."""
+        out: dict[str, dict[str, int]] = {}
+        with self._lock:
+            for source, state, n in self._conn.execute(
+                "SELECT l.source, l.state, COUNT(*) FROM labels l"
+                " JOIN tags t ON t.id = l.tag_id JOIN images i ON i.id = l.image_id"
+                " WHERE t.deleted = 0 AND i.missing = 0 GROUP BY l.source, l.state"
+            ):
+                out.setdefault(source, {})[state] = n
+        return out
+
+    # -- label edits --------------------------------------------------------
+
+    def _set_state(
+        self,
+        image_ids: int | Iterable[int],
+        tag: str | int,
+        state: str | None,
+        source: str,
+        description: str,
+    ) -> int | None:
+        ids = _id_list(image_ids)
+        if not ids:
+            return None
+
+        def body(conn: sqlite3.Connection, edit_id: int) -> None:
+            if state is None:
+                tag_id = self._lookup(conn, tag)
+                if tag_id is None:
+                    return
+            else:
+                tag_id = self._resolve(conn, tag, edit_id)
+            plan = label_plan.plan(conn, ((i, tag_id, state, source) for i in ids))
+            edit_log.log_label_changes(conn, edit_id, plan.rows)
+
+        return self._edit(description, body)
+
+    def add_tag(
+        self,
+        image_ids: int | Iterable[int],
+        tag: str | int,
+        source: str = LabelSource.MANUAL,
+        description: str | None = None,
+    ) -> int | None:
+        """Make `tag` positive on the images (appended to their tag order); one undo step."""
+        ids = _id_list(image_ids)
+        text = description or f"Add “{tag}” to {_plural(len(ids), 'image')}"
+        return self._set_state(ids, tag, POSITIVE, str(source), text)
+
+    def remove_tag(
+        self, image_ids: int | Iterable[int], tag: str | int, description: str | None = None
+    ) -> int | None:
+        """Make `tag` unknown on the images again; one undo step."""
+        ids = _id_list(image_ids)
+        text = description or f"Remove “{tag}” from {_plural(len(ids), 'image')}"
+        return self._set_state(ids, tag, None, "", text)
+
+    def reject_tag(
+        self, image_ids: int | Iterable[int], tag: str | int, description: str | None = None
+    ) -> int | None:
+        """Record that `tag` is absent on the images (a known negative); one undo step."""
+        ids = _id_list(image_ids)
+        text = description or f"Reject “{tag}” on {_plural(len(ids), 'image')}"
+        return self._set_state(ids, tag, NEGATIVE, LabelSource.MANUAL.value, text)
+
+    def accept_suggestion(
+        self, image_ids: int | Iterable[int], tag: str | int, description: str | None = None
+    ) -> int | None:
+        """Make a suggested `tag` positive, remembering that a person accepted it."""
+        ids = _id_list(image_ids)
+        text = description or f"Accept “{tag}” on {_plural(len(ids), 'image')}"
+        return self._set_state(ids, tag, POSITIVE, LabelSource.ACCEPTED.value, text)
+
+    def set_labels(self, changes: Iterable[LabelChange], description: str) -> int | None:
+        """Apply mixed changes (any tags, states and sources) as one undo step."""
+        items = list(changes)
+        for change in items:
+            if change.state is not None and change.state not in (POSITIVE, NEGATIVE):
+                raise StoreError(f"a label state must be positive, negative or None, not {change.state!r}")
+            if change.state is not None and str(change.source) not in _SOURCES:
+                raise StoreError(f"unknown label source {change.source!r}")
+
+        def body(conn: sqlite3.Connection, edit_id: int) -> None:
+            ids: dict[str | int, int | None] = {}
+            desired = []
+            for change in items:
+                if change.tag not in ids:
+                    ids[change.tag] = (
+                        self._lookup(conn, change.tag)
+                        if change.state is None
+                        else self._resolve(conn, change.tag, edit_id)
+                    )
+                tag_id = ids[change.tag]
+                if tag_id is None:
+                    continue
+                desired.append((change.image_id, tag_id, change.state, str(change.source)))
+            plan = label_plan.plan(conn, desired, update_source=True)
+            edit_log.log_label_changes(conn, edit_id, plan.rows)
+
+        return self._edit(description, body)
+
+    def import_labels(
+        self,
+        labels: dict[str, ImageLabels],
+        source: str = LabelSource.IMPORTED,
+        description: str | None = None,
+    ) -> ImportReport:
+        """Merge labels read from tag files: fills unknown pairs, never deletes or overrides.
+
+        A label the store already has in the other state (a person rejected
+        what the file says, or the reverse) is kept and counted as a conflict.
+        Paths not in the collection are listed in the report.
+        """
+        report = ImportReport()
+        text = description or f"Import labels of {_plural(len(labels), 'image')}"
+
+        def body(conn: sqlite3.Connection, edit_id: int) -> None:
+            paths = dict(conn.execute("SELECT path, id FROM images"))
+            tag_ids: dict[str, int | None] = {}
+
+            def tag_of(path: str, name: str) -> int | None:
+                if name not in tag_ids:
+                    try:
+                        tag_ids[name] = self._resolve(conn, name, edit_id)
+                    except TagNameError as exc:
+                        report.problems.append(Problem(path, str(exc)))
+                        tag_ids[name] = None
+                return tag_ids[name]
+
+            desired = []
+            for path, entry in labels.items():
+                image_id = paths.get(path)
+                if image_id is None:
+                    report.unknown_paths.append(path)
+                    continue
+                report.images += 1
+                positives = set()
+                for name in entry.positives:
+                    tag_id = tag_of(path, name)
+                    if tag_id is None:
+                        continue
+                    positives.add(tag_id)
+                    src = entry.sources.get(name, source)
+                    desired.append((image_id, tag_id, POSITIVE, src if src in _SOURCES else source))
+                for name in entry.negatives:
+                    tag_id = tag_of(path, name)
+                    if tag_id is None:
+                        continue
+                    if tag_id in positives:
+                        report.problems.append(
+                            Problem(path, f"tag {name!r} is listed as both present and absent; kept present")
+                        )
+                        continue
+                    src = entry.sources.get(name, source)
+                    desired.append((image_id, tag_id, NEGATIVE, src if src in _SOURCES else source))
+            plan = label_plan.plan(conn, desired, policy="fill")
+            report.conflicts = plan.conflicts
+            report.positives_added = plan.positives_added
+            report.negatives_added = plan.negatives_added
+            edit_log.log_label_changes(conn, edit_id, plan.rows)
+
+        report.edit_id = self._edit(text, body)
+        if report.edit_id is None:
+            report.positives_added = report.negatives_added = 0
+        return report
+
+    # -- tag edits ----------------------------------------------------------
+
+    def rename_tag(self, tag: str | int, new_name: str) -> int | None:
+        """Change a tag's spelling everywhere; one undo step. Refuses a name another tag has."""
+        name = self._clean(new_name)
+
+        def body(conn: sqlite3.Connection, edit_id: int) -> None:
+            tag_id = self._require(conn, tag)
+            for other_id, other_name in conn.execute(
+                "SELECT id, name FROM tags WHERE deleted = 0 AND id != ? AND (name = ? OR key = ?)",
+                (tag_id, name, tag_key(name)),
+            ).fetchall():
+                raise StoreError(
+                    f"cannot rename to {name!r}: tag {other_name!r} already has that name"
+                    " (up to spelling); merge the tags instead"
+                )
+            old = conn.execute("SELECT name FROM tags WHERE id = ?", (tag_id,)).fetchone()[0]
+            if old != name:
+                edit_log.log_tag_change(conn, edit_id, tag_id, name, False)
+
+        return self._edit(f"Rename “{tag}” to “{name}”", body)
+
+    def merge_tags(self, sources: list[str | int], target: str | int) -> int | None:
+        """Fold `sources` into `target` (created if new) and delete them; one undo step.
+
+        Per image the target ends positive if it or any source was positive
+        (taking the first source's place in the tag order), else negative if
+        any was negative.
+        """
+        names = ", ".join(f"“{s}”" for s in sources)
+
+        def body(conn: sqlite3.Connection, edit_id: int) -> None:
+            source_ids = []
+            for s in sources:
+                sid = self._require(conn, s)
+                if sid not in source_ids:
+                    source_ids.append(sid)
+            target_id = self._resolve(conn, target, edit_id)
+            source_ids = [s for s in source_ids if s != target_id]
+            if not source_ids:
+                return
+            marks = ",".join("?" * len(source_ids))
+            by_image: dict[int, dict[int, tuple]] = {}
+            for r in conn.execute(
+                "SELECT image_id, tag_id, state, source, position, time FROM labels"
+                f" WHERE tag_id = ? OR tag_id IN ({marks})",
+                (target_id, *source_ids),
+            ):
+                by_image.setdefault(r[0], {})[r[1]] = r[2:]
+            rows = []
+            for image_id, found in by_image.items():
+                for sid in source_ids:
+                    if sid in found:
+                        rows.append((image_id, sid, *found[sid], None, None, None, None))
+                current = found.get(target_id)
+                if current is not None and current[0] == POSITIVE:
+                    continue
+                picks = [found[s] for s in source_ids if s in found]
+                pos = sorted((p for p in picks if p[0] == POSITIVE), key=lambda p: p[2] or 0)
+                if pos:
+                    new = pos[0]
+                elif current is None and picks:
+                    new = picks[0]
+                else:
+                    continue
+                old = current or (None, None, None, None)
+                rows.append((image_id, target_id, *old, new[0], new[1], new[2], new[3]))
+            edit_log.log_label_changes(conn, edit_id, rows)
+            for sid in source_ids:
+                name = conn.execute("SELECT name FROM tags WHERE id = ?", (sid,)).fetchone()[0]
+                edit_log.log_tag_change(conn, edit_id, sid, name, True)
+
+        return self._edit(f"Merge {names} into “{target}”", body)
+
+    def delete_tag(self, tag: str | int) -> int | None:
+        """Remove a tag and all its labels; one undo step that brings both back."""
+
+        def body(conn: sqlite3.Connection, edit_id: int) -> None:
+            tag_id = self._require(conn, tag)
+            rows = [
+                (image_id, tag_id, *old, None, None, None, None)
+                for image_id, *old in conn.execute(
+                    "SELECT image_id, state, source, position, time FROM labels WHERE tag_id = ?",
+                    (tag_id,),
+                )
+            ]
+            edit_log.log_label_changes(conn, edit_id, rows)
+            name = conn.execute("SELECT name FROM tags WHERE id = ?", (tag_id,)).fetchone()[0]
+            edit_log.log_tag_change(conn, edit_id, tag_id, name, True)
+
+        return self._edit(f"Delete tag “{tag}”", body)
+
+    @staticmethod
+    def _clean(name: str) -> str:
+        try:
+            return clean_tag_name(name)
+        except TagNameError as exc:
+            raise StoreError(str(exc)) from exc
+
+    # -- undo / redo --------------------------------------------------------
+
+    def undo(self) -> str | None:
+        """Revert the newest edit; returns its description (None: nothing to undo)."""
+        with self._write() as conn:
+            return edit_log.undo(conn)
+
+    def redo(self) -> str | None:
+        """Re-apply the edit undone last; returns its description (None: nothing to redo)."""
+        with self._write() as conn:
+            return edit_log.redo(conn)
+
+    def can_undo(self) -> bool:
+        with self._lock:
+            return bool(
+                self._conn.execute("SELECT EXISTS(SELECT 1 FROM edits WHERE status = 'applied')").fetchone()[0]
+            )
+
+    def can_redo(self) -> bool:
+        with self._lock:
+            return bool(
+                self._conn.execute("SELECT EXISTS(SELECT 1 FROM edits WHERE status = 'undone')").fetchone()[0]
+            )
+
+    def history(self, limit: int = 100) -> list[EditRow]:
+        """The newest edits first, with how many labels and tags each touched."""
+        with self._lock:
+            rows = self._conn.execute(
+                "SELECT e.id, e.description, e.time, e.status,"
+                " (SELECT COUNT(*) FROM label_changes c WHERE c.edit_id = e.id),"
+                " (SELECT COUNT(*) FROM tag_changes c WHERE c.edit_id = e.id)"
+                " FROM edits e ORDER BY e.id DESC LIMIT ?",
+                (int(limit),),
+            ).fetchall()
+        return [EditRow(*r) for r in rows]
+
+    # -- tag-file bookkeeping -------------------------------------------------
+
+    def source_file_state(self, relpath: str) -> tuple[int, int] | None:
+        """(size, mtime_ns) of a tag file when it was last imported, None if never."""
+        with self._lock:
+            r = self._conn.execute(
+                "SELECT size, mtime_ns FROM source_files WHERE path = ?", (relpath,)
+            ).fetchone()
+        return (r[0], r[1]) if r else None
+
+    def source_file_states(self) -> dict[str, tuple[int, int]]:
+        """Every imported tag file's (size, mtime_ns), for a rescan to compare in one go."""
+        with self._lock:
+            return {
+                r[0]: (r[1], r[2])
+                for r in self._conn.execute("SELECT path, size, mtime_ns FROM source_files")
+            }
+
+    def set_source_file_states(self, items: Iterable[tuple[str, int, int]]) -> None:
+        """Remember (relpath, size, mtime_ns) of tag files just imported."""
+        with self._write() as conn:
+            conn.executemany(
+                "INSERT OR REPLACE INTO source_files(path, size, mtime_ns) VALUES (?, ?, ?)",
+                ((str(p), int(s), int(m)) for p, s, m in items),
+            )
+
+    # -- models and predictions ---------------------------------------------
+
+    def add_model(
+        self,
+        model_id: str,
+        path: str | Path,
+        *,
+        parent: str | None = None,
+        metrics: dict | None = None,
+        tags: list[str] | None = None,
+        created: str | None = None,
+        activate: bool = True,
+    ) -> None:
+        """Register a trained model (its folder, lineage, metrics, tag order)."""
+        with self._write() as conn:
+            predictions.add_model(
+                conn, model_id, str(path), parent=parent, metrics=metrics, tags=tags,
+                created=created, activate=activate,
+            )
+
+    def models(self) -> list[ModelRow]:
+        with self._lock:
+            return predictions.models(self._conn)
+
+    def active_model(self) -> ModelRow | None:
+        with self._lock:
+            return predictions.active_model(self._conn)
+
+    def set_active_model(self, model_id: str | None) -> None:
+        """Choose the model suggestions come from (None: none)."""
+        with self._write() as conn:
+            predictions.set_active(conn, model_id)
+
+    def put_predictions(self, model_id: str, rows: Iterable[PredictionIn]) -> int:
+        """Cache scores of `model_id` (float32 probs, float16 embeddings) in one transaction."""
+        try:
+            with self._write() as conn:
+                return predictions.put_predictions(conn, model_id, rows)
+        except sqlite3.IntegrityError as exc:
+            raise StoreError(f"predictions for model {model_id!r} refused: {exc}") from exc
+        except ValueError as exc:
+            raise StoreError(str(exc)) from exc
+
+    def _model_width(self, model_id: str) -> int | None:
+        r = self._conn.execute("SELECT tags FROM models WHERE id = ?", (model_id,)).fetchone()
+        if r is None:
+            raise StoreError(f"no model {model_id!r} in {self.root}")
+        n = len(json.loads(r[0]))
+        return n or None
+
+    def predictions(self, model_id: str) -> PredictionMatrix:
+        """Current scores of `model_id`; images changed since they were scored are left out."""
+        with self._read() as conn:
+            width = self._model_width(model_id)
+            try:
+                return predictions.predictions(conn, model_id, width)
+            except ValueError as exc:
+                raise StoreError(str(exc)) from exc
+
+    def embeddings(self, model_id: str) -> tuple[np.ndarray, np.ndarray]:
+        """(image ids, float16 N×D embeddings) of current predictions of `model_id`."""
+        with self._read() as conn:
+            self._model_width(model_id)
+            try:
+                return predictions.embeddings(conn, model_id)
+            except ValueError as exc:
+                raise StoreError(str(exc)) from exc
+
+    def images_needing_predictions(self, model_id: str) -> list[ImageRow]:
+        """Readable present images with no current score from `model_id`."""
+        with self._lock:
+            rows = self._conn.execute(
+                f"SELECT {_IMAGE_COLUMNS} FROM images i WHERE i.missing = 0 AND i.problem IS NULL"
+                " AND NOT EXISTS (SELECT 1 FROM predictions p WHERE p.model_id = ?"
+                " AND p.image_id = i.id AND p.image_version = i.version) ORDER BY i.path",
+                (model_id,),
+            ).fetchall()
+        return [_image_row(r) for r in rows]

@@ -1,0 +1,39 @@
+"""Tag spelling rules: the user's spelling is kept, a key is used for matching.
+
+`long_hair`, `Long Hair` and `long-hair` share a key, so a model trained on one
+spelling, or a tag file using another, lands on the tag the person already has.
+The key is never shown; the name is.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+
+_SPACES = re.compile(r"\s+")
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+
+
+class TagNameError(ValueError):
+    """A tag name that cannot be stored (empty, or holding control characters)."""
+
+
+def tag_key(name: str) -> str:
+    """The matching key: NFKC, casefold, `_` and `-` as spaces, spaces collapsed."""
+    text = unicodedata.normalize("NFKC", name).casefold()
+    text = text.replace("_", " ").replace("-", " ")
+    return _SPACES.sub(" ", text).strip()
+
+
+def clean_tag_name(name: str) -> str:
+    """The name as stored: stripped of surrounding space; refuses what no tag file can hold."""
+    if not isinstance(name, str):
+        raise TagNameError(f"a tag name must be text, not {type(name).__name__}")
+    cleaned = name.strip()
+    if not cleaned:
+        raise TagNameError("a tag name cannot be empty")
+    if _CONTROL.search(cleaned):
+        raise TagNameError(f"tag name {cleaned!r} contains a control character (newline, tab, ...)")
+    if not tag_key(cleaned):
+        raise TagNameError(f"tag name {cleaned!r} has nothing but separators")
+    return cleaned
