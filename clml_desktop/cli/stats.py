@@ -1,0 +1,109 @@
+"""`clml-desktop stats FOLDER [--json]`: what a collection holds, at a glance.
+
+Images, problem files, tags with positive/negative counts, labels by source
+and the active model, so a script (or a person in a terminal) can check a
+collection without the GUI. A folder never opened before is scanned first.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+from clml_desktop.collection.scan import scan_folder
+from clml_desktop.collection.store import CollectionStore, StoreError
+
+
+def add_parser(subparsers: argparse._SubParsersAction) -> None:
+    """Register `stats` with the app's CLI."""
+    parser = subparsers.add_parser(
+        "stats",
+        help="print images, problems, tag counts, labels by source and the active model",
+        description="Summarise a collection (scanning it first if it was never opened).",
+    )
+    parser.add_argument("folder", type=Path, help="the collection folder")
+    parser.add_argument("--json", action="store_true", help="print one JSON object instead of text")
+    parser.set_defaults(run=run)
+
+
+def collect(store: CollectionStore) -> dict:
+    """The numbers `stats` prints, as plain data."""
+    all_images = store.images(include_missing=True)
+    present = sum(1 for im in all_images if not im.missing)
+    model = store.active_model()
+    return {
+        "folder": str(store.root),
+        "store": str(store.db_path),
+        "fallback_reason": store.fallback_reason,
+        "images": present,
+        "missing_images": len(all_images) - present,
+        "problems": [{"path": p.path, "message": p.message} for p in store.problems()],
+        "tags": [
+            {"name": t.name, "positives": t.positives, "negatives": t.negatives}
+            for t in store.tag_counts()
+        ],
+        "labels_by_source": store.label_source_counts(),
+        "models": len(store.models()),
+        "active_model": None
+        if model is None
+        else {"id": model.id, "path": model.path, "created": model.created, "metrics": model.metrics},
+        "can_undo": store.can_undo(),
+    }
+
+
+def _print_text(data: dict) -> None:
+    print(f"collection  {data['folder']}")
+    print(f"store       {data['store']}")
+    if data["fallback_reason"]:
+        print(f"note        {data['fallback_reason']}")
+    print(
+        f"images      {data['images']:,} ({len(data['problems']):,} with problems,"
+        f" {data['missing_images']:,} missing)"
+    )
+    model = data["active_model"]
+    print(f"model       {model['id'] + ' (' + model['created'] + ')' if model else 'none'}")
+    sources = data["labels_by_source"]
+    if sources:
+        print("labels by source")
+        for source, states in sorted(sources.items()):
+            print(
+                f"  {source:<20} {states.get('positive', 0):>8,} positive"
+                f" {states.get('negative', 0):>8,} negative"
+            )
+    tags = data["tags"]
+    print(f"tags        {len(tags):,}")
+    if tags:
+        width = max(len(t["name"]) for t in tags)
+        for t in sorted(tags, key=lambda t: (-t["positives"], t["name"])):
+            print(f"  {t['name']:<{width}}  {t['positives']:>7,} +  {t['negatives']:>7,} -")
+    for problem in data["problems"]:
+        print(f"problem     {problem['path']}: {problem['message']}")
+
+
+def run(args: argparse.Namespace) -> int:
+    """Open (or first scan) the collection and print its summary."""
+    folder = args.folder.expanduser()
+    try:
+        fresh = not CollectionStore.exists(folder)
+        with CollectionStore.open(folder) as store:
+            if store.fallback_reason:
+                print(f"clml-desktop: {store.fallback_reason}", file=sys.stderr)
+            if fresh:
+                report = scan_folder(store)
+                print(
+                    f"clml-desktop: scanned {folder}: {report.added:,} images"
+                    f" in {report.seconds:.1f} s",
+                    file=sys.stderr,
+                )
+            data = collect(store)
+    except StoreError as exc:
+        print(f"clml-desktop stats: {exc}", file=sys.stderr)
+        return 1
+    if args.json:
+        json.dump(data, sys.stdout, ensure_ascii=False, indent=2)
+        print()
+    else:
+        _print_text(data)
+    return 0
