@@ -1,0 +1,81 @@
+"""The database file: pragmas, schema version, migrations that are all-or-nothing."""
+
+from __future__ import annotations
+
+import sqlite3
+
+import pytest
+
+from clml_desktop.collection import schema
+from clml_desktop.collection.store import CollectionStore, StoreError
+
+
+def test_new_store_has_wal_foreign_keys_and_current_version(collection):
+    with CollectionStore.open(collection) as store:
+        assert store.db_path == collection.resolve() / ".clml" / "collection.sqlite"
+        assert store.fallback_reason is None
+        conn = store._conn
+        assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+        assert conn.execute("PRAGMA foreign_keys").fetchone()[0] == 1
+        assert conn.execute("PRAGMA busy_timeout").fetchone()[0] >= 1000
+        assert schema.stored_version(conn) == schema.SCHEMA_VERSION
+    assert CollectionStore.exists(collection)
+
+
+def test_reopen_keeps_data(collection):
+    with CollectionStore.open(collection) as store:
+        store.ensure_tag("dog")
+    with CollectionStore.open(collection) as store:
+        assert [t.name for t in store.tags()] == ["dog"]
+
+
+def test_newer_schema_is_refused_with_the_file_named(collection):
+    with CollectionStore.open(collection) as store:
+        store._conn.execute("UPDATE meta SET value = '99' WHERE key = 'schema_version'")
+    with pytest.raises(StoreError, match=r"collection\.sqlite.*newer"):
+        CollectionStore.open(collection)
+
+
+def test_not_a_database_is_refused_with_the_file_named(collection):
+    (collection / ".clml").mkdir()
+    (collection / ".clml" / "collection.sqlite").write_bytes(b"this is not sqlite" * 100)
+    with pytest.raises(StoreError, match="collection.sqlite"):
+        CollectionStore.open(collection)
+
+
+def test_migration_runs_once_and_bumps_version(collection, monkeypatch):
+    with CollectionStore.open(collection):
+        pass
+    step = ["ALTER TABLE images ADD COLUMN rating INTEGER"]
+    monkeypatch.setitem(schema.MIGRATIONS, 2, step)
+    monkeypatch.setattr(schema, "SCHEMA_VERSION", 2)
+    conn = sqlite3.connect(collection / ".clml" / "collection.sqlite", isolation_level=None)
+    try:
+        assert schema.migrate(conn, target=2) == 2
+        assert schema.migrate(conn, target=2) == 2  # idempotent
+        columns = [r[1] for r in conn.execute("PRAGMA table_info(images)")]
+        assert "rating" in columns
+        assert schema.stored_version(conn) == 2
+    finally:
+        conn.close()
+
+
+def test_failed_migration_leaves_old_schema(collection, monkeypatch):
+    with CollectionStore.open(collection) as store:
+        store.ensure_tag("kept")
+    step = ["ALTER TABLE images ADD COLUMN rating INTEGER", "THIS IS NOT SQL"]
+    monkeypatch.setitem(schema.MIGRATIONS, 2, step)
+    conn = sqlite3.connect(collection / ".clml" / "collection.sqlite", isolation_level=None)
+    try:
+        with pytest.raises(sqlite3.OperationalError):
+            schema.migrate(conn, target=2)
+        assert schema.stored_version(conn) == 1
+        assert "rating" not in [r[1] for r in conn.execute("PRAGMA table_info(images)")]
+        assert conn.execute("SELECT name FROM tags").fetchall() == [("kept",)]
+    finally:
+        conn.close()
+
+
+def test_missing_folder_is_refused(tmp_path):
+    with pytest.raises(StoreError, match="not a folder"):
+        CollectionStore.open(tmp_path / "nope")
