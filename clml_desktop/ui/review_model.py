@@ -1,0 +1,89 @@
+"""A thin Qt table over a `ReviewQueue`: one row per suggestion, the current one bold.
+
+No decisions are made here (DESIGN.md: no domain logic in item models); the
+model only renders the queue's items and tells views which rows changed.
+"""
+
+from __future__ import annotations
+
+from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, Qt
+from PySide6.QtGui import QColor, QFont, QPalette
+from PySide6.QtWidgets import QApplication
+
+from clml_desktop.ui.review_queue import ReviewQueue, Verdict
+
+COLUMNS = ("", "Tag", "Score", "Image")
+VERDICT_GLYPH = {Verdict.ACCEPTED: "✓", Verdict.REJECTED: "✗", Verdict.SKIPPED: "→", None: ""}
+VERDICT_COLOUR = {Verdict.ACCEPTED: "#2e9d57", Verdict.REJECTED: "#c94a3c", Verdict.SKIPPED: "#8a8a8a"}
+
+Index = QModelIndex | QPersistentModelIndex
+
+
+class ReviewTableModel(QAbstractTableModel):
+    """Rows are `queue.items`; call `set_queue` for a new queue and `refresh` after moves."""
+
+    def __init__(self, parent=None) -> None:
+        super().__init__(parent)
+        self._queue: ReviewQueue | None = None
+        self._current = -1
+        self._bold = QFont()
+        self._bold.setWeight(QFont.Weight.Bold)
+
+    @property
+    def queue(self) -> ReviewQueue | None:
+        return self._queue
+
+    def set_queue(self, queue: ReviewQueue | None) -> None:
+        self.beginResetModel()
+        self._queue = queue
+        self._current = queue.pos if queue is not None else -1
+        self.endResetModel()
+
+    def refresh(self) -> None:
+        """Repaint everything that may have changed after a decision or a move."""
+        if self._queue is None or not self._queue.items:
+            return
+        self._current = self._queue.pos
+        self.dataChanged.emit(self.index(0, 0), self.index(len(self._queue.items) - 1, len(COLUMNS) - 1))
+
+    def rowCount(self, parent: Index = QModelIndex()) -> int:  # noqa: N802, B008 (Qt API)
+        if parent.isValid() or self._queue is None:
+            return 0
+        return len(self._queue.items)
+
+    def columnCount(self, parent: Index = QModelIndex()) -> int:  # noqa: N802, B008
+        return 0 if parent.isValid() else len(COLUMNS)
+
+    def headerData(self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole):  # noqa: N802
+        if orientation == Qt.Orientation.Horizontal and role == Qt.ItemDataRole.DisplayRole:
+            return COLUMNS[section]
+        return None
+
+    def data(self, index: Index, role: int = Qt.ItemDataRole.DisplayRole):
+        if not index.isValid() or self._queue is None:
+            return None
+        item = self._queue.items[index.row()]
+        col = index.column()
+        if role == Qt.ItemDataRole.DisplayRole:
+            if col == 0:
+                return VERDICT_GLYPH[item.verdict]
+            if col == 1:
+                return item.tag + ("  (new)" if item.pair.is_new_tag else "")
+            if col == 2:
+                return f"{item.pair.score:.0%}"
+            return item.pair.path
+        if role == Qt.ItemDataRole.ToolTipRole:
+            return (
+                f"{item.pair.path}\n'{item.tag}': score {item.pair.score:.3f}, "
+                f"threshold {item.pair.threshold:.2f} ({item.pair.kind})"
+            )
+        if role == Qt.ItemDataRole.FontRole and index.row() == self._current:
+            return self._bold
+        if role == Qt.ItemDataRole.ForegroundRole:
+            if item.verdict is not None:
+                return QColor(VERDICT_COLOUR[item.verdict])
+            if col == 2 and not item.pair.passes:
+                return QApplication.palette().color(QPalette.ColorRole.PlaceholderText)
+        if role == Qt.ItemDataRole.TextAlignmentRole and col in (0, 2):
+            return int(Qt.AlignmentFlag.AlignCenter)
+        return None
