@@ -63,6 +63,10 @@ REVIEW_KEYS: tuple[ReviewKey, ...] = (
 )
 
 
+PRIMARY_COMMANDS = ("accept", "reject", "skip")
+KEY_GLYPHS = {"Left": "←", "Right": "→"}
+
+
 def load_queue(control: JobControl, root: Path, order: str) -> list:
     """Build the review order for the active model on a worker thread (own connection)."""
     from clml_desktop.collection.store import CollectionStore
@@ -162,18 +166,26 @@ class ReviewView(QWidget):
         self.context_label.setForegroundRole(QPalette.ColorRole.PlaceholderText)
 
         self.buttons: dict[str, QPushButton] = {}
-        keys_row = QHBoxLayout()
-        keys_row.setSpacing(6)
-        keys_row.addStretch(1)
+        primary_row = QHBoxLayout()
+        secondary_row = QHBoxLayout()
+        for row in (primary_row, secondary_row):
+            row.setSpacing(6)
+            row.addStretch(1)
         for spec in REVIEW_KEYS:
-            shown = " / ".join(spec.keys[:2])
-            button = QPushButton(f"{spec.label}   [{shown}]", self)
-            button.setToolTip(f"{spec.help} ({' or '.join(spec.keys)})")
+            key = KEY_GLYPHS.get(spec.keys[0], spec.keys[0])
+            button = QPushButton(f"{spec.label}  ({key})", self)
+            button.setToolTip(f"{spec.help} — {' or '.join(spec.keys)}")
             button.setFocusPolicy(Qt.FocusPolicy.NoFocus)
             button.clicked.connect(lambda _c=False, cmd=spec.command: self.run_command(cmd))
-            keys_row.addWidget(button)
+            if spec.command in PRIMARY_COMMANDS:
+                button.setMinimumWidth(130)
+                button.setMinimumHeight(34)
+                primary_row.addWidget(button)
+            else:
+                secondary_row.addWidget(button)
             self.buttons[spec.command] = button
-        keys_row.addStretch(1)
+        for row in (primary_row, secondary_row):
+            row.addStretch(1)
         self.buttons["accept"].setStyleSheet("QPushButton { color: #1f7a43; font-weight: bold; }")
         self.buttons["reject"].setStyleSheet("QPushButton { color: #b03a2e; font-weight: bold; }")
 
@@ -190,7 +202,8 @@ class ReviewView(QWidget):
         bar_row.addStretch(1)
         centre_layout.addLayout(bar_row)
         centre_layout.addWidget(self.context_label)
-        centre_layout.addLayout(keys_row)
+        centre_layout.addLayout(primary_row)
+        centre_layout.addLayout(secondary_row)
 
         self.model = ReviewTableModel(self)
         self.table = QTableView(self)
