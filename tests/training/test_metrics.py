@@ -1,0 +1,91 @@
+"""Held-out metrics count only known labels; thresholds come from the held-out pairs."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+
+from training.metrics import (
+    average_precision,
+    best_f1_threshold,
+    calibrate_thresholds,
+    map_known,
+    recall_at_precision,
+)
+
+
+def test_average_precision_hand_case():
+    # ranking: P N P N -> precision at the positives 1/1 and 2/3
+    ap = average_precision(np.array([0.9, 0.8, 0.7, 0.1]), np.array([1, 0, 1, 0]))
+    assert ap == pytest.approx((1 + 2 / 3) / 2)
+
+
+def test_average_precision_ties_are_pessimistic_and_no_positive_is_nan():
+    assert average_precision(np.array([0.5, 0.5]), np.array([1, 0])) == pytest.approx(0.5)
+    assert math.isnan(average_precision(np.array([0.3, 0.2]), np.array([0, 0])))
+
+
+def test_map_ignores_unknown_pairs_on_unconfirmed_images():
+    # one tag; image 1 is an unknown that the model scores highest (a hidden positive?)
+    probs = np.array([[0.6], [0.9], [0.2]])
+    targets = np.array([[1], [0], [0]], dtype=np.uint8)
+    rejected = np.array([[False], [False], [True]])
+    confirmed = np.array([False, False, False])
+    result = map_known(probs, targets, rejected, confirmed)
+    assert result.basis == "known"
+    assert result.map == pytest.approx(1.0)  # image 1 is not counted against the model
+    # once a person confirmed image 1's labels, its unknown counts as a negative
+    result = map_known(probs, targets, rejected, np.array([False, True, False]))
+    assert result.map == pytest.approx(0.5)
+
+
+def test_map_falls_back_to_unknown_as_negative_without_known_negatives():
+    probs = np.array([[0.9, 0.1], [0.2, 0.8], [0.5, 0.4]])
+    targets = np.array([[1, 0], [0, 1], [0, 0]], dtype=np.uint8)
+    none = np.zeros_like(targets, dtype=bool)
+    result = map_known(probs, targets, none, np.zeros(3, dtype=bool))
+    assert result.basis == "unknown-as-negative"
+    assert result.tags_scored == 2
+    assert result.map == pytest.approx(1.0)
+
+
+def test_map_skips_tags_without_a_positive_or_negative():
+    probs = np.array([[0.9, 0.3], [0.1, 0.2]])
+    targets = np.array([[1, 0], [0, 0]], dtype=np.uint8)
+    confirmed = np.array([True, True])
+    result = map_known(probs, targets, np.zeros_like(targets, dtype=bool), confirmed)
+    assert result.tags_scored == 1 and math.isnan(result.per_tag[1])
+
+
+def test_best_f1_threshold_separates_classes():
+    scores = np.array([0.95, 0.9, 0.85, 0.3, 0.2])
+    labels = np.array([1, 1, 1, 0, 0])
+    t = best_f1_threshold(scores, labels)
+    assert 0.3 < t < 0.85
+    assert best_f1_threshold(scores, np.zeros(5)) is None
+
+
+def test_calibrate_thresholds_per_tag_and_pooled_fallback():
+    rng = np.random.default_rng(0)
+    n = 40
+    targets = np.zeros((n, 2), dtype=np.uint8)
+    targets[:20, 0] = 1  # tag a: 20 positives
+    targets[0, 1] = 1  # tag b: one positive -> borrows the pooled threshold
+    probs = np.where(targets == 1, 0.7, 0.2) + rng.uniform(-0.05, 0.05, size=(n, 2))
+    rejected = np.zeros_like(targets, dtype=bool)
+    confirmed = np.ones(n, dtype=bool)
+    per_tag, pooled = calibrate_thresholds(probs, targets, rejected, confirmed, ["a", "b"])
+    assert 0.25 < per_tag["a"] < 0.65
+    assert per_tag["b"] == pooled
+    empty, default = calibrate_thresholds(np.zeros((0, 2)), targets[:0], rejected[:0],
+                                          confirmed[:0], ["a", "b"])
+    assert empty == {"a": 0.5, "b": 0.5} and default == 0.5
+
+
+def test_recall_at_precision():
+    scores = np.array([0.9, 0.8, 0.7, 0.6, 0.5])
+    labels = np.array([1, 1, 0, 1, 0])
+    assert recall_at_precision(scores, labels, 0.9) == pytest.approx(2 / 3)
+    assert recall_at_precision(scores, labels, 0.7) == pytest.approx(1.0)

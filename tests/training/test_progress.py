@@ -1,0 +1,43 @@
+"""Protocol lines are single JSON objects; non-finite numbers become null."""
+
+from __future__ import annotations
+
+import io
+import json
+
+import torch
+
+from training.ema import ModelEma
+from training.progress import Progress
+
+
+def test_events_are_json_lines_with_nulls_for_nan():
+    out, log = io.StringIO(), io.StringIO()
+    p = Progress(out, log)
+    p.emit("progress", loss=float("nan"), eta_s=None, nested={"x": float("inf")})
+    p.warning("image.png: unreadable")
+    lines = out.getvalue().splitlines()
+    assert json.loads(lines[0]) == {"event": "progress", "loss": None, "eta_s": None,
+                                    "nested": {"x": None}}
+    assert json.loads(lines[1]) == {"event": "warning", "message": "image.png: unreadable"}
+    assert "unreadable" in log.getvalue()
+
+
+def test_disabled_emitter_is_silent():
+    out = io.StringIO()
+    Progress(out, io.StringIO(), enabled=False).emit("start")
+    assert out.getvalue() == ""
+
+
+def test_ema_warms_up_then_follows_the_weights():
+    model = torch.nn.Linear(2, 1)
+    ema = ModelEma(model, decay=0.9997)
+    with torch.no_grad():
+        model.weight.fill_(1.0)
+    ema.update(model)  # decay (1+1)/(10+1): mostly the new value already
+    w = ema.module.weight
+    assert torch.all(w > 0.5) and torch.all(w < 1.0)
+    for _ in range(200):
+        ema.update(model)
+    assert torch.allclose(ema.module.weight, model.weight, atol=1e-3)
+    assert not ema.module.weight.requires_grad

@@ -1,0 +1,138 @@
+"""The trainer's command line: `fit`, plus `export` and `import-checkpoint` from models.
+
+Defaults depend on the device, because the authors' recipe (ResNet101, 448 px)
+is right for a GPU and hopeless on a laptop CPU; ADR 0006 records the CPU
+numbers behind the smaller defaults. Any flag given explicitly wins.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import signal
+import sys
+import threading
+import traceback
+from collections.abc import Sequence
+from pathlib import Path
+
+LOSSES = ("bce", "focal", "asl", "hill", "splc")
+
+# The authors' recipe on a GPU; see ADR 0006 for the CPU column.
+GPU_DEFAULTS = {"arch": "resnet101", "image_size": 448, "epochs": 20, "batch_size": 32,
+                "loss": "bce", "clml_lambda": 1.0}
+CPU_DEFAULTS = {"arch": "resnet18", "image_size": 128, "epochs": 8, "batch_size": 32,
+                "loss": "bce", "clml_lambda": 1.0}
+
+EXIT_CANCELLED = {signal.SIGTERM: 143, signal.SIGINT: 130}
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m training",
+                                     description="Train and export CLML multi-label models.")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    add_fit_parser(sub)
+    from training.export_cli import add_parsers
+
+    add_parsers(sub)
+    return parser
+
+
+def add_fit_parser(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("fit", help="train a model from a training-set JSONL (events on stdout)",
+                       description="Train from TRAIN.jsonl into MODEL_DIR. Unset options take the "
+                                   "device's defaults (GPU: authors' recipe; CPU: smaller).")
+    p.add_argument("--data", type=Path, required=True, help="training-set JSONL (ADR 0002)")
+    p.add_argument("--out", type=Path, required=True, help="new model directory")
+    p.add_argument("--init", default="imagenet",
+                   help="imagenet | random | a previous MODEL_DIR (fine-tune) | weights.pt")
+    p.add_argument("--arch", choices=("resnet18", "resnet50", "resnet101"))
+    p.add_argument("--image-size", type=int)
+    p.add_argument("--epochs", type=int)
+    p.add_argument("--batch-size", type=int, help="per process under torchrun")
+    p.add_argument("--lr", type=float, default=1e-4)
+    p.add_argument("--weight-decay", type=float, default=1e-4)
+    p.add_argument("--loss", choices=LOSSES)
+    p.add_argument("--clml-lambda", type=float, help="weight of the CLML term (0 turns it off)")
+    p.add_argument("--tau", type=float, default=0.8, help="label-correction threshold")
+    p.add_argument("--change-epoch", type=int, default=1,
+                   help="first (0-based) epoch with label correction")
+    p.add_argument("--folds", type=int, default=2, help="out-of-fold models (0 or 1: none)")
+    p.add_argument("--holdout-share", type=float, default=0.15)
+    p.add_argument("--ema-decay", type=float, default=0.9997)
+    p.add_argument("--no-augment", action="store_true", help="resize only (no RandAugment/cutout)")
+    p.add_argument("--no-amp", action="store_true", help="full float32 on CUDA")
+    p.add_argument("--workers", type=int, help="data-loading processes (default: 0 on CPU)")
+    p.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto")
+    p.add_argument("--seed", type=int, default=0)
+    p.set_defaults(run=run_fit)
+
+
+def config_from_args(args: argparse.Namespace, device_type: str):
+    """Fill unset options with the device's defaults and build a FitConfig."""
+    from training.fit import FitConfig
+
+    defaults = GPU_DEFAULTS if device_type == "cuda" else CPU_DEFAULTS
+    pick = {k: (getattr(args, k) if getattr(args, k) is not None else v) for k, v in defaults.items()}
+    workers = args.workers
+    if workers is None:
+        workers = min(8, max(1, (os.cpu_count() or 2) - 1)) if device_type == "cuda" else 0
+    return FitConfig(
+        data=args.data, out=args.out, init=args.init, lr=args.lr, tau=args.tau, folds=args.folds,
+        seed=args.seed, weight_decay=args.weight_decay, change_epoch=args.change_epoch,
+        ema_decay=args.ema_decay, augment=not args.no_augment, amp=not args.no_amp,
+        workers=workers, holdout_share=args.holdout_share, **pick)
+
+
+def run_fit(args: argparse.Namespace) -> int:
+    """Run `fit` speaking the protocol; returns the process exit code."""
+    from training import ddp
+    from training.progress import Progress, claim_stdout
+
+    events = claim_stdout()
+    rank = int(os.environ.get("RANK", "0"))
+    progress = Progress(events, sys.stderr, enabled=rank == 0)
+    stop = threading.Event()
+    received: list[int] = []
+
+    def on_signal(signum: int, _frame) -> None:
+        received.append(signum)
+        stop.set()
+
+    for sig in EXIT_CANCELLED:
+        signal.signal(sig, on_signal)
+    runtime = None
+    try:
+        runtime = ddp.start(args.device)
+        from training.fit import fit
+        from training.scoring import Cancelled
+
+        cfg = config_from_args(args, runtime.device.type)
+        try:
+            result = fit(cfg, runtime, progress, stop)
+        except Cancelled:
+            checkpoint = Path(cfg.out) / "checkpoint.pt"
+            progress.emit("cancelled", checkpoint=str(checkpoint) if checkpoint.exists() else None)
+            progress.log("cancelled; the last good checkpoint is kept" if checkpoint.exists()
+                         else "cancelled before the first checkpoint")
+            return EXIT_CANCELLED.get(received[0] if received else signal.SIGTERM, 143)
+        progress.emit("done", model_dir=str(result.model_dir), metrics=result.metrics)
+        progress.log(f"done: {result.model_dir}")
+        return 0
+    except Exception as exc:  # noqa: BLE001 - every failure must end with an error event
+        traceback.print_exc(file=sys.stderr)
+        progress.emit("error", message=f"{type(exc).__name__}: {exc}" if not isinstance(
+            exc, (ValueError, RuntimeError, OSError)) else str(exc))
+        return 1
+    finally:
+        if runtime is not None:
+            ddp.stop(runtime)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not getattr(args, "command", None):
+        parser.print_help(sys.stderr)
+        return 2
+    return int(args.run(args) or 0)
