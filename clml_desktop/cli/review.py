@@ -1,0 +1,62 @@
+"""`clml-desktop review FOLDER --accept|--reject IMAGE TAG`: a person's verdict on one suggestion.
+
+Accept makes the tag positive with source accepted-suggestion; reject makes
+it a confirmed negative the next training learns from. Each is one undoable
+step in the store's log, exactly like the GUI's buttons.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from clml_desktop.collection.paths import PathOutsideCollection, to_relpath
+from clml_desktop.collection.store import CollectionStore, StoreError
+
+
+def add_parser(subparsers: argparse._SubParsersAction) -> None:
+    """Register `review` with the app's CLI."""
+    parser = subparsers.add_parser(
+        "review",
+        help="accept or reject one suggested tag on one image",
+        description="Accept (positive, source accepted-suggestion) or reject (confirmed negative) a tag.",
+    )
+    parser.add_argument("folder", type=Path, help="the collection folder")
+    verdict = parser.add_mutually_exclusive_group(required=True)
+    verdict.add_argument("--accept", action="store_true", help="the tag belongs on the image")
+    verdict.add_argument("--reject", action="store_true", help="the tag does not belong on the image")
+    parser.add_argument("image", help="the image, relative to the folder (or an absolute path inside it)")
+    parser.add_argument("tag", help="the tag name (a tag only the model knows is created)")
+    parser.set_defaults(run=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    folder = args.folder.expanduser()
+    if not CollectionStore.exists(folder):
+        print(f"clml-desktop review: {folder}: not an opened collection (run suggest or scan first)", file=sys.stderr)
+        return 2
+    try:
+        relpath = to_relpath(folder, args.image)
+    except PathOutsideCollection as exc:
+        print(f"clml-desktop review: {args.image}: {exc}", file=sys.stderr)
+        return 2
+    try:
+        with CollectionStore.open(folder) as store:
+            image = store.image_by_path(relpath)
+            if image is None or image.missing:
+                print(f"clml-desktop review: {relpath}: no such image in the collection", file=sys.stderr)
+                return 2
+            if args.accept:
+                edit = store.accept_suggestion([image.id], args.tag)
+            else:
+                edit = store.reject_tag([image.id], args.tag)
+    except (StoreError, ValueError) as exc:
+        print(f"clml-desktop review: {exc}", file=sys.stderr)
+        return 1
+    verb = "accepted" if args.accept else "rejected"
+    if edit is None:
+        print(f"{relpath}: {args.tag} was already {verb}; nothing changed")
+    else:
+        print(f"{relpath}: {args.tag} {verb} (undo with the GUI's Undo; edit {edit})")
+    return 0

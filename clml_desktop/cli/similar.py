@@ -1,0 +1,61 @@
+"""`clml-desktop similar FOLDER IMAGE [-k 20]`: the images that look most like IMAGE.
+
+Cosine similarity over the active model's cached embeddings; images the
+model has not scored yet are scored first (only those).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from clml_desktop.cli.suggest import model_folder, score_collection
+from clml_desktop.collection.paths import PathOutsideCollection, to_relpath
+from clml_desktop.collection.store import CollectionStore, StoreError
+from clml_desktop.inference.errors import InferenceError
+from clml_desktop.inference.providers import DEVICES
+from clml_desktop.inference.similarity import SimilarityIndex
+
+
+def add_parser(subparsers: argparse._SubParsersAction) -> None:
+    """Register `similar` with the app's CLI."""
+    parser = subparsers.add_parser(
+        "similar",
+        help="list the images most similar to one image (model embeddings)",
+        description="Cosine similarity over the active model's embeddings, most similar first.",
+    )
+    parser.add_argument("folder", type=Path, help="the collection folder")
+    parser.add_argument("image", nargs="+", help="one or more images, relative to the folder")
+    parser.add_argument("-k", type=int, default=20, help="how many to list (default 20)")
+    parser.add_argument("--device", choices=DEVICES, default="auto", help="for scoring new images (default: auto)")
+    parser.set_defaults(run=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    folder = args.folder.expanduser()
+    if not CollectionStore.exists(folder):
+        print(f"clml-desktop similar: {folder}: not an opened collection (run suggest first)", file=sys.stderr)
+        return 2
+    try:
+        relpaths = [to_relpath(folder, image) for image in args.image]
+    except PathOutsideCollection as exc:
+        print(f"clml-desktop similar: {exc}", file=sys.stderr)
+        return 2
+    try:
+        with CollectionStore.open(folder) as store:
+            images = [store.image_by_path(rel) for rel in relpaths]
+            unknown = [rel for rel, img in zip(relpaths, images, strict=True) if img is None]
+            if unknown:
+                print(f"clml-desktop similar: not in the collection: {', '.join(unknown)}", file=sys.stderr)
+                return 2
+            engine, _ = score_collection(store, model_folder(store, None), args.device, quiet=True)
+            index = SimilarityIndex.from_store(store, engine.model_id)
+            neighbours = index.similar_to([img.id for img in images], k=args.k)
+            path_of = {img.id: img.path for img in store.images()}
+    except (InferenceError, StoreError) as exc:
+        print(f"clml-desktop similar: {exc}", file=sys.stderr)
+        return 1
+    for n in neighbours:
+        print(f"{n.similarity:.4f}  {path_of.get(n.image_id, n.image_id)}")
+    return 0

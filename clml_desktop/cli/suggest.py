@@ -1,0 +1,135 @@
+"""`clml-desktop suggest FOLDER`: score the collection with a model and print suggestions.
+
+Scores only what is new or changed since the last run (cached per image
+version and model), says which onnxruntime provider ran and why not CUDA,
+and prints every unknown pair above its threshold. `--json` prints exactly one
+object so scripts can measure recall and precision against a ground truth.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+from clml_desktop.cli.progress_text import ProgressBar, format_seconds
+from clml_desktop.collection.scan import scan_folder
+from clml_desktop.collection.store import CollectionStore, StoreError
+from clml_desktop.inference.engine import Engine
+from clml_desktop.inference.errors import InferenceError
+from clml_desktop.inference.pipeline import PipelineReport, Progress, predict_collection
+from clml_desktop.inference.providers import DEVICES
+from clml_desktop.inference.suggestions import ScoredPair, SuggestionSet
+
+
+def add_parser(subparsers: argparse._SubParsersAction) -> None:
+    """Register `suggest` with the app's CLI."""
+    parser = subparsers.add_parser(
+        "suggest",
+        help="score the collection with the active (or a given) model and print suggestions",
+        description=(
+            "Run the model over new or changed images (cached otherwise) and print every "
+            "unknown (image, tag) pair whose score reaches the tag's threshold."
+        ),
+    )
+    parser.add_argument("folder", type=Path, help="the collection folder")
+    parser.add_argument("--model", type=Path, help="a model folder (default: the collection's active model)")
+    parser.add_argument("--device", choices=DEVICES, default="auto", help="where onnxruntime runs (default: auto)")
+    parser.add_argument(
+        "--min-score", type=float, default=None, help="list pairs scoring at least P (default: each tag's threshold)"
+    )
+    parser.add_argument("--limit", type=int, default=50, help="text output: at most N lines (default 50; 0 = all)")
+    parser.add_argument("--json", action="store_true", help="print one JSON object with every suggestion")
+    parser.set_defaults(run=run)
+
+
+def score_collection(store, model_dir: Path, device: str, *, quiet: bool = False) -> tuple[Engine, PipelineReport]:
+    """Load the model, rescore what changed with a progress bar; shared with `train`."""
+    engine = Engine.load(model_dir, device=device)
+    print(f"clml-desktop: model {engine.model_id}: {engine.provider.status()}", file=sys.stderr)
+    bar = None if quiet else ProgressBar()
+
+    def show(p: Progress) -> None:
+        if bar is not None:
+            bar.update(
+                p.done / max(1, p.total),
+                f"{p.done}/{p.total} images  {p.images_per_s:.1f} img/s  ETA {format_seconds(p.eta_s)}",
+                force=p.done == p.total,
+            )
+
+    try:
+        report = predict_collection(store, engine, progress=show)
+    finally:
+        if bar is not None:
+            bar.finish()
+    for problem in report.problems:
+        print(f"clml-desktop: {problem}", file=sys.stderr)
+    cached = store.image_count() - report.total
+    print(
+        f"clml-desktop: scored {report.scored} image(s) in {report.seconds:.1f} s"
+        f" ({report.images_per_s:.1f} images/s); {max(0, cached)} already cached",
+        file=sys.stderr,
+    )
+    return engine, report
+
+
+def model_folder(store, given: Path | None) -> Path:
+    """The model to use: the given folder, else the active model's."""
+    if given is not None:
+        return given.expanduser()
+    active = store.active_model()
+    if active is None:
+        raise InferenceError(
+            f"{store.root}: the collection has no model yet; run `clml-desktop train {store.root}` "
+            "or pass --model MODEL_DIR"
+        )
+    return Path(active.path)
+
+
+def pair_dict(pair: ScoredPair) -> dict:
+    return {"image": pair.path, "tag": pair.tag, "score": round(pair.score, 6), "threshold": round(pair.threshold, 6)}
+
+
+def run(args: argparse.Namespace) -> int:
+    """Scan (incrementally), score, and print suggestions."""
+    folder = args.folder.expanduser()
+    if not folder.is_dir():
+        print(f"clml-desktop suggest: {folder}: not a folder", file=sys.stderr)
+        return 2
+    try:
+        with CollectionStore.open(folder) as store:
+            scan_folder(store)
+            engine, _ = score_collection(store, model_folder(store, args.model), args.device, quiet=args.json)
+            suggestions = SuggestionSet.build(store, engine.model_id)
+            pairs = suggestions.unknown_pairs(args.min_score)
+            likely_wrong = suggestions.likely_wrong()
+    except (InferenceError, StoreError) as exc:
+        print(f"clml-desktop suggest: {exc}", file=sys.stderr)
+        return 1
+    if args.json:
+        json.dump(
+            {
+                "model": engine.model_id,
+                "provider": engine.provider.provider,
+                "suggestions": [pair_dict(p) for p in pairs],
+            },
+            sys.stdout,
+            ensure_ascii=False,
+        )
+        print()
+        return 0
+    shown = pairs if args.limit <= 0 else pairs[: args.limit]
+    print(f"{len(pairs)} suggestion(s) from model {engine.model_id} ({engine.provider.provider})")
+    if shown:
+        width = max(len(p.path) for p in shown)
+        for p in shown:
+            new = "  (new tag)" if p.is_new_tag else ""
+            print(f"{p.path:<{width}}  {p.tag}  {p.score:.3f} ≥ {p.threshold:.2f}{new}")
+        if len(shown) < len(pairs):
+            print(f"... {len(pairs) - len(shown)} more (--limit 0 shows all, --json for scripts)")
+    if likely_wrong:
+        print(f"{len(likely_wrong)} positive(s) look wrong (score < 0.05), e.g.:")
+        for p in likely_wrong[:5]:
+            print(f"  {p.path}  {p.tag}  {p.score:.3f}")
+    return 0

@@ -1,0 +1,190 @@
+"""Score a collection: decode in a thread pool while the model runs, cache in the store.
+
+Decoding a 1024×768 JPEG and resizing it costs a fair share of a CPU
+inference, so it must not sit in series with it: worker threads decode and
+normalise images ahead of the model (Pillow and onnxruntime both release the
+GIL), a bounded window of futures keeps memory flat, and the model thread
+only stacks ready arrays. Results go to the store after every batch, per
+(image version, model), so a cancelled or crashed run keeps what it did and a
+rerun computes only new or changed images.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections import deque
+from collections.abc import Callable, Iterable
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from clml_desktop.collection.labels import Problem
+from clml_desktop.collection.rows import ImageRow, ModelRow, PredictionIn
+from clml_desktop.inference.engine import Engine
+from clml_desktop.inference.preprocess import preprocess_file
+from clml_desktop.inference.providers import cpu_threads
+
+log = logging.getLogger(__name__)
+
+PREFETCH_BATCHES = 2
+
+
+@dataclass(frozen=True)
+class Progress:
+    """How far a run is: images done (scored or failed) of total, speed and time left."""
+
+    done: int
+    total: int
+    images_per_s: float
+    eta_s: float | None
+
+
+@dataclass
+class PipelineReport:
+    """What a run did; `problems` name each image that could not be decoded."""
+
+    model_id: str
+    provider: str
+    total: int = 0
+    scored: int = 0
+    problems: list[Problem] = field(default_factory=list)
+    cancelled: bool = False
+    seconds: float = 0.0
+
+    @property
+    def images_per_s(self) -> float:
+        return self.scored / self.seconds if self.seconds > 0 else 0.0
+
+
+def ensure_registered(store, engine: Engine) -> ModelRow:
+    """The store row of the engine's model; registered (not activated) when new, since
+    cached predictions belong to a known model."""
+    for row in store.models():
+        if row.id == engine.model_id:
+            return row
+    m = engine.manifest
+    store.add_model(
+        m.id,
+        str(engine.model_dir),
+        parent=m.parent,
+        metrics=dict(m.metrics or {}),
+        tags=list(m.tags),
+        created=m.created,
+        activate=False,
+    )
+    return next(row for row in store.models() if row.id == engine.model_id)
+
+
+def predict_collection(
+    store,
+    engine: Engine,
+    *,
+    image_ids: Iterable[int] | None = None,
+    batch_size: int | None = None,
+    workers: int | None = None,
+    progress: Callable[[Progress], None] | None = None,
+    cancel: Callable[[], bool] | None = None,
+) -> PipelineReport:
+    """Score every readable image whose cached prediction is missing or stale.
+
+    `image_ids` limits the run to some images. `cancel` is polled between
+    batches; what was scored before it is kept. Must be called from the
+    thread that owns `store` (sqlite connections are per thread).
+    """
+    started = time.monotonic()
+    ensure_registered(store, engine)
+    todo = store.images_needing_predictions(engine.model_id)
+    if image_ids is not None:
+        wanted = set(int(i) for i in image_ids)
+        todo = [row for row in todo if row.id in wanted]
+    report = PipelineReport(model_id=engine.model_id, provider=engine.provider.provider, total=len(todo))
+    if not todo:
+        return report
+    batch = batch_size or engine.batch_size()
+    n_workers = workers or max(2, cpu_threads())
+    root = Path(store.root)
+    size = engine.input_size
+    normalizer = engine.normalizer
+
+    def decode(row: ImageRow) -> np.ndarray:
+        return preprocess_file(root / row.path, size, normalizer)
+
+    done = 0
+    rows = iter(todo)
+    pending: deque[tuple[ImageRow, Future]] = deque()
+    with ThreadPoolExecutor(max_workers=n_workers, thread_name_prefix="clml-decode") as pool:
+
+        def refill() -> None:
+            while len(pending) < batch * (PREFETCH_BATCHES + 1):
+                row = next(rows, None)
+                if row is None:
+                    return
+                pending.append((row, pool.submit(decode, row)))
+
+        try:
+            refill()
+            while pending:
+                if cancel is not None and cancel():
+                    report.cancelled = True
+                    break
+                ready: list[tuple[ImageRow, np.ndarray]] = []
+                while pending and len(ready) < batch:
+                    row, future = pending.popleft()
+                    try:
+                        ready.append((row, future.result()))
+                    except Exception as exc:  # any decoder failure is a per-file problem
+                        _record_problem(store, report, row, exc)
+                        done += 1
+                refill()
+                if ready:
+                    _score(store, engine, ready)
+                    report.scored += len(ready)
+                    done += len(ready)
+                if progress is not None:
+                    progress(_progress(done, report.total, started))
+        finally:
+            for _, future in pending:
+                future.cancel()
+    report.seconds = time.monotonic() - started
+    log.info(
+        "scored %d of %d images with %s in %.1f s (%.1f images/s)%s",
+        report.scored, report.total, engine.model_id, report.seconds, report.images_per_s,
+        " — cancelled" if report.cancelled else "",
+    )
+    return report
+
+
+def _score(store, engine: Engine, ready: list[tuple[ImageRow, np.ndarray]]) -> None:
+    batch = np.stack([array for _, array in ready])
+    out = engine.run(batch)
+    embeddings = out.embeddings.astype(np.float16)
+    store.put_predictions(
+        engine.model_id,
+        [
+            PredictionIn(
+                image_id=row.id,
+                image_version=row.version,
+                kind="engine",
+                probs=out.probs[i],
+                embedding=embeddings[i],
+            )
+            for i, (row, _) in enumerate(ready)
+        ],
+    )
+
+
+def _record_problem(store, report: PipelineReport, row: ImageRow, exc: Exception) -> None:
+    message = f"cannot be decoded: {exc}"
+    report.problems.append(Problem(row.path, message))
+    log.warning("%s: %s", row.path, message)
+    store.set_image_problem(row.id, message)
+
+
+def _progress(done: int, total: int, started: float) -> Progress:
+    elapsed = max(time.monotonic() - started, 1e-9)
+    rate = done / elapsed
+    eta = (total - done) / rate if rate > 0 else None
+    return Progress(done=done, total=total, images_per_s=rate, eta_s=eta)

@@ -1,0 +1,91 @@
+"""Eval preprocessing in numpy and Pillow, identical to training's eval transform.
+
+ADR 0002 defines the rule ("squash"): orientation from EXIF, convert to RGB,
+resize the whole image to S×S with PIL's bilinear filter, scale to [0, 1],
+normalise by the manifest's mean and std. torchvision's
+`Resize((S, S)) → ToTensor() → Normalize(mean, std)` on a PIL image does the
+same operations in the same float32 order, so the two agree to the last bit
+and the app needs no torch.
+
+`open_rgb` is the single place that turns a file into RGB pixels. The trainer
+can import it (numpy and Pillow only) so both sides decode the same way, in
+particular for images that plain `convert("RGB")` gets wrong: 16-bit PNGs
+(Pillow clips them to white instead of scaling) and transparent images
+(composited on white rather than on whatever colour hides under alpha 0).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+from PIL import Image, ImageOps
+
+_WIDE_MODES = {"I;16", "I;16L", "I;16B", "I;16N", "I"}
+
+
+def open_rgb(path: str | Path) -> Image.Image:
+    """Decode `path` to an upright 8-bit RGB image.
+
+    Raises OSError/ValueError (Pillow's own, e.g. `UnidentifiedImageError`,
+    `DecompressionBombError`) for files that are not images, are truncated or
+    exceed Pillow's pixel limit; callers report them per file.
+    """
+    with Image.open(path) as img:
+        img = ImageOps.exif_transpose(img)
+        return to_rgb(img)
+
+
+def to_rgb(img: Image.Image) -> Image.Image:
+    """Any Pillow mode to 8-bit RGB: wide greys scaled, alpha composited on white."""
+    if img.mode in _WIDE_MODES:
+        wide = np.asarray(img, dtype=np.float64)
+        top = 65535.0 if img.mode.startswith("I;16") or wide.max(initial=0) > 255 else 255.0
+        grey = np.clip(np.rint(wide * (255.0 / top)), 0, 255).astype(np.uint8)
+        return Image.fromarray(grey, mode="L").convert("RGB")
+    if img.mode == "F":
+        grey = np.clip(np.rint(np.asarray(img, dtype=np.float64) * 255.0), 0, 255)
+        return Image.fromarray(grey.astype(np.uint8), mode="L").convert("RGB")
+    has_alpha = img.mode in ("RGBA", "LA", "PA", "RGBa", "La") or (
+        img.mode == "P" and "transparency" in img.info
+    )
+    if has_alpha:
+        rgba = img.convert("RGBA")
+        canvas = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
+        canvas.alpha_composite(rgba)
+        return canvas.convert("RGB")
+    if img.mode == "RGB":
+        img.load()
+        return img
+    return img.convert("RGB")
+
+
+def squash(img: Image.Image, size: int) -> np.ndarray:
+    """Resize the whole RGB image to size×size (bilinear) as an H×W×3 uint8 array."""
+    if img.size != (size, size):
+        img = img.resize((size, size), resample=Image.Resampling.BILINEAR)
+    return np.asarray(img, dtype=np.uint8)
+
+
+class Normalizer:
+    """uint8 H×W×3 pixels → float32 3×H×W network input, in torchvision's operation order."""
+
+    def __init__(self, mean: Sequence[float], std: Sequence[float]) -> None:
+        self.mean = np.asarray(mean, dtype=np.float32).reshape(3, 1, 1)
+        self.std = np.asarray(std, dtype=np.float32).reshape(3, 1, 1)
+
+    def __call__(self, pixels: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
+        """Write into `out` (a 3×H×W float32 slot of a batch) when given, to save a copy."""
+        chw = np.ascontiguousarray(pixels.transpose(2, 0, 1))
+        if out is None:
+            out = np.empty(chw.shape, dtype=np.float32)
+        np.divide(chw, np.float32(255.0), out=out, dtype=np.float32)
+        np.subtract(out, self.mean, out=out)
+        np.divide(out, self.std, out=out)
+        return out
+
+
+def preprocess_file(path: str | Path, size: int, normalizer: Normalizer) -> np.ndarray:
+    """One file → one 3×S×S float32 network input (the whole eval rule)."""
+    return normalizer(squash(open_rgb(path), size))
