@@ -1,0 +1,183 @@
+"""Multi-label base losses that CLML is added to, with their papers' defaults.
+
+Every loss has the signature `fn(logits, targets, known_negative=None, epoch=0)`
+and returns the SUM over batch and labels, as the CLML authors' release does,
+so that `base + lambda * clml` keeps the paper's meaning of lambda = 1.
+
+`targets` are 1 for a positive and 0 for "absent or missing". `known_negative`
+marks the tags a person rejected: those are certain negatives, so every loss
+gives them the plain BCE negative term -log(1 - p) and never the
+missing-label treatment (Hill's down-weighting, SPLC's flipping, ASL's
+clipping, focal down-weighting of easy negatives). A pair that is both positive
+and a known negative counts as positive.
+
+Focusing weights are differentiated like the rest of the loss (the papers
+define the loss, not a detached weight).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import torch
+import torch.nn.functional as F
+
+__all__ = ["BASE_LOSSES", "BaseLoss", "make_base_loss", "bce", "focal", "asl", "hill", "splc"]
+
+BaseLoss = Callable[..., torch.Tensor]
+
+
+def _prepare(
+    logits: torch.Tensor, targets: torch.Tensor, known_negative: torch.Tensor | None
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """Float32 logits, a bool positive mask, and a bool known-negative mask (never positive)."""
+    if logits.shape != targets.shape:
+        raise ValueError(
+            f"logits {tuple(logits.shape)} and targets {tuple(targets.shape)} differ in shape"
+        )
+    z = logits.float()
+    positive = targets if targets.dtype == torch.bool else targets > 0.5
+    positive = positive.detach()
+    if known_negative is None:
+        certain = torch.zeros_like(positive)
+    else:
+        if known_negative.shape != logits.shape:
+            raise ValueError(
+                f"known_negative {tuple(known_negative.shape)} and logits "
+                f"{tuple(logits.shape)} differ in shape"
+            )
+        certain = known_negative.detach().to(torch.bool) & ~positive
+    return z, positive, certain
+
+
+def _combine(
+    positive: torch.Tensor,
+    certain: torch.Tensor,
+    z: torch.Tensor,
+    pos_term: torch.Tensor,
+    neg_term: torch.Tensor,
+) -> torch.Tensor:
+    """Sum of the positive term, the plain BCE term for known negatives, the loss's own negative term."""
+    known = F.softplus(z)
+    per_pair = torch.where(positive, pos_term, torch.where(certain, known, neg_term))
+    return per_pair.sum()
+
+
+def bce(
+    logits: torch.Tensor,
+    targets: torch.Tensor,
+    known_negative: torch.Tensor | None = None,
+    epoch: int = 0,
+) -> torch.Tensor:
+    """Binary cross-entropy, summed: -y log p - (1 - y) log(1 - p)."""
+    z, positive, certain = _prepare(logits, targets, known_negative)
+    return _combine(positive, certain, z, F.softplus(-z), F.softplus(z))
+
+
+def focal(
+    logits: torch.Tensor,
+    targets: torch.Tensor,
+    known_negative: torch.Tensor | None = None,
+    epoch: int = 0,
+    *,
+    gamma: float = 2.0,
+) -> torch.Tensor:
+    """Focal loss (Lin et al. 2017), gamma = 2, no alpha balancing (as in the multi-label papers)."""
+    z, positive, certain = _prepare(logits, targets, known_negative)
+    p = torch.sigmoid(z)
+    pos = (1.0 - p).pow(gamma) * F.softplus(-z)
+    neg = p.pow(gamma) * F.softplus(z)
+    return _combine(positive, certain, z, pos, neg)
+
+
+def asl(
+    logits: torch.Tensor,
+    targets: torch.Tensor,
+    known_negative: torch.Tensor | None = None,
+    epoch: int = 0,
+    *,
+    gamma_neg: float = 4.0,
+    gamma_pos: float = 0.0,
+    clip: float = 0.05,
+) -> torch.Tensor:
+    """Asymmetric loss (Ridnik et al. 2021): gamma- = 4, gamma+ = 0, probability margin 0.05.
+
+    Negatives use the shifted probability p_m = max(p - clip, 0), which both
+    discards very easy negatives and bounds the loss of possibly mislabelled ones.
+    """
+    z, positive, certain = _prepare(logits, targets, known_negative)
+    p = torch.sigmoid(z)
+    pos = (1.0 - p).pow(gamma_pos) * F.softplus(-z)
+    shifted = (p - clip).clamp_min(0.0)
+    # 1 - shifted >= clip > 0 whenever clip > 0; with clip = 0 it is 1 - p = sigmoid(-z).
+    neg_log = -torch.log1p(-shifted) if clip > 0 else F.softplus(z)
+    neg = shifted.pow(gamma_neg) * neg_log
+    return _combine(positive, certain, z, pos, neg)
+
+
+def hill(
+    logits: torch.Tensor,
+    targets: torch.Tensor,
+    known_negative: torch.Tensor | None = None,
+    epoch: int = 0,
+    *,
+    lamb: float = 1.5,
+    margin: float = 1.0,
+    gamma: float = 2.0,
+) -> torch.Tensor:
+    """Hill loss (Zhang et al. 2021): focal margin on positives, -(lambda - p) p^2 on negatives.
+
+    The Hill term is the paper's robust negative: it down-weights confident
+    "negatives", which are likely missing positives; lambda = 1.5, margin = 1,
+    gamma = 2 are the paper's settings.
+    """
+    z, positive, certain = _prepare(logits, targets, known_negative)
+    shifted = z - margin
+    pos = (1.0 - torch.sigmoid(shifted)).pow(gamma) * F.softplus(-shifted)
+    p = torch.sigmoid(z)
+    neg = (lamb - p) * p.pow(2)
+    return _combine(positive, certain, z, pos, neg)
+
+
+def splc(
+    logits: torch.Tensor,
+    targets: torch.Tensor,
+    known_negative: torch.Tensor | None = None,
+    epoch: int = 0,
+    *,
+    tau: float = 0.6,
+    change_epoch: int = 1,
+    margin: float = 1.0,
+    gamma: float = 2.0,
+) -> torch.Tensor:
+    """Self-paced loss correction (Zhang et al. 2021) on the focal margin loss.
+
+    From `change_epoch` (epochs counted from 0) on, an unknown label whose
+    probability exceeds tau = 0.6 is trained as a positive (without the margin,
+    which belongs to the given positives); a known negative is never flipped.
+    """
+    z, positive, certain = _prepare(logits, targets, known_negative)
+    p = torch.sigmoid(z)
+    flipped = torch.zeros_like(positive)
+    if epoch >= change_epoch:
+        flipped = (p.detach() > tau) & ~positive & ~certain
+    shifted = torch.where(positive, z - margin, z)
+    p_shifted = torch.sigmoid(shifted)
+    pos = (1.0 - p_shifted).pow(gamma) * F.softplus(-shifted)
+    neg = p.pow(gamma) * F.softplus(z)
+    return _combine(positive | flipped, certain, z, pos, neg)
+
+
+_LOSSES: dict[str, BaseLoss] = {"bce": bce, "focal": focal, "asl": asl, "hill": hill, "splc": splc}
+
+BASE_LOSSES: tuple[str, ...] = tuple(_LOSSES)
+
+
+def make_base_loss(name: str) -> BaseLoss:
+    """The base loss called `name` (one of BASE_LOSSES) with its paper's defaults."""
+    try:
+        return _LOSSES[name.lower()]
+    except KeyError:
+        raise ValueError(
+            f"unknown base loss {name!r}; choose one of {', '.join(BASE_LOSSES)}"
+        ) from None
