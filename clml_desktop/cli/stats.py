@@ -48,7 +48,12 @@ def collect(store: CollectionStore) -> dict:
         "models": len(store.models()),
         "active_model": None
         if model is None
-        else {"id": model.id, "path": model.path, "created": model.created, "metrics": model.metrics},
+        else {
+            "id": model.id,
+            "path": model.path,
+            "created": model.created,
+            "metrics": model.metrics,
+        },
         "can_undo": store.can_undo(),
     }
 

@@ -34,7 +34,9 @@ def begin_edit(conn: sqlite3.Connection, description: str) -> int:
     return int(cur.lastrowid)
 
 
-def log_label_changes(conn: sqlite3.Connection, edit_id: int, rows: Sequence[LabelChangeRow]) -> None:
+def log_label_changes(
+    conn: sqlite3.Connection, edit_id: int, rows: Sequence[LabelChangeRow]
+) -> None:
     """Record the changes of one edit and apply them."""
     conn.executemany(
         "INSERT INTO label_changes(edit_id, image_id, tag_id, old_state, old_source, old_position,"
@@ -92,7 +94,9 @@ def _set_tag(conn: sqlite3.Connection, tag_id: int, name: str, deleted: bool) ->
             "SELECT id FROM tags WHERE name = ? AND deleted = 0 AND id != ?", (name, tag_id)
         ).fetchone()
         if clash:
-            used = conn.execute("SELECT 1 FROM labels WHERE tag_id = ? LIMIT 1", (clash[0],)).fetchone()
+            used = conn.execute(
+                "SELECT 1 FROM labels WHERE tag_id = ? LIMIT 1", (clash[0],)
+            ).fetchone()
             if used:
                 raise EditConflict(
                     f"a tag named {name!r} exists now; rename or merge it before undoing this"

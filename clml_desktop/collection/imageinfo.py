@@ -16,9 +16,7 @@ from PIL import Image, UnidentifiedImageError
 
 from clml_desktop.collection.rows import ImageInfo
 
-IMAGE_EXTENSIONS = frozenset(
-    {".jpg", ".jpeg", ".png", ".webp", ".bmp", ".gif", ".tif", ".tiff"}
-)
+IMAGE_EXTENSIONS = frozenset({".jpg", ".jpeg", ".png", ".webp", ".bmp", ".gif", ".tif", ".tiff"})
 PIL_FORMATS = ("JPEG", "PNG", "WEBP", "BMP", "GIF", "TIFF", "DIB")
 
 
@@ -59,9 +57,13 @@ def _over_limit(path: Path, exc: Exception) -> tuple[int | None, int | None, str
     if size is None:
         return None, None, f"image is over Pillow's {limit / 1e6:.0f} MP limit ({exc}); not decoded"
     w, h = size
-    return w, h, (
-        f"image is {w}×{h} ({w * h / 1e6:.0f} MP), over Pillow's {limit / 1e6:.0f} MP limit;"
-        " not decoded"
+    return (
+        w,
+        h,
+        (
+            f"image is {w}×{h} ({w * h / 1e6:.0f} MP), over Pillow's {limit / 1e6:.0f} MP limit;"
+            " not decoded"
+        ),
     )
 
 

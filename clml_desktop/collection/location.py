@@ -62,9 +62,7 @@ def choose_data_dir(root: Path) -> tuple[Path, str | None]:
     if existing.is_file() and not (alt / DB_NAME).exists():
         shutil.copy2(existing, alt / DB_NAME)
         copied = f"; the labels in {existing} were copied there"
-    reason = (
-        f"{own} is not writable ({problem}); the collection is kept in {alt} instead{copied}"
-    )
+    reason = f"{own} is not writable ({problem}); the collection is kept in {alt} instead{copied}"
     return alt, reason
 
 

@@ -55,7 +55,14 @@ def add_model(
         " VALUES (?, ?, ?, ?, ?, ?, 0)"
         " ON CONFLICT(id) DO UPDATE SET path = excluded.path, parent = excluded.parent,"
         " metrics = excluded.metrics, tags = excluded.tags",
-        (model_id, str(path), created, parent, json.dumps(metrics or {}), json.dumps(list(tags or []))),
+        (
+            model_id,
+            str(path),
+            created,
+            parent,
+            json.dumps(metrics or {}),
+            json.dumps(list(tags or [])),
+        ),
     )
     if activate:
         set_active(conn, model_id)
@@ -63,9 +70,10 @@ def add_model(
 
 def set_active(conn: sqlite3.Connection, model_id: str | None) -> None:
     """Make `model_id` the only active model (None: no active model)."""
-    if model_id is not None and not conn.execute(
-        "SELECT 1 FROM models WHERE id = ?", (model_id,)
-    ).fetchone():
+    if (
+        model_id is not None
+        and not conn.execute("SELECT 1 FROM models WHERE id = ?", (model_id,)).fetchone()
+    ):
         raise KeyError(f"no model {model_id!r} in the collection")
     conn.execute("UPDATE models SET active = (id IS ?)", (model_id,))
 
@@ -96,7 +104,15 @@ def put_predictions(conn: sqlite3.Connection, model_id: str, rows: Iterable[Pred
             emb = None
             if p.embedding is not None:
                 emb = np.ascontiguousarray(p.embedding, dtype=np.float16).ravel().tobytes()
-            yield (int(p.image_id), model_id, p.kind, int(p.image_version), probs.tobytes(), emb, now)
+            yield (
+                int(p.image_id),
+                model_id,
+                p.kind,
+                int(p.image_version),
+                probs.tobytes(),
+                emb,
+                now,
+            )
 
     before = conn.total_changes
     conn.executemany(
@@ -116,8 +132,9 @@ _CURRENT = (
 def predictions(conn: sqlite3.Connection, model_id: str, n_tags: int | None) -> PredictionMatrix:
     """Current scores, one row per image ordered by image id; `oof` wins over `engine`."""
     rows = conn.execute(
-        "SELECT p.image_id, p.image_version, p.kind, p.probs" + _CURRENT +
-        " ORDER BY p.image_id, p.kind DESC",
+        "SELECT p.image_id, p.image_version, p.kind, p.probs"
+        + _CURRENT
+        + " ORDER BY p.image_id, p.kind DESC",
         (model_id,),
     ).fetchall()
     picked: list[tuple] = []
@@ -145,8 +162,9 @@ def predictions(conn: sqlite3.Connection, model_id: str, n_tags: int | None) -> 
 def embeddings(conn: sqlite3.Connection, model_id: str) -> tuple[np.ndarray, np.ndarray]:
     """Current embeddings (image ids, float16 N×D); `oof` wins over `engine`."""
     rows = conn.execute(
-        "SELECT p.image_id, p.embedding" + _CURRENT +
-        " AND p.embedding IS NOT NULL ORDER BY p.image_id, p.kind DESC",
+        "SELECT p.image_id, p.embedding"
+        + _CURRENT
+        + " AND p.embedding IS NOT NULL ORDER BY p.image_id, p.kind DESC",
         (model_id,),
     ).fetchall()
     picked: list[tuple] = []

@@ -39,7 +39,9 @@ def walk_images(
         try:
             entries = os.scandir(folder)
         except OSError as exc:
-            problems.append(Problem(prefix or ".", f"cannot list the folder: {exc.strerror or exc}"))
+            problems.append(
+                Problem(prefix or ".", f"cannot list the folder: {exc.strerror or exc}")
+            )
             continue
         with entries:
             for entry in entries:
@@ -62,13 +64,19 @@ def walk_images(
                         try:
                             rel.encode("utf-8")
                         except UnicodeEncodeError:
-                            problems.append(Problem(os.fsdecode(entry.path), "file name is not valid UTF-8; skipped"))
+                            problems.append(
+                                Problem(
+                                    os.fsdecode(entry.path), "file name is not valid UTF-8; skipped"
+                                )
+                            )
                             continue
                         yield rel, entry.path, st.st_size, st.st_mtime_ns
                 except FileNotFoundError:
                     continue  # vanished, or a dangling symlink: nothing to scan
                 except OSError as exc:
-                    problems.append(Problem(f"{prefix}{name}", f"cannot stat: {exc.strerror or exc}"))
+                    problems.append(
+                        Problem(f"{prefix}{name}", f"cannot stat: {exc.strerror or exc}")
+                    )
 
 
 def scan_folder(
@@ -121,7 +129,9 @@ def scan_folder(
             flush()
     flush()
     if not report.cancelled:
-        gone = [path for path, (_s, _m, missing) in known.items() if not missing and path not in seen]
+        gone = [
+            path for path, (_s, _m, missing) in known.items() if not missing and path not in seen
+        ]
         report.removed = store.remove_images(gone) if gone else 0
         if progress is not None:
             progress(total, total)

@@ -146,7 +146,9 @@ class CollectionStore:
             finally:
                 conn.execute("COMMIT")
 
-    def _edit(self, description: str, body: Callable[[sqlite3.Connection, int], object]) -> int | None:
+    def _edit(
+        self, description: str, body: Callable[[sqlite3.Connection, int], object]
+    ) -> int | None:
         """Run `body` as one logged edit; returns the edit id, None when nothing changed."""
         try:
             with self._write() as conn:
@@ -395,10 +397,15 @@ class CollectionStore:
         """
         with self._read() as conn:
             image_ids = np.array(
-                [r[0] for r in conn.execute("SELECT id FROM images WHERE missing = 0 ORDER BY path")],
+                [
+                    r[0]
+                    for r in conn.execute("SELECT id FROM images WHERE missing = 0 ORDER BY path")
+                ],
                 dtype=np.int64,
             )
-            tag_rows = conn.execute("SELECT id, name FROM tags WHERE deleted = 0 ORDER BY id").fetchall()
+            tag_rows = conn.execute(
+                "SELECT id, name FROM tags WHERE deleted = 0 ORDER BY id"
+            ).fetchall()
             labels = conn.execute(
                 "SELECT l.image_id, l.tag_id, CASE l.state WHEN 'positive' THEN 1 ELSE -1 END"
                 " FROM labels l JOIN tags t ON t.id = l.tag_id JOIN images i ON i.id = l.image_id"
@@ -533,7 +540,9 @@ class CollectionStore:
         items = list(changes)
         for change in items:
             if change.state is not None and change.state not in (POSITIVE, NEGATIVE):
-                raise StoreError(f"a label state must be positive, negative or None, not {change.state!r}")
+                raise StoreError(
+                    f"a label state must be positive, negative or None, not {change.state!r}"
+                )
             if change.state is not None and str(change.source) not in _SOURCES:
                 raise StoreError(f"unknown label source {change.source!r}")
 
@@ -605,7 +614,10 @@ class CollectionStore:
                         continue
                     if tag_id in positives:
                         report.problems.append(
-                            Problem(path, f"tag {name!r} is listed as both present and absent; kept present")
+                            Problem(
+                                path,
+                                f"tag {name!r} is listed as both present and absent; kept present",
+                            )
                         )
                         continue
                     src = entry.sources.get(name, source)
@@ -629,10 +641,12 @@ class CollectionStore:
 
         def body(conn: sqlite3.Connection, edit_id: int) -> None:
             tag_id = self._require(conn, tag)
-            for other_id, other_name in conn.execute(
-                "SELECT id, name FROM tags WHERE deleted = 0 AND id != ? AND (name = ? OR key = ?)",
+            clash = conn.execute(
+                "SELECT name FROM tags WHERE deleted = 0 AND id != ? AND (name = ? OR key = ?)",
                 (tag_id, name, tag_key(name)),
-            ).fetchall():
+            ).fetchone()
+            if clash:
+                other_name = clash[0]
                 raise StoreError(
                     f"cannot rename to {name!r}: tag {other_name!r} already has that name"
                     " (up to spelling); merge the tags instead"
@@ -735,13 +749,17 @@ class CollectionStore:
     def can_undo(self) -> bool:
         with self._lock:
             return bool(
-                self._conn.execute("SELECT EXISTS(SELECT 1 FROM edits WHERE status = 'applied')").fetchone()[0]
+                self._conn.execute(
+                    "SELECT EXISTS(SELECT 1 FROM edits WHERE status = 'applied')"
+                ).fetchone()[0]
             )
 
     def can_redo(self) -> bool:
         with self._lock:
             return bool(
-                self._conn.execute("SELECT EXISTS(SELECT 1 FROM edits WHERE status = 'undone')").fetchone()[0]
+                self._conn.execute(
+                    "SELECT EXISTS(SELECT 1 FROM edits WHERE status = 'undone')"
+                ).fetchone()[0]
             )
 
     def history(self, limit: int = 100) -> list[EditRow]:
@@ -798,8 +816,14 @@ class CollectionStore:
         """Register a trained model (its folder, lineage, metrics, tag order)."""
         with self._write() as conn:
             predictions.add_model(
-                conn, model_id, str(path), parent=parent, metrics=metrics, tags=tags,
-                created=created, activate=activate,
+                conn,
+                model_id,
+                str(path),
+                parent=parent,
+                metrics=metrics,
+                tags=tags,
+                created=created,
+                activate=activate,
             )
 
     def models(self) -> list[ModelRow]:

@@ -13,7 +13,7 @@ from clml_desktop.collection.store import StoreError
 def _state(store):
     """Everything a person could see: labels with source and order, and the live tags."""
     labels = {
-        im.id: [(l.tag, l.state, l.source, l.position) for l in store.labels_of(im.id)]
+        im.id: [(lab.tag, lab.state, lab.source, lab.position) for lab in store.labels_of(im.id)]
         for im in store.images()
     }
     return labels, [(t.id, t.name) for t in store.tags()]
@@ -103,7 +103,7 @@ def test_positive_order_is_kept_and_restored_by_undo(store, ids):
         {store.image(image).path: ImageLabels(positives=["trigger", "zebra", "apple"])},
         LabelSource.ORIGINAL,
     )
-    names = lambda: [l.tag for l in store.labels_of(image)]  # noqa: E731
+    names = lambda: [lab.tag for lab in store.labels_of(image)]  # noqa: E731
     assert names() == ["trigger", "zebra", "apple"]
     store.add_tag(image, "new")
     assert names() == ["trigger", "zebra", "apple", "new"]
@@ -145,8 +145,9 @@ def test_import_fills_unknowns_and_never_overrides_a_person(store, ids):
     report = store.import_labels(
         {
             paths[ids[0]]: ImageLabels(positives=["cat", "dog"]),
-            paths[ids[1]]: ImageLabels(positives=["cat"], negatives=["cat", "fox"],
-                                       sources={"cat": "manual"}),
+            paths[ids[1]]: ImageLabels(
+                positives=["cat"], negatives=["cat", "fox"], sources={"cat": "manual"}
+            ),
             "../../etc/passwd": ImageLabels(positives=["x"]),
             paths[ids[2]]: ImageLabels(positives=["  "]),
         },
@@ -157,8 +158,11 @@ def test_import_fills_unknowns_and_never_overrides_a_person(store, ids):
     assert report.unknown_paths == ["../../etc/passwd"]
     assert any("both present and absent" in p.message for p in report.problems)
     assert any("empty" in p.message for p in report.problems)
-    assert [(l.tag, l.state) for l in store.labels_of(ids[0])] == [("dog", "positive"), ("cat", "negative")]
-    assert {(l.tag, l.state, l.source) for l in store.labels_of(ids[1])} == {
+    assert [(lab.tag, lab.state) for lab in store.labels_of(ids[0])] == [
+        ("dog", "positive"),
+        ("cat", "negative"),
+    ]
+    assert {(lab.tag, lab.state, lab.source) for lab in store.labels_of(ids[1])} == {
         ("cat", "positive", "manual"),
         ("fox", "negative", "imported"),
     }
@@ -200,11 +204,11 @@ def test_merge_folds_labels_into_target_in_one_step(store, ids):
     before = _state(store)
     store.merge_tags(["puppy", "hound"], "dog")
     assert [t.name for t in store.tags()] == ["first", "dog"]
-    assert [l.tag for l in store.labels_of(a)] == ["first", "dog"]
+    assert [lab.tag for lab in store.labels_of(a)] == ["first", "dog"]
     assert store.labels_of(a)[1].position == 1  # took puppy's place in the order
-    assert [(l.tag, l.state) for l in store.labels_of(b)] == [("dog", "positive")]
-    assert [(l.tag, l.state) for l in store.labels_of(c)] == [("dog", "negative")]
-    assert [(l.tag, l.state) for l in store.labels_of(d)] == [("dog", "positive")]
+    assert [(lab.tag, lab.state) for lab in store.labels_of(b)] == [("dog", "positive")]
+    assert [(lab.tag, lab.state) for lab in store.labels_of(c)] == [("dog", "negative")]
+    assert [(lab.tag, lab.state) for lab in store.labels_of(d)] == [("dog", "positive")]
     assert len(store.history()) == 2
     store.undo()
     assert _state(store) == before

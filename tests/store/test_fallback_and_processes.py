@@ -1,0 +1,90 @@
+"""A read-only collection folder falls back to the user data dir (and says so);
+two processes writing the same collection both get all their edits in."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from clml_desktop.collection import location
+from clml_desktop.collection.store import CollectionStore, StoreError
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def test_unwritable_clml_falls_back_and_says_so(collection):
+    # Tests run as root, so chmod cannot make a folder unwritable; a file named
+    # .clml makes creating the folder fail just as a read-only folder would.
+    (collection / ".clml").write_text("in the way")
+    with CollectionStore.open(collection) as store:
+        assert store.fallback_reason is not None
+        assert str(collection / ".clml") in store.fallback_reason
+        assert store.data_dir == location.fallback_dir(collection)
+        assert not str(store.data_dir).startswith(str(collection))
+        store.ensure_tag("kept")
+    assert CollectionStore.exists(collection)
+    with CollectionStore.open(collection) as store:
+        assert [t.name for t in store.tags()] == ["kept"]
+
+
+def test_permission_denied_falls_back_and_copies_existing_labels(collection, monkeypatch):
+    with CollectionStore.open(collection) as store:
+        store.ensure_tag("from before")
+    real = location._writable_dir
+
+    def read_only(folder: Path) -> None:
+        if folder == collection.resolve() / ".clml":
+            raise PermissionError(13, "Permission denied", str(folder))
+        real(folder)
+
+    monkeypatch.setattr(location, "_writable_dir", read_only)
+    with CollectionStore.open(collection) as store:
+        assert "Permission denied" in store.fallback_reason
+        assert "copied" in store.fallback_reason
+        assert [t.name for t in store.tags()] == ["from before"]
+
+
+def test_no_writable_place_at_all_is_a_clear_error(collection, monkeypatch):
+    def nowhere(folder: Path) -> None:
+        raise PermissionError(13, "Permission denied", str(folder))
+
+    monkeypatch.setattr(location, "_writable_dir", nowhere)
+    with pytest.raises(StoreError, match="not writable"):
+        CollectionStore.open(collection)
+
+
+WRITER = textwrap.dedent(
+    """
+    import sys
+    from pathlib import Path
+    from clml_desktop.collection.store import CollectionStore
+    folder, tag = Path(sys.argv[1]), sys.argv[2]
+    with CollectionStore.open(folder) as store:
+        ids = [im.id for im in store.images()]
+        for round_ in range(15):
+            for i in ids:
+                store.add_tag(i, f"{tag}{round_}")
+    """
+)
+
+
+def test_two_processes_editing_at_once_lose_nothing(store, collection):
+    n_images = store.image_count()
+    procs = [
+        subprocess.Popen(
+            [sys.executable, "-c", WRITER, str(collection), tag],
+            cwd=ROOT,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for tag in ("p", "q")
+    ]
+    errors = [p.communicate(timeout=120)[1] for p in procs]
+    assert [p.returncode for p in procs] == [0, 0], errors
+    counts = {t.name: t.positives for t in store.tag_counts()}
+    assert len(counts) == 30
+    assert set(counts.values()) == {n_images}
