@@ -52,11 +52,18 @@ class LabelIndex:
     states: np.ndarray
     scores: np.ndarray
     thresholds: np.ndarray
+    versions: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))
+    sizes: np.ndarray = field(default_factory=lambda: np.zeros((0, 2), np.int32))
     _lower_paths: list[str] = field(default_factory=list, repr=False)
     _row: dict[int, int] = field(default_factory=dict, repr=False)
     _col: dict[str, int] = field(default_factory=dict, repr=False)
 
     def __post_init__(self) -> None:
+        n = len(self.image_ids)
+        if len(self.versions) != n:
+            self.versions = np.zeros(n, np.int64)
+        if len(self.sizes) != n:
+            self.sizes = np.zeros((n, 2), np.int32)
         self._lower_paths = [p.lower() for p in self.paths]
         self._row = {int(i): r for r, i in enumerate(self.image_ids)}
         self._col = {name: c for c, name in enumerate(self.tag_names)}
@@ -75,8 +82,15 @@ class LabelIndex:
         tag_names: Sequence[str],
         states: np.ndarray,
         suggestions: SuggestionScores | None = None,
+        versions: Sequence[int] | None = None,
+        sizes: Sequence[tuple[int, int]] | None = None,
     ) -> LabelIndex:
-        """Assemble an index; suggestion scores are aligned by image id and tag name."""
+        """Assemble an index; suggestion scores are aligned by image id and tag name.
+
+        `versions` (content version per image, keys thumbnails) and `sizes`
+        ((width, height), 0 when unknown, lets the grid draw placeholders of
+        the right shape before decoding) are optional.
+        """
         n, c = len(image_ids), len(tag_names)
         ids = np.asarray(image_ids, dtype=np.int64)
         scores = np.full((n, c), np.nan, dtype=np.float32)
@@ -105,6 +119,8 @@ class LabelIndex:
             states=np.asarray(states, dtype=np.int8).reshape(n, c),
             scores=scores,
             thresholds=thresholds,
+            versions=np.asarray(versions if versions is not None else np.zeros(n), dtype=np.int64),
+            sizes=np.asarray(sizes if sizes is not None else np.zeros((n, 2)), dtype=np.int32).reshape(n, 2),
         )
 
     def __len__(self) -> int:

@@ -6,7 +6,6 @@ per thread, ADR 0001), so the GUI thread never waits on the queries.
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 
@@ -60,55 +59,35 @@ def index_from_store(
         [t.name for t in tags],
         states,
         scores,
+        versions=[row.version for row in images],
+        sizes=[(row.width or 0, row.height or 0) for row in images],
     )
 
 
 def suggestion_scores(store: Any, global_threshold: float | None = None) -> SuggestionScores | None:
-    """Scores of the active model with the thresholds that decide a suggestion.
+    """Scores of the active model (inference.suggestions decides thresholds and
+    out-of-fold vs engine scores); the settings' global threshold replaces the
+    calibrated one for tags without a per-tag override."""
+    from clml_desktop.inference.errors import InferenceError
+    from clml_desktop.inference.suggestions import SuggestionSet
 
-    Threshold precedence: the user's per-tag override, then the global
-    threshold from the settings, then the manifest's calibrated one, then 0.5.
-    """
-    model = store.active_model()
-    if model is None:
+    if store.active_model() is None:
         return None
-    preds = store.predictions(model.id)
-    if len(preds.image_ids) == 0:
-        return None
-    manifest: dict[str, Any] = {}
-    manifest_path = Path(model.path) / "manifest.json"
     try:
-        manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        manifest = {}
-    model_tags = list(getattr(model, "tags", None) or manifest.get("tags") or [])
-    probs = np.asarray(preds.probs, dtype=np.float32)
-    if not model_tags or probs.ndim != 2 or probs.shape[1] != len(model_tags):
+        found = SuggestionSet.build(store)
+    except (InferenceError, OSError, ValueError):
         return None
-    overrides = store.tag_thresholds()
-    calibrated = manifest.get("thresholds") or {}
-    thresholds = []
-    for tag in model_tags:
-        if tag in overrides:
-            thresholds.append(float(overrides[tag]))
-        elif global_threshold is not None:
-            thresholds.append(float(global_threshold))
-        else:
-            thresholds.append(float(calibrated.get(tag, 0.5)))
-    names = _collection_names(store, model_tags)
+    if len(found.image_ids) == 0:
+        return None
+    thresholds = np.asarray(found.thresholds, dtype=np.float32).copy()
+    if global_threshold is not None:
+        overrides = store.tag_thresholds()
+        for j, name in enumerate(found.tag_names):
+            if name not in overrides:
+                thresholds[j] = float(global_threshold)
     return SuggestionScores(
-        image_ids=np.asarray(preds.image_ids, dtype=np.int64),
-        tags=names,
-        probs=probs,
-        thresholds=np.asarray(thresholds, dtype=np.float32),
+        image_ids=np.asarray(found.image_ids, dtype=np.int64),
+        tags=list(found.tag_names),
+        probs=np.asarray(found.scores, dtype=np.float32),
+        thresholds=thresholds,
     )
-
-
-def _collection_names(store: Any, model_tags: list[str]) -> list[str]:
-    """Map the model's tag names to the collection's spelling (alias keys match)."""
-    by_id = {t.id: t.name for t in store.tags()}
-    names = []
-    for tag in model_tags:
-        tag_id = store.tag_id(tag)
-        names.append(by_id.get(tag_id, tag) if tag_id is not None else tag)
-    return names

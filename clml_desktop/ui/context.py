@@ -82,6 +82,7 @@ class AppContext(QObject):
         self._filter = ImageFilter()
         self._index_worker: Worker | None = None
         self._index_again = False
+        self._index_running = False
         self._index_timer = QTimer(self)
         self._index_timer.setSingleShot(True)
         self._index_timer.setInterval(150)
@@ -122,6 +123,8 @@ class AppContext(QObject):
         self._index_timer.stop()
         self.jobs.shutdown()
         self._index_worker = None
+        self._index_running = False
+        self._index_again = False
         store, self._store = self._store, None
         self._index = LabelIndex.empty()
         self._current = -1
@@ -159,10 +162,14 @@ class AppContext(QObject):
         else:
             self._index_timer.start()
 
+    def index_pending(self) -> bool:
+        """A rebuild of the index is scheduled or running."""
+        return self._index_running or self._index_timer.isActive() or self._index_again
+
     def _start_index_job(self) -> None:
         if self._store is None:
             return
-        if self._index_worker is not None and not self._index_worker.is_done:
+        if self._index_running:
             self._index_again = True
             return
         from clml_desktop.jobs.index_job import load_index
@@ -174,8 +181,9 @@ class AppContext(QObject):
         store_at_start = self._store
         worker.signals.result.connect(lambda index: self._on_index(index, store_at_start))
         worker.signals.error.connect(self.statusMessage.emit)
-        worker.signals.finished.connect(self._on_index_job_finished)
+        worker.signals.finished.connect(lambda: self._on_index_job_finished(worker))
         self._index_worker = worker
+        self._index_running = True
         self.start_job(worker, quiet=True, priority=1)
 
     def _on_index(self, index: LabelIndex, store: Any) -> None:
@@ -184,7 +192,10 @@ class AppContext(QObject):
         self._index = index
         self.indexChanged.emit()
 
-    def _on_index_job_finished(self) -> None:
+    def _on_index_job_finished(self, worker: Worker) -> None:
+        if worker is not self._index_worker:
+            return
+        self._index_running = False
         if self._index_again and self._store is not None:
             self._index_timer.start()
 

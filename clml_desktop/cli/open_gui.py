@@ -1,0 +1,123 @@
+"""`clml-desktop [FOLDER]`: open the GUI on FOLDER, or on the demo collection.
+
+Without a display (no $DISPLAY / $WAYLAND_DISPLAY and Qt not told to render
+offscreen) the GUI cannot start; rather than fail, we say so and run the same
+main job headless: demo → train → suggest → export, through the public CLI
+(`clml_desktop.app.main`) so this module depends on no command's internals.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+_SCREENLESS_PLATFORMS = ("offscreen", "minimal", "vnc", "eglfs", "linuxfb", "vkkhrdisplay")
+
+
+def display_available() -> bool:
+    """Whether Qt can show (or render) a window here."""
+    if not sys.platform.startswith("linux"):
+        return True
+    platform = os.environ.get("QT_QPA_PLATFORM", "").split(":")[0]
+    if platform in _SCREENLESS_PLATFORMS:
+        return True
+    return bool(os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"))
+
+
+def _parse(argv: Sequence[str]) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(
+        prog="clml-desktop",
+        description="Open the GUI on FOLDER (default: the demo collection). "
+        "Subcommands: demo, scan, stats, export, train, suggest, review, similar, screenshot.",
+    )
+    parser.add_argument("folder", nargs="?", type=Path, help="a folder of images")
+    return parser.parse_args(list(argv))
+
+
+def run_from_argv(argv: Sequence[str]) -> int:
+    """Entry point used by `clml_desktop.app.main` when no subcommand is given."""
+    args = _parse(argv)
+    if args.folder is not None and not args.folder.expanduser().is_dir():
+        print(f"clml-desktop: {args.folder}: not a folder", file=sys.stderr)
+        return 2
+    if not display_available():
+        print(
+            "clml-desktop: no display found ($DISPLAY and $WAYLAND_DISPLAY are unset); "
+            "running the main job headless instead: demo → train → suggest → export.\n"
+            "  (To see the window, run it in a desktop session; "
+            "QT_QPA_PLATFORM=offscreen renders without one.)",
+            file=sys.stderr,
+        )
+        return run_headless(args.folder)
+    return run_gui(args.folder)
+
+
+def run_headless(folder: Path | None) -> int:
+    """The main job without a window, printing each step."""
+    from clml_desktop.app import main as cli
+    from clml_desktop.cli.demo import default_demo_dir
+
+    if folder is None:
+        folder = default_demo_dir()
+        print(f"\n== 1/4 demo collection: {folder}", flush=True)
+        code = cli(["demo", str(folder), "--no-gui"])
+        if code:
+            return code
+    else:
+        folder = folder.expanduser().resolve()
+        print(f"\n== 1/4 collection: {folder}", flush=True)
+    print("\n== 2/4 train a model on the collection's labels", flush=True)
+    code = cli(["train", str(folder)])
+    if code:
+        return code
+    print("\n== 3/4 suggest the missing tags", flush=True)
+    code = cli(["suggest", str(folder), "--limit", "20"])
+    if code:
+        return code
+    out = folder.parent / f"{folder.name}-labels.json"
+    print(f"\n== 4/4 export labels with suggestions to {out}", flush=True)
+    code = cli(["export", str(folder), "--format", "json", "--out", str(out)])
+    if code:
+        return code
+    print(f"\nDone. Labels and suggestions: {out}", flush=True)
+    return 0
+
+
+def run_gui(folder: Path | None) -> int:
+    """Show the main window; the folder (or the demo) opens in the background."""
+    from PySide6.QtCore import QTimer
+
+    from clml_desktop.ui.app_setup import create_window, ensure_app
+
+    app = ensure_app(sys.argv[:1])
+    window = create_window()
+    window.show()
+    if folder is not None:
+        QTimer.singleShot(0, lambda: window.open_folder(folder.expanduser()))
+    else:
+        recent = window.context.settings.recent_folders
+        if window.context.settings.reopen_last and recent and Path(recent[0]).is_dir():
+            QTimer.singleShot(0, lambda: window.open_folder(recent[0]))
+        else:
+            QTimer.singleShot(0, lambda: open_demo(window))
+    return int(app.exec())
+
+
+def open_demo(window) -> None:  # noqa: ANN001 - MainWindow (imported lazily with Qt)
+    """Create the demo in the background (first run), then open it."""
+    from clml_desktop.cli.demo import default_demo_dir
+    from clml_desktop.collection.demo import make_demo
+    from clml_desktop.jobs.worker import Worker
+
+    folder = default_demo_dir()
+
+    def build(_control) -> Path:  # noqa: ANN001 - JobControl
+        return make_demo(folder).folder
+
+    worker = Worker(build, name="Creating the demo collection")
+    worker.signals.result.connect(window.open_folder)
+    worker.signals.error.connect(window.context.statusMessage.emit)
+    window.context.start_job(worker)

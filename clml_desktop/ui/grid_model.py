@@ -1,0 +1,157 @@
+"""The grid's item model: one row per image that passes the active filter.
+
+A thin adapter on purpose: which images pass is decided by
+`clml_desktop.collection.query.filter_ids` (Qt-free, tested alone); labels
+and scores come from the context's `LabelIndex`; thumbnails from the
+`ThumbnailCache`. The model only maps rows to those and tells views what
+changed.
+"""
+
+from __future__ import annotations
+
+from pathlib import PurePosixPath
+
+import numpy as np
+from PySide6.QtCore import QAbstractListModel, QModelIndex, QObject, QPersistentModelIndex, Qt
+
+from clml_desktop.collection.query import POSITIVE, filter_ids
+from clml_desktop.ui.context import AppContext
+from clml_desktop.ui.thumbnails import ThumbnailCache
+
+ImageIdRole = Qt.ItemDataRole.UserRole + 1
+PathRole = Qt.ItemDataRole.UserRole + 2
+PendingRole = Qt.ItemDataRole.UserRole + 3
+ProblemRole = Qt.ItemDataRole.UserRole + 4
+ThumbnailRole = Qt.ItemDataRole.UserRole + 5
+ImageSizeRole = Qt.ItemDataRole.UserRole + 6
+PositiveCountRole = Qt.ItemDataRole.UserRole + 7
+
+ModelIndex = QModelIndex | QPersistentModelIndex
+
+
+class GridModel(QAbstractListModel):
+    """Rows are the filtered image ids of `context.index` (in path order)."""
+
+    def __init__(self, context: AppContext, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self._context = context
+        self._ids = np.zeros(0, dtype=np.int64)
+        self._row_of: dict[int, int] = {}
+        self._index_rows = np.zeros(0, dtype=np.int64)
+        self._pending = np.zeros(0, dtype=np.int32)
+        self._positives = np.zeros(0, dtype=np.int32)
+        self._thumbs: ThumbnailCache | None = None
+        context.indexChanged.connect(self.refresh)
+        context.filterChanged.connect(lambda _f: self.refresh())
+        context.collectionClosed.connect(self.refresh)
+
+    def set_thumbnails(self, cache: ThumbnailCache | None) -> None:
+        """Use `cache` for DecorationRole (None: no thumbnails, e.g. no collection)."""
+        if self._thumbs is not None:
+            self._thumbs.thumbnailReady.disconnect(self._on_thumbnail)
+            self._thumbs.thumbnailFailed.disconnect(self._on_thumbnail)
+        self._thumbs = cache
+        if cache is not None:
+            cache.thumbnailReady.connect(self._on_thumbnail)
+            cache.thumbnailFailed.connect(self._on_thumbnail)
+        if self._ids.size:
+            self.dataChanged.emit(self.index(0), self.index(len(self._ids) - 1), [ThumbnailRole])
+
+    @property
+    def thumbnails(self) -> ThumbnailCache | None:
+        return self._thumbs
+
+    def refresh(self) -> None:
+        """Re-apply the filter to the current index.
+
+        When the rows stay the same (an edit patched a label) only their
+        data changes, so the view keeps its scroll position and selection.
+        """
+        index = self._context.index
+        ids = filter_ids(index, self._context.filter)
+        rows = np.fromiter((index.row_of(i) for i in ids), dtype=np.int64, count=len(ids))
+        pending = index.pending_counts()
+        positives = (index.states == POSITIVE).sum(axis=1).astype(np.int32) if index.states.size else np.zeros(len(index), np.int32)
+        same_rows = np.array_equal(ids, self._ids)
+        if not same_rows:
+            self.beginResetModel()
+        self._ids = ids
+        self._row_of = {int(i): r for r, i in enumerate(ids)}
+        self._index_rows = rows
+        self._pending = pending[rows] if len(rows) else np.zeros(0, np.int32)
+        self._positives = positives[rows] if len(rows) else np.zeros(0, np.int32)
+        if not same_rows:
+            self.endResetModel()
+        elif len(ids):
+            self.dataChanged.emit(self.index(0), self.index(len(ids) - 1), [PendingRole, PositiveCountRole, Qt.ItemDataRole.ToolTipRole])
+
+    def image_ids(self) -> np.ndarray:
+        """The image ids in row order (the filtered set)."""
+        return self._ids
+
+    def row_of(self, image_id: int) -> int | None:
+        return self._row_of.get(int(image_id))
+
+    def image_id(self, row: int) -> int:
+        return int(self._ids[row])
+
+    def rowCount(self, parent: ModelIndex = QModelIndex()) -> int:  # noqa: B008 - Qt signature
+        return 0 if parent.isValid() else len(self._ids)
+
+    def data(self, idx: ModelIndex, role: int = Qt.ItemDataRole.DisplayRole) -> object:
+        if not idx.isValid() or not 0 <= idx.row() < len(self._ids):
+            return None
+        row = idx.row()
+        image_id = int(self._ids[row])
+        index_row = int(self._index_rows[row])
+        label_index = self._context.index
+        if index_row >= len(label_index):
+            return None
+        path = label_index.paths[index_row]
+        if role == Qt.ItemDataRole.DisplayRole:
+            return PurePosixPath(path).name
+        if role == ImageIdRole:
+            return image_id
+        if role == PathRole:
+            return path
+        if role == PendingRole:
+            return int(self._pending[row])
+        if role == PositiveCountRole:
+            return int(self._positives[row])
+        if role == ProblemRole:
+            problem = label_index.problems[index_row]
+            if problem is None and self._thumbs is not None:
+                problem = self._thumbs.failure(image_id)
+            return problem
+        if role == ImageSizeRole:
+            w, h = label_index.sizes[index_row]
+            return int(w), int(h)
+        if role == ThumbnailRole:
+            if self._thumbs is None or label_index.problems[index_row] is not None:
+                return None
+            return self._thumbs.get(image_id, path, int(label_index.versions[index_row]))
+        if role == Qt.ItemDataRole.ToolTipRole:
+            return self._tooltip(index_row, int(self._pending[row]))
+        return None
+
+    def _tooltip(self, index_row: int, pending: int) -> str:
+        label_index = self._context.index
+        lines = [label_index.paths[index_row]]
+        problem = label_index.problems[index_row]
+        if problem:
+            lines.append(f"Problem: {problem}")
+        if label_index.states.size:
+            cols = np.flatnonzero(label_index.states[index_row] == POSITIVE)
+            tags = [label_index.tag_names[c] for c in cols[:12]]
+            if tags:
+                more = f" (+{len(cols) - 12})" if len(cols) > 12 else ""
+                lines.append("Tags: " + ", ".join(tags) + more)
+        if pending:
+            lines.append(f"{pending} pending suggestion{'s' if pending != 1 else ''}")
+        return "\n".join(lines)
+
+    def _on_thumbnail(self, image_id: int, *_: object) -> None:
+        row = self._row_of.get(int(image_id))
+        if row is not None:
+            idx = self.index(row)
+            self.dataChanged.emit(idx, idx, [ThumbnailRole, ProblemRole])

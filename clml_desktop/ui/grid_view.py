@@ -1,0 +1,147 @@
+"""The thumbnail grid: a QListView in icon mode over `GridModel`.
+
+Uniform cell sizes let Qt lay out 20,000 cells without asking for any
+thumbnail, so the grid appears as soon as the file list is known; only the
+cells being painted request decodes. Selection and the current image are
+mirrored into the `AppContext`, which every other panel listens to.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from PySide6.QtCore import QItemSelection, QItemSelectionModel, QModelIndex, QPoint, QSize, Signal
+from PySide6.QtWidgets import QAbstractItemView, QListView, QWidget
+
+from clml_desktop.ui.context import AppContext
+from clml_desktop.ui.grid_delegate import GridDelegate
+from clml_desktop.ui.grid_model import GridModel
+
+
+class GridView(QListView):
+    """Thumbnail grid; `activated(image_id)` fires on double-click / Enter."""
+
+    imageActivated = Signal(int)
+
+    def __init__(self, context: AppContext, model: GridModel, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self._context = context
+        self._syncing = False
+        self.setObjectName("grid")
+        self.setViewMode(QListView.ViewMode.IconMode)
+        self.setFlow(QListView.Flow.LeftToRight)
+        self.setWrapping(True)
+        self.setResizeMode(QListView.ResizeMode.Adjust)
+        self.setMovement(QListView.Movement.Static)
+        self.setUniformItemSizes(True)
+        self.setSelectionMode(QAbstractItemView.SelectionMode.ExtendedSelection)
+        self.setSelectionRectVisible(True)
+        self.setVerticalScrollMode(QAbstractItemView.ScrollMode.ScrollPerPixel)
+        self.setMouseTracking(True)
+        self.setSpacing(4)
+        self.setLayoutMode(QListView.LayoutMode.SinglePass)
+        self.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        self.setToolTip("")
+        self._delegate = GridDelegate(context.settings.thumbnail_size, self)
+        self.setItemDelegate(self._delegate)
+        self.setModel(model)
+        self._apply_cell_size()
+        self.verticalScrollBar().setSingleStep(self._delegate.cell_size(self.font()).height() // 3)
+        self.selectionModel().selectionChanged.connect(self._on_selection)
+        self.selectionModel().currentChanged.connect(self._on_current)
+        model.modelReset.connect(self._restore_after_reset)
+        self.activated.connect(lambda idx: self.imageActivated.emit(model.image_id(idx.row())))
+        context.currentImageChanged.connect(self._follow_current)
+
+    @property
+    def grid_model(self) -> GridModel:
+        return self.model()  # type: ignore[return-value]
+
+    @property
+    def thumb_size(self) -> int:
+        return self._delegate.thumb_size
+
+    def set_thumb_size(self, size: int) -> None:
+        """Change the cell size (the model's cache is replaced by the window)."""
+        self._delegate.thumb_size = int(size)
+        self._apply_cell_size()
+        self.scheduleDelayedItemsLayout()
+
+    def _apply_cell_size(self) -> None:
+        self.setGridSize(self._delegate.cell_size(self.font()) + QSize(6, 6))
+
+    def visible_rows(self) -> range:
+        """Rows whose cells intersect the viewport (for prefetch and benchmarks)."""
+        model = self.grid_model
+        n = model.rowCount()
+        if n == 0:
+            return range(0)
+        inset = QPoint(8, 8)
+        first = self.indexAt(self.viewport().rect().topLeft() + inset)
+        last = self.indexAt(self.viewport().rect().bottomRight() - inset)
+        start = first.row() if first.isValid() else 0
+        if last.isValid():
+            stop = last.row() + 1
+        else:
+            cell = self.gridSize()
+            cols = max(1, self.viewport().width() // max(1, cell.width()))
+            rows = self.viewport().height() // max(1, cell.height()) + 1
+            stop = min(n, start + cols * (rows + 1))
+        return range(start, min(n, stop))
+
+    def select_all_filtered(self) -> None:
+        self.selectAll()
+
+    def _on_selection(self, _selected: QItemSelection, _deselected: QItemSelection) -> None:
+        if self._syncing:
+            return
+        model = self.grid_model
+        ids = model.image_ids()
+        rows: list[np.ndarray] = []
+        for rng in self.selectionModel().selection():
+            rows.append(np.arange(rng.top(), rng.bottom() + 1))
+        chosen = np.unique(np.concatenate(rows)) if rows else np.zeros(0, np.int64)
+        chosen = chosen[chosen < len(ids)]
+        self._context.set_selection(ids[chosen].tolist())
+
+    def _on_current(self, current: QModelIndex, _previous: QModelIndex) -> None:
+        if self._syncing:
+            return
+        if current.isValid():
+            self._context.set_current_image(self.grid_model.image_id(current.row()))
+
+    def _follow_current(self, image_id: int) -> None:
+        row = self.grid_model.row_of(image_id) if image_id >= 0 else None
+        if row is None:
+            return
+        idx = self.grid_model.index(row)
+        if self.currentIndex() == idx:
+            return
+        self._syncing = True
+        try:
+            flags = QItemSelectionModel.SelectionFlag.ClearAndSelect
+            if len(self._context.selected_ids) > 1 and image_id in self._context.selected_ids:
+                flags = QItemSelectionModel.SelectionFlag.NoUpdate
+            self.selectionModel().setCurrentIndex(idx, flags)
+        finally:
+            self._syncing = False
+        if flags != QItemSelectionModel.SelectionFlag.NoUpdate:
+            self._context.set_selection([image_id])
+        self.scrollTo(idx)
+
+    def _restore_after_reset(self) -> None:
+        """After the filter changed, keep the current image and selection where still shown."""
+        model = self.grid_model
+        selection = QItemSelection()
+        kept = [i for i in self._context.selected_ids if model.row_of(i) is not None]
+        rows = sorted(r for r in (model.row_of(i) for i in self._context.selected_ids) if r is not None)
+        for run in np.split(np.asarray(rows, dtype=np.int64), np.flatnonzero(np.diff(rows) != 1) + 1) if rows else []:
+            selection.select(model.index(int(run[0])), model.index(int(run[-1])))
+        self._syncing = True
+        try:
+            self.selectionModel().select(selection, QItemSelectionModel.SelectionFlag.ClearAndSelect)
+            row = model.row_of(self._context.current_image_id)
+            if row is not None:
+                self.selectionModel().setCurrentIndex(model.index(row), QItemSelectionModel.SelectionFlag.NoUpdate)
+        finally:
+            self._syncing = False
+        self._context.set_selection(kept)

@@ -1,0 +1,231 @@
+"""Grid thumbnails: decoded off the GUI thread, cached in memory and on disk.
+
+Why this shape (DESIGN.md, lessons from digiKam/taggui): decoding on the GUI
+thread and holding every thumbnail in memory are what make big folders hang.
+Here the GUI asks `get()`; a miss queues the image and returns None at once.
+A few quiet pool workers drain the queue newest-first (what is on screen now
+wins over what scrolled past), decode with Pillow (JPEG draft mode, EXIF
+orientation), write a small JPEG under `<data_dir>/thumbs/` keyed by
+path + content version + size, and send back a QImage (QImage, unlike
+QPixmap, may be made off the GUI thread). Memory holds a bounded LRU.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import threading
+from collections import OrderedDict, deque
+from pathlib import Path
+
+from PIL import Image, ImageOps
+from PySide6.QtCore import QObject, Signal
+from PySide6.QtGui import QImage
+
+from clml_desktop.jobs.tracker import JobTracker
+from clml_desktop.jobs.worker import JobControl, Worker
+
+MEMORY_BUDGET_BYTES = 96 * 1024 * 1024
+QUEUE_LIMIT = 512
+DISK_BUDGET_BYTES = 512 * 1024 * 1024
+
+
+def cache_key(relpath: str, version: int, size: int) -> str:
+    """Stable file name of a cached thumbnail (a new version means a new file)."""
+    digest = hashlib.sha1(f"{relpath}\0{version}\0{size}".encode()).hexdigest()
+    return f"{digest[:2]}/{digest}.jpg"
+
+
+def make_thumbnail(source: Path, target: Path, size: int) -> QImage:
+    """Decode `source` to at most size×size, store it as JPEG at `target`, return it.
+
+    Raises on unreadable images (the caller marks them); the cache file is
+    written via a temp name and rename, so a crash never leaves half a file.
+    """
+    with Image.open(source) as img:
+        img.draft("RGB", (size * 2, size * 2))
+        img = ImageOps.exif_transpose(img)
+        img.thumbnail((size, size), Image.Resampling.BILINEAR, reducing_gap=2.0)
+        if img.mode in ("RGBA", "LA", "PA") or (img.mode == "P" and "transparency" in img.info):
+            background = Image.new("RGB", img.size, (128, 128, 128))
+            rgba = img.convert("RGBA")
+            background.paste(rgba, mask=rgba.getchannel("A"))
+            img = background
+        else:
+            img = img.convert("RGB")
+        target.parent.mkdir(parents=True, exist_ok=True)
+        tmp = target.with_name(f".{target.name}.{threading.get_ident()}.tmp")
+        img.save(tmp, "JPEG", quality=85)
+        os.replace(tmp, target)
+        data = img.tobytes("raw", "RGB")
+        qimage = QImage(data, img.width, img.height, img.width * 3, QImage.Format.Format_RGB888)
+        return qimage.copy()
+
+
+def prune_disk_cache(folder: Path, max_bytes: int = DISK_BUDGET_BYTES) -> int:
+    """Delete the least recently written thumbnails beyond `max_bytes`; returns files removed."""
+    if not folder.is_dir():
+        return 0
+    files = []
+    total = 0
+    for path in folder.rglob("*.jpg"):
+        try:
+            st = path.stat()
+        except OSError:
+            continue
+        files.append((st.st_mtime, st.st_size, path))
+        total += st.st_size
+    removed = 0
+    for _mtime, size, path in sorted(files):
+        if total <= max_bytes:
+            break
+        path.unlink(missing_ok=True)
+        total -= size
+        removed += 1
+    return removed
+
+
+class _Signals(QObject):
+    ready = Signal(int, QImage)
+    failed = Signal(int, str)
+
+
+class ThumbnailCache(QObject):
+    """Thumbnails for one collection at one size. See the module docstring.
+
+    Signals: `thumbnailReady(image_id)` when `get(image_id)` would now hit;
+    `thumbnailFailed(image_id, message)` when the image could not be decoded.
+    """
+
+    thumbnailReady = Signal(int)
+    thumbnailFailed = Signal(int, str)
+    idle = Signal()
+
+    def __init__(
+        self,
+        jobs: JobTracker,
+        root: Path,
+        cache_dir: Path,
+        size: int = 160,
+        workers: int = 2,
+        parent: QObject | None = None,
+    ) -> None:
+        super().__init__(parent)
+        self._jobs = jobs
+        self._root = Path(root)
+        self._dir = Path(cache_dir)
+        self._size = int(size)
+        self._max_workers = max(1, workers)
+        self._memory: OrderedDict[int, QImage] = OrderedDict()
+        self._bytes = 0
+        self._failed: dict[int, str] = {}
+        self._lock = threading.Lock()
+        self._queue: deque[tuple[int, str, int]] = deque()
+        self._queued: set[int] = set()
+        self._active: list[Worker] = []
+        self._signals = _Signals()
+        self._signals.ready.connect(self._on_ready)
+        self._signals.failed.connect(self._on_failed)
+        self._closed = False
+
+    @property
+    def size(self) -> int:
+        return self._size
+
+    @property
+    def cache_dir(self) -> Path:
+        return self._dir
+
+    def get(self, image_id: int, relpath: str, version: int = 0) -> QImage | None:
+        """The thumbnail if in memory; otherwise queue a decode and return None."""
+        image = self._memory.get(image_id)
+        if image is not None:
+            self._memory.move_to_end(image_id)
+            return image
+        if image_id in self._failed or self._closed:
+            return None
+        with self._lock:
+            if image_id in self._queued:
+                return None
+            self._queued.add(image_id)
+            self._queue.append((image_id, relpath, int(version)))
+            while len(self._queue) > QUEUE_LIMIT:
+                old_id, _p, _v = self._queue.popleft()
+                self._queued.discard(old_id)
+        self._pump()
+        return None
+
+    def failure(self, image_id: int) -> str | None:
+        return self._failed.get(image_id)
+
+    def pending(self) -> int:
+        """Decodes queued or running (0 means everything asked for is shown)."""
+        with self._lock:
+            return len(self._queued)
+
+    def forget(self, image_id: int) -> None:
+        """Drop an image from memory (its file changed); the next get re-decodes."""
+        image = self._memory.pop(image_id, None)
+        if image is not None:
+            self._bytes -= image.sizeInBytes()
+        self._failed.pop(image_id, None)
+
+    def close(self) -> None:
+        """Stop decoding; queued requests are dropped, running ones end soon."""
+        self._closed = True
+        with self._lock:
+            self._queue.clear()
+            self._queued.clear()
+        for worker in self._active:
+            worker.cancel()
+
+    def _pump(self) -> None:
+        self._active = [w for w in self._active if not w.is_done]
+        while len(self._active) < self._max_workers and self._queue and not self._closed:
+            worker = Worker(self._drain, name="Thumbnails")
+            worker.signals.finished.connect(self._pump)
+            self._active.append(worker)
+            self._jobs.start(worker, quiet=True)
+
+    def _drain(self, control: JobControl) -> None:
+        while not control.cancelled:
+            with self._lock:
+                if not self._queue:
+                    return
+                image_id, relpath, version = self._queue.pop()
+            target = self._dir / cache_key(relpath, version, self._size)
+            try:
+                image = QImage(str(target)) if target.exists() else QImage()
+                if image.isNull():
+                    image = make_thumbnail(self._root / relpath, target, self._size)
+            except Exception as exc:
+                self._signals.failed.emit(image_id, f"{relpath}: {exc}")
+            else:
+                self._signals.ready.emit(image_id, image)
+
+    def _on_ready(self, image_id: int, image: QImage) -> None:
+        with self._lock:
+            self._queued.discard(image_id)
+            empty = not self._queued
+        if self._closed:
+            return
+        old = self._memory.pop(image_id, None)
+        if old is not None:
+            self._bytes -= old.sizeInBytes()
+        self._memory[image_id] = image
+        self._bytes += image.sizeInBytes()
+        while self._bytes > MEMORY_BUDGET_BYTES and len(self._memory) > 1:
+            _old_id, old_image = self._memory.popitem(last=False)
+            self._bytes -= old_image.sizeInBytes()
+        self.thumbnailReady.emit(image_id)
+        if empty:
+            self.idle.emit()
+
+    def _on_failed(self, image_id: int, message: str) -> None:
+        with self._lock:
+            self._queued.discard(image_id)
+            empty = not self._queued
+        self._failed[image_id] = message
+        self.thumbnailFailed.emit(image_id, message)
+        if empty:
+            self.idle.emit()
