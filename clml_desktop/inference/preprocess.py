@@ -7,11 +7,15 @@ normalise by the manifest's mean and std. torchvision's
 same operations in the same float32 order, so the two agree to the last bit
 and the app needs no torch.
 
-`open_rgb` is the single place that turns a file into RGB pixels. The trainer
-can import it (numpy and Pillow only) so both sides decode the same way, in
-particular for images that plain `convert("RGB")` gets wrong: 16-bit PNGs
-(Pillow clips them to white instead of scaling) and transparent images
-(composited on white rather than on whatever colour hides under alpha 0).
+`open_rgb` is the single place that turns a file into RGB pixels. It decodes
+JPEGs with Pillow's `draft` at the smallest DCT scale that still covers S×S,
+as the trainer does (training.dataset.load_rgb with `size_hint`), so scores of
+training images (out-of-fold, computed by the trainer) and of new images
+(computed here) see the same pixels — and decoding a 1024×768 JPEG for a
+224-px model costs a quarter as much. It also handles images that plain
+`convert("RGB")` gets wrong: 16-bit greys (Pillow clips them to white instead
+of scaling) and transparent images (composited on white rather than on
+whatever colour hides under alpha 0). See ADR 0003.
 """
 
 from __future__ import annotations
@@ -25,14 +29,28 @@ from PIL import Image, ImageOps
 _WIDE_MODES = {"I;16", "I;16L", "I;16B", "I;16N", "I"}
 
 
-def open_rgb(path: str | Path) -> Image.Image:
+class ImageTooLarge(ValueError):
+    """An image with more pixels than Pillow's limit: reported, never decoded."""
+
+
+def open_rgb(path: str | Path, size_hint: int | None = None) -> Image.Image:
     """Decode `path` to an upright 8-bit RGB image.
 
-    Raises OSError/ValueError (Pillow's own, e.g. `UnidentifiedImageError`,
-    `DecompressionBombError`) for files that are not images, are truncated or
-    exceed Pillow's pixel limit; callers report them per file.
+    `size_hint` (the network's input size) lets the JPEG decoder skip detail
+    the resize throws away. Raises OSError/ValueError (Pillow's own, e.g.
+    `UnidentifiedImageError`, `DecompressionBombError`) for files that are
+    not images or are truncated, and ImageTooLarge above Pillow's pixel limit
+    (where Pillow itself only warns); callers report them per file. Thread-safe
+    (no `warnings.catch_warnings`, which is not).
     """
     with Image.open(path) as img:
+        limit = Image.MAX_IMAGE_PIXELS
+        if limit and img.width * img.height > limit:
+            raise ImageTooLarge(
+                f"{img.width}×{img.height} pixels is over the limit of {limit:,} (a decompression bomb?)"
+            )
+        if size_hint:
+            img.draft("RGB", (size_hint, size_hint))
         img = ImageOps.exif_transpose(img)
         return to_rgb(img)
 
@@ -88,4 +106,4 @@ class Normalizer:
 
 def preprocess_file(path: str | Path, size: int, normalizer: Normalizer) -> np.ndarray:
     """One file → one 3×S×S float32 network input (the whole eval rule)."""
-    return normalizer(squash(open_rgb(path), size))
+    return normalizer(squash(open_rgb(path, size_hint=size), size))
