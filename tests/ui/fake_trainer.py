@@ -89,7 +89,7 @@ def write_model_dir(out: Path, tags: list[str], rows: list[dict], parent: str | 
     probs = rng.uniform(0.05, 0.95, size=(len(rows), len(tags))).astype(np.float32)
     embeddings = rng.normal(size=(len(rows), 3)).astype(np.float16)
     np.savez(out / "oof.npz", paths=paths, probs=probs, embeddings=embeddings)
-    metrics = {"val_map": 0.5, "held_out_images": max(1, len(rows) // 5)}
+    metrics = {"val_map": 0.5, "holdout_images": max(1, len(rows) // 5), "train_images": len(rows)}
     manifest = {
         "format": 1,
         "id": out.name,

@@ -1,0 +1,254 @@
+"""One-click retrain: the Train button, live progress, the trainer's log, the models.
+
+The trainer is a separate process (`TrainerProcess`), so the window stays
+fully usable and a crash or out-of-memory there shows up here as a message
+and a log — never as lost work. On success the new model is listed, made
+active, and the images it has no score for are scored in the background.
+"""
+
+from __future__ import annotations
+
+from PySide6.QtCore import Qt
+from PySide6.QtGui import QFont, QFontDatabase, QPalette
+from PySide6.QtWidgets import (
+    QFrame,
+    QGridLayout,
+    QHBoxLayout,
+    QLabel,
+    QPlainTextEdit,
+    QProgressBar,
+    QPushButton,
+    QSplitter,
+    QVBoxLayout,
+    QWidget,
+)
+
+from clml_desktop.jobs.trainer_process import TrainerPhase, TrainerProcess
+from clml_desktop.jobs.trainer_protocol import EpochEvent, ProgressEvent, StartEvent, TrainerEvent
+from clml_desktop.ui.models_panel import ModelsPanel
+from clml_desktop.ui.train_dialog import TrainDialog, load_options
+
+PHASE_TEXT = {
+    TrainerPhase.IDLE: "Ready",
+    TrainerPhase.PREPARING: "Writing the training set…",
+    TrainerPhase.TRAINING: "Starting the trainer…",
+    TrainerPhase.REGISTERING: "Registering the new model…",
+    TrainerPhase.CANCELLING: "Cancelling…",
+}
+
+
+def format_eta(seconds: float | None) -> str:
+    if seconds is None:
+        return "—"
+    seconds = max(0, int(round(seconds)))
+    if seconds >= 3600:
+        return f"{seconds // 3600} h {seconds % 3600 // 60:02d} min"
+    if seconds >= 60:
+        return f"{seconds // 60} min {seconds % 60:02d} s"
+    return f"{seconds} s"
+
+
+class TrainPanel(QWidget):
+    """Train / Options… / Cancel, a progress block, the log, and the models list."""
+
+    def __init__(self, context, parent: QWidget | None = None, *, trainer: TrainerProcess | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("TrainPanel")
+        self.context = context
+        self.trainer = trainer or TrainerProcess(context, parent=self)
+        self.trainer.phaseChanged.connect(self._on_phase)
+        self.trainer.trainerEvent.connect(self._on_event)
+        self.trainer.logLine.connect(self._append_log)
+        self.trainer.succeeded.connect(self._on_succeeded)
+        self.trainer.failed.connect(self._on_failed)
+        self.trainer.cancelled.connect(self._on_cancelled)
+
+        self.train_button = QPushButton("Train", self)
+        self.train_button.setToolTip(
+            "Train a new model on your confirmed tags and rejections (runs in the background)"
+        )
+        self.train_button.setDefault(True)
+        self.train_button.setMinimumSize(120, 34)
+        bold = self.train_button.font()
+        bold.setWeight(QFont.Weight.Bold)
+        self.train_button.setFont(bold)
+        self.train_button.clicked.connect(self.start_training)
+        self.options_button = QPushButton("Options…", self)
+        self.options_button.setToolTip("Architecture, image size, epochs, loss, λ, τ, device, folds")
+        self.options_button.clicked.connect(self.open_options)
+        self.cancel_button = QPushButton("Cancel", self)
+        self.cancel_button.setToolTip("Stop the trainer; the collection stays as it is")
+        self.cancel_button.clicked.connect(self.trainer.cancel)
+
+        self.phase_label = QLabel(PHASE_TEXT[TrainerPhase.IDLE], self)
+        phase_font = self.phase_label.font()
+        phase_font.setPointSizeF(phase_font.pointSizeF() * 1.15)
+        phase_font.setWeight(QFont.Weight.DemiBold)
+        self.phase_label.setFont(phase_font)
+        self.progress = QProgressBar(self)
+        self.progress.setRange(0, 1000)
+        self.progress.setValue(0)
+        self.progress.setTextVisible(False)
+
+        self.values: dict[str, QLabel] = {}
+        stats = QGridLayout()
+        stats.setHorizontalSpacing(18)
+        stats.setVerticalSpacing(2)
+        for column, (key, title) in enumerate(
+            (("step", "Epoch / step"), ("loss", "Loss"), ("val", "Held-out mAP"), ("eta", "Time left"),
+             ("speed", "Speed"), ("device", "Device"))
+        ):
+            caption = QLabel(title, self)
+            caption.setForegroundRole(QPalette.ColorRole.PlaceholderText)
+            value = QLabel("—", self)
+            value.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+            stats.addWidget(caption, 0, column)
+            stats.addWidget(value, 1, column)
+            self.values[key] = value
+        stats.setColumnStretch(5, 1)
+
+        self.error_banner = QLabel(self)
+        self.error_banner.setWordWrap(True)
+        self.error_banner.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.error_banner.setStyleSheet(
+            "QLabel { background: #fbe3e0; color: #7d1c12; border: 1px solid #e6a39a;"
+            " border-radius: 4px; padding: 6px 8px; }"
+        )
+        self.error_banner.hide()
+
+        self.log_view = QPlainTextEdit(self)
+        self.log_view.setReadOnly(True)
+        self.log_view.setMaximumBlockCount(5000)
+        self.log_view.setFont(QFontDatabase.systemFont(QFontDatabase.SystemFont.FixedFont))
+        self.log_view.setPlaceholderText("The trainer's log appears here.")
+        self.log_view.setLineWrapMode(QPlainTextEdit.LineWrapMode.NoWrap)
+
+        self.models = ModelsPanel(context, self)
+
+        buttons = QHBoxLayout()
+        buttons.addWidget(self.train_button)
+        buttons.addWidget(self.options_button)
+        buttons.addWidget(self.cancel_button)
+        buttons.addStretch(1)
+
+        top = QWidget(self)
+        top_layout = QVBoxLayout(top)
+        top_layout.setContentsMargins(10, 10, 10, 4)
+        top_layout.setSpacing(8)
+        top_layout.addLayout(buttons)
+        top_layout.addWidget(self.phase_label)
+        top_layout.addWidget(self.progress)
+        top_layout.addLayout(stats)
+        top_layout.addWidget(self.error_banner)
+        log_title = QLabel("Log", top)
+        log_title.setForegroundRole(QPalette.ColorRole.PlaceholderText)
+        top_layout.addWidget(log_title)
+        top_layout.addWidget(self.log_view, 1)
+
+        line = QFrame(self)
+        line.setFrameShape(QFrame.Shape.HLine)
+        line.setFrameShadow(QFrame.Shadow.Sunken)
+        splitter = QSplitter(Qt.Orientation.Vertical, self)
+        splitter.addWidget(top)
+        splitter.addWidget(self.models)
+        splitter.setStretchFactor(0, 3)
+        splitter.setStretchFactor(1, 2)
+        splitter.setChildrenCollapsible(False)
+
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addWidget(splitter)
+
+        context.collectionOpened.connect(lambda _s: self._update_buttons())
+        context.collectionClosed.connect(self._update_buttons)
+        self._update_buttons()
+
+    # ---- actions -----------------------------------------------------------------
+
+    def start_training(self) -> bool:
+        """Start a run with the options last chosen in the dialog (the one-click path)."""
+        options = load_options(self.context.settings.qsettings, self.context.settings.device)
+        self.error_banner.hide()
+        self.log_view.clear()
+        for value in self.values.values():
+            value.setText("—")
+        self.progress.setRange(0, 0)
+        started = self.trainer.start(options)
+        if not started:
+            self.progress.setRange(0, 1000)
+        self._update_buttons()
+        return started
+
+    def open_options(self) -> None:
+        dialog = TrainDialog(self.context, self)
+        dialog.exec()
+        dialog.deleteLater()
+
+    def shutdown(self) -> None:
+        """Stop the trainer and background scoring (window close, tests)."""
+        self.trainer.shutdown()
+        self.models.shutdown()
+
+    # ---- trainer signals ---------------------------------------------------------------
+
+    def _on_phase(self, phase: str) -> None:
+        self.phase_label.setText(PHASE_TEXT[TrainerPhase(phase)])
+        self._update_buttons()
+
+    def _on_event(self, event: TrainerEvent) -> None:
+        if isinstance(event, StartEvent):
+            reason = f" — {event.device_reason}" if event.device_reason else ""
+            self.values["device"].setText(event.device)
+            self.values["device"].setToolTip(f"{event.device}{reason}")
+            self.phase_label.setText(
+                f"Training {event.arch} at {event.image_size} px on {event.images:,} images, {event.tags} tags"
+            )
+        elif isinstance(event, ProgressEvent):
+            phase = f"{event.phase}: " if event.phase else ""
+            self.phase_label.setText(f"Training — {phase}epoch {event.epoch} of {event.epochs}")
+            self.values["step"].setText(f"{event.epoch}/{event.epochs} · {event.step}/{event.steps}")
+            if event.loss is not None:
+                self.values["loss"].setText(f"{event.loss:.4f}")
+            self.values["eta"].setText(format_eta(event.eta_s))
+            if event.images_per_s is not None:
+                self.values["speed"].setText(f"{event.images_per_s:.1f} images/s")
+            total = max(1, event.epochs * event.steps)
+            done = (max(0, event.epoch - 1) * event.steps) + event.step
+            self.progress.setRange(0, 1000)
+            self.progress.setValue(round(1000 * min(1.0, done / total)))
+        elif isinstance(event, EpochEvent) and event.val_map is not None:
+            self.values["val"].setText(f"{event.val_map:.3f}")
+
+    def _append_log(self, line: str) -> None:
+        self.log_view.appendPlainText(line)
+
+    def _on_succeeded(self, model) -> None:
+        self.progress.setRange(0, 1000)
+        self.progress.setValue(1000)
+        score = (model.metrics or {}).get("val_map")
+        detail = f", held-out mAP {score:.3f}" if isinstance(score, int | float) else ""
+        self.phase_label.setText(f"Done: model {model.id} is active{detail}")
+        self.models.refresh()
+        self.models.rescore()
+        self._update_buttons()
+
+    def _on_failed(self, message: str) -> None:
+        self.progress.setRange(0, 1000)
+        self.progress.setValue(0)
+        self.phase_label.setText("Training failed — your labels are unchanged")
+        self.error_banner.setText(message)
+        self.error_banner.show()
+        self._update_buttons()
+
+    def _on_cancelled(self) -> None:
+        self.progress.setRange(0, 1000)
+        self.progress.setValue(0)
+        self.phase_label.setText("Cancelled — your labels are unchanged")
+        self._update_buttons()
+
+    def _update_buttons(self) -> None:
+        has_store = self.context.store is not None
+        busy = self.trainer.busy
+        self.train_button.setEnabled(has_store and not busy)
+        self.options_button.setEnabled(not busy)
+        self.cancel_button.setEnabled(busy and self.trainer.phase is not TrainerPhase.CANCELLING)

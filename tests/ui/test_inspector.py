@@ -1,0 +1,126 @@
+"""The inspector: chips by state, add/remove a tag with undo/redo, suggestion buttons,
+rejected tags on demand, the frequency-ranked completer, the off-thread preview."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import pytest
+from PySide6.QtCore import Qt
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from panel_helpers import close_context, open_context  # noqa: E402
+
+from clml_desktop.collection.labels import LabelSource  # noqa: E402
+from clml_desktop.ui.chips import ChipKind  # noqa: E402
+from clml_desktop.ui.inspector import Inspector  # noqa: E402
+from clml_desktop.ui.tag_completer import ranked_tag_names  # noqa: E402
+
+
+@pytest.fixture
+def inspector(tmp_path, qtbot):
+    context, info = open_context(tmp_path, qtbot)
+    widget = Inspector(context)
+    qtbot.addWidget(widget)
+    widget.resize(400, 700)
+    widget.show()
+    yield widget, context, info
+    close_context(context, widget)
+
+
+def positives(widget) -> list[str]:
+    return [tag for tag, _source in widget.shown_tags.positives]
+
+
+def test_shows_tags_by_state_with_source_and_preview(inspector, qtbot):
+    widget, context, info = inspector
+    context.set_current_image(info["ids"][1])
+    assert positives(widget) == ["dog"]
+    assert widget.shown_tags.positives[0][1] == LabelSource.MANUAL.value
+    assert widget.shown_tags.rejected == ["tree"]
+    suggested = widget.shown_tags.suggested
+    assert suggested, "img01 has pending suggestions in the fixture"
+    assert [s.score for s in suggested] == sorted((s.score for s in suggested), reverse=True)
+    assert all(s.tag not in ("dog", "tree") for s in suggested)
+    assert {c.tag for c in widget.chips(ChipKind.SUGGESTED)} == {s.tag for s in suggested}
+    assert widget.chips(ChipKind.REJECTED) == []
+    widget.set_show_rejected(True)
+    assert [c.tag for c in widget.chips(ChipKind.REJECTED)] == ["tree"]
+    qtbot.waitUntil(lambda: widget.preview.image is not None, timeout=5000)
+    assert widget.preview.image.width() == 56
+
+
+def test_add_and_remove_tag_with_undo_redo(inspector, qtbot):
+    widget, context, info = inspector
+    image = info["ids"][0]
+    context.set_current_image(image)
+    assert positives(widget) == ["cat", "grass"]
+
+    widget.add_edit.setFocus()
+    qtbot.keyClicks(widget.add_edit, "red ball")
+    qtbot.keyClick(widget.add_edit, Qt.Key.Key_Return)
+    qtbot.waitUntil(lambda: positives(widget) == ["cat", "grass", "red ball"], timeout=3000)
+    assert widget.add_edit.text() == ""
+
+    chip = next(c for c in widget.chips(ChipKind.POSITIVE) if c.tag == "grass")
+    chip.buttons["remove"].click()
+    qtbot.waitUntil(lambda: positives(widget) == ["cat", "red ball"], timeout=3000)
+    assert [r.tag for r in context.store.labels_of(image) if r.state == "positive"] == ["cat", "red ball"]
+
+    assert context.undo()
+    qtbot.waitUntil(lambda: positives(widget) == ["cat", "grass", "red ball"], timeout=3000)
+    assert context.undo()
+    qtbot.waitUntil(lambda: positives(widget) == ["cat", "grass"], timeout=3000)
+    assert context.redo()
+    qtbot.waitUntil(lambda: positives(widget) == ["cat", "grass", "red ball"], timeout=3000)
+
+
+def test_suggestion_chip_buttons_accept_and_reject(inspector, qtbot):
+    widget, context, info = inspector
+    image = info["ids"][1]
+    context.set_current_image(image)
+    first, second = widget.chips(ChipKind.SUGGESTED)[:2]
+    first_tag, second_tag = first.tag, second.tag
+    first.buttons["accept"].click()
+    qtbot.waitUntil(lambda: first_tag in positives(widget), timeout=3000)
+    source = {r.tag: r.source for r in context.store.labels_of(image)}
+    assert source[first_tag] == LabelSource.ACCEPTED.value
+    next(c for c in widget.chips(ChipKind.SUGGESTED) if c.tag == second_tag).buttons["reject"].click()
+    qtbot.waitUntil(lambda: second_tag in widget.shown_tags.rejected, timeout=3000)
+    assert second_tag not in [s.tag for s in widget.shown_tags.suggested]
+
+
+def test_completer_ranks_by_frequency(inspector):
+    widget, context, _info = inspector
+    widget._refresh_completer()
+    names = widget.completer.candidates()
+    assert names[0] == "sky"  # on two images, every other tag on at most one
+    assert set(names) >= {"cat", "dog", "grass", "sky"}
+    assert ranked_tag_names([("b", 1), ("a", 1), ("c", 5)]) == ["c", "a", "b"]
+
+
+def test_add_tag_applies_to_the_selection(inspector, qtbot):
+    widget, context, info = inspector
+    ids = info["ids"]
+    context.set_current_image(ids[2])
+    context.set_selection(ids[2:5])
+    assert "3 selected" in widget.add_edit.placeholderText()
+    assert widget.add_tag("outdoor")
+    assert sorted(context.store.images_with_tag("outdoor")) == sorted(ids[2:5])
+    assert context.undo()
+    assert context.store.images_with_tag("outdoor") == []
+
+
+def test_corrupt_image_shows_a_message(tmp_path, qtbot):
+    context, info = open_context(tmp_path, qtbot)
+    widget = Inspector(context)
+    qtbot.addWidget(widget)
+    try:
+        (info["folder"] / info["paths"][3]).write_bytes(b"not a png at all")
+        context.set_current_image(info["ids"][3])
+        qtbot.waitUntil(lambda: "Cannot show" in widget.preview.message, timeout=5000)
+        assert positives(widget) == ["sky"]
+    finally:
+        close_context(context, widget)
