@@ -1,0 +1,206 @@
+"""Turning a bare checkpoint into a model folder: our own, or one of the authors' release.
+
+A checkpoint is only weights; the app also needs the tag names in output
+order and the preprocessing. For a checkpoint inside one of our model
+folders the manifest beside it says all that. For the authors' release
+(github.com/chuangua/ContrastiveLossMLML) the tag names come from a class
+names file, and the preprocessing is theirs: squash-resize to 448 and scale
+to [0, 1] with no mean/std normalisation (mean 0, std 1), with 0.5 as the
+decision threshold their validation uses.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+
+import torch
+from PIL import Image, UnidentifiedImageError
+from torch import Tensor
+
+from models.artifact import save_model_dir, synthetic_images
+from models.checkpoint import CheckpointError, load_checkpoint, load_into
+from models.manifest import IMAGENET_MEAN, IMAGENET_STD, MANIFEST_NAME, Manifest, ManifestError
+from models.resnet import ARCHITECTURES, build_model
+from models.transforms import eval_transform
+
+AUTHORS_MEAN = (0.0, 0.0, 0.0)
+AUTHORS_STD = (1.0, 1.0, 1.0)
+AUTHORS_IMAGE_SIZE = 448
+AUTHORS_THRESHOLD = 0.5
+_IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".webp", ".bmp", ".gif", ".tif", ".tiff"}
+
+
+class ConvertError(ValueError):
+    """The checkpoint, names file or options cannot make a model folder; names the file."""
+
+
+def infer_arch(state: Mapping[str, Tensor]) -> str:
+    """Which of our ResNets a torchvision-style state dict belongs to (by its block layout)."""
+    if "layer1.0.conv3.weight" not in state:
+        blocks = {i for k in state if k.startswith("layer4.") for i in [k.split(".")[1]]}
+        if "layer1.0.conv1.weight" in state and len(blocks) == 2:
+            return "resnet18"
+        raise ConvertError("the checkpoint is not a ResNet18/50/101 with torchvision key names")
+    layer3 = {k.split(".")[1] for k in state if k.startswith("layer3.")}
+    by_depth = {6: "resnet50", 23: "resnet101"}
+    if len(layer3) not in by_depth:
+        raise ConvertError(
+            f"the checkpoint's layer3 has {len(layer3)} blocks; only ResNet50 (6) and ResNet101 (23) are supported"
+        )
+    return by_depth[len(layer3)]
+
+
+def read_class_names(path: Path) -> list[str]:
+    """One tag per line in output order (UTF-8, a BOM is fine); blank lines at the end are ignored."""
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8-sig")
+    except FileNotFoundError as exc:
+        raise ConvertError(f"{path}: no such class names file") from exc
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConvertError(f"{path}: unreadable as UTF-8 text ({exc})") from exc
+    lines = [line.strip() for line in text.splitlines()]
+    while lines and not lines[-1]:
+        lines.pop()
+    for number, name in enumerate(lines, 1):
+        if not name:
+            raise ConvertError(f"{path}: line {number} is empty; every output needs a tag name")
+    seen: set[str] = set()
+    for name in lines:
+        if name in seen:
+            raise ConvertError(f"{path}: tag {name!r} is listed twice")
+        seen.add(name)
+    if not lines:
+        raise ConvertError(f"{path}: holds no tag names")
+    return lines
+
+
+def images_from_folder(
+    folder: Path, size: int, mean: Sequence[float], std: Sequence[float], limit: int = 8
+) -> Tensor:
+    """Up to `limit` readable images of `folder`, preprocessed, for the ONNX parity check."""
+    transform = eval_transform(size, mean, std)
+    batch = []
+    for path in sorted(Path(folder).rglob("*")):
+        if len(batch) >= limit:
+            break
+        if path.suffix.lower() not in _IMAGE_SUFFIXES or not path.is_file():
+            continue
+        try:
+            with Image.open(path) as image:
+                batch.append(transform(image))
+        except (OSError, UnidentifiedImageError, Image.DecompressionBombError):
+            continue
+    if not batch:
+        raise ConvertError(f"{folder}: no readable images to check the export with")
+    return torch.stack(batch)
+
+
+def export_checkpoint(
+    checkpoint: Path,
+    out_dir: Path,
+    *,
+    arch: str | None = None,
+    image_size: int | None = None,
+    tags: Sequence[str] | None = None,
+    mean: Sequence[float] | None = None,
+    std: Sequence[float] | None = None,
+    thresholds: Mapping[str, float] | None = None,
+    training: Mapping[str, object] | None = None,
+    verify_folder: Path | None = None,
+) -> Manifest:
+    """Build the network from `checkpoint`, export ONNX + manifest + checkpoint into `out_dir`.
+
+    Unset options come from a manifest beside the checkpoint, when there is one,
+    else from the state dict (architecture) and the defaults (ImageNet mean/std, 448 px).
+    """
+    checkpoint = Path(checkpoint)
+    try:
+        state = load_checkpoint(checkpoint)
+    except CheckpointError as exc:
+        raise ConvertError(str(exc)) from exc
+    beside = _manifest_beside(checkpoint)
+    arch = arch or (beside.architecture if beside else None) or infer_arch(state)
+    if arch not in ARCHITECTURES:
+        raise ConvertError(
+            f"unknown architecture {arch!r}; choose one of {', '.join(ARCHITECTURES)}"
+        )
+    tags = list(tags) if tags is not None else (list(beside.tags) if beside else None)
+    if tags is None:
+        raise ConvertError(
+            f"{checkpoint}: no manifest beside it; give the tag names with --tags NAMES.txt"
+        )
+    classes = state.get("fc.weight")
+    if classes is None or classes.shape[0] != len(tags):
+        have = "no classifier" if classes is None else f"{classes.shape[0]} outputs"
+        raise ConvertError(f"{checkpoint}: has {have} but {len(tags)} tag names were given")
+    size = int(image_size or (beside.input_size if beside else AUTHORS_IMAGE_SIZE))
+    mean = list(mean if mean is not None else (beside.mean if beside else IMAGENET_MEAN))
+    std = list(std if std is not None else (beside.std if beside else IMAGENET_STD))
+    if thresholds is None and beside is not None:
+        thresholds = {t: v for t, v in beside.thresholds.items() if t in tags}
+    model = build_model(arch, len(tags))
+    try:
+        load_into(model, state, source=str(checkpoint))
+    except CheckpointError as exc:
+        raise ConvertError(str(exc)) from exc
+    verify = (
+        images_from_folder(verify_folder, size, mean, std)
+        if verify_folder
+        else synthetic_images(2, size, mean, std)
+    )
+    info = dict(training or {})
+    info.setdefault("source_checkpoint", str(checkpoint.resolve()))
+    return save_model_dir(
+        out_dir,
+        model,
+        tags=tags,
+        arch=arch,
+        image_size=size,
+        mean=mean,
+        std=std,
+        thresholds=thresholds,
+        training=info,
+        metrics=dict(beside.metrics) if beside else {},
+        parent=beside.id if beside else None,
+        verify_images=verify,
+    )
+
+
+def import_authors_checkpoint(
+    checkpoint: Path,
+    classes: Path,
+    out_dir: Path,
+    *,
+    arch: str | None = None,
+    image_size: int = AUTHORS_IMAGE_SIZE,
+    verify_folder: Path | None = None,
+) -> Manifest:
+    """A checkpoint of the authors' release plus its class names -> our model folder."""
+    tags = read_class_names(classes)
+    return export_checkpoint(
+        checkpoint,
+        out_dir,
+        arch=arch,
+        image_size=image_size,
+        tags=tags,
+        mean=AUTHORS_MEAN,
+        std=AUTHORS_STD,
+        thresholds={t: AUTHORS_THRESHOLD for t in tags},
+        training={
+            "origin": "authors' release (chuangua/ContrastiveLossMLML)",
+            "classes_file": str(Path(classes).resolve()),
+        },
+        verify_folder=verify_folder,
+    )
+
+
+def _manifest_beside(checkpoint: Path) -> Manifest | None:
+    folder = checkpoint if checkpoint.is_dir() else checkpoint.parent
+    if not (folder / MANIFEST_NAME).is_file():
+        return None
+    try:
+        return Manifest.read(folder / MANIFEST_NAME)
+    except ManifestError as exc:
+        raise ConvertError(str(exc)) from exc

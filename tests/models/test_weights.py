@@ -1,0 +1,139 @@
+"""Checkpoint loading and backbone starts, exercised on files the tests make."""
+
+from __future__ import annotations
+
+import pickle
+import urllib.error
+
+import pytest
+import torch
+from torchvision.models import ResNet18_Weights
+
+from models.artifact import save_model_dir
+from models.checkpoint import CheckpointError, load_checkpoint, load_into, strip_prefixes
+from models.resnet import build_model
+from models.weights import InitError, resolve_init
+
+
+def _same_backbone(a, b) -> bool:
+    sa, sb = a.state_dict(), b.state_dict()
+    return all(torch.equal(sa[k], sb[k]) for k in sa if not k.startswith("fc."))
+
+
+def test_dataparallel_and_ema_prefixes_are_stripped(tmp_path):
+    source = build_model("resnet18", 4)
+    plain = source.state_dict()
+    torch.save({f"module.{k}": v for k, v in plain.items()}, tmp_path / "dp.ckpt")
+    torch.save(
+        {"state_dict": {f"module._orig_mod.{k}": v for k, v in plain.items()}, "epoch": 3},
+        tmp_path / "wrapped.pth",
+    )
+    for name in ("dp.ckpt", "wrapped.pth"):
+        state = load_checkpoint(tmp_path / name)
+        assert list(state) == list(plain)
+        target = build_model("resnet18", 4)
+        report = load_into(target, state, source=name)
+        assert report.loaded == len(plain) and not report.skipped_fc
+        assert all(torch.equal(target.state_dict()[k], plain[k]) for k in plain)
+
+
+def test_prefix_only_stripped_when_every_key_has_it():
+    state = {"module.a": torch.zeros(1), "b": torch.zeros(1)}
+    assert strip_prefixes(state) == state
+
+
+def test_classifier_with_other_class_count_is_skipped_backbone_loaded(tmp_path):
+    source = build_model("resnet18", 10)
+    torch.save(source.state_dict(), tmp_path / "w.pt")
+    plan = resolve_init(tmp_path / "w.pt", arch="resnet18", tags=["a", "b", "c"])
+    assert plan.kind == "file" and plan.skip_fc
+    assert any("10 classes" in w for w in plan.warnings)
+    target = build_model("resnet18", 3)
+    fresh_fc = target.fc.weight.clone()
+    plan.apply(target)
+    assert _same_backbone(source, target)
+    assert torch.equal(target.fc.weight, fresh_fc)
+
+
+def test_weights_of_another_architecture_fail_with_the_file_named(tmp_path):
+    torch.save(build_model("resnet18", 3).state_dict(), tmp_path / "small.pt")
+    with pytest.raises(InitError, match="small.pt"):
+        resolve_init(tmp_path / "small.pt", arch="resnet50", tags=["a", "b", "c"])
+
+
+class _Payload:
+    def __reduce__(self):
+        return (print, ("this must never run",))
+
+
+def test_pickled_code_is_refused(tmp_path):
+    path = tmp_path / "evil.pt"
+    with open(path, "wb") as fh:
+        pickle.dump({"conv1.weight": _Payload()}, fh)
+    with pytest.raises(CheckpointError, match="evil.pt"):
+        load_checkpoint(path)
+    (tmp_path / "empty.pt").write_bytes(b"")
+    with pytest.raises(CheckpointError, match="empty.pt"):
+        load_checkpoint(tmp_path / "empty.pt")
+
+
+def test_imagenet_start_goes_through_torchvisions_loader(monkeypatch):
+    reference = build_model("resnet18", 1000)
+    calls = []
+
+    def fake_get_state_dict(self, *args, **kwargs):
+        calls.append((self, kwargs))
+        return reference.state_dict()
+
+    monkeypatch.setattr(ResNet18_Weights, "get_state_dict", fake_get_state_dict)
+    plan = resolve_init("imagenet", arch="resnet18", tags=["a", "b"])
+    assert calls and calls[0][0] is ResNet18_Weights.IMAGENET1K_V1 and calls[0][1]["check_hash"]
+    assert plan.kind == "imagenet" and not plan.warnings
+    model = build_model("resnet18", 2)
+    plan.apply(model)
+    assert _same_backbone(reference, model)
+    assert model.fc.weight.shape == (2, 512)
+
+
+def test_offline_imagenet_falls_back_to_random_loudly():
+    def offline(arch, progress):
+        raise urllib.error.URLError("no network")
+
+    plan = resolve_init("imagenet", arch="resnet18", tags=["a"], fetch=offline)
+    assert plan.kind == "random" and plan.state is None
+    assert "RANDOM" in plan.warnings[0] and "no network" in plan.warnings[0]
+
+
+def test_random_only_when_asked_and_with_a_warning():
+    plan = resolve_init("random", arch="resnet18", tags=["a"])
+    assert plan.kind == "random" and "RANDOM" in plan.warnings[0]
+    with pytest.raises(InitError, match="no such file"):
+        resolve_init("/nonexistent/weights.pt", arch="resnet18", tags=["a"])
+
+
+def test_previous_model_maps_classifier_rows_by_tag_name(tmp_path, real_images):
+    old = build_model("resnet18", 3)
+    save_model_dir(
+        tmp_path / "m1",
+        old,
+        tags=["cat", "long_hair", "dog"],
+        arch="resnet18",
+        image_size=64,
+        mean=[0.5, 0.5, 0.5],
+        std=[0.25, 0.25, 0.25],
+        verify_images=real_images[:2],
+    )
+    plan = resolve_init(tmp_path / "m1", arch="resnet18", tags=["dog", "bird", "Long Hair"])
+    assert plan.kind == "model" and plan.parent == "m1"
+    assert list(plan.mean) == [0.5, 0.5, 0.5] and list(plan.std) == [0.25, 0.25, 0.25]
+    assert any("bird" in w for w in plan.warnings)
+    new = build_model("resnet18", 3)
+    fresh_bird = new.fc.weight[1].clone()
+    plan.apply(new)
+    assert _same_backbone(old, new)
+    assert torch.equal(new.fc.weight[0], old.fc.weight[2])  # dog
+    assert torch.equal(new.fc.weight[2], old.fc.weight[1])  # Long Hair ≡ long_hair
+    assert torch.equal(new.fc.bias[0], old.fc.bias[2])
+    assert torch.equal(new.fc.weight[1], fresh_bird)  # bird is new
+    with pytest.raises(InitError, match="resnet18"):
+        resolve_init(tmp_path / "m1", arch="resnet50", tags=["dog"])
