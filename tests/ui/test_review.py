@@ -1,0 +1,142 @@
+"""Review mode: keyboard-only accept/reject/skip, image navigation, accept-all on an
+image, the review's own undo, both orders and modes, and the Qt-free queue walker."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import pytest
+from PySide6.QtCore import Qt
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from panel_helpers import close_context, open_context  # noqa: E402
+
+from clml_desktop.collection.labels import LabelSource  # noqa: E402
+from clml_desktop.inference.suggestions import ScoredPair  # noqa: E402
+from clml_desktop.ui.review import ReviewView  # noqa: E402
+from clml_desktop.ui.review_queue import ReviewMode, ReviewOrder, ReviewQueue, Verdict  # noqa: E402
+
+
+@pytest.fixture
+def review(tmp_path, qtbot):
+    context, info = open_context(tmp_path, qtbot)
+    view = ReviewView(context)
+    qtbot.addWidget(view)
+    view.resize(1200, 800)
+    view.show()
+    qtbot.waitUntil(lambda: view.queue is not None and len(view.queue) > 0, timeout=10000)
+    yield view, context, info
+    close_context(context, view)
+
+
+def label(context, image_id: int, tag: str):
+    return next((r for r in context.store.labels_of(image_id) if r.tag == tag), None)
+
+
+def test_keys_accept_reject_skip_write_the_store(review, qtbot):
+    view, context, _info = review
+    queue = view.queue
+    scores = [item.pair.score for item in queue.items]
+    assert scores == sorted(scores, reverse=True), "most confident first by default"
+    first, second, third = (queue.items[i] for i in range(3))
+
+    qtbot.keyClick(view, Qt.Key.Key_A)
+    row = label(context, first.image_id, first.tag)
+    assert row.state == "positive" and row.source == LabelSource.ACCEPTED.value
+
+    qtbot.keyClick(view, Qt.Key.Key_N)
+    assert label(context, second.image_id, second.tag).state == "negative"
+
+    qtbot.keyClick(view, Qt.Key.Key_Space)
+    assert label(context, third.image_id, third.tag) is None
+    assert queue.current is queue.items[3]
+    assert queue.counts() == {"accepted": 1, "rejected": 1, "skipped": 1, "left": len(queue) - 3}
+    assert "3 of" in view.progress_label.text()
+    assert context.store.history(1)[0].description.startswith("Rejected")
+
+
+def test_review_undo_reverts_the_store_and_goes_back(review, qtbot):
+    view, context, _info = review
+    first = view.queue.current
+    qtbot.keyClick(view, Qt.Key.Key_Y)
+    assert label(context, first.image_id, first.tag) is not None
+    qtbot.keyClick(view, Qt.Key.Key_U)
+    assert label(context, first.image_id, first.tag) is None
+    assert view.queue.current is first and first.verdict is None
+
+
+def test_many_decisions_by_keyboard_alone(review, qtbot):
+    view, context, _info = review
+    total = len(view.queue)
+    keys = [Qt.Key.Key_A, Qt.Key.Key_R, Qt.Key.Key_S]
+    for i in range(total):
+        qtbot.keyClick(view, keys[i % 3])
+    assert view.queue.finished
+    counts = view.queue.counts()
+    assert counts["left"] == 0 and counts["accepted"] + counts["rejected"] + counts["skipped"] == total
+    accepted = sum(1 for r in context.store.history(200) if r.description.startswith("Accepted"))
+    assert accepted == counts["accepted"]
+    assert "All done" in view.question.text()
+
+
+def test_image_mode_next_previous_and_accept_all(review, qtbot):
+    view, context, _info = review
+    view.set_mode(ReviewMode.IMAGES)
+    queue = view.queue
+    image = queue.current.image_id
+    group = queue.image_items()
+    assert all(item.image_id == image for item in group)
+    assert queue.items[: len(group)] == group
+
+    qtbot.keyClick(view, Qt.Key.Key_Right)
+    assert view.queue.current.image_id != image
+    qtbot.keyClick(view, Qt.Key.Key_Left)
+    assert view.queue.current.image_id == image
+
+    passing = [item.tag for item in group if item.pair.passes]
+    qtbot.keyClick(view, Qt.Key.Key_A, Qt.KeyboardModifier.ShiftModifier)
+    positives = {r.tag for r in context.store.labels_of(image) if r.state == "positive"}
+    assert set(passing) <= positives
+    assert view.queue.current is None or view.queue.current.image_id != image
+
+
+def test_uncertain_order_puts_scores_near_the_threshold_first(review, qtbot):
+    view, _context, _info = review
+    view.set_order(ReviewOrder.UNCERTAIN)
+    qtbot.waitUntil(lambda: not view.is_loading(), timeout=10000)
+    distances = [abs(i.pair.score - i.pair.threshold) for i in view.queue.items]
+    assert distances == sorted(distances)
+
+
+def test_pairs_decided_elsewhere_are_passed_over(review, qtbot):
+    view, context, _info = review
+    queue = view.queue
+    upcoming = queue.items[1]
+    context.reject_tag([upcoming.image_id], upcoming.tag)
+    qtbot.keyClick(view, Qt.Key.Key_S)
+    assert queue.current is not upcoming
+
+
+def _pair(image: int, tag: str, score: float) -> ScoredPair:
+    return ScoredPair(image_id=image, path=f"{image}.png", tag=tag, tag_id=1, score=score, threshold=0.5,
+                      kind="oof")
+
+
+def test_queue_walker_without_qt():
+    pairs = [_pair(1, "a", 0.9), _pair(2, "a", 0.8), _pair(1, "b", 0.7), _pair(3, "c", 0.4)]
+    by_image = ReviewQueue(pairs, ReviewMode.IMAGES)
+    assert [(i.image_id, i.tag) for i in by_image.items] == [(1, "a"), (1, "b"), (2, "a"), (3, "c")]
+    assert by_image.upcoming_images(2) == [2, 3]
+    accepted = by_image.accept_image_above_threshold()
+    assert [i.tag for i in accepted] == ["a", "b"] and by_image.current.image_id == 2
+    assert [i.tag for i in by_image.step_back()] == ["a", "b"]
+    assert by_image.current.image_id == 1 and all(i.verdict is None for i in by_image.items)
+
+    pairwise = ReviewQueue(pairs, ReviewMode.PAIRS)
+    pairwise.decide(Verdict.SKIPPED)
+    pairwise.next_image()
+    assert pairwise.current.image_id == 1 and pairwise.current.tag == "b"
+    pairwise.previous_image()
+    assert pairwise.current.image_id == 2
