@@ -120,7 +120,7 @@ def scan_folder(
             report.unchanged += 1
             continue
         try:
-            pending.append(read_image_info(Path(full), rel, size, mtime_ns))
+            pending.append(read_image_info(full, rel, size, mtime_ns))
         except FileNotFoundError:
             seen.discard(rel)
             walk_problems.append(Problem(rel, "file disappeared during the scan"))

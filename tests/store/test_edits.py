@@ -268,6 +268,12 @@ def test_label_matrix_matches_labels(store, ids):
     counts = {t.name: (t.positives, t.negatives) for t in store.tag_counts()}
     assert counts == {"a": (4, 0), "b": (0, 4)}
     assert store.label_source_counts() == {"manual": {"positive": 4, "negative": 4}}
+    store.remove_images([store.image(ids[0]).path])
+    store.ensure_tag("empty")
+    store.delete_tag("b")
+    m = store.label_matrix()
+    assert list(m.image_ids) == ids[1:] and m.tag_names == ["a", "empty"]
+    assert m.states.sum(axis=0).tolist() == [3, 0]
 
 
 def test_tag_thresholds(store):

@@ -1,0 +1,103 @@
+"""Speed of the collection store and the image scan; prints a table.
+
+    .venv/bin/python benchmarks/store_ops.py [--images 10000] [--matrix-images 20000]
+
+Rows: a bare baseline (os.scandir over the tree + one stat per file), a cold
+scan (header reads + inserts), a no-change rescan, a batch edit on 5,000
+images with its undo, and label_matrix() for N images × 50 tags.
+Not a test: numbers depend on the machine; read them, do not assert them.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import resource
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+from PIL import Image
+
+from clml_desktop.collection.rows import ImageInfo
+from clml_desktop.collection.scan import scan_folder
+from clml_desktop.collection.store import CollectionStore
+
+
+def make_images(root: Path, n: int) -> None:
+    """n small distinct PNGs (shared bytes would be fine, but sizes vary a little)."""
+    base = Image.new("RGB", (48, 32), (10, 120, 200))
+    for i in range(n):
+        folder = root / f"part{i // 1000:02}"
+        if i % 1000 == 0:
+            folder.mkdir(parents=True, exist_ok=True)
+        base.resize((32 + i % 17, 32)).save(folder / f"img{i:05}.png")
+
+
+def baseline(root: Path) -> int:
+    """What any scan must cost at least: list every folder, stat every file."""
+    count = 0
+    stack = [str(root)]
+    while stack:
+        with os.scandir(stack.pop()) as it:
+            for entry in it:
+                if entry.name.startswith("."):
+                    continue
+                if entry.is_dir():
+                    stack.append(entry.path)
+                else:
+                    entry.stat()
+                    count += 1
+    return count
+
+
+def timed(fn):
+    start = time.perf_counter()
+    result = fn()
+    return time.perf_counter() - start, result
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--images", type=int, default=10_000)
+    parser.add_argument("--matrix-images", type=int, default=20_000)
+    args = parser.parse_args()
+    rows: list[tuple[str, float, str]] = []
+    with tempfile.TemporaryDirectory() as tmp:
+        root = Path(tmp) / "collection"
+        make_images(root, args.images)
+        t, n = timed(lambda: baseline(root))
+        rows.append((f"baseline: scandir + stat ({n:,} files)", t, ""))
+        with CollectionStore.open(root) as store:
+            t, rep = timed(lambda: scan_folder(store))
+            rows.append(("scan, cold", t, f"{rep.added:,} added"))
+            t, rep = timed(lambda: scan_folder(store))
+            rows.append(("rescan, nothing changed", t, f"{rep.unchanged:,} unchanged"))
+            ids = [im.id for im in store.images()][:5000]
+            t, _ = timed(lambda: store.add_tag(ids, "batch"))
+            rows.append((f"add a tag to {len(ids):,} images", t, "one undo step"))
+            t, _ = timed(store.undo)
+            rows.append((f"undo it ({len(ids):,} labels)", t, ""))
+        matrix_root = Path(tmp) / "matrix"
+        matrix_root.mkdir()
+        with CollectionStore.open(matrix_root) as store:
+            n = args.matrix_images
+            store.upsert_images(ImageInfo(f"{i:06}.png", 1, 1, 8, 8) for i in range(n))
+            all_ids = np.array([im.id for im in store.images()])
+            rng = np.random.default_rng(0)
+            for j in range(50):
+                chosen = all_ids[rng.random(n) < 0.1]
+                store.add_tag(chosen.tolist(), f"tag{j:02}")
+            t, m = timed(store.label_matrix)
+            rows.append((f"label_matrix {n:,} × 50", t, f"{int((m.states != 0).sum()):,} labels"))
+    peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    width = max(len(r[0]) for r in rows)
+    print(f"{'operation':<{width}}  {'seconds':>8}  note")
+    for name, seconds, note in rows:
+        print(f"{name:<{width}}  {seconds:>8.3f}  {note}")
+    print(f"peak memory (RSS): {peak_mb:.0f} MB")
+
+
+if __name__ == "__main__":
+    main()
