@@ -1,0 +1,108 @@
+"""`clml-desktop export FOLDER --format F --out PATH`: write the collection's
+labels as tag files (sidecars, CSV, JSON, XMP, the paper's list format) or as
+the trainer's JSONL.
+
+Default: the labels in the store (positives and confirmed negatives, no
+suggestions; `--confirmed-only` says so explicitly). `--with-suggestions`
+adds the active model's suggestions above each tag's threshold (scores kept
+in json and csv-long). Files that cannot be written safely are listed on
+stderr and skipped; the command fails only when nothing sensible can be done.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from clml_desktop.collection.exporting import EXPORT_FORMATS
+
+
+def add_parser(subparsers: argparse._SubParsersAction) -> None:
+    """Register `export` with the app's CLI."""
+    parser = subparsers.add_parser(
+        "export",
+        help="write the collection's labels as tag files or a training set",
+        description="Export labels atomically; the first in-place overwrite of a file keeps a backup in .clml/backup/.",
+    )
+    parser.add_argument("folder", type=Path, help="the collection folder")
+    parser.add_argument("--format", required=True, choices=EXPORT_FORMATS, help="output format")
+    parser.add_argument("--out", type=Path, help="output file, or folder for sidecar formats")
+    parser.add_argument("--in-place", action="store_true", help="write sidecars next to the images")
+    which = parser.add_mutually_exclusive_group()
+    which.add_argument(
+        "--confirmed-only", action="store_true", help="only the labels in the store, no suggestions (default)"
+    )
+    which.add_argument(
+        "--with-suggestions", action="store_true", help="add the active model's suggestions above threshold"
+    )
+    parser.add_argument("--min-score", type=float, help="with --with-suggestions: score floor instead of thresholds")
+    parser.add_argument("--image-ids", help="comma-separated image ids to export (default: all)")
+    parser.add_argument("--separator", default=", ", help="separator written between sidecar tags (default ', ')")
+    parser.add_argument("--tags-delimiter", default=",", help="delimiter inside a csv-tags tags cell (default ,)")
+    parser.set_defaults(run=run)
+
+
+def _ids(text: str | None) -> list[int] | None:
+    if text is None:
+        return None
+    return [int(part) for part in text.split(",") if part.strip()]
+
+
+def run(args: argparse.Namespace) -> int:
+    """Export; print what was written, list problems on stderr."""
+    from clml_desktop.collection.exporting import export_labels
+    from clml_desktop.collection.formats.common import FormatError
+    from clml_desktop.collection.store import CollectionStore, StoreError
+
+    if not args.in_place and args.out is None:
+        print("clml-desktop export: give --out PATH (or --in-place for sidecar formats)", file=sys.stderr)
+        return 1
+    try:
+        image_ids = _ids(args.image_ids)
+    except ValueError:
+        print(f"clml-desktop export: --image-ids must be numbers separated by commas, not {args.image_ids!r}",
+              file=sys.stderr)
+        return 1
+    if not CollectionStore.exists(args.folder):
+        print(f"clml-desktop export: {args.folder} was never scanned; run `clml-desktop scan {args.folder}` first",
+              file=sys.stderr)
+        return 1
+    try:
+        store = CollectionStore.open(args.folder)
+    except StoreError as exc:
+        print(f"clml-desktop export: {exc}", file=sys.stderr)
+        return 1
+    with store:
+        suggestions = None
+        if args.with_suggestions:
+            if store.active_model() is None:
+                print(
+                    f"clml-desktop export: {store.root} has no active model, so there are no suggestions; "
+                    "train one (clml-desktop train) or export without --with-suggestions",
+                    file=sys.stderr,
+                )
+                return 1
+            from clml_desktop.inference.suggestions import suggestions_for_export
+
+            suggestions = suggestions_for_export(store, min_score=args.min_score)
+        try:
+            summary = export_labels(
+                store, args.format, out=args.out, in_place=args.in_place, image_ids=image_ids,
+                suggestions=suggestions, separator=args.separator, tags_delimiter=args.tags_delimiter,
+            )
+        except (FormatError, StoreError, OSError) as exc:
+            print(f"clml-desktop export: {exc}", file=sys.stderr)
+            return 1
+        where = "next to the images" if args.in_place else str(args.out)
+        print(
+            f"exported {summary.images:,} images as {args.format} {where}: {len(summary.files_written):,} files "
+            f"written, {summary.files_unchanged:,} unchanged, {len(summary.backups):,} originals backed up "
+            f"in {Path(store.data_dir) / 'backup'}"
+        )
+        for problem in summary.problems:
+            print(f"problem: {problem}", file=sys.stderr)
+        if summary.problems:
+            print(f"{len(summary.problems):,} files skipped (listed on stderr)")
+        nothing = not summary.files_written and not summary.files_unchanged
+        return 1 if nothing and summary.problems else 0

@@ -1,0 +1,246 @@
+"""Write the store's labels out as tag files: any format, the whole collection
+or a selection, with or without the model's suggestions, in place (sidecars
+next to the images) or into a chosen folder or file.
+
+A person's files are sacred here: every write is atomic, the first overwrite
+of a file inside the collection keeps a copy under `<data_dir>/backup/`, a
+file whose bytes would not change is not touched, and a sidecar is never
+overwritten when it changed since its last import, was never imported, or is
+not valid UTF-8 / safe XML (its tags would be lost). Those are reported and
+skipped; the rest of the export goes on.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from clml_desktop.collection.atomic import atomic_write_bytes, backup_once
+from clml_desktop.collection.formats import FORMATS, SIDECAR_FORMATS
+from clml_desktop.collection.formats.common import FormatError, decode_utf8
+from clml_desktop.collection.formats.csv_formats import render_csv_long, render_csv_tags, render_csv_wide
+from clml_desktop.collection.formats.json_format import render_json
+from clml_desktop.collection.formats.paper_list import render_list
+from clml_desktop.collection.formats.sidecar import EXTENSIONS, WRITE_SEPARATOR, render_sidecar, sidecar_relpath
+from clml_desktop.collection.formats.training_set import render_training_set
+from clml_desktop.collection.formats.xmp import parse_xmp, render_xmp, xmp_candidates
+from clml_desktop.collection.labels import ImageLabels, Problem, Suggestion
+
+EXPORT_FORMATS = FORMATS + ("train-jsonl",)
+_SCORED_FORMATS = ("json", "csv-long")  # keep suggestions apart, with scores
+
+
+@dataclass
+class ExportSummary:
+    """What an export wrote, left alone, backed up and refused."""
+
+    format: str
+    images: int = 0
+    files_written: list[Path] = field(default_factory=list)
+    files_unchanged: int = 0
+    backups: list[Path] = field(default_factory=list)
+    problems: list[Problem] = field(default_factory=list)
+
+
+def _with_suggestions(
+    labels: dict[str, ImageLabels], suggestions: Mapping[str, Sequence[Suggestion]], keep_apart: bool
+) -> None:
+    """Attach suggestions for unknown pairs: apart with scores, or as plain positives."""
+    for rel, found in suggestions.items():
+        item = labels.get(rel)
+        if item is None:
+            continue
+        known = set(item.positives) | set(item.negatives)
+        fresh = [s for s in found if s.tag not in known]
+        if keep_apart:
+            item.suggestions = list(fresh)
+        else:
+            item.positives.extend(dict.fromkeys(s.tag for s in fresh))
+
+
+class _Writer:
+    """Atomic writes with backup-once, skipping identical bytes, recording the summary."""
+
+    def __init__(self, store, summary: ExportSummary) -> None:
+        self.root = Path(store.root).resolve()
+        self.backup_root = Path(store.data_dir) / "backup"
+        self.summary = summary
+
+    def write(self, target: Path, data: bytes) -> bool:
+        try:
+            if target.is_file() and target.read_bytes() == data:
+                self.summary.files_unchanged += 1
+                return False
+            backup = backup_once(target, self.root, self.backup_root)
+            if backup is not None:
+                self.summary.backups.append(backup)
+            atomic_write_bytes(target, data)
+        except OSError as exc:
+            self.summary.problems.append(Problem(str(target), f"cannot write: {exc.strerror or exc}"))
+            return False
+        self.summary.files_written.append(target)
+        return True
+
+
+def export_labels(
+    store,
+    fmt: str,
+    *,
+    out: Path | None = None,
+    in_place: bool = False,
+    image_ids: Iterable[int] | None = None,
+    suggestions: Mapping[str, Sequence[Suggestion]] | None = None,
+    separator: str = WRITE_SEPARATOR,
+    tags_delimiter: str = ",",
+) -> ExportSummary:
+    """Export the labels of `image_ids` (all images when None) as `fmt`.
+
+    Sidecar formats go next to the images (`in_place`) or under `out`
+    mirroring the collection's folders; the other formats are one file at
+    `out` (`list` adds `<stem>_classes.txt` beside it). With `suggestions`
+    (relpath -> suggestions above threshold) JSON and csv-long keep them
+    apart with scores; the other formats write them as plain tags, which is
+    what a caption file for a trainer wants. Raises FormatError when the
+    request as a whole is impossible (unknown format, no target).
+    """
+    if fmt not in EXPORT_FORMATS:
+        raise FormatError(f"unknown export format {fmt!r} (one of {', '.join(EXPORT_FORMATS)})")
+    if in_place and fmt not in SIDECAR_FORMATS:
+        raise FormatError(f"--in-place writes sidecars; {fmt} is one file, give --out PATH instead")
+    if not in_place and out is None:
+        raise FormatError(f"exporting {fmt} needs an output path (or --in-place for sidecars)")
+    summary = ExportSummary(format=fmt)
+    writer = _Writer(store, summary)
+    if fmt == "train-jsonl":
+        summary.images = write_training_set(store, Path(out), image_ids, writer=writer)
+        return summary
+    labels = store.image_labels(image_ids)
+    summary.images = len(labels)
+    if suggestions:
+        _with_suggestions(labels, suggestions, keep_apart=fmt in _SCORED_FORMATS)
+    if fmt in SIDECAR_FORMATS:
+        _export_sidecars(store, labels, fmt, None if in_place else Path(out), separator, writer)
+        return summary
+    tag_order = [t.name for t in store.tags()]
+    target = Path(out)
+    try:
+        if fmt == "csv-tags":
+            writer.write(target, render_csv_tags(labels, tags_delimiter=tags_delimiter).encode("utf-8"))
+        elif fmt == "csv-wide":
+            writer.write(target, render_csv_wide(labels, tag_order).encode("utf-8"))
+        elif fmt == "csv-long":
+            writer.write(target, render_csv_long(labels).encode("utf-8"))
+        elif fmt == "json":
+            writer.write(target, render_json(labels, tag_order).encode("utf-8"))
+        else:
+            list_text, classes_text = render_list(labels, tag_order)
+            writer.write(target, list_text.encode("utf-8"))
+            writer.write(target.with_name(f"{target.stem}_classes.txt"), classes_text.encode("utf-8"))
+    except FormatError as exc:
+        summary.problems.append(Problem(str(target), f"{exc}; nothing written"))
+    return summary
+
+
+def _safe_to_overwrite(store, rel: str, target: Path, fmt: str, known: dict) -> str | None:
+    """Why an existing in-place sidecar must not be overwritten, or None when it may be."""
+    try:
+        stat = target.stat()
+        data = target.read_bytes()
+    except FileNotFoundError:
+        return None
+    except OSError as exc:
+        return f"cannot read it ({exc.strerror or exc}); left untouched"
+    try:
+        if fmt == "xmp":
+            parse_xmp(data, rel)
+        else:
+            decode_utf8(data, rel)
+    except FormatError as exc:
+        return str(exc).removeprefix(f"{rel}: ")
+    state = known.get(rel)
+    if state is None:
+        return "was never imported, so its tags are not in the collection; scan the folder first (left untouched)"
+    if state != (stat.st_size, stat.st_mtime_ns):
+        return "changed since it was last imported; scan the folder first (left untouched)"
+    return None
+
+
+def _xmp_target(rel: str, root: Path) -> str:
+    """Write into an existing `name.ext.xmp` or `name.xmp`; create `name.ext.xmp` otherwise."""
+    with_ext, plain = xmp_candidates(rel)
+    if (root / with_ext).is_file() or not (root / plain).is_file():
+        return with_ext
+    return plain
+
+
+def _export_sidecars(
+    store, labels: dict[str, ImageLabels], fmt: str, out: Path | None, separator: str, writer: _Writer
+) -> None:
+    root = Path(store.root)
+    base = root if out is None else out
+    known = store.source_file_states() if out is None else {}
+    claimed: dict[str, tuple[str, bytes]] = {}
+    written_states = []
+    for rel, item in labels.items():
+        side_rel = _xmp_target(rel, base) if fmt == "xmp" else sidecar_relpath(rel, EXTENSIONS[fmt])
+        target = base / side_rel
+        if out is None and not item.positives and not target.exists():
+            continue
+        try:
+            if fmt == "xmp":
+                existing = target.read_bytes() if target.is_file() else None
+                data = render_xmp(item.positives, existing, side_rel)
+            else:
+                data = render_sidecar(item.positives, separator).encode("utf-8")
+        except FormatError as exc:
+            writer.summary.problems.append(Problem(side_rel, f"{str(exc).removeprefix(side_rel + ': ')}; not written"))
+            continue
+        except OSError as exc:
+            writer.summary.problems.append(Problem(side_rel, f"cannot read it ({exc.strerror or exc}); not written"))
+            continue
+        if side_rel in claimed:
+            other, other_data = claimed[side_rel]
+            if other_data != data:
+                writer.summary.problems.append(
+                    Problem(side_rel, f"is the sidecar of both {other} and {rel}, whose tags differ; kept {other}'s")
+                )
+            continue
+        claimed[side_rel] = (rel, data)
+        if out is None:
+            reason = _safe_to_overwrite(store, side_rel, target, fmt, known)
+            if reason is not None:
+                writer.summary.problems.append(Problem(side_rel, reason))
+                continue
+        if writer.write(target, data) and out is None:
+            stat = target.stat()
+            written_states.append((side_rel, stat.st_size, stat.st_mtime_ns))
+    if written_states:
+        store.set_source_file_states(written_states)
+
+
+def write_training_set(store, path: Path, image_ids: Iterable[int] | None = None, *, writer: _Writer | None = None) -> int:
+    """Write the trainer's JSONL (ADR 0002) and return how many images it lists.
+
+    Lists every readable image with at least one known label: absolute path,
+    positives in order, negatives a person confirmed; the first line fixes
+    the tag order (the store's tags that appear in the set).
+    """
+    labels = store.image_labels(image_ids)
+    problem = {row.path for row in store.images() if row.problem}
+    root = Path(store.root).resolve()
+    rows = []
+    used: set[str] = set()
+    for rel, item in labels.items():
+        if rel in problem or not (item.positives or item.negatives):
+            continue
+        rows.append((str(root / rel), item.positives, item.negatives))
+        used.update(item.positives)
+        used.update(item.negatives)
+    tags = [t.name for t in store.tags() if t.name in used]
+    data = render_training_set(rows, tags).encode("utf-8")
+    if writer is None:
+        atomic_write_bytes(Path(path), data)
+    else:
+        writer.write(Path(path), data)
+    return len(rows)

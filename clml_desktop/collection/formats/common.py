@@ -1,0 +1,88 @@
+"""What every tag-file codec shares: one error type for a file that is unusable
+as a whole, strict UTF-8 decoding, and resolving a path named inside a file.
+
+Kept apart from the codecs so each codec module holds one format and nothing
+else, and so "strict UTF-8, never replacement characters" is decided once.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from clml_desktop.collection.labels import ImageLabels, Problem
+from clml_desktop.collection.paths import PathOutsideCollection, to_relpath
+
+
+class FormatError(ValueError):
+    """A tag file cannot be used at all; the message names the file and the problem."""
+
+
+def decode_utf8(data: bytes, name: str) -> str:
+    """Decode strictly as UTF-8 (a leading BOM is dropped).
+
+    A file in another encoding raises FormatError instead of being read with
+    replacement characters: writing such a reading back would destroy the
+    person's tags, so the caller leaves the file untouched and reports it.
+    """
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        bad = data[exc.start : exc.start + 1].hex()
+        raise FormatError(
+            f"{name}: not valid UTF-8 (byte 0x{bad} at offset {exc.start}); "
+            "left untouched: re-save it as UTF-8 to import it"
+        ) from exc
+
+
+def read_text(path: Path) -> str:
+    """Read a whole tag file as strict UTF-8, with errors that name the file."""
+    try:
+        data = Path(path).read_bytes()
+    except OSError as exc:
+        raise FormatError(f"{path}: cannot read: {exc.strerror or exc}") from exc
+    return decode_utf8(data, str(path))
+
+
+def resolve_image(root: Path, raw: str, where: str, problems: list[Problem]) -> str | None:
+    """The collection-relative path of an image named in a tag file, or None (reported).
+
+    Paths that leave the collection (`../../etc/passwd`, absolute paths
+    elsewhere, symlinks out) and paths of files that do not exist are
+    reported as problems and skipped; the rest of the file goes on.
+    """
+    try:
+        rel = to_relpath(root, raw)
+    except PathOutsideCollection as exc:
+        problems.append(Problem(where, f"{exc}; skipped"))
+        return None
+    if not (Path(root) / rel).is_file():
+        problems.append(Problem(where, f"image {raw!r} does not exist in the collection; skipped"))
+        return None
+    return rel
+
+
+def unique_tags(tags: list[str]) -> list[str]:
+    """Strip each tag, drop empty ones and exact duplicates, keep the first occurrence's order."""
+    seen: dict[str, None] = {}
+    for tag in tags:
+        cleaned = tag.strip()
+        if cleaned and cleaned not in seen:
+            seen[cleaned] = None
+    return list(seen)
+
+
+def entry(labels: dict[str, ImageLabels], rel: str) -> ImageLabels:
+    """The ImageLabels of `rel`, created on first use (files may list an image twice)."""
+    found = labels.get(rel)
+    if found is None:
+        found = labels[rel] = ImageLabels()
+    return found
+
+
+def add_unique(target: list[str], tags: list[str]) -> None:
+    """Append the tags not already in `target`, in order."""
+    have = set(target)
+    for tag in tags:
+        if tag not in have:
+            target.append(tag)
+            have.add(tag)

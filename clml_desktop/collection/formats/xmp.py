@@ -1,0 +1,161 @@
+"""XMP sidecars (digiKam `name.ext.xmp`, Lightroom `name.xmp`).
+
+Read: `dc:subject` items are flat tags; `lr:hierarchicalSubject` (`a|b|c`)
+and `digiKam:TagsList` (`a/b/c`) are paths whose *leaf* becomes the tag
+(ADR 0005: dc:subject, which both programs write alongside, holds leaves
+too, and the model's tags are flat). Write: `dc:subject` is set to the tags;
+hierarchical entries whose leaf is still a tag are kept as they are, new
+tags are added as one-level paths, entries whose leaf is no longer a tag are
+removed; every other element and attribute of an existing sidecar is kept.
+
+XMP is untrusted XML: it is parsed with defusedxml, so a DTD entity (billion
+laughs) or an external entity is refused with a clear message and the file
+is neither read nor rewritten.
+"""
+
+from __future__ import annotations
+
+import io
+import re
+import xml.etree.ElementTree as ET
+from collections.abc import Sequence
+from pathlib import PurePosixPath
+
+import defusedxml
+import defusedxml.ElementTree as SafeET
+
+from clml_desktop.collection.formats.common import FormatError, unique_tags
+
+NS = {
+    "x": "adobe:ns:meta/",
+    "rdf": "http://www.w3.org/1999/02/22-rdf-syntax-ns#",
+    "dc": "http://purl.org/dc/elements/1.1/",
+    "lr": "http://ns.adobe.com/lightroom/1.0/",
+    "digiKam": "http://www.digikam.org/ns/1.0/",
+    "xmp": "http://ns.adobe.com/xap/1.0/",
+}
+_RDF = "{%s}" % NS["rdf"]
+DC_SUBJECT = "{%s}subject" % NS["dc"]
+LR_HIERARCHICAL = "{%s}hierarchicalSubject" % NS["lr"]
+DK_TAGSLIST = "{%s}TagsList" % NS["digiKam"]
+_HIERARCHIES = ((LR_HIERARCHICAL, "|", "Bag"), (DK_TAGSLIST, "/", "Seq"))
+_XPACKET_BEGIN = '<?xpacket begin="\ufeff" id="W5M0MpCehiHzreSzNTczkc9d"?>\n'
+_XPACKET_END = '\n<?xpacket end="w"?>\n'
+_AUTO_PREFIX = re.compile(r"ns\d+$")
+
+
+def _parse(data: bytes, name: str) -> tuple[ET.Element, list[tuple[str, str]]]:
+    """The root element and the file's namespace prefixes; unsafe or broken XML refused."""
+    try:
+        prefixes = [
+            ns for _event, ns in SafeET.iterparse(io.BytesIO(data), events=("start-ns",))
+        ]
+        parser = SafeET.XMLParser(target=ET.TreeBuilder(insert_comments=True, insert_pis=True))
+        parser.feed(data)
+        root = parser.close()
+    except defusedxml.DefusedXmlException as exc:
+        raise FormatError(
+            f"{name}: unsafe XML ({type(exc).__name__}: entity declarations or external "
+            "references are not allowed); not read, not rewritten"
+        ) from exc
+    except ET.ParseError as exc:
+        raise FormatError(f"{name}: not well-formed XML ({exc}); not read, not rewritten") from exc
+    return root, prefixes
+
+
+def _items(prop: ET.Element) -> list[str]:
+    return [(li.text or "") for li in prop.iter(_RDF + "li")]
+
+
+def parse_xmp(data: bytes, name: str) -> list[str]:
+    """The tags of an XMP sidecar: dc:subject, then leaves of hierarchical paths, deduplicated."""
+    root, _ = _parse(data, name)
+    tags: list[str] = []
+    for prop in root.iter(DC_SUBJECT):
+        tags.extend(_items(prop))
+    for tag_name, sep, _kind in _HIERARCHIES:
+        for prop in root.iter(tag_name):
+            tags.extend(leaf(item, sep) for item in _items(prop))
+    return unique_tags(tags)
+
+
+def leaf(path: str, separator: str) -> str:
+    """The last non-empty element of a hierarchical keyword (`Animals|Dog` -> `Dog`)."""
+    parts = [p.strip() for p in path.split(separator) if p.strip()]
+    return parts[-1] if parts else ""
+
+
+def _register(prefixes: list[tuple[str, str]]) -> None:
+    """Keep the file's own prefixes on output (ElementTree's registry is process-wide)."""
+    for prefix, uri in [*NS.items(), *prefixes]:
+        if prefix and not _AUTO_PREFIX.match(prefix):
+            try:
+                ET.register_namespace(prefix, uri)
+            except ValueError:
+                continue
+
+
+def _description(root: ET.Element) -> ET.Element:
+    """The first rdf:Description (created, with rdf:RDF, where missing)."""
+    desc = root.find(f".//{_RDF}Description")
+    if desc is not None:
+        return desc
+    rdf = root if root.tag == _RDF + "RDF" else root.find(f".//{_RDF}RDF")
+    if rdf is None:
+        rdf = ET.SubElement(root, _RDF + "RDF")
+    return ET.SubElement(rdf, _RDF + "Description", {_RDF + "about": ""})
+
+
+def _set_items(prop: ET.Element, kind: str, items: Sequence[str]) -> None:
+    container = next((c for c in prop if c.tag in (_RDF + "Bag", _RDF + "Seq", _RDF + "Alt")), None)
+    if container is None:
+        container = ET.SubElement(prop, _RDF + kind)
+    for li in list(container):
+        if li.tag == _RDF + "li":
+            container.remove(li)
+    for item in items:
+        ET.SubElement(container, _RDF + "li").text = item
+
+
+def _hierarchy_items(prop: ET.Element | None, tags: Sequence[str], sep: str) -> list[str]:
+    """Existing paths whose leaf is still a tag, then the tags no kept path mentions.
+
+    A tag that is an ancestor in a kept path (Lightroom's `Animals` of
+    `Animals|Dog`) is covered already; a tag holding the separator stays in
+    dc:subject only, since as a path it would read back as its leaf.
+    """
+    wanted = set(tags)
+    kept = [p for p in (_items(prop) if prop is not None else []) if leaf(p, sep) in wanted]
+    covered = {part.strip() for p in kept for part in p.split(sep)}
+    return kept + [t for t in tags if t not in covered and sep not in t]
+
+
+def render_xmp(tags: Sequence[str], existing: bytes | None = None, name: str = "sidecar.xmp") -> bytes:
+    """An XMP packet with `tags`, merged into `existing` without dropping anything else."""
+    tags = unique_tags(list(tags))
+    if existing is not None and existing.strip():
+        root, prefixes = _parse(existing, name)
+    else:
+        root, prefixes = ET.Element("{%s}xmpmeta" % NS["x"]), []
+    _register(prefixes)
+    desc = _description(root)
+    subject = root.find(f".//{DC_SUBJECT}")
+    if subject is None:
+        subject = ET.SubElement(desc, DC_SUBJECT)
+    _set_items(subject, "Bag", tags)
+    for tag_name, sep, kind in _HIERARCHIES:
+        prop = root.find(f".//{tag_name}")
+        if prop is None and tag_name != LR_HIERARCHICAL:
+            continue
+        items = _hierarchy_items(prop, tags, sep)
+        if prop is None:
+            prop = ET.SubElement(desc, tag_name)
+        _set_items(prop, kind, items)
+    body = ET.tostring(root, encoding="unicode")
+    return (_XPACKET_BEGIN + body + _XPACKET_END).encode("utf-8")
+
+
+def xmp_candidates(image_relpath: str) -> tuple[str, str]:
+    """(`name.ext.xmp`, `name.xmp`): digiKam's and Lightroom's sidecar names for an image."""
+    p = PurePosixPath(image_relpath)
+    return str(p.with_name(p.name + ".xmp")), str(p.with_name(p.stem + ".xmp"))
