@@ -27,7 +27,11 @@ class ImageInfo:
 
 @dataclass(frozen=True)
 class ImageRow:
-    """One image of the collection; `version` grows when the file's size or mtime changes."""
+    """One image of the collection; `version` grows when the file's size or mtime changes.
+
+    `problem` says why the image file itself cannot be used (it is never scored);
+    `tag_file_problem` says why its tag file could not be read (it is still scored).
+    """
 
     id: int
     path: str
@@ -38,6 +42,7 @@ class ImageRow:
     problem: str | None
     version: int
     missing: bool = False
+    tag_file_problem: str | None = None
 
 
 @dataclass(frozen=True)

@@ -10,7 +10,7 @@ from __future__ import annotations
 import sqlite3
 from collections.abc import Callable, Sequence
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 
 _V1 = (
     """CREATE TABLE meta(
@@ -87,10 +87,14 @@ _V1 = (
         mtime_ns INTEGER NOT NULL) WITHOUT ROWID""",
 )
 
+# v2: a tag file's problem (undecodable sidecar, ...) is kept apart from the
+# image file's, so an image with a bad sidecar is still scored by the model.
+_V2 = ("ALTER TABLE images ADD COLUMN tag_file_problem TEXT",)
+
 Migration = Sequence[str] | Callable[[sqlite3.Connection], None]
 
 # MIGRATIONS[v] brings a file from version v-1 to version v (v=1 creates the schema).
-MIGRATIONS: dict[int, Migration] = {1: _V1}
+MIGRATIONS: dict[int, Migration] = {1: _V1, 2: _V2}
 
 
 class SchemaError(RuntimeError):

@@ -43,7 +43,9 @@ from clml_desktop.collection.tagnames import TagNameError, clean_tag_name, tag_k
 POSITIVE = LabelState.POSITIVE.value
 NEGATIVE = LabelState.NEGATIVE.value
 _SOURCES = {s.value for s in LabelSource}
-_IMAGE_COLUMNS = "id, path, size, mtime_ns, width, height, problem, version, missing"
+_IMAGE_COLUMNS = (
+    "id, path, size, mtime_ns, width, height, problem, version, missing, tag_file_problem"
+)
 _CHUNK = 500  # stays under SQLite's bound-parameter limit
 
 
@@ -56,7 +58,7 @@ class _NoChange(Exception):
 
 
 def _image_row(r: tuple) -> ImageRow:
-    return ImageRow(r[0], r[1], r[2], r[3], r[4], r[5], r[6], r[7], bool(r[8]))
+    return ImageRow(r[0], r[1], r[2], r[3], r[4], r[5], r[6], r[7], bool(r[8]), r[9])
 
 
 def _id_list(image_ids: int | Iterable[int]) -> list[int]:
@@ -252,20 +254,30 @@ class CollectionStore:
             }
 
     def set_image_problem(self, image_id: int, problem: str | None) -> None:
-        """Mark an image as unreadable (or clear the mark) with a user-facing reason."""
+        """Mark the image FILE as unusable (or clear the mark); such images are never scored."""
         with self._write() as conn:
             conn.execute("UPDATE images SET problem = ? WHERE id = ?", (problem, int(image_id)))
 
+    def set_tag_file_problem(self, image_id: int, problem: str | None) -> None:
+        """Mark the image's tag file as unreadable (or clear it); the image itself stays usable."""
+        with self._write() as conn:
+            conn.execute(
+                "UPDATE images SET tag_file_problem = ? WHERE id = ?", (problem, int(image_id))
+            )
+
     def problems(self) -> list[Problem]:
-        """Every present image with a problem, as path + message."""
+        """Every problem of present images (image file first, then tag file), by path."""
         with self._lock:
-            return [
-                Problem(r[0], r[1])
-                for r in self._conn.execute(
-                    "SELECT path, problem FROM images WHERE problem IS NOT NULL AND missing = 0"
-                    " ORDER BY path"
-                )
-            ]
+            rows = self._conn.execute(
+                "SELECT path, problem, tag_file_problem FROM images WHERE missing = 0"
+                " AND (problem IS NOT NULL OR tag_file_problem IS NOT NULL) ORDER BY path"
+            ).fetchall()
+        return [
+            Problem(path, message)
+            for path, image_problem, tag_problem in rows
+            for message in (image_problem, tag_problem)
+            if message is not None
+        ]
 
     # -- tags ---------------------------------------------------------------
 

@@ -89,7 +89,10 @@ def test_bad_predictions_are_refused(store, ids):
         store.predictions("nope")
 
 
-def test_unreadable_images_need_no_predictions(store, collection, ids):
+def test_unreadable_images_need_no_predictions_but_bad_tag_files_do(store, ids):
     store.add_model("m", "models/m", tags=["a"])
     store.set_image_problem(ids[1], "broken")
-    assert ids[1] not in [im.id for im in store.images_needing_predictions("m")]
+    store.set_tag_file_problem(ids[2], "tag file img02.txt: not UTF-8")
+    needing = [im.id for im in store.images_needing_predictions("m")]
+    assert ids[1] not in needing and ids[2] in needing
+    assert [p.message for p in store.problems()] == ["broken", "tag file img02.txt: not UTF-8"]

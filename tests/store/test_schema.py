@@ -43,19 +43,37 @@ def test_not_a_database_is_refused_with_the_file_named(collection):
         CollectionStore.open(collection)
 
 
+def test_a_version_1_file_is_upgraded_keeping_its_data(collection):
+    (collection / ".clml").mkdir()
+    conn = sqlite3.connect(collection / ".clml" / "collection.sqlite", isolation_level=None)
+    try:
+        schema.migrate(conn, target=1)
+        conn.execute("INSERT INTO images(path, size, mtime_ns) VALUES ('img00.png', 1, 1)")
+        conn.execute("INSERT INTO tags(name, key) VALUES ('Old Tag', 'old tag')")
+    finally:
+        conn.close()
+    with CollectionStore.open(collection) as store:
+        assert schema.stored_version(store._conn) == schema.SCHEMA_VERSION
+        image = store.image_by_path("img00.png")
+        assert image.tag_file_problem is None
+        store.set_tag_file_problem(image.id, "tag file img00.txt: not UTF-8")
+        assert store.image(image.id).tag_file_problem.endswith("not UTF-8")
+        assert [t.name for t in store.tags()] == ["Old Tag"]
+
+
 def test_migration_runs_once_and_bumps_version(collection, monkeypatch):
     with CollectionStore.open(collection):
         pass
+    new = schema.SCHEMA_VERSION + 1
     step = ["ALTER TABLE images ADD COLUMN rating INTEGER"]
-    monkeypatch.setitem(schema.MIGRATIONS, 2, step)
-    monkeypatch.setattr(schema, "SCHEMA_VERSION", 2)
+    monkeypatch.setitem(schema.MIGRATIONS, new, step)
     conn = sqlite3.connect(collection / ".clml" / "collection.sqlite", isolation_level=None)
     try:
-        assert schema.migrate(conn, target=2) == 2
-        assert schema.migrate(conn, target=2) == 2  # idempotent
+        assert schema.migrate(conn, target=new) == new
+        assert schema.migrate(conn, target=new) == new  # idempotent
         columns = [r[1] for r in conn.execute("PRAGMA table_info(images)")]
         assert "rating" in columns
-        assert schema.stored_version(conn) == 2
+        assert schema.stored_version(conn) == new
     finally:
         conn.close()
 
@@ -63,13 +81,14 @@ def test_migration_runs_once_and_bumps_version(collection, monkeypatch):
 def test_failed_migration_leaves_old_schema(collection, monkeypatch):
     with CollectionStore.open(collection) as store:
         store.ensure_tag("kept")
+    new = schema.SCHEMA_VERSION + 1
     step = ["ALTER TABLE images ADD COLUMN rating INTEGER", "THIS IS NOT SQL"]
-    monkeypatch.setitem(schema.MIGRATIONS, 2, step)
+    monkeypatch.setitem(schema.MIGRATIONS, new, step)
     conn = sqlite3.connect(collection / ".clml" / "collection.sqlite", isolation_level=None)
     try:
         with pytest.raises(sqlite3.OperationalError):
-            schema.migrate(conn, target=2)
-        assert schema.stored_version(conn) == 1
+            schema.migrate(conn, target=new)
+        assert schema.stored_version(conn) == schema.SCHEMA_VERSION
         assert "rating" not in [r[1] for r in conn.execute("PRAGMA table_info(images)")]
         assert conn.execute("SELECT name FROM tags").fetchall() == [("kept",)]
     finally:
