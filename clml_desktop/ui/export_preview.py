@@ -1,0 +1,145 @@
+"""What an export will write, counted before anything is written (Qt-free).
+
+A person about to overwrite hundreds of caption files deserves to read, first,
+how many files, how many of them already exist (and get a backup), how many
+tags and suggestions go out, and what the format leaves behind (rejections in
+a sidecar). The counts follow `clml_desktop.collection.exporting`'s rules, so
+the summary and the write agree.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from clml_desktop.collection.exporting import EXPORT_FORMATS
+from clml_desktop.collection.formats import SIDECAR_FORMATS
+from clml_desktop.collection.formats.sidecar import EXTENSIONS, sidecar_relpath
+from clml_desktop.collection.formats.xmp import xmp_candidates
+from clml_desktop.collection.labels import Suggestion
+
+KEEPS_NEGATIVES = ("json", "csv-wide", "csv-long", "train-jsonl")
+KEEPS_SCORES = ("json", "csv-long")
+
+FORMAT_NAMES = {
+    "txt": ".txt sidecars (kohya, taggui)",
+    "caption": ".caption sidecars",
+    "xmp": "XMP sidecars (digiKam, Lightroom, darktable)",
+    "csv-tags": "CSV, one row per image with a tags cell",
+    "csv-wide": "CSV, one column per tag (1 / 0 / blank)",
+    "csv-long": "CSV, one row per image and tag (with state, score, source)",
+    "json": "JSON (positives, rejections, suggestions with scores)",
+    "list": "Paper list (name.jpg, 0 13 52 + class names)",
+    "train-jsonl": "Training set JSONL (for python -m training)",
+}
+
+DEFAULT_FILE_NAMES = {
+    "csv-tags": "tags.csv",
+    "csv-wide": "tags_wide.csv",
+    "csv-long": "tags_long.csv",
+    "json": "tags.json",
+    "list": "tags_list.txt",
+    "train-jsonl": "training_set.jsonl",
+}
+
+
+@dataclass(frozen=True)
+class ExportRequest:
+    """The dialog's choices: format, which images, suggestions or not, where to."""
+
+    fmt: str
+    image_ids: tuple[int, ...] | None
+    with_suggestions: bool
+    in_place: bool
+    out: Path | None
+
+
+@dataclass
+class ExportPreview:
+    """The counts the summary shows."""
+
+    images: int = 0
+    files: int = 0
+    existing: int = 0
+    positives: int = 0
+    negatives: int = 0
+    suggestions: int = 0
+    negatives_dropped: int = 0
+    target: str = ""
+    notes: list[str] = field(default_factory=list)
+
+    def lines(self, fmt: str) -> list[str]:
+        """Human sentences for the dialog."""
+        word = "file" if self.files == 1 else "files"
+        out = [f"Writes {self.files:,} {word} for {self.images:,} image{'s' if self.images != 1 else ''} → {self.target}"]
+        if self.existing:
+            out.append(
+                f"{self.existing:,} of them already exist and will be replaced "
+                "(a backup of each is kept under .clml/backup/ the first time)"
+            )
+        tags = f"{self.positives:,} confirmed tag{'s' if self.positives != 1 else ''}"
+        if fmt in KEEPS_NEGATIVES:
+            tags += f", {self.negatives:,} rejection{'s' if self.negatives != 1 else ''}"
+        if self.suggestions:
+            kind = "with scores, kept apart" if fmt in KEEPS_SCORES else "written as plain tags"
+            tags += f", {self.suggestions:,} suggestion{'s' if self.suggestions != 1 else ''} ({kind})"
+        out.append(tags)
+        if self.negatives_dropped:
+            out.append(f"{self.negatives_dropped:,} rejections cannot be stored in this format and stay in the collection")
+        out.extend(self.notes)
+        return out
+
+
+def preview_export(
+    store, request: ExportRequest, suggestions: Mapping[str, Sequence[Suggestion]] | None = None
+) -> ExportPreview:
+    """Count what `export_labels` would write for `request` (reads only)."""
+    if request.fmt not in EXPORT_FORMATS:
+        raise ValueError(f"unknown export format {request.fmt!r}")
+    labels = store.image_labels(list(request.image_ids) if request.image_ids is not None else None)
+    preview = ExportPreview(images=len(labels))
+    root = Path(store.root)
+    keeps_negatives = request.fmt in KEEPS_NEGATIVES
+    problem_paths = {row.path for row in store.images() if row.problem} if request.fmt == "train-jsonl" else set()
+    for rel, item in labels.items():
+        known = set(item.positives) | set(item.negatives)
+        fresh = [s for s in (suggestions or {}).get(rel, ()) if s.tag not in known] if request.with_suggestions else []
+        if request.fmt == "train-jsonl" and (rel in problem_paths or not (item.positives or item.negatives)):
+            continue
+        preview.positives += len(item.positives)
+        preview.suggestions += len(fresh)
+        if keeps_negatives:
+            preview.negatives += len(item.negatives)
+        else:
+            preview.negatives_dropped += len(item.negatives)
+        if request.fmt in SIDECAR_FORMATS:
+            base = root if request.in_place else (request.out or root)
+            if request.fmt == "xmp":
+                with_ext, plain = xmp_candidates(rel)
+                side = with_ext if (base / with_ext).is_file() or not (base / plain).is_file() else plain
+            else:
+                side = sidecar_relpath(rel, EXTENSIONS[request.fmt])
+            exists = (base / side).is_file()
+            if request.in_place and not (item.positives or fresh) and not exists:
+                continue
+            preview.files += 1
+            preview.existing += exists
+    if request.fmt == "train-jsonl":
+        preview.images = sum(
+            1 for rel, item in labels.items() if rel not in problem_paths and (item.positives or item.negatives)
+        )
+    if request.fmt not in SIDECAR_FORMATS:
+        targets = [request.out] if request.out is not None else []
+        if request.fmt == "list" and request.out is not None:
+            targets.append(request.out.with_name(f"{request.out.stem}_classes.txt"))
+        preview.files = len(targets)
+        preview.existing = sum(1 for t in targets if t.is_file())
+        preview.target = str(request.out) if request.out is not None else "(choose a file)"
+    elif request.in_place:
+        preview.target = "next to each image"
+        if request.fmt in ("txt", "caption"):
+            preview.notes.append("Sidecars that changed on disk since the last scan are left untouched and reported.")
+    else:
+        preview.target = str(request.out) if request.out is not None else "(choose a folder)"
+    return preview
