@@ -136,7 +136,8 @@ class ModelsPanel(QWidget):
         self.table.setWordWrap(False)
         header = self.table.horizontalHeader()
         header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
-        header.setStretchLastSection(True)
+        header.setSectionResizeMode(1, QHeaderView.ResizeMode.Stretch)
+        header.setStretchLastSection(False)
         self.table.doubleClicked.connect(lambda index: self.activate_row(index.row()))
         self.table.selectionModel().selectionChanged.connect(lambda *_a: self._update_buttons())
 

@@ -1,0 +1,143 @@
+"""The Train button against a fake trainer that speaks the JSON-lines protocol:
+success (model listed, active, suggestions refreshed), failure and crash (message
+and log shown, store unchanged), cancel (process gone), and the trainer command."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import pytest
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from panel_helpers import close_context, fake_trainer_program, open_context  # noqa: E402
+
+from clml_desktop.jobs.train_runner import TrainOptions  # noqa: E402
+from clml_desktop.jobs.trainer_process import TrainerPhase, TrainerProcess, apply_program  # noqa: E402
+from clml_desktop.ui.train_dialog import TrainDialog, load_options  # noqa: E402
+from clml_desktop.ui.train_panel import TrainPanel  # noqa: E402
+
+
+def make_panel(tmp_path, qtbot, mode: str):
+    context, info = open_context(tmp_path, qtbot)
+    trainer = TrainerProcess(context, program=fake_trainer_program(mode))
+    panel = TrainPanel(context, trainer=trainer)
+    trainer.setParent(panel)
+    qtbot.addWidget(panel)
+    panel.resize(1000, 700)
+    panel.show()
+    return panel, context, info
+
+
+def gone(pid: int) -> bool:
+    """The process no longer runs (absent, or a zombie nobody waits for)."""
+    stat = Path(f"/proc/{pid}/stat")
+    return not stat.exists() or stat.read_text().rsplit(")", 1)[-1].split()[0] == "Z"
+
+
+def store_state(context):
+    store = context.store
+    return [m.id for m in store.models()], len(store.history(500)), store.label_matrix().states.tolist()
+
+
+def test_success_lists_the_model_and_makes_it_active(tmp_path, qtbot):
+    panel, context, _info = make_panel(tmp_path, qtbot, "success")
+    try:
+        with qtbot.waitSignal(panel.trainer.succeeded, timeout=30000) as blocker:
+            panel.train_button.click()
+            assert panel.trainer.busy and not panel.train_button.isEnabled()
+        model = blocker.args[0]
+        store = context.store
+        assert store.active_model().id == model.id
+        assert model.id in [m.id for m in store.models()]
+        assert model.metrics["val_map"] == 0.5
+        table = panel.models.model
+        row = table.row_of(model.id)
+        assert row >= 0 and table.model_at(row).active
+        assert table.data(table.index(row, 3)) == "0.500"
+        assert store.predictions(model.id).image_ids.size > 0, "out-of-fold scores imported"
+        log = panel.log_view.toPlainText()
+        assert "Trainer started on cpu" in log and "warning: skipped unreadable image" in log
+        assert "fake trainer: starting" in log, "stderr is part of the log"
+        assert panel.values["loss"].text() == "0.5000"
+        assert panel.train_button.isEnabled() and not panel.error_banner.isVisible()
+        qtbot.waitUntil(lambda: panel.models._rescore is not None and panel.models._rescore.is_done, timeout=20000)
+        assert panel.trainer.job.log_path.is_file()
+    finally:
+        close_context(context, panel)
+
+
+@pytest.mark.parametrize("mode, expected", [("fail", "CUDA out of memory"), ("crash", "exited with code 3")])
+def test_failure_shows_message_and_log_and_changes_nothing(tmp_path, qtbot, mode, expected):
+    panel, context, _info = make_panel(tmp_path, qtbot, mode)
+    try:
+        before = store_state(context)
+        with qtbot.waitSignal(panel.trainer.failed, timeout=30000) as blocker:
+            panel.start_training()
+        assert expected in blocker.args[0]
+        assert panel.error_banner.isVisible() and expected in panel.error_banner.text()
+        assert "RuntimeError: simulated crash" in panel.log_view.toPlainText() or mode == "fail"
+        assert "fake trainer: starting" in panel.log_view.toPlainText()
+        assert store_state(context) == before
+        assert context.store.active_model().id == "m1"
+        assert panel.train_button.isEnabled()
+    finally:
+        close_context(context, panel)
+
+
+def test_cancel_stops_the_process(tmp_path, qtbot):
+    panel, context, _info = make_panel(tmp_path, qtbot, "hang")
+    try:
+        before = store_state(context)
+        panel.start_training()
+        qtbot.waitUntil(lambda: "Trainer started" in panel.log_view.toPlainText(), timeout=30000)
+        pid = panel.trainer.process_id()
+        assert pid > 0 and panel.cancel_button.isEnabled()
+        with qtbot.waitSignal(panel.trainer.cancelled, timeout=20000):
+            panel.cancel_button.click()
+        assert panel.trainer.phase is TrainerPhase.IDLE
+        assert panel.trainer.process_id() == 0
+        assert gone(pid)
+        assert "cancelled" in panel.phase_label.text().lower()
+        assert store_state(context) == before
+    finally:
+        close_context(context, panel)
+
+
+def test_program_override_replaces_the_trainer_head(monkeypatch):
+    command = [sys.executable, "-m", "training", "fit", "--data", "d.jsonl", "--out", "m"]
+    assert apply_program(command, ["fake", "--x"]) == ["fake", "--x", "fit", "--data", "d.jsonl", "--out", "m"]
+    assert apply_program(command, None) == command
+    monkeypatch.setenv("CLML_TRAINER_PROGRAM", "python3 /opt/trainer.py")
+    trainer = TrainerProcess(context=None)
+    assert trainer.program == ["python3", "/opt/trainer.py"]
+
+
+def test_advanced_dialog_round_trips_options(tmp_path, qtbot):
+    context, _info = open_context(tmp_path, qtbot)
+    try:
+        dialog = TrainDialog(context)
+        qtbot.addWidget(dialog)
+        defaults = dialog.options()
+        assert defaults.arch is None and defaults.image_size is None and defaults.epochs is None
+        assert (defaults.loss, defaults.clml_lambda, defaults.tau, defaults.folds) == ("bce", 1.0, 0.8, 2)
+        chosen = TrainOptions(arch="resnet18", image_size=64, epochs=3, loss="hill", clml_lambda=0.5,
+                              tau=0.75, device="cpu", folds=3)
+        dialog.set_options(chosen)
+        dialog.accept()
+        assert load_options(context.settings.qsettings) == chosen
+        again = TrainDialog(context)
+        qtbot.addWidget(again)
+        assert again.options() == chosen
+    finally:
+        close_context(context)
+
+
+def test_no_trainer_left_after_shutdown(tmp_path, qtbot):
+    panel, context, _info = make_panel(tmp_path, qtbot, "hang")
+    panel.start_training()
+    qtbot.waitUntil(lambda: panel.trainer.process_id() > 0, timeout=30000)
+    pid = panel.trainer.process_id()
+    close_context(context, panel)
+    assert gone(pid)
