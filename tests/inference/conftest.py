@@ -16,60 +16,18 @@ import pytest
 from PIL import Image
 
 torch = pytest.importorskip("torch")
-torchvision = pytest.importorskip("torchvision")
 
 from clml_desktop.collection.scan import scan_folder  # noqa: E402
 from clml_desktop.collection.store import CollectionStore  # noqa: E402
+from models.export import calibrate_batchnorm, export_onnx  # noqa: E402
 from models.manifest import Manifest  # noqa: E402
+from models.resnet import build_model  # noqa: E402
 
 SIZE = 32
 MODEL_TAGS = ["cat", "dog", "long_hair", "sky", "tree"]
 THRESHOLDS = {"cat": 0.5, "dog": 0.4, "long_hair": 0.5, "sky": 0.5, "tree": 0.5}
 MEAN = [0.485, 0.456, 0.406]
 STD = [0.229, 0.224, 0.225]
-
-
-class LogitsAndEmbedding(torch.nn.Module):
-    """torchvision ResNet18 returning (logits, pooled embedding), as models/ does."""
-
-    def __init__(self, num_classes: int) -> None:
-        super().__init__()
-        net = torchvision.models.resnet18(num_classes=num_classes)
-        self.head = net.fc
-        net.fc = torch.nn.Identity()
-        self.body = net
-
-    def forward(self, x):
-        embedding = self.body(x)
-        return self.head(embedding), embedding
-
-
-def calibrate_batchnorm(model: torch.nn.Module, batches: int = 4, size: int = SIZE) -> None:
-    """Running BN statistics from random images, so random-weight logits stay O(1)
-    and a 1e-4 relative comparison means something."""
-    gen = torch.Generator().manual_seed(0)
-    for m in model.modules():
-        if isinstance(m, torch.nn.BatchNorm2d):
-            m.reset_running_stats()
-            m.momentum = None
-    model.train()
-    with torch.no_grad():
-        for _ in range(batches):
-            model(torch.rand(8, 3, size, size, generator=gen) * 2 - 1)
-    model.eval()
-
-
-def export(model: torch.nn.Module, path: Path, size: int = SIZE) -> None:
-    torch.onnx.export(
-        model,
-        (torch.zeros(2, 3, size, size),),
-        str(path),
-        input_names=["images"],
-        output_names=["logits", "embedding"],
-        dynamic_axes={"images": {0: "n"}, "logits": {0: "n"}, "embedding": {0: "n"}},
-        opset_version=17,
-        dynamo=False,
-    )
 
 
 @dataclass
@@ -80,13 +38,16 @@ class ModelKit:
 
 
 def write_model(folder: Path, model_id: str = "tiny-1", tags: list[str] | None = None, seed: int = 0) -> ModelKit:
-    """A complete model folder (model.onnx + manifest.json) from a fresh ResNet18."""
+    """A complete model folder (model.onnx + manifest.json) from a fresh models/ ResNet18."""
     tags = list(tags or MODEL_TAGS)
     torch.manual_seed(seed)
-    model = LogitsAndEmbedding(len(tags))
-    calibrate_batchnorm(model)
+    model = build_model("resnet18", len(tags))
+    # Random weights need calibrated BatchNorm statistics, or logits reach 1e5 and a
+    # 1e-4 relative comparison means nothing.
+    calibrate_batchnorm(model, torch.rand(32, 3, SIZE, SIZE, generator=torch.Generator().manual_seed(seed)) * 2 - 1)
+    model.eval()
     folder.mkdir(parents=True, exist_ok=True)
-    export(model, folder / "model.onnx")
+    export_onnx(model, folder / "model.onnx", SIZE)
     manifest = Manifest(
         id=model_id,
         tags=tags,

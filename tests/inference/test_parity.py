@@ -6,10 +6,10 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
-from torchvision import transforms
 
 from clml_desktop.inference.engine import Engine
 from clml_desktop.inference.preprocess import open_rgb, preprocess_file
+from models.transforms import eval_transform
 
 from .conftest import MEAN, SIZE, STD
 
@@ -25,24 +25,9 @@ def engine(model_kit):
     return Engine.load(model_kit.dir, device="cpu")
 
 
-def torch_eval_transform():
-    """torchvision's eval transform for resize rule "squash" (ADR 0002)."""
-    try:
-        from models.transforms import eval_transform
-    except ImportError:
-        return transforms.Compose(
-            [
-                transforms.Resize((SIZE, SIZE), interpolation=transforms.InterpolationMode.BILINEAR),
-                transforms.ToTensor(),
-                transforms.Normalize(MEAN, STD),
-            ]
-        )
-    return eval_transform(SIZE, MEAN, STD)
-
-
 def test_logits_match_torch_on_real_files(engine, model_kit, image_files):
     ours = np.stack([preprocess_file(image_files[name], SIZE, engine.normalizer) for name in CASES])
-    tf = torch_eval_transform()
+    tf = eval_transform(SIZE, MEAN, STD)
     reference_input = torch.stack([tf(open_rgb(image_files[name], size_hint=SIZE)) for name in CASES])
     assert np.array_equal(ours, reference_input.numpy())
     with torch.no_grad():

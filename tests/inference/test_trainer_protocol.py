@@ -1,0 +1,76 @@
+"""The trainer's JSON lines: typed events, and None for anything else (never an exception)."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from clml_desktop.jobs.trainer_protocol import (
+    CancelledEvent,
+    DoneEvent,
+    EpochEvent,
+    ErrorEvent,
+    ProgressEvent,
+    StartEvent,
+    WarningEvent,
+    parse_line,
+)
+
+
+def test_every_event_of_adr_0002():
+    start = parse_line(
+        '{"event": "start", "device": "cpu", "device_reason": "no CUDA", "arch": "resnet18",'
+        ' "image_size": 224, "epochs": 3, "folds": 2, "images": 300, "tags": 12}\n'
+    )
+    assert start == StartEvent("cpu", "no CUDA", "resnet18", 224, 3, 2, 300, 12)
+    progress = parse_line(
+        b'{"event": "progress", "phase": "fold 1/2", "epoch": 1, "epochs": 3, "step": 5, "steps": 10,'
+        b' "loss": 0.5, "eta_s": 12.5, "images_per_s": 40}'
+    )
+    assert progress == ProgressEvent("fold 1/2", 1, 3, 5, 10, 0.5, 12.5, 40.0)
+    assert parse_line('{"event": "epoch", "phase": "final", "epoch": 2, "train_loss": 0.3, "val_map": null}') == (
+        EpochEvent("final", 2, 0.3, None)
+    )
+    assert parse_line('{"event": "warning", "message": "skipped a.jpg"}') == WarningEvent("skipped a.jpg")
+    done = parse_line('{"event": "done", "model_dir": "/m", "metrics": {"map": 0.7}}')
+    assert done == DoneEvent("/m", {"map": 0.7})
+    assert parse_line('{"event": "error", "message": "out of memory"}') == ErrorEvent("out of memory")
+    assert parse_line('{"event": "cancelled"}') == CancelledEvent()
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        "",
+        "Epoch 1: loss 0.3",
+        "{not json",
+        "[1, 2]",
+        '{"event": "telemetry", "x": 1}',
+        '{"no_event": true}',
+        '{"event": "done"}',
+        '{"event": "progress", "epoch": "one"}',
+        '{"event": "progress", "loss": "NaN"}',
+        "[" * 100000,
+    ],
+)
+def test_other_lines_are_ignored(line):
+    assert parse_line(line) is None
+
+
+def test_missing_fields_take_defaults():
+    assert parse_line('{"event": "progress"}') == ProgressEvent()
+    assert parse_line('{"event": "error"}').message
+
+
+@given(st.text())
+def test_never_raises_on_any_text(text):
+    parse_line(text)
+
+
+@given(st.dictionaries(st.sampled_from(["event", "epoch", "loss", "model_dir", "metrics", "message"]),
+                       st.one_of(st.none(), st.integers(), st.floats(), st.text(), st.booleans())))
+def test_never_raises_on_any_object(obj):
+    parse_line(json.dumps(obj))
