@@ -126,14 +126,23 @@ class CollectionStore:
     def _write(self) -> Iterator[sqlite3.Connection]:
         with self._lock:
             conn = self._conn
-            conn.execute("BEGIN IMMEDIATE")
+            try:
+                conn.execute("BEGIN IMMEDIATE")
+            except sqlite3.OperationalError as exc:
+                raise StoreError(f"{self.db_path}: {exc} (is another program writing it?)") from exc
             try:
                 yield conn
             except (TagNameError, label_plan.UnknownImages, edit_log.EditConflict, KeyError) as exc:
-                conn.execute("ROLLBACK")
+                if conn.in_transaction:
+                    conn.execute("ROLLBACK")
                 raise StoreError(exc.args[0] if exc.args else str(exc)) from exc
+            except sqlite3.OperationalError as exc:
+                if conn.in_transaction:
+                    conn.execute("ROLLBACK")
+                raise StoreError(f"{self.db_path}: {exc}") from exc
             except BaseException:
-                conn.execute("ROLLBACK")
+                if conn.in_transaction:
+                    conn.execute("ROLLBACK")
                 raise
             conn.execute("COMMIT")
 

@@ -3,6 +3,7 @@ two processes writing the same collection both get all their edits in."""
 
 from __future__ import annotations
 
+import sqlite3
 import subprocess
 import sys
 import textwrap
@@ -88,3 +89,16 @@ def test_two_processes_editing_at_once_lose_nothing(store, collection):
     counts = {t.name: t.positives for t in store.tag_counts()}
     assert len(counts) == 30
     assert set(counts.values()) == {n_images}
+
+
+def test_a_writer_that_never_lets_go_gives_a_clear_error(store, ids):
+    other = sqlite3.connect(store.db_path, isolation_level=None)
+    try:
+        other.execute("BEGIN IMMEDIATE")
+        store._conn.execute("PRAGMA busy_timeout = 50")
+        with pytest.raises(StoreError, match=r"collection\.sqlite.*locked"):
+            store.add_tag(ids[0], "cat")
+        other.execute("ROLLBACK")
+        assert store.add_tag(ids[0], "cat") is not None
+    finally:
+        other.close()
