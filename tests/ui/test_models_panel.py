@@ -1,0 +1,63 @@
+"""Switching the active model: the store, the table, the suggestions and a background
+scoring of images the new model has not seen."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from fake_trainer import write_model_dir  # noqa: E402
+from panel_helpers import close_context, open_context  # noqa: E402
+
+from clml_desktop.ui.models_panel import ModelsPanel, format_created, format_map  # noqa: E402
+
+
+def add_second_model(context) -> str:
+    """Register a real (tiny) ONNX model 'm2' with no cached scores, parent m1."""
+    store = context.store
+    model_dir = store.data_dir / "models" / "m2"
+    tags = ["cat", "dog", "grass", "sky", "tree"]
+    metrics = write_model_dir(model_dir, tags, [], parent="m1")
+    store.add_model("m2", model_dir, parent="m1", metrics=metrics, tags=tags,
+                    created="2026-11-27T00:00:00+00:00", activate=False)
+    return "m2"
+
+
+def test_switching_models(tmp_path, qtbot):
+    context, info = open_context(tmp_path, qtbot)
+    panel = ModelsPanel(context)
+    qtbot.addWidget(panel)
+    try:
+        add_second_model(context)
+        panel.refresh()
+        table = panel.model
+        assert [table.model_at(r).id for r in range(table.rowCount())] == ["m2", "m1"]
+        assert table.data(table.index(0, 5)) == "m1", "parent shown"
+        assert table.data(table.index(1, 0)) == "●" and table.data(table.index(0, 0)) == ""
+
+        seen = []
+        context.modelChanged.connect(lambda: seen.append(context.store.active_model().id))
+        panel.table.selectRow(0)
+        assert panel.activate_button.isEnabled()
+        with qtbot.waitSignal(context.suggestionsChanged, timeout=20000):
+            panel.activate_button.click()
+        assert context.store.active_model().id == "m2" and seen[0] == "m2"
+        assert table.data(table.index(table.row_of("m2"), 0)) == "●"
+        qtbot.waitUntil(lambda: panel._rescore.is_done, timeout=20000)
+        scored = context.store.predictions("m2").image_ids
+        assert sorted(int(i) for i in scored) == sorted(info["ids"]), "the new model scored every image"
+        assert not panel.activate("m2"), "already active: nothing to do"
+        assert panel.activate("m1")
+        assert context.store.active_model().id == "m1"
+        qtbot.waitUntil(lambda: panel._rescore.is_done, timeout=20000)
+    finally:
+        close_context(context, panel)
+
+
+def test_formatting_helpers():
+    assert format_map({"val_map": 0.61234}) == "0.612"
+    assert format_map({"val_map": None}) == "—"
+    assert format_created("not a date") == "not a date"
+    assert format_created("2026-11-26T10:00:00+00:00").startswith("2026-11-26")
