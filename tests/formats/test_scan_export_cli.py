@@ -1,0 +1,47 @@
+"""`clml-desktop scan` and `clml-desktop export`: summaries, problems on stderr, exit codes."""
+
+from __future__ import annotations
+
+import json
+
+from clml_desktop.app import main
+
+
+def test_scan_imports_sidecars_and_reports_problems_without_failing(folder, capsys):
+    (folder / "a.txt").write_text("cat, dog", encoding="utf-8")
+    (folder / "b.txt").write_bytes("café".encode("latin-1"))
+    assert main(["scan", str(folder)]) == 0
+    captured = capsys.readouterr()
+    assert "3 images" in captured.out and "+2 positives" in captured.out
+    assert "b.txt: not valid UTF-8" in captured.err
+    assert main(["scan", str(folder)]) == 0
+    assert "0 read, 1 unchanged" in capsys.readouterr().out
+
+
+def test_scan_with_a_file_fails_only_when_the_file_is_unusable(folder, tmp_path, capsys):
+    good = tmp_path / "good.csv"
+    good.write_text("path,Edema\na.jpg,1\nb.png,0\n../x.jpg,1\n", encoding="utf-8")
+    assert main(["scan", str(folder), "--format", "csv-wide", "--file", str(good)]) == 0
+    captured = capsys.readouterr()
+    assert "+1 positives, +1 negatives" in captured.out and "leaves the collection" in captured.err
+    bad = tmp_path / "bad.csv"
+    bad.write_text("file,labels\n", encoding="utf-8")
+    assert main(["scan", str(folder), "--format", "csv-long", "--file", str(bad)]) == 1
+    assert "missing column" in capsys.readouterr().err
+
+
+def test_export_formats_and_clear_failures(folder, tmp_path, capsys):
+    (folder / "a.txt").write_text("cat", encoding="utf-8")
+    assert main(["export", str(folder), "--format", "json", "--out", str(tmp_path / "x.json")]) == 1
+    assert "never scanned" in capsys.readouterr().err
+    assert main(["scan", str(folder)]) == 0
+    out = tmp_path / "labels.json"
+    assert main(["export", str(folder), "--format", "json", "--out", str(out), "--confirmed-only"]) == 0
+    assert json.loads(out.read_text(encoding="utf-8"))["images"][0]["positives"] == ["cat"]
+    assert main(["export", str(folder), "--format", "txt", "--in-place"]) == 0
+    assert main(["export", str(folder), "--format", "train-jsonl", "--out", str(tmp_path / "t.jsonl")]) == 0
+    capsys.readouterr()
+    assert main(["export", str(folder), "--format", "json", "--out", str(out), "--with-suggestions"]) == 1
+    assert "no active model" in capsys.readouterr().err
+    assert main(["export", str(folder), "--format", "csv-long", "--in-place"]) == 1
+    assert "--in-place writes sidecars" in capsys.readouterr().err
