@@ -185,6 +185,9 @@ class MainWindow(QMainWindow):
         ):
             self.actions_.adopt(action_id, action, group="Tags")
             self.menus["tags"].addAction(action)
+        from clml_desktop.ui.panel_installer import install_panels
+
+        install_panels(self)
 
     # ---- construction ---------------------------------------------------------
 

@@ -23,6 +23,7 @@ from PySide6.QtWidgets import (
     QLabel,
     QProgressBar,
     QPushButton,
+    QSizePolicy,
     QSplitter,
     QTableView,
     QVBoxLayout,
@@ -55,7 +56,7 @@ REVIEW_KEYS: tuple[ReviewKey, ...] = (
     ReviewKey("accept", ("A", "Y"), "Accept", "Accept the suggestion (the tag becomes confirmed)"),
     ReviewKey("reject", ("R", "N"), "Reject", "Reject the suggestion (a known negative for training)"),
     ReviewKey("skip", ("S", "Space"), "Skip", "Skip this suggestion for now"),
-    ReviewKey("accept_image", ("Shift+A",), "Accept all ≥ threshold",
+    ReviewKey("accept_image", ("Shift+A",), "Accept all here",
               "Accept every suggestion of this image that passes its threshold"),
     ReviewKey("previous_image", ("Left", "K"), "Previous image", "Back to the previous image"),
     ReviewKey("next_image", ("Right", "J"), "Next image", "Leave this image's other suggestions for later"),
@@ -132,6 +133,8 @@ class ReviewView(QWidget):
         self.mode_box.currentIndexChanged.connect(lambda _i: self._rearrange())
         self.order_box.currentIndexChanged.connect(lambda _i: self.reload())
         self.progress_label = QLabel(self)
+        self.progress_label.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
+        self.progress_label.setMinimumWidth(120)
         self.reload_button = QPushButton("Reload", self)
         self.reload_button.setToolTip("Rebuild the queue from the current suggestions")
         self.reload_button.setFocusPolicy(Qt.FocusPolicy.NoFocus)
@@ -225,7 +228,7 @@ class ReviewView(QWidget):
         header.setSectionResizeMode(2, QHeaderView.ResizeMode.ResizeToContents)
         header.setStretchLastSection(True)
         self.table.clicked.connect(self._on_table_clicked)
-        self.table.setMinimumWidth(280)
+        self.table.setMinimumWidth(220)
         self.table.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
 
         splitter = QSplitter(Qt.Orientation.Horizontal, self)
