@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import logging
 import zipfile
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -23,13 +24,18 @@ from clml_desktop.inference.errors import ModelLoadError
 log = logging.getLogger(__name__)
 
 
-def import_oof(store, model_id: str, oof_path: Path, n_tags: int) -> int:
-    """Store the out-of-fold scores of `oof_path` as kind 'oof'; returns how many images.
+@dataclass(frozen=True)
+class OofScores:
+    """The arrays of one oof.npz, checked against the model's tag count."""
 
-    Paths in the file are absolute (or relative to the collection); those
-    outside the collection or no longer in it are skipped. Raises
-    ModelLoadError when the file is unreadable or its arrays disagree.
-    """
+    source: Path
+    paths: list[str]
+    probs: np.ndarray
+    embeddings: np.ndarray | None
+
+
+def load_oof(oof_path: Path, n_tags: int) -> OofScores:
+    """Read and check `oof_path` (no pickles); ModelLoadError names the file and the problem."""
     oof_path = Path(oof_path)
     try:
         with np.load(oof_path, allow_pickle=False) as data:
@@ -45,27 +51,36 @@ def import_oof(store, model_id: str, oof_path: Path, n_tags: int) -> int:
         )
     if embeddings is not None and (embeddings.ndim != 2 or len(embeddings) != len(paths)):
         raise ModelLoadError(f"{oof_path}: embeddings of shape {embeddings.shape} do not match {len(paths)} paths")
+    return OofScores(oof_path, [str(p) for p in paths.tolist()], probs, embeddings)
+
+
+def store_oof(store, model_id: str, scores: OofScores) -> int:
+    """Put the scores of images still in the collection as kind 'oof'; returns how many.
+
+    Paths are absolute (or relative to the collection); those outside it or
+    gone from it are skipped with a log line.
+    """
     rows: list[PredictionIn] = []
     skipped = 0
-    for i, raw in enumerate(paths.tolist()):
+    for i, raw in enumerate(scores.paths):
         try:
-            image = store.image_by_path(to_relpath(store.root, str(raw)))
+            image = store.image_by_path(to_relpath(store.root, raw))
         except PathOutsideCollection:
             image = None
         if image is None:
             skipped += 1
             continue
-        rows.append(
-            PredictionIn(
-                image_id=image.id,
-                image_version=image.version,
-                kind="oof",
-                probs=probs[i],
-                embedding=None if embeddings is None else embeddings[i].astype(np.float16),
-            )
-        )
+        embedding = None if scores.embeddings is None else scores.embeddings[i].astype(np.float16)
+        rows.append(PredictionIn(image.id, image.version, "oof", scores.probs[i], embedding))
     if rows:
         store.put_predictions(model_id, rows)
     if skipped:
-        log.warning("%s: %d image(s) are not in the collection any more; their scores were skipped", oof_path, skipped)
+        log.warning(
+            "%s: %d image(s) are not in the collection any more; their scores were skipped", scores.source, skipped
+        )
     return len(rows)
+
+
+def import_oof(store, model_id: str, oof_path: Path, n_tags: int) -> int:
+    """`load_oof` then `store_oof`: the out-of-fold scores of a registered model."""
+    return store_oof(store, model_id, load_oof(oof_path, n_tags))

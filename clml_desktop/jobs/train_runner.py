@@ -19,10 +19,11 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+from clml_desktop.collection.exporting import write_training_set
 from clml_desktop.collection.rows import ModelRow
 from clml_desktop.inference.engine import read_manifest
 from clml_desktop.inference.errors import InferenceError, ModelLoadError
-from clml_desktop.inference.oof import import_oof
+from clml_desktop.inference.oof import load_oof, store_oof
 from clml_desktop.jobs.trainer_protocol import (
     CancelledEvent,
     DoneEvent,
@@ -110,13 +111,16 @@ def trainer_environment() -> dict[str, str]:
 
 def register_trained_model(store, model_dir: Path | str, *, activate: bool = True) -> ModelRow:
     """Register a finished model folder (lineage, metrics, tag order), make it active,
-    and import its out-of-fold scores. Raises ModelLoadError for an unusable folder."""
+    and import its out-of-fold scores. Everything is checked before the store changes:
+    ModelLoadError for an unusable folder or oof file leaves the collection as it was."""
     model_dir = Path(model_dir).resolve()
     manifest = read_manifest(model_dir)
     onnx = model_dir / ((manifest.files or {}).get("onnx") or "model.onnx")
     if not onnx.is_file():
         raise ModelLoadError(f"{onnx}: missing; the trainer reported done without an ONNX model")
     model_id = manifest.id or model_dir.name
+    oof_name = (manifest.files or {}).get("oof")
+    oof = load_oof(model_dir / oof_name, len(manifest.tags)) if oof_name else None
     store.add_model(
         model_id,
         str(model_dir),
@@ -126,9 +130,8 @@ def register_trained_model(store, model_dir: Path | str, *, activate: bool = Tru
         created=manifest.created,
         activate=activate,
     )
-    oof_name = (manifest.files or {}).get("oof")
-    if oof_name and (model_dir / oof_name).is_file():
-        count = import_oof(store, model_id, model_dir / oof_name, len(manifest.tags))
+    if oof is not None:
+        count = store_oof(store, model_id, oof)
         log.info("model %s: imported out-of-fold scores of %d training images", model_id, count)
     return next(row for row in store.models() if row.id == model_id)
 
@@ -146,8 +149,6 @@ class TrainingJob:
 
 def prepare_training(store, model_id: str | None = None) -> TrainingJob:
     """Write the training set (positives and confirmed negatives of every readable image)."""
-    from clml_desktop.collection.exporting import write_training_set
-
     model_id = model_id or new_model_id()
     work = Path(store.data_dir) / "training"
     work.mkdir(parents=True, exist_ok=True)
