@@ -1,7 +1,7 @@
 """The trainer's command line: `fit`, plus `export` and `import-checkpoint` from models.
 
 Defaults depend on the device, because the authors' recipe (ResNet101, 448 px)
-is right for a GPU and hopeless on a laptop CPU; ADR 0006 records the CPU
+is right for a GPU and hopeless on a laptop CPU; ADR 0004 records the CPU
 numbers behind the smaller defaults. Any flag given explicitly wins.
 """
 
@@ -18,7 +18,7 @@ from pathlib import Path
 
 LOSSES = ("bce", "focal", "asl", "hill", "splc")
 
-# The authors' recipe on a GPU; see ADR 0006 for the CPU column.
+# The authors' recipe on a GPU; see ADR 0004 for the CPU column.
 GPU_DEFAULTS = {"arch": "resnet101", "image_size": 448, "epochs": 20, "batch_size": 32,
                 "loss": "bce", "clml_lambda": 1.0}
 CPU_DEFAULTS = {"arch": "resnet18", "image_size": 128, "epochs": 8, "batch_size": 32,
@@ -99,8 +99,7 @@ def run_fit(args: argparse.Namespace) -> int:
         received.append(signum)
         stop.set()
 
-    for sig in EXIT_CANCELLED:
-        signal.signal(sig, on_signal)
+    previous = {sig: signal.signal(sig, on_signal) for sig in EXIT_CANCELLED}
     runtime = None
     try:
         runtime = ddp.start(args.device)
@@ -112,8 +111,9 @@ def run_fit(args: argparse.Namespace) -> int:
             result = fit(cfg, runtime, progress, stop)
         except Cancelled:
             checkpoint = Path(cfg.out) / "checkpoint.pt"
-            progress.emit("cancelled", checkpoint=str(checkpoint) if checkpoint.exists() else None)
-            progress.log("cancelled; the last good checkpoint is kept" if checkpoint.exists()
+            kept = checkpoint.is_file()
+            progress.emit("cancelled", checkpoint=str(checkpoint.resolve()) if kept else None)
+            progress.log("cancelled; the last good checkpoint is kept" if kept
                          else "cancelled before the first checkpoint")
             return EXIT_CANCELLED.get(received[0] if received else signal.SIGTERM, 143)
         progress.emit("done", model_dir=str(result.model_dir), metrics=result.metrics)
@@ -121,12 +121,14 @@ def run_fit(args: argparse.Namespace) -> int:
         return 0
     except Exception as exc:  # noqa: BLE001 - every failure must end with an error event
         traceback.print_exc(file=sys.stderr)
-        progress.emit("error", message=f"{type(exc).__name__}: {exc}" if not isinstance(
-            exc, (ValueError, RuntimeError, OSError)) else str(exc))
+        progress.emit("error", message=str(exc) or type(exc).__name__)
         return 1
     finally:
         if runtime is not None:
             ddp.stop(runtime)
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+        sys.stdout = events
 
 
 def main(argv: Sequence[str] | None = None) -> int:

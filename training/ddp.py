@@ -86,24 +86,6 @@ def any_rank(flag: bool, runtime: Runtime) -> bool:
     return bool(t.item() > 0)
 
 
-def gather_rows(x: torch.Tensor, runtime: Runtime) -> torch.Tensor:
-    """Concatenate a (non-differentiable) tensor's rows from all ranks, in rank order.
-
-    Ranks may hold different row counts (the last batch), so sizes go first.
-    """
-    if not runtime.distributed:
-        return x
-    n = torch.tensor([x.shape[0]], device=x.device)
-    sizes = [torch.zeros_like(n) for _ in range(runtime.world_size)]
-    dist.all_gather(sizes, n)
-    most = int(max(s.item() for s in sizes))
-    padded = torch.zeros((most, *x.shape[1:]), dtype=x.dtype, device=x.device)
-    padded[: x.shape[0]] = x
-    parts = [torch.zeros_like(padded) for _ in range(runtime.world_size)]
-    dist.all_gather(parts, padded)
-    return torch.cat([p[: int(s.item())] for p, s in zip(parts, sizes, strict=True)])
-
-
 def barrier(runtime: Runtime) -> None:
     if runtime.distributed:
         dist.barrier()

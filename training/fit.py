@@ -1,6 +1,6 @@
 """`python -m training fit`: from a training-set JSONL to a model directory.
 
-The run, in order (ADR 0002 for the files and events, ADR 0006 for why):
+The run, in order (ADR 0002 for the files and events, ADR 0004 for why):
 1. read the JSONL, drop images whose header cannot be read (each one a warning);
 2. hold out the images a person confirmed (or a random share) for metrics and
    per-tag thresholds;
@@ -26,10 +26,11 @@ import torch
 from clml_desktop.collection.atomic import atomic_write_bytes
 from models.artifact import save_model_dir
 from models.resnet import build_model
+from models.transforms import eval_transform
 from models.weights import resolve_init
 from training import ddp
 from training.base_losses import make_base_loss
-from training.dataset import TrainingSet, find_unreadable, read_training_set
+from training.dataset import TrainingSet, find_unreadable, load_rgb, read_training_set
 from training.folds import assign_folds, holdout_split
 from training.loop import Session, TrainSettings, steps_per_epoch, train_phase
 from training.metrics import calibrate_thresholds, map_known
@@ -79,6 +80,7 @@ class FitResult:
     insample_probs: np.ndarray  # float32 N×C, the final model's scores (seen images biased)
     embeddings: np.ndarray  # float32 N×D, final model
     holdout: np.ndarray  # indices into `paths` held out of all training
+    fold_mean_holdout_probs: np.ndarray | None  # the folds' mean on `holdout` (final vs mean)
 
 
 def fit(cfg: FitConfig, runtime: ddp.Runtime, progress: Progress, stop: threading.Event) -> FitResult:
@@ -87,12 +89,12 @@ def fit(cfg: FitConfig, runtime: ddp.Runtime, progress: Progress, stop: threadin
     out = Path(cfg.out)
     if (out / "manifest.json").exists():
         raise FitError(f"{out} already holds a model; choose a new folder for the new model")
-    data = _read_data(cfg.data, progress)
+    early: list[str] = []  # said after `start`, which the protocol puts first
+    data = _read_data(cfg.data, early)
     init = resolve_init(cfg.init, arch=cfg.arch, tags=data.tags)
-    for message in init.warnings:
-        progress.warning(message)
+    early += init.warnings
     train_idx, val_idx, basis = holdout_split(data.confirmed, cfg.holdout_share, cfg.seed)
-    fold_of = _plan_folds(cfg, len(train_idx), progress)
+    fold_of = _plan_folds(cfg, len(train_idx), early)
     settings = TrainSettings(
         image_size=cfg.image_size, epochs=cfg.epochs, batch_size=cfg.batch_size, lr=cfg.lr,
         weight_decay=cfg.weight_decay, clml_lambda=cfg.clml_lambda, tau=cfg.tau,
@@ -106,6 +108,8 @@ def fit(cfg: FitConfig, runtime: ddp.Runtime, progress: Progress, stop: threadin
                   world_size=runtime.world_size)
     progress.log(f"training on {runtime.device} ({runtime.device_reason}); {len(data)} images, "
                  f"{len(data.tags)} tags, {val_idx.size} held out ({basis})")
+    for message in early:
+        progress.warning(message)
     if runtime.is_main:
         out.mkdir(parents=True, exist_ok=True)
 
@@ -155,24 +159,25 @@ def fit(cfg: FitConfig, runtime: ddp.Runtime, progress: Progress, stop: threadin
         save_model_dir(
             out, final.model, tags=data.tags, arch=cfg.arch, image_size=cfg.image_size,
             mean=list(init.mean), std=list(init.std), thresholds=thresholds, training=training,
-            metrics=metrics, parent=init.parent, has_oof=oof is not None)
+            metrics=metrics, parent=init.parent, has_oof=oof is not None,
+            verify_images=_verify_images(data, ok, cfg.image_size, init.mean, init.std))
     paths = [p for p, good in zip(data.paths, ok, strict=True) if good]
     keep_rows = np.flatnonzero(ok)
     remap = -np.ones(n, dtype=np.int64)
     remap[keep_rows] = np.arange(keep_rows.size)
     return FitResult(
-        model_dir=out, metrics=metrics, tags=data.tags, paths=paths,
+        model_dir=out.resolve(), metrics=metrics, tags=data.tags, paths=paths,
         oof_probs=None if oof is None else oof[keep_rows], insample_probs=scored.probs[keep_rows],
-        embeddings=scored.embeddings[keep_rows], holdout=remap[val_idx][remap[val_idx] >= 0])
+        embeddings=scored.embeddings[keep_rows], holdout=remap[val_idx][remap[val_idx] >= 0],
+        fold_mean_holdout_probs=np.mean(np.stack(fold_val_probs), axis=0)[ok[val_idx]]
+        if fold_val_probs else None)
 
 
-def _read_data(path: Path, progress: Progress) -> TrainingSet:
+def _read_data(path: Path, warnings: list[str]) -> TrainingSet:
     data = read_training_set(path)
-    for message in data.problems:
-        progress.warning(message)
+    warnings += data.problems
     bad = find_unreadable(data.paths)
-    for message in bad.values():
-        progress.warning(message)
+    warnings += bad.values()
     if len(bad) == len(data):
         raise FitError(f"{path}: none of the {len(data)} images could be read")
     if bad:
@@ -182,11 +187,11 @@ def _read_data(path: Path, progress: Progress) -> TrainingSet:
     return data
 
 
-def _plan_folds(cfg: FitConfig, n_train: int, progress: Progress) -> np.ndarray | None:
+def _plan_folds(cfg: FitConfig, n_train: int, warnings: list[str]) -> np.ndarray | None:
     if cfg.folds < 2:
         return None
     if n_train < 2 * cfg.folds:
-        progress.warning(f"{n_train} training images are too few for {cfg.folds} folds; "
+        warnings.append(f"{n_train} training images are too few for {cfg.folds} folds; "
                          "no out-of-fold scores this time")
         return None
     return assign_folds(n_train, cfg.folds, cfg.seed)
@@ -241,6 +246,13 @@ def _state_bytes(model: torch.nn.Module) -> bytes:
     buffer = io.BytesIO()
     torch.save({k: v.detach().cpu() for k, v in model.state_dict().items()}, buffer)
     return buffer.getvalue()
+
+
+def _verify_images(data: TrainingSet, ok: np.ndarray, size: int, mean, std) -> torch.Tensor:
+    """A few real images for the ONNX-vs-torch parity check of the export."""
+    tf = eval_transform(size, mean, std)
+    rows = np.flatnonzero(ok)[:4]
+    return torch.stack([tf(load_rgb(data.paths[i], size)) for i in rows])
 
 
 def _write_oof(target: Path, data: TrainingSet, ok: np.ndarray, probs: np.ndarray,

@@ -2,7 +2,7 @@
 
 A model scores its own training images with their missing tags learned as
 "absent", so in-sample scores bury exactly the tags a person wants suggested
-(ADR 0006). Every image therefore gets its score from a model that never saw
+(ADR 0004). Every image therefore gets its score from a model that never saw
 it: fold models score their own fold, and the held-out images, which no model
 trains on, are scored by the final model.
 """

@@ -249,7 +249,7 @@ class _Phase:
             features = embedding
             if rt.distributed:
                 features = gather_features(embedding)
-                corrected = ddp.gather_rows(corrected, rt)
+                corrected = gather_features(corrected)
             clml_value = clml_loss(features, corrected)
             total = total + cfg.clml_lambda * clml_value * rt.world_size
         self.optimizer.zero_grad(set_to_none=True)

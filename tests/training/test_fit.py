@@ -1,0 +1,187 @@
+"""`python -m training fit` end to end, as the app runs it: a subprocess speaking JSON lines.
+
+Tiny on purpose (resnet18, 32 px, one epoch, two dozen images): these check
+the plumbing (protocol, files, ONNX parity, fine-tuning, cancel, bad images),
+not learning; benchmarks/quality.py measures learning.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import onnx
+import onnxruntime as ort
+import pytest
+import torch
+
+from models.checkpoint import load_checkpoint
+from models.manifest import Manifest
+from models.resnet import build_model
+from models.transforms import eval_transform
+from tests.training.conftest import make_images, read_events, write_jsonl
+from training.dataset import load_rgb
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def tiny(init: str = "random") -> list[str]:
+    return ["--init", init, "--arch", "resnet18", "--image-size", "32", "--batch-size", "8",
+            "--device", "cpu", "--seed", "0"]
+
+
+TINY = tiny()
+
+
+def trainer(*args: str) -> list[str]:
+    return [sys.executable, "-m", "training", "fit", *args]
+
+
+def env() -> dict[str, str]:
+    return {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONPATH": str(ROOT)}
+
+
+def run_trainer(*args: str, timeout: float = 180) -> tuple[int, list[dict], str]:
+    proc = subprocess.run(trainer(*args), cwd=ROOT, env=env(), capture_output=True, text=True,
+                          timeout=timeout)
+    return proc.returncode, read_events(proc.stdout), proc.stderr
+
+
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory) -> tuple[Path, Path, list[dict]]:
+    """One fit with 2 folds on 24 images plus a broken one; shared by the tests below."""
+    base = tmp_path_factory.mktemp("fit")
+    rows = make_images(base / "images")
+    rows[0]["positives"] = rows[0]["positives"][:1]
+    rows[1]["negatives"] = ["blue"] if "blue" not in rows[1]["positives"] else ["red"]
+    broken = base / "images" / "broken.png"
+    broken.write_bytes(b"\x89PNG\r\n\x1a\n this is not really a png")
+    rows.append({"path": str(broken), "positives": ["square"]})
+    data = write_jsonl(base / "train.jsonl", rows)
+    out = base / "model"
+    rc, events, stderr = run_trainer("--data", str(data), "--out", str(out), "--epochs", "1",
+                                     "--folds", "2", *TINY)
+    assert rc == 0, stderr
+    return data, out, events
+
+
+def test_protocol_events(trained):
+    _, out, events = trained
+    kinds = [e["event"] for e in events]
+    assert kinds[0] == "start" and kinds[-1] == "done"
+    start = events[0]
+    assert start["device"] == "cpu" and start["device_reason"]
+    assert start["folds"] == 2 and start["images"] == 24 and start["tags"] == 5
+    phases = {e["phase"] for e in events if e["event"] == "progress"}
+    assert phases == {"final", "fold 1/2", "fold 2/2"}
+    for e in events:
+        if e["event"] == "progress":
+            assert {"epoch", "epochs", "step", "steps", "loss", "eta_s"} <= e.keys()
+    warnings = [e["message"] for e in events if e["event"] == "warning"]
+    assert any("broken.png" in w for w in warnings)
+    assert Path(events[-1]["model_dir"]) == out.resolve()
+    assert "val_map" in events[-1]["metrics"]
+
+
+def test_artifact_is_valid_and_onnx_matches_torch(trained):
+    data, out, _ = trained
+    manifest = Manifest.read(out)
+    assert manifest.tags == ["blue", "circle", "green", "red", "square"]
+    assert set(manifest.thresholds) == set(manifest.tags)
+    assert manifest.files["oof"] == "oof.npz" and manifest.parent is None
+    assert manifest.training["loss"] and manifest.training["folds"] == 2
+    onnx.checker.check_model(onnx.load(out / "model.onnx"))
+    net = build_model("resnet18", len(manifest.tags))
+    net.load_state_dict(load_checkpoint(out / "checkpoint.pt"))
+    net.eval()
+    tf = eval_transform(manifest.input_size, manifest.mean, manifest.std)
+    images = sorted((data.parent / "images").glob("img_*.png"))[:4]
+    x = torch.stack([tf(load_rgb(p)) for p in images])
+    with torch.no_grad():
+        logits, emb = net(x)
+    session = ort.InferenceSession(str(out / "model.onnx"), providers=["CPUExecutionProvider"])
+    ort_logits, ort_emb = session.run(["logits", "embedding"], {"images": x.numpy()})
+    for a, b in ((logits.numpy(), ort_logits), (emb.numpy(), ort_emb)):
+        assert np.abs(a - b).max() / max(1.0, np.abs(a).max()) <= 1e-4
+
+
+def test_out_of_fold_scores_cover_every_readable_image(trained):
+    data, out, _ = trained
+    with np.load(out / "oof.npz", allow_pickle=False) as oof:
+        paths, probs, emb = oof["paths"], oof["probs"], oof["embeddings"]
+    listed = [json.loads(line)["path"] for line in data.read_text().splitlines()]
+    assert sorted(paths.tolist()) == sorted(p for p in listed if not p.endswith("broken.png"))
+    assert probs.shape == (24, 5) and probs.dtype == np.float32
+    assert ((probs >= 0) & (probs <= 1)).all()
+    assert emb.shape == (24, 512) and emb.dtype == np.float16
+
+
+def test_fine_tune_records_parent_and_maps_tags_by_name(trained, tmp_path):
+    _, parent_dir, _ = trained
+    rows = make_images(tmp_path / "images", count=12, seed=3)
+    rows[0]["positives"].append("Yellow")  # a tag the parent never saw
+    data = write_jsonl(tmp_path / "train.jsonl", rows, tags=["Yellow", "square", "red", "circle",
+                                                              "green", "blue"])
+    out = tmp_path / "child"
+    # lr 0: the classifier rows must be exactly the parent's rows, moved to the new order
+    rc, events, stderr = run_trainer("--data", str(data), "--out", str(out), "--epochs", "1",
+                                     "--folds", "0", "--lr", "0", *tiny(str(parent_dir)))
+    assert rc == 0, stderr
+    assert any("Yellow" in e.get("message", "") for e in events if e["event"] == "warning")
+    parent, child = Manifest.read(parent_dir), Manifest.read(out)
+    assert child.parent == parent.id and child.files["oof"] is None
+    old, new = load_checkpoint(parent_dir / "checkpoint.pt"), load_checkpoint(out / "checkpoint.pt")
+    for tag in ("square", "red", "circle", "green", "blue"):
+        i, j = parent.tags.index(tag), child.tags.index(tag)
+        assert torch.equal(old["fc.weight"][i], new["fc.weight"][j])
+
+
+def test_existing_model_dir_is_refused(trained):
+    data, out, _ = trained
+    rc, events, _ = run_trainer("--data", str(data), "--out", str(out), "--epochs", "1", *TINY)
+    assert rc != 0 and events[-1]["event"] == "error" and str(out) in events[-1]["message"]
+
+
+def test_sigterm_stops_cleanly_and_keeps_the_checkpoint(tiny_set, tmp_path):
+    out = tmp_path / "model"
+    proc = subprocess.Popen(trainer("--data", str(tiny_set), "--out", str(out), "--epochs", "50",
+                                    "--folds", "0", *TINY),
+                            cwd=ROOT, env=env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            text=True)
+    try:
+        lines = []
+        for line in proc.stdout:
+            lines.append(line)
+            if json.loads(line)["event"] == "epoch":
+                proc.send_signal(signal.SIGTERM)
+                break
+        rest, _ = proc.communicate(timeout=120)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    events = read_events("".join(lines) + rest)
+    assert proc.returncode == 143
+    assert events[-1]["event"] == "cancelled"
+    assert Path(events[-1]["checkpoint"]) == (out / "checkpoint.pt").resolve()
+    state = load_checkpoint(out / "checkpoint.pt")
+    assert "fc.weight" in state and not (out / "manifest.json").exists()
+
+
+def test_two_process_gloo_run(tiny_set, tmp_path):
+    out = tmp_path / "model"
+    cmd = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc-per-node", "2",
+           "-m", "training", "fit", "--data", str(tiny_set), "--out", str(out), "--epochs", "1",
+           "--folds", "2", *TINY]
+    proc = subprocess.run(cmd, cwd=ROOT, env=env(), capture_output=True, text=True, timeout=240)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    events = read_events(proc.stdout)
+    assert [e["event"] for e in events].count("start") == 1  # rank 0 only
+    assert events[0]["world_size"] == 2 and events[-1]["event"] == "done"
+    assert Manifest.read(out).training["world_size"] == 2
+    assert (out / "oof.npz").is_file() and (out / "model.onnx").is_file()
