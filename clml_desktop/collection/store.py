@@ -19,7 +19,16 @@ from pathlib import Path
 
 import numpy as np
 
-from clml_desktop.collection import edit_log, label_plan, predictions
+from clml_desktop.collection import (
+    edit_log,
+    image_table,
+    label_import,
+    label_plan,
+    label_reads,
+    predictions,
+    tag_edits,
+    tag_table,
+)
 from clml_desktop.collection.labels import ImageLabels, LabelSource, LabelState, Problem
 from clml_desktop.collection.location import DB_NAME, choose_data_dir, existing_db
 from clml_desktop.collection.rows import (
@@ -38,7 +47,7 @@ from clml_desktop.collection.rows import (
     TagRow,
 )
 from clml_desktop.collection.schema import SchemaError, migrate
-from clml_desktop.collection.tagnames import TagNameError, clean_tag_name, tag_key
+from clml_desktop.collection.tagnames import TagNameError
 
 POSITIVE = LabelState.POSITIVE.value
 NEGATIVE = LabelState.NEGATIVE.value
@@ -132,7 +141,14 @@ class CollectionStore:
                 raise StoreError(f"{self.db_path}: {exc} (is another program writing it?)") from exc
             try:
                 yield conn
-            except (TagNameError, label_plan.UnknownImages, edit_log.EditConflict, KeyError) as exc:
+            except (
+                TagNameError,
+                tag_table.UnknownTag,
+                tag_edits.TagClash,
+                label_plan.UnknownImages,
+                edit_log.EditConflict,
+                KeyError,
+            ) as exc:
                 if conn.in_transaction:
                     conn.execute("ROLLBACK")
                 raise StoreError(exc.args[0] if exc.args else str(exc)) from exc
@@ -180,41 +196,8 @@ class CollectionStore:
 
     def upsert_images(self, infos: Iterable[ImageInfo]) -> ScanDelta:
         """Add new images, update changed ones (bumping `version`), bring back missing ones."""
-        added = changed = unchanged = 0
-        batch = list(infos)
         with self._write() as conn:
-            for start in range(0, len(batch), _CHUNK):
-                chunk = batch[start : start + _CHUNK]
-                marks = ",".join("?" * len(chunk))
-                known = {
-                    r[0]: r[1:]
-                    for r in conn.execute(
-                        "SELECT path, size, mtime_ns, width, height, problem, missing FROM images"
-                        f" WHERE path IN ({marks})",
-                        [i.path for i in chunk],
-                    )
-                }
-                todo = []
-                for info in chunk:
-                    old = known.get(info.path)
-                    new = (info.size, info.mtime_ns, info.width, info.height, info.problem, 0)
-                    if old is None:
-                        added += 1
-                    elif old == new:
-                        unchanged += 1
-                        continue
-                    else:
-                        changed += 1
-                    todo.append((info.path, *new[:5]))
-                conn.executemany(
-                    "INSERT INTO images(path, size, mtime_ns, width, height, problem)"
-                    " VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT(path) DO UPDATE SET"
-                    " version = version + (size != excluded.size OR mtime_ns != excluded.mtime_ns),"
-                    " size = excluded.size, mtime_ns = excluded.mtime_ns, width = excluded.width,"
-                    " height = excluded.height, problem = excluded.problem, missing = 0",
-                    todo,
-                )
-        return ScanDelta(added=added, changed=changed, unchanged=unchanged)
+            return image_table.upsert(conn, list(infos))
 
     def remove_images(self, paths: Iterable[str]) -> int:
         """Mark images whose files are gone as missing; their labels stay for when they return."""
@@ -312,62 +295,15 @@ class CollectionStore:
             ).fetchall()
         return [TagCount(*r) for r in rows]
 
-    def _lookup(self, conn: sqlite3.Connection, tag: str | int) -> int | None:
-        if isinstance(tag, (int, np.integer)) and not isinstance(tag, bool):
-            r = conn.execute(
-                "SELECT id FROM tags WHERE id = ? AND deleted = 0", (int(tag),)
-            ).fetchone()
-            return r[0] if r else None
-        name = str(tag).strip()
-        r = conn.execute("SELECT id FROM tags WHERE name = ? AND deleted = 0", (name,)).fetchone()
-        if r is None:
-            r = conn.execute(
-                "SELECT MIN(id) FROM tags WHERE key = ? AND deleted = 0", (tag_key(name),)
-            ).fetchone()
-        return r[0] if r and r[0] is not None else None
-
-    def _require(self, conn: sqlite3.Connection, tag: str | int) -> int:
-        tag_id = self._lookup(conn, tag)
-        if tag_id is None:
-            raise StoreError(f"no tag {tag!r} in {self.root}")
-        return tag_id
-
-    def _resolve(self, conn: sqlite3.Connection, tag: str | int, edit_id: int | None) -> int:
-        """A live tag's id, creating (or reviving a deleted tag of that name) when needed.
-
-        Inside an edit the creation is logged, so undoing the edit removes the
-        tag again; outside one (`ensure_tag`) it is an empty tag and not an edit.
-        """
-        found = self._lookup(conn, tag)
-        if found is not None:
-            return found
-        if isinstance(tag, (int, np.integer)):
-            raise StoreError(f"no tag with id {tag} in {self.root}")
-        name = clean_tag_name(tag)
-        r = conn.execute(
-            "SELECT MAX(id) FROM tags WHERE name = ? AND deleted = 1", (name,)
-        ).fetchone()
-        tag_id = r[0]
-        if tag_id is None:
-            cur = conn.execute(
-                "INSERT INTO tags(name, key, deleted) VALUES (?, ?, 1)", (name, tag_key(name))
-            )
-            tag_id = int(cur.lastrowid)
-        if edit_id is None:
-            conn.execute("UPDATE tags SET deleted = 0 WHERE id = ?", (tag_id,))
-        else:
-            edit_log.log_tag_change(conn, edit_id, tag_id, name, False)
-        return tag_id
-
     def ensure_tag(self, name: str) -> int:
         """The id of the tag matching `name` (exactly, then by key), created empty if none."""
         with self._write() as conn:
-            return self._resolve(conn, name, None)
+            return tag_table.resolve(conn, name, None)
 
     def tag_id(self, name_or_id: str | int) -> int | None:
         """A live tag's id: by id, exact name, then alias key; None when there is none."""
         with self._lock:
-            return self._lookup(self._conn, name_or_id)
+            return tag_table.lookup(self._conn, name_or_id)
 
     def tag_name(self, tag_id: int) -> str:
         """The spelling of a tag (deleted tags included, for the audit view)."""
@@ -382,7 +318,7 @@ class CollectionStore:
         if value is not None and not 0.0 <= float(value) <= 1.0:
             raise StoreError(f"a threshold must lie between 0 and 1, not {value}")
         with self._write() as conn:
-            tag_id = self._require(conn, tag)
+            tag_id = tag_table.require(conn, tag)
             conn.execute(
                 "UPDATE tags SET threshold = ? WHERE id = ?",
                 (None if value is None else float(value), tag_id),
@@ -415,69 +351,20 @@ class CollectionStore:
         """Every label of present images and live tags in one N×C int8 array.
 
         Rows follow `images()` (by path), columns follow `tags()` (by id).
-        The labels are read without joins (a plain scan of the primary key,
-        about 3× faster than joining images and tags) and filtered in numpy.
         """
         with self._read() as conn:
-            image_ids = np.array(
-                [
-                    r[0]
-                    for r in conn.execute("SELECT id FROM images WHERE missing = 0 ORDER BY path")
-                ],
-                dtype=np.int64,
-            )
-            tag_rows = conn.execute(
-                "SELECT id, name FROM tags WHERE deleted = 0 ORDER BY id"
-            ).fetchall()
-            by_state = [
-                conn.execute(
-                    "SELECT image_id, tag_id FROM labels WHERE state = ?", (state,)
-                ).fetchall()
-                for state in (POSITIVE, NEGATIVE)
-            ]
-        tag_ids = np.array([r[0] for r in tag_rows], dtype=np.int64)
-        states = np.zeros((len(image_ids), len(tag_ids)), dtype=np.int8)
-        img_order = np.argsort(image_ids)
-        sorted_images = image_ids[img_order]
-        for value, pairs in zip((1, -1), by_state, strict=True):
-            if not pairs or not len(image_ids) or not len(tag_ids):
-                continue
-            arr = np.array(pairs, dtype=np.int64)
-            ri = np.minimum(np.searchsorted(sorted_images, arr[:, 0]), len(sorted_images) - 1)
-            ci = np.minimum(np.searchsorted(tag_ids, arr[:, 1]), len(tag_ids) - 1)
-            keep = (sorted_images[ri] == arr[:, 0]) & (tag_ids[ci] == arr[:, 1])
-            states[img_order[ri[keep]], ci[keep]] = value
-        return LabelMatrix(image_ids, tag_ids, [r[1] for r in tag_rows], states)
+            return label_reads.label_matrix(conn)
 
     def image_labels(self, image_ids: Iterable[int] | None = None) -> dict[str, ImageLabels]:
         """relpath -> ImageLabels (positives in order, negatives, sources) for export and training."""
         wanted = None if image_ids is None else set(_id_list(image_ids))
         with self._read() as conn:
-            out: dict[str, ImageLabels] = {}
-            id_to_path: dict[int, str] = {}
-            for image_id, path in conn.execute(
-                "SELECT id, path FROM images WHERE missing = 0 ORDER BY path"
-            ):
-                if wanted is None or image_id in wanted:
-                    id_to_path[image_id] = path
-                    out[path] = ImageLabels()
-            for image_id, name, state, source in conn.execute(
-                "SELECT l.image_id, t.name, l.state, l.source FROM labels l"
-                " JOIN tags t ON t.id = l.tag_id WHERE t.deleted = 0"
-                " ORDER BY l.image_id, l.state = 'negative', l.position, t.name"
-            ):
-                path = id_to_path.get(image_id)
-                if path is None:
-                    continue
-                entry = out[path]
-                (entry.positives if state == POSITIVE else entry.negatives).append(name)
-                entry.sources[name] = source
-        return out
+            return label_reads.image_labels(conn, wanted)
 
     def images_with_tag(self, tag: str | int, state: str = POSITIVE) -> list[int]:
         """Ids of present images where `tag` is in `state` (positive or negative)."""
         with self._lock:
-            tag_id = self._lookup(self._conn, tag)
+            tag_id = tag_table.lookup(self._conn, tag)
             if tag_id is None:
                 return []
             return [
@@ -517,11 +404,11 @@ class CollectionStore:
 
         def body(conn: sqlite3.Connection, edit_id: int) -> None:
             if state is None:
-                tag_id = self._lookup(conn, tag)
+                tag_id = tag_table.lookup(conn, tag)
                 if tag_id is None:
                     return
             else:
-                tag_id = self._resolve(conn, tag, edit_id)
+                tag_id = tag_table.resolve(conn, tag, edit_id)
             plan = label_plan.plan(conn, ((i, tag_id, state, source) for i in ids))
             edit_log.log_label_changes(conn, edit_id, plan.rows)
 
@@ -580,9 +467,9 @@ class CollectionStore:
             for change in items:
                 if change.tag not in ids:
                     ids[change.tag] = (
-                        self._lookup(conn, change.tag)
+                        tag_table.lookup(conn, change.tag)
                         if change.state is None
-                        else self._resolve(conn, change.tag, edit_id)
+                        else tag_table.resolve(conn, change.tag, edit_id)
                     )
                 tag_id = ids[change.tag]
                 if tag_id is None:
@@ -607,56 +494,12 @@ class CollectionStore:
         """
         report = ImportReport()
         text = description or f"Import labels of {_plural(len(labels), 'image')}"
-
-        def body(conn: sqlite3.Connection, edit_id: int) -> None:
-            paths = dict(conn.execute("SELECT path, id FROM images"))
-            tag_ids: dict[str, int | None] = {}
-
-            def tag_of(path: str, name: str) -> int | None:
-                if name not in tag_ids:
-                    try:
-                        tag_ids[name] = self._resolve(conn, name, edit_id)
-                    except TagNameError as exc:
-                        report.problems.append(Problem(path, str(exc)))
-                        tag_ids[name] = None
-                return tag_ids[name]
-
-            desired = []
-            for path, entry in labels.items():
-                image_id = paths.get(path)
-                if image_id is None:
-                    report.unknown_paths.append(path)
-                    continue
-                report.images += 1
-                positives = set()
-                for name in entry.positives:
-                    tag_id = tag_of(path, name)
-                    if tag_id is None:
-                        continue
-                    positives.add(tag_id)
-                    src = entry.sources.get(name, source)
-                    desired.append((image_id, tag_id, POSITIVE, src if src in _SOURCES else source))
-                for name in entry.negatives:
-                    tag_id = tag_of(path, name)
-                    if tag_id is None:
-                        continue
-                    if tag_id in positives:
-                        report.problems.append(
-                            Problem(
-                                path,
-                                f"tag {name!r} is listed as both present and absent; kept present",
-                            )
-                        )
-                        continue
-                    src = entry.sources.get(name, source)
-                    desired.append((image_id, tag_id, NEGATIVE, src if src in _SOURCES else source))
-            plan = label_plan.plan(conn, desired, policy="fill")
-            report.conflicts = plan.conflicts
-            report.positives_added = plan.positives_added
-            report.negatives_added = plan.negatives_added
-            edit_log.log_label_changes(conn, edit_id, plan.rows)
-
-        report.edit_id = self._edit(text, body)
+        report.edit_id = self._edit(
+            text,
+            lambda conn, edit_id: label_import.import_into(
+                conn, edit_id, labels, str(source), report
+            ),
+        )
         if report.edit_id is None:
             report.positives_added = report.negatives_added = 0
         return report
@@ -665,25 +508,10 @@ class CollectionStore:
 
     def rename_tag(self, tag: str | int, new_name: str) -> int | None:
         """Change a tag's spelling everywhere; one undo step. Refuses a name another tag has."""
-        name = self._clean(new_name)
-
-        def body(conn: sqlite3.Connection, edit_id: int) -> None:
-            tag_id = self._require(conn, tag)
-            clash = conn.execute(
-                "SELECT name FROM tags WHERE deleted = 0 AND id != ? AND (name = ? OR key = ?)",
-                (tag_id, name, tag_key(name)),
-            ).fetchone()
-            if clash:
-                other_name = clash[0]
-                raise StoreError(
-                    f"cannot rename to {name!r}: tag {other_name!r} already has that name"
-                    " (up to spelling); merge the tags instead"
-                )
-            old = conn.execute("SELECT name FROM tags WHERE id = ?", (tag_id,)).fetchone()[0]
-            if old != name:
-                edit_log.log_tag_change(conn, edit_id, tag_id, name, False)
-
-        return self._edit(f"Rename “{tag}” to “{name}”", body)
+        text = f"Rename “{tag}” to “{str(new_name).strip()}”"
+        return self._edit(
+            text, lambda conn, edit_id: tag_edits.rename(conn, edit_id, tag, new_name)
+        )
 
     def merge_tags(self, sources: list[str | int], target: str | int) -> int | None:
         """Fold `sources` into `target` (created if new) and delete them; one undo step.
@@ -693,74 +521,16 @@ class CollectionStore:
         any was negative.
         """
         names = ", ".join(f"“{s}”" for s in sources)
-
-        def body(conn: sqlite3.Connection, edit_id: int) -> None:
-            source_ids = []
-            for s in sources:
-                sid = self._require(conn, s)
-                if sid not in source_ids:
-                    source_ids.append(sid)
-            target_id = self._resolve(conn, target, edit_id)
-            source_ids = [s for s in source_ids if s != target_id]
-            if not source_ids:
-                return
-            marks = ",".join("?" * len(source_ids))
-            by_image: dict[int, dict[int, tuple]] = {}
-            for r in conn.execute(
-                "SELECT image_id, tag_id, state, source, position, time FROM labels"
-                f" WHERE tag_id = ? OR tag_id IN ({marks})",
-                (target_id, *source_ids),
-            ):
-                by_image.setdefault(r[0], {})[r[1]] = r[2:]
-            rows = []
-            for image_id, found in by_image.items():
-                for sid in source_ids:
-                    if sid in found:
-                        rows.append((image_id, sid, *found[sid], None, None, None, None))
-                current = found.get(target_id)
-                if current is not None and current[0] == POSITIVE:
-                    continue
-                picks = [found[s] for s in source_ids if s in found]
-                pos = sorted((p for p in picks if p[0] == POSITIVE), key=lambda p: p[2] or 0)
-                if pos:
-                    new = pos[0]
-                elif current is None and picks:
-                    new = picks[0]
-                else:
-                    continue
-                old = current or (None, None, None, None)
-                rows.append((image_id, target_id, *old, new[0], new[1], new[2], new[3]))
-            edit_log.log_label_changes(conn, edit_id, rows)
-            for sid in source_ids:
-                name = conn.execute("SELECT name FROM tags WHERE id = ?", (sid,)).fetchone()[0]
-                edit_log.log_tag_change(conn, edit_id, sid, name, True)
-
-        return self._edit(f"Merge {names} into “{target}”", body)
+        return self._edit(
+            f"Merge {names} into “{target}”",
+            lambda conn, edit_id: tag_edits.merge(conn, edit_id, list(sources), target),
+        )
 
     def delete_tag(self, tag: str | int) -> int | None:
         """Remove a tag and all its labels; one undo step that brings both back."""
-
-        def body(conn: sqlite3.Connection, edit_id: int) -> None:
-            tag_id = self._require(conn, tag)
-            rows = [
-                (image_id, tag_id, *old, None, None, None, None)
-                for image_id, *old in conn.execute(
-                    "SELECT image_id, state, source, position, time FROM labels WHERE tag_id = ?",
-                    (tag_id,),
-                )
-            ]
-            edit_log.log_label_changes(conn, edit_id, rows)
-            name = conn.execute("SELECT name FROM tags WHERE id = ?", (tag_id,)).fetchone()[0]
-            edit_log.log_tag_change(conn, edit_id, tag_id, name, True)
-
-        return self._edit(f"Delete tag “{tag}”", body)
-
-    @staticmethod
-    def _clean(name: str) -> str:
-        try:
-            return clean_tag_name(name)
-        except TagNameError as exc:
-            raise StoreError(str(exc)) from exc
+        return self._edit(
+            f"Delete tag “{tag}”", lambda conn, edit_id: tag_edits.delete(conn, edit_id, tag)
+        )
 
     # -- undo / redo --------------------------------------------------------
 
