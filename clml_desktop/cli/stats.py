@@ -2,13 +2,16 @@
 
 Images, problem files, tags with positive/negative counts, labels by source
 and the active model, so a script (or a person in a terminal) can check a
-collection without the GUI. A folder never opened before is scanned first.
+collection without the GUI. A folder never opened before is scanned and its
+tag files imported first (what `clml-desktop scan` does), so the numbers are
+the ones the GUI would show.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from pathlib import Path
 
@@ -87,6 +90,19 @@ def _print_text(data: dict) -> None:
         print(f"problem     {problem['path']}: {problem['message']}")
 
 
+def _first_scan(store: CollectionStore, folder: Path) -> None:
+    """Scan a collection never opened before and import its tag files."""
+    from clml_desktop.collection.importing import import_folder
+
+    report = scan_folder(store)
+    summary = import_folder(store)
+    print(
+        f"clml-desktop: scanned {folder}: {report.added:,} images in {report.seconds:.1f} s;"
+        f" {summary.files_read:,} tag files imported",
+        file=sys.stderr,
+    )
+
+
 def run(args: argparse.Namespace) -> int:
     """Open (or first scan) the collection and print its summary."""
     folder = args.folder.expanduser()
@@ -96,19 +112,18 @@ def run(args: argparse.Namespace) -> int:
             if store.fallback_reason:
                 print(f"clml-desktop: {store.fallback_reason}", file=sys.stderr)
             if fresh:
-                report = scan_folder(store)
-                print(
-                    f"clml-desktop: scanned {folder}: {report.added:,} images"
-                    f" in {report.seconds:.1f} s",
-                    file=sys.stderr,
-                )
+                _first_scan(store, folder)
             data = collect(store)
     except StoreError as exc:
         print(f"clml-desktop stats: {exc}", file=sys.stderr)
         return 1
-    if args.json:
-        json.dump(data, sys.stdout, ensure_ascii=False, indent=2)
-        print()
-    else:
-        _print_text(data)
+    try:
+        if args.json:
+            json.dump(data, sys.stdout, ensure_ascii=False, indent=2)
+            print()
+        else:
+            _print_text(data)
+        sys.stdout.flush()
+    except BrokenPipeError:  # `stats | head` closed the pipe: not an error of ours
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
     return 0

@@ -55,7 +55,6 @@ _SOURCES = {s.value for s in LabelSource}
 _IMAGE_COLUMNS = (
     "id, path, size, mtime_ns, width, height, problem, version, missing, tag_file_problem"
 )
-_CHUNK = 500  # stays under SQLite's bound-parameter limit
 
 
 class StoreError(RuntimeError):

@@ -9,12 +9,18 @@ from clml_desktop.app import main
 
 def test_stats_scans_a_new_folder_and_prints_json(collection, capsys):
     (collection / "broken.jpg").write_bytes(b"")
+    (collection / "img00.txt").write_text("trigger, cat", encoding="utf-8")
     assert main(["stats", str(collection), "--json"]) == 0
     out, err = capsys.readouterr()
     data = json.loads(out)
     assert data["images"] == 13
     assert data["problems"] == [{"path": "broken.jpg", "message": "empty file (0 bytes)"}]
-    assert data["tags"] == [] and data["active_model"] is None
+    assert data["tags"] == [
+        {"name": "trigger", "positives": 1, "negatives": 0},
+        {"name": "cat", "positives": 1, "negatives": 0},
+    ]
+    assert data["labels_by_source"] == {"original": {"positive": 2}}
+    assert data["active_model"] is None
     assert "scanned" in err
 
 
