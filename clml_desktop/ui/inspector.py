@@ -344,17 +344,20 @@ class Inspector(QWidget):
             chip = TagChip(tag, ChipKind.POSITIVE, source=source, parent=parent)
             chip.removeRequested.connect(self._remove)
             self.positive_flow.addWidget(chip)
+            chip.show()
         for s in tags.suggested:
             chip = TagChip(s.tag, ChipKind.SUGGESTED, score=s.score, parent=parent)
             chip.acceptRequested.connect(self._accept)
             chip.rejectRequested.connect(self._reject)
             self.suggested_flow.addWidget(chip)
+            chip.show()
         show_rejected = self.rejected_toggle.isChecked()
         if show_rejected:
             for tag in tags.rejected:
                 chip = TagChip(tag, ChipKind.REJECTED, parent=parent)
                 chip.restoreRequested.connect(self._remove)
                 self.rejected_flow.addWidget(chip)
+                chip.show()
         n_pos = len(tags.positives)
         self.positive_header.setText(f"Tags ({n_pos})" if n_pos else "Tags")
         self.empty_hint.setVisible(self._image_id >= 0 and n_pos == 0)
@@ -364,6 +367,8 @@ class Inspector(QWidget):
         self.rejected_toggle.setVisible(n_rej > 0)
         arrow = "▾" if show_rejected else "▸"
         self.rejected_toggle.setText(f"{arrow} Rejected ({n_rej})")
+        for flow in (self.positive_flow, self.suggested_flow, self.rejected_flow):
+            flow.invalidate()
         parent.setUpdatesEnabled(True)
         parent.updateGeometry()
 

@@ -271,20 +271,21 @@ class ReviewView(QWidget):
         self.order_box.setCurrentIndex(self.order_box.findData(order.value))
 
     def is_loading(self) -> bool:
-        return self._worker is not None and not self._worker.is_done
+        """True from `reload()` until its queue (or its error) has been taken in."""
+        return self._worker is not None
 
     def reload(self) -> None:
         """Rebuild the queue in the background from the active model's suggestions."""
         store = self.context.store
         if store is None:
             return
-        if self._worker is not None and not self._worker.is_done:
+        if self._worker is not None:
             self._worker.cancel()
         self._stale = False
         self.progress_label.setText("Loading suggestions…")
         worker = Worker(load_queue, Path(store.root), self.order.value, name="Loading the review queue")
         worker.signals.result.connect(lambda pairs, w=worker: self._on_queue(w, pairs))
-        worker.signals.error.connect(self._on_queue_error)
+        worker.signals.error.connect(lambda message, w=worker: self._on_queue_error(w, message))
         self._worker = worker
         self.context.start_job(worker)
 
@@ -293,6 +294,7 @@ class ReviewView(QWidget):
         if self._worker is not None:
             self._worker.cancel()
             self._worker.wait(5.0)
+            self._worker = None
         self.loader.shutdown()
 
     def run_command(self, command: str) -> None:
@@ -379,16 +381,23 @@ class ReviewView(QWidget):
             self.reload()
 
     def _on_closed(self) -> None:
+        if self._worker is not None:
+            self._worker.cancel()
+            self._worker = None
         self._set_queue([])
         self.loader.clear()
 
     def _on_queue(self, worker: Worker, pairs: list) -> None:
         if worker is not self._worker or self.context.store is None:
             return
+        self._worker = None
         self._set_queue(pairs)
         self.queueLoaded.emit(len(pairs))
 
-    def _on_queue_error(self, message: str) -> None:
+    def _on_queue_error(self, worker: Worker, message: str) -> None:
+        if worker is not self._worker:
+            return
+        self._worker = None
         self.progress_label.setText("Could not load suggestions")
         self.context.statusMessage.emit(message)
 
@@ -466,6 +475,8 @@ class ReviewView(QWidget):
             self.preview.set_message("")
             return
         pair = item.pair
+        if self.isVisible():
+            self.context.set_current_image(pair.image_id)
         path = self._path_of(pair.path)
         if path != self._shown_path:
             self._shown_path = path
@@ -501,8 +512,10 @@ class ReviewView(QWidget):
         c = queue.counts()
         done = len(queue) - c["left"]
         self.progress_label.setText(
-            f"{done:,} of {len(queue):,} reviewed  ·  {c['accepted']:,} accepted  ·  "
-            f"{c['rejected']:,} rejected  ·  {c['skipped']:,} skipped"
+            f"{done:,} of {len(queue):,} done  ·  ✓ {c['accepted']:,}  ✗ {c['rejected']:,}  → {c['skipped']:,}"
+        )
+        self.progress_label.setToolTip(
+            f"{c['accepted']:,} accepted, {c['rejected']:,} rejected, {c['skipped']:,} skipped, {c['left']:,} left"
         )
 
     def _on_image(self, path: str, image: QImage) -> None:

@@ -53,7 +53,7 @@ def test_keys_accept_reject_skip_write_the_store(review, qtbot):
     assert label(context, third.image_id, third.tag) is None
     assert queue.current is queue.items[3]
     assert queue.counts() == {"accepted": 1, "rejected": 1, "skipped": 1, "left": len(queue) - 3}
-    assert "3 of" in view.progress_label.text()
+    assert "3 of" in view.progress_label.text() and "1 skipped" in view.progress_label.toolTip()
     assert context.store.history(1)[0].description.startswith("Rejected")
 
 
@@ -104,8 +104,9 @@ def test_image_mode_next_previous_and_accept_all(review, qtbot):
 
 def test_uncertain_order_puts_scores_near_the_threshold_first(review, qtbot):
     view, _context, _info = review
-    view.set_order(ReviewOrder.UNCERTAIN)
-    qtbot.waitUntil(lambda: not view.is_loading(), timeout=10000)
+    with qtbot.waitSignal(view.queueLoaded, timeout=10000):
+        view.set_order(ReviewOrder.UNCERTAIN)
+    assert not view.is_loading()
     distances = [abs(i.pair.score - i.pair.threshold) for i in view.queue.items]
     assert distances == sorted(distances)
 
