@@ -13,6 +13,8 @@ import re
 from PySide6.QtCore import QStringListModel, Qt, QTimer
 from PySide6.QtWidgets import (
     QCheckBox,
+    QMenu,
+    QWidgetAction,
     QCompleter,
     QDoubleSpinBox,
     QHBoxLayout,
@@ -105,11 +107,25 @@ class FilterBar(QWidget):
         self.clear_button.setText("Clear")
         self.clear_button.setToolTip("Show all images (Ctrl+Shift+F)")
         self.clear_button.clicked.connect(self.clear)
-        self.count_label = QLabel(self)
-        self.count_label.setObjectName("filterCount")
-        self.count_label.setMinimumWidth(130)
-        self.count_label.setAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+        self.score_button = QToolButton(self)
+        self.score_button.setText("Score")
+        self.score_button.setToolTip("Show images with an unknown tag scored in a range")
+        self.score_button.setPopupMode(QToolButton.ToolButtonPopupMode.InstantPopup)
+        score_menu = QMenu(self.score_button)
+        score_box = QWidget(score_menu)
+        score_layout = QHBoxLayout(score_box)
+        score_layout.setContentsMargins(8, 6, 8, 6)
+        score_layout.addWidget(QLabel("Suggestion score from", score_box))
+        score_layout.addWidget(self.score_min)
+        score_layout.addWidget(QLabel("to", score_box))
+        score_layout.addWidget(self.score_max)
+        score_action = QWidgetAction(score_menu)
+        score_action.setDefaultWidget(score_box)
+        score_menu.addAction(score_action)
+        self.score_button.setMenu(score_menu)
 
+        self.tags_edit.setMinimumWidth(140)
+        self.name_edit.setMinimumWidth(90)
         layout = QHBoxLayout(self)
         layout.setContentsMargins(8, 6, 8, 6)
         layout.setSpacing(8)
@@ -118,14 +134,8 @@ class FilterBar(QWidget):
         layout.addWidget(self.untagged_box)
         layout.addWidget(self.suggested_box)
         layout.addWidget(self.problems_box)
-        score_label = QLabel("Score", self)
-        score_label.setToolTip("Suggestion score range")
-        layout.addWidget(score_label)
-        layout.addWidget(self.score_min)
-        layout.addWidget(QLabel("–", self))
-        layout.addWidget(self.score_max)
+        layout.addWidget(self.score_button)
         layout.addWidget(self.clear_button)
-        layout.addWidget(self.count_label)
 
         self.tags_edit.textChanged.connect(self._schedule)
         self.name_edit.textChanged.connect(self._schedule)
@@ -157,9 +167,15 @@ class FilterBar(QWidget):
             name=self.name_edit.text().strip(),
         )
 
+    def _mark_score(self) -> None:
+        active = self.score_min.value() > 0.0 or self.score_max.value() < 1.0
+        text = f"Score {self.score_min.value():.2f}–{self.score_max.value():.2f}" if active else "Score"
+        self.score_button.setText(text)
+
     def apply(self) -> None:
         if self._updating:
             return
+        self._mark_score()
         self._timer.stop()
         self._context.set_filter(self.current_filter())
 
@@ -181,10 +197,7 @@ class FilterBar(QWidget):
             self.score_max.setValue(flt.score_max if flt.score_max is not None else 1.0)
         finally:
             self._updating = False
-
-    def set_counts(self, shown: int, total: int) -> None:
-        text = f"{total:,} images" if shown == total else f"{shown:,} of {total:,} images"
-        self.count_label.setText(text)
+        self._mark_score()
 
     def focus_tags(self) -> None:
         self.tags_edit.setFocus(Qt.FocusReason.ShortcutFocusReason)

@@ -196,8 +196,12 @@ class MainWindow(QMainWindow):
         bar.setSizeGripEnabled(True)
         self.jobs_widget = JobStatusWidget(self.context.jobs, self)
         self.selection_label = QLabel(self)
+        self.count_label = QLabel(self)
+        self.count_label.setObjectName("filterCount")
+        self.count_label.setToolTip("Images the filter shows, of all images in the folder")
         bar.addPermanentWidget(self.jobs_widget)
         bar.addPermanentWidget(self.selection_label)
+        bar.addPermanentWidget(self.count_label)
 
     def _build_actions(self) -> None:
         a = self.actions_.add
@@ -421,7 +425,14 @@ class MainWindow(QMainWindow):
         self.batch_bar.setVisible(self.context.store is not None)
 
     def _update_counts(self) -> None:
-        self.filter_bar.set_counts(self.grid_model.rowCount(), len(self.context.index))
+        shown, total = self.grid_model.rowCount(), len(self.context.index)
+        if self.context.store is None:
+            text = ""
+        elif shown == total:
+            text = f"{total:,} images"
+        else:
+            text = f"{shown:,} of {total:,} images"
+        self.count_label.setText(text)
 
     # ---- drag and drop, closing -------------------------------------------------
 
