@@ -124,3 +124,18 @@ def test_corrupt_image_shows_a_message(tmp_path, qtbot):
         assert positives(widget) == ["sky"]
     finally:
         close_context(context, widget)
+
+
+def test_fast_navigation_ends_on_the_last_image(inspector, qtbot):
+    widget, context, info = inspector
+    shown = []
+    widget.loader.imageReady.connect(lambda path, _image: shown.append(Path(path).name))
+    for _ in range(3):
+        for image_id in info["ids"]:
+            context.set_current_image(image_id)
+    last = info["paths"][-1]
+    qtbot.waitUntil(lambda: widget.preview.image is not None and widget.loader.is_idle(), timeout=5000)
+    assert widget.title.text() == last
+    assert widget.preview.image.width() == 48 + 8 * (len(info["ids"]) - 1)
+    assert len(shown) <= len(info["ids"]), "decoded once, then served from the cache"
+    assert all(name in info["paths"] for name in shown)
