@@ -1,5 +1,9 @@
-"""Bulk label reads: the N×C state matrix for training and suggestions, and
-per-image label records for export. Both read inside the caller's snapshot.
+"""Bulk label reads: the N×C state matrix for training and suggestions,
+per-image label records for export, and counts. All run inside the caller's
+snapshot and avoid joins over the whole label table: a label row exists only
+for a live tag (deleting a tag removes its labels in the same edit), so only
+the few labels of *missing* images need filtering, and that is done by
+subtracting them or in numpy.
 """
 
 from __future__ import annotations
@@ -9,7 +13,7 @@ import sqlite3
 import numpy as np
 
 from clml_desktop.collection.labels import ImageLabels, LabelState
-from clml_desktop.collection.rows import LabelMatrix
+from clml_desktop.collection.rows import LabelMatrix, TagCount
 
 POSITIVE = LabelState.POSITIVE.value
 NEGATIVE = LabelState.NEGATIVE.value
@@ -46,24 +50,76 @@ def label_matrix(conn: sqlite3.Connection) -> LabelMatrix:
 
 
 def image_labels(conn: sqlite3.Connection, wanted: set[int] | None) -> dict[str, ImageLabels]:
-    """relpath -> ImageLabels for present images (all, or the ids in `wanted`), by path."""
+    """relpath -> ImageLabels for present images (all, or the ids in `wanted`), by path.
+
+    Positives come in their stored order, negatives by name.
+    """
+    names = dict(conn.execute("SELECT id, name FROM tags"))
     out: dict[str, ImageLabels] = {}
-    id_to_path: dict[int, str] = {}
+    by_id: dict[int, ImageLabels] = {}
     for image_id, path in conn.execute(
         "SELECT id, path FROM images WHERE missing = 0 ORDER BY path"
     ):
         if wanted is None or image_id in wanted:
-            id_to_path[image_id] = path
-            out[path] = ImageLabels()
-    for image_id, name, state, source in conn.execute(
-        "SELECT l.image_id, t.name, l.state, l.source FROM labels l"
-        " JOIN tags t ON t.id = l.tag_id WHERE t.deleted = 0"
-        " ORDER BY l.image_id, l.state = 'negative', l.position, t.name"
+            by_id[image_id] = out[path] = ImageLabels()
+    with_negatives = []
+    for image_id, tag_id, state, source in conn.execute(
+        "SELECT image_id, tag_id, state, source FROM labels"
+        " ORDER BY image_id, state = 'negative', position"
     ):
-        path = id_to_path.get(image_id)
-        if path is None:
+        entry = by_id.get(image_id)
+        if entry is None:
             continue
-        entry = out[path]
-        (entry.positives if state == POSITIVE else entry.negatives).append(name)
+        name = names[tag_id]
+        if state == POSITIVE:
+            entry.positives.append(name)
+        else:
+            if not entry.negatives:
+                with_negatives.append(entry)
+            entry.negatives.append(name)
         entry.sources[name] = source
+    for entry in with_negatives:
+        entry.negatives.sort()
+    return out
+
+
+def _missing_counts(conn: sqlite3.Connection, column: str) -> dict[tuple, int]:
+    return {
+        (r[0], r[1]): r[2]
+        for r in conn.execute(
+            f"SELECT {column}, state, COUNT(*) FROM labels"
+            " WHERE image_id IN (SELECT id FROM images WHERE missing = 1)"
+            f" GROUP BY {column}, state"
+        )
+    }
+
+
+def tag_counts(conn: sqlite3.Connection) -> list[TagCount]:
+    """Positives and negatives per live tag over present images, in tag id order."""
+    counts = {
+        (r[0], r[1]): r[2]
+        for r in conn.execute("SELECT tag_id, state, COUNT(*) FROM labels GROUP BY tag_id, state")
+    }
+    gone = _missing_counts(conn, "tag_id")
+    return [
+        TagCount(
+            tag_id,
+            name,
+            counts.get((tag_id, POSITIVE), 0) - gone.get((tag_id, POSITIVE), 0),
+            counts.get((tag_id, NEGATIVE), 0) - gone.get((tag_id, NEGATIVE), 0),
+        )
+        for tag_id, name in conn.execute("SELECT id, name FROM tags WHERE deleted = 0 ORDER BY id")
+    ]
+
+
+def source_counts(conn: sqlite3.Connection) -> dict[str, dict[str, int]]:
+    """source -> {state: count} over present images."""
+    gone = _missing_counts(conn, "source")
+    out: dict[str, dict[str, int]] = {}
+    for source, state, n in conn.execute(
+        "SELECT source, state, COUNT(*) FROM labels GROUP BY source, state"
+    ):
+        n -= gone.get((source, state), 0)
+        if n:
+            out.setdefault(source, {})[state] = n
     return out

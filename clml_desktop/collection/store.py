@@ -283,16 +283,9 @@ class CollectionStore:
             ]
 
     def tag_counts(self) -> list[TagCount]:
-        """Positives and negatives per live tag, over present images."""
-        with self._lock:
-            rows = self._conn.execute(
-                "SELECT t.id, t.name, COALESCE(SUM(x.state = 'positive'), 0),"
-                " COALESCE(SUM(x.state = 'negative'), 0) FROM tags t LEFT JOIN ("
-                "  SELECT l.tag_id, l.state FROM labels l JOIN images i ON i.id = l.image_id"
-                "  WHERE i.missing = 0) x ON x.tag_id = t.id"
-                " WHERE t.deleted = 0 GROUP BY t.id ORDER BY t.id"
-            ).fetchall()
-        return [TagCount(*r) for r in rows]
+        """Positives and negatives per live tag (creation order), over present images."""
+        with self._read() as conn:
+            return label_reads.tag_counts(conn)
 
     def ensure_tag(self, name: str) -> int:
         """The id of the tag matching `name` (exactly, then by key), created empty if none."""
@@ -376,16 +369,9 @@ class CollectionStore:
             ]
 
     def label_source_counts(self) -> dict[str, dict[str, int]]:
-        """source -> {state: count} over present images and live tags (for stats)."""
-        out: dict[str, dict[str, int]] = {}
-        with self._lock:
-            for source, state, n in self._conn.execute(
-                "SELECT l.source, l.state, COUNT(*) FROM labels l"
-                " JOIN tags t ON t.id = l.tag_id JOIN images i ON i.id = l.image_id"
-                " WHERE t.deleted = 0 AND i.missing = 0 GROUP BY l.source, l.state"
-            ):
-                out.setdefault(source, {})[state] = n
-        return out
+        """source -> {state: count} over present images (for stats)."""
+        with self._read() as conn:
+            return label_reads.source_counts(conn)
 
     # -- label edits --------------------------------------------------------
 
