@@ -274,6 +274,12 @@ def test_label_matrix_matches_labels(store, ids):
     m = store.label_matrix()
     assert list(m.image_ids) == ids[1:] and m.tag_names == ["a", "empty"]
     assert m.states.sum(axis=0).tolist() == [3, 0]
+    assert [(t.name, t.positives, t.negatives) for t in store.tag_counts()] == [
+        ("a", 3, 0),
+        ("empty", 0, 0),
+    ]
+    assert store.label_source_counts() == {"manual": {"positive": 3}}
+    assert list(store.image_labels()) == [store.image(i).path for i in ids[1:]]
 
 
 def test_tag_thresholds(store):

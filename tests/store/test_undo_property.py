@@ -111,6 +111,10 @@ def test_undo_all_restores_and_redo_replays(sequence):
         for op in sequence:
             _apply(store, ids, op)
         edited = _state(store)
+        orphans = store._conn.execute(
+            "SELECT COUNT(*) FROM labels l JOIN tags t ON t.id = l.tag_id WHERE t.deleted = 1"
+        ).fetchone()[0]
+        assert orphans == 0, "a label survived its tag (counts and exports rely on this)"
         nothing_to_redo = not store.can_redo()
         undone = 0
         while _newest_applied(store) != setup:
