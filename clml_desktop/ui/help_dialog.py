@@ -81,7 +81,8 @@ class HelpDialog(QDialog):
                 group.setFlags(Qt.ItemFlag.ItemIsEnabled)
                 groups[row.group] = group
             keys = "   or   ".join(row.shortcuts) if row.shortcuts else "—"
-            QTreeWidgetItem(group, [row.text, keys, row.tooltip])
+            item = QTreeWidgetItem(group, [row.text, keys, row.tooltip])
+            item.setToolTip(2, row.tooltip)
         self.tree.expandAll()
         self._groups = groups
 
@@ -92,7 +93,7 @@ class HelpDialog(QDialog):
         layout.addWidget(self.search)
         layout.addWidget(self.tree, 1)
         layout.addWidget(buttons)
-        self.resize(760, 560)
+        self.resize(880, 600)
         self.search.setFocus(Qt.FocusReason.OtherFocusReason)
 
     def visible_texts(self) -> list[str]:

@@ -28,8 +28,9 @@ from clml_desktop.jobs.trainer_protocol import EpochEvent, ProgressEvent, StartE
 from clml_desktop.ui.models_panel import ModelsPanel
 from clml_desktop.ui.train_dialog import TrainDialog, load_options
 
+IDLE_TEXT = "Ready to train on your confirmed tags and rejections"
 PHASE_TEXT = {
-    TrainerPhase.IDLE: "Ready",
+    TrainerPhase.IDLE: IDLE_TEXT,
     TrainerPhase.PREPARING: "Writing the training set…",
     TrainerPhase.TRAINING: "Starting the trainer…",
     TrainerPhase.REGISTERING: "Registering the new model…",
@@ -89,6 +90,14 @@ class TrainPanel(QWidget):
         self.progress.setRange(0, 1000)
         self.progress.setValue(0)
         self.progress.setTextVisible(False)
+        self.progress.hide()
+        self.hint = QLabel(
+            "Training runs in a separate process: keep labelling meanwhile. When it finishes, the new "
+            "model becomes active and its suggestions appear; a failed or cancelled run changes nothing.",
+            self,
+        )
+        self.hint.setWordWrap(True)
+        self.hint.setForegroundRole(QPalette.ColorRole.PlaceholderText)
 
         self.values: dict[str, QLabel] = {}
         stats = QGridLayout()
@@ -137,6 +146,7 @@ class TrainPanel(QWidget):
         top_layout.setSpacing(8)
         top_layout.addLayout(buttons)
         top_layout.addWidget(self.phase_label)
+        top_layout.addWidget(self.hint)
         top_layout.addWidget(self.progress)
         top_layout.addLayout(stats)
         top_layout.addWidget(self.error_banner)
@@ -173,6 +183,7 @@ class TrainPanel(QWidget):
         for value in self.values.values():
             value.setText("—")
         self.progress.setRange(0, 0)
+        self.progress.show()
         started = self.trainer.start(options)
         if not started:
             self.progress.setRange(0, 1000)
@@ -192,7 +203,8 @@ class TrainPanel(QWidget):
     # ---- trainer signals ---------------------------------------------------------------
 
     def _on_phase(self, phase: str) -> None:
-        self.phase_label.setText(PHASE_TEXT[TrainerPhase(phase)])
+        if TrainerPhase(phase) is not TrainerPhase.IDLE:
+            self.phase_label.setText(PHASE_TEXT[TrainerPhase(phase)])
         self._update_buttons()
 
     def _on_event(self, event: TrainerEvent) -> None:
