@@ -2,7 +2,7 @@
 
 Fields left at "Automatic" are not passed, so the trainer applies its own
 per-device defaults (the authors' recipe on a GPU, a smaller one on a CPU —
-training/cli.py and ADR 0006); the app never imports the trainer to read
+training/cli.py and ADR 0004); the app never imports the trainer to read
 them. The choices are remembered between sessions in the settings file.
 """
 
