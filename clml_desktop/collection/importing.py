@@ -16,11 +16,17 @@ from __future__ import annotations
 import os
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from pathlib import Path, PurePosixPath
+from pathlib import Path
 
-from clml_desktop.collection.formats import FILE_FORMATS, FORMATS, SIDECAR_FORMATS, detect_file_format, read_file
+from clml_desktop.collection.formats import (
+    FILE_FORMATS,
+    FORMATS,
+    SIDECAR_FORMATS,
+    detect_file_format,
+    read_file,
+)
 from clml_desktop.collection.formats.common import FormatError
-from clml_desktop.collection.formats.sidecar import EXTENSIONS, read_sidecar
+from clml_desktop.collection.formats.sidecar import read_sidecar
 from clml_desktop.collection.formats.xmp import parse_xmp
 from clml_desktop.collection.labels import ImageLabels, LabelSource, Problem, ReadResult
 
@@ -29,6 +35,7 @@ _SIDECAR_SUFFIXES = (".txt", ".caption", ".xmp")
 _TOP_LEVEL_SUFFIXES = (".csv", ".tsv", ".json", ".txt")
 _FAMILY_SUFFIXES = {"csv-tags": (".csv", ".tsv"), "csv-wide": (".csv", ".tsv"), "csv-long": (".csv", ".tsv"),
                     "json": (".json",), "list": (".txt",)}
+_SIDECAR_FORMAT_OF = {".txt": "txt", ".caption": "caption", ".xmp": "xmp"}
 _TICK = 256
 
 
@@ -65,6 +72,7 @@ def find_tag_files(root: Path) -> dict[str, TagFile]:
     folder visited once (symlink loops end).
     """
     found: dict[str, TagFile] = {}
+    wanted_deep, wanted_top = set(_SIDECAR_SUFFIXES), set(_SIDECAR_SUFFIXES + _TOP_LEVEL_SUFFIXES)
     root_stat = os.stat(root)
     visited = {(root_stat.st_dev, root_stat.st_ino)}
     stack = [(str(root), "")]
@@ -86,9 +94,9 @@ def find_tag_files(root: Path) -> dict[str, TagFile]:
                             visited.add((st.st_dev, st.st_ino))
                             stack.append((e.path, f"{prefix}{name}/"))
                         continue
-                    suffix = os.path.splitext(name)[1].lower()
-                    wanted = _SIDECAR_SUFFIXES if prefix else _SIDECAR_SUFFIXES + _TOP_LEVEL_SUFFIXES
-                    if suffix in wanted and e.is_file():
+                    dot = name.rfind(".")
+                    suffix = name[dot:].lower() if dot > 0 else ""
+                    if suffix in (wanted_deep if prefix else wanted_top) and e.is_file():
                         st = e.stat()
                         rel = prefix + name
                         found[rel] = TagFile(rel, e.path, st.st_size, st.st_mtime_ns)
@@ -97,11 +105,37 @@ def find_tag_files(root: Path) -> dict[str, TagFile]:
     return found
 
 
-def _sidecars_of(image: str, fmt: str) -> list[str]:
-    p = PurePosixPath(image)
-    if fmt == "xmp":
-        return [str(p.with_name(p.name + ".xmp")), str(p.with_name(p.stem + ".xmp"))]
-    return [str(p.with_name(p.stem + EXTENSIONS[fmt]))]
+def _stem_key(rel: str) -> str:
+    """`dir/name.jpg` -> `dir/name` with string operations (pathlib is too slow for 10^5 files)."""
+    dot = rel.rfind(".")
+    return rel[:dot] if dot > rel.rfind("/") + 1 else rel
+
+
+def _match_sidecars(
+    files: dict[str, TagFile], present: set[str], formats: tuple[str, ...]
+) -> list[tuple[str, TagFile, str]]:
+    """(image relpath, sidecar, format) for every sidecar that belongs to a present image.
+
+    `a.txt`, `a.caption` and Lightroom's `a.xmp` belong to every image with
+    stem `a` in that folder; digiKam's `a.jpg.xmp` to `a.jpg` only. Sorted
+    by image, then txt, caption, xmp, so tag order is stable.
+    """
+    stems: dict[str, list[str]] = {}
+    for rel in present:
+        stems.setdefault(_stem_key(rel), []).append(rel)
+    jobs = []
+    for tag_file in files.values():
+        rel = tag_file.relpath
+        suffix = rel[rel.rfind("."):].lower()
+        sfmt = _SIDECAR_FORMAT_OF.get(suffix)
+        if sfmt is None or sfmt not in formats:
+            continue
+        base = rel[: -len(suffix)]
+        images = [base] if sfmt == "xmp" and base in present else stems.get(base, ())
+        jobs.extend((image, tag_file, sfmt) for image in images)
+    rank = {f: i for i, f in enumerate(SIDECAR_FORMATS)}
+    jobs.sort(key=lambda j: (j[0], rank[j[2]], j[1].relpath))
+    return jobs
 
 
 def _message(exc: Exception, path: str) -> str:
@@ -115,11 +149,12 @@ def _message(exc: Exception, path: str) -> str:
 def _read_sidecar(tag_file: TagFile, fmt: str) -> list[str]:
     if fmt == "xmp":
         try:
-            data = Path(tag_file.path).read_bytes()
+            with open(tag_file.path, "rb") as fh:
+                data = fh.read()
         except OSError as exc:
             raise FormatError(f"{tag_file.path}: cannot read: {exc.strerror or exc}") from exc
         return parse_xmp(data, tag_file.path)
-    return read_sidecar(Path(tag_file.path))
+    return read_sidecar(tag_file.path)
 
 
 def _merge(store, labels: dict[str, ImageLabels], source: str, description: str, summary: ImportSummary) -> None:
@@ -148,7 +183,7 @@ def import_folder(
     """Import the tag files found in the collection folder (`auto`: every format present).
 
     Only files new or changed since their last import are read unless
-    `force`. Sidecars are matched to images by stem (`a.txt`, `a.caption`,
+    `force` (`files_unchanged` counts the others, whatever their format). Sidecars are matched to images by stem (`a.txt`, `a.caption`,
     `a.jpg.xmp`, `a.xmp` for `a.jpg`); collection-wide files are looked for
     at the top of the folder.
     """
@@ -158,19 +193,13 @@ def import_folder(
     root = Path(store.root)
     files = find_tag_files(root)
     known = {} if force else store.source_file_states()
-    images = store.images()
+    present = {path for path, (_size, _mtime, missing) in store.scan_index().items() if not missing}
     sidecar_formats = SIDECAR_FORMATS if fmt == "auto" else tuple(f for f in (fmt,) if f in SIDECAR_FORMATS)
-
-    jobs: list[tuple[str, TagFile, str]] = []  # (image relpath, tag file, format)
-    used: set[str] = set()
-    for image in images:
-        for sfmt in sidecar_formats:
-            for rel in _sidecars_of(image.path, sfmt):
-                tag_file = files.get(rel)
-                if tag_file is not None:
-                    used.add(rel)
-                    jobs.append((image.path, tag_file, sfmt))
-    by_path = {image.path: image for image in images}
+    unchanged = {rel for rel, f in files.items() if known.get(rel) == (f.size, f.mtime_ns)}
+    summary.files_unchanged = len(unchanged)
+    pending = {rel: f for rel, f in files.items() if rel not in unchanged}
+    jobs = _match_sidecars(pending, present, sidecar_formats)
+    used = {tag_file.relpath for _image, tag_file, _fmt in jobs}
 
     labels: dict[str, ImageLabels] = {}
     done_states: dict[str, tuple[str, int, int]] = {}
@@ -184,9 +213,6 @@ def import_folder(
             if cancel is not None and cancel():
                 summary.cancelled = True
                 break
-        if known.get(tag_file.relpath) == (tag_file.size, tag_file.mtime_ns):
-            summary.files_unchanged += 1
-            continue
         try:
             tags = _read_sidecar(tag_file, sfmt)
         except FormatError as exc:
@@ -206,18 +232,15 @@ def import_folder(
         done_states.pop(rel, None)
     if labels:
         _merge(store, labels, source, f"Import tags of {len(labels):,} images from sidecars", summary)
-    _mark_images(store, by_path, problem_images, {j[0] for j in jobs if j[1].relpath in done_states})
+    _mark_images(store, problem_images, {j[0] for j in jobs if j[1].relpath in done_states})
 
     if not summary.cancelled:
         wanted_file_formats = FILE_FORMATS if fmt == "auto" else tuple(f for f in (fmt,) if f in FILE_FORMATS)
-        for tag_file in sorted(files.values(), key=lambda f: f.relpath):
+        for tag_file in sorted(pending.values(), key=lambda f: f.relpath):
             if "/" in tag_file.relpath or tag_file.relpath in used or not wanted_file_formats:
                 continue
             file_fmt = _file_format(Path(tag_file.path), fmt)
             if file_fmt is None:
-                continue
-            if known.get(tag_file.relpath) == (tag_file.size, tag_file.mtime_ns):
-                summary.files_unchanged += 1
                 continue
             if _import_one(store, Path(tag_file.path), file_fmt, source, summary, tag_file.relpath):
                 done_states[tag_file.relpath] = (tag_file.relpath, tag_file.size, tag_file.mtime_ns)
@@ -242,17 +265,23 @@ def _file_format(path: Path, fmt: str) -> str | None:
     return fmt
 
 
-def _mark_images(store, by_path: dict, problems: dict[str, str], read_ok: Iterable[str]) -> None:
-    """Mark images whose sidecar could not be read; clear that mark once it reads again."""
+def _mark_images(store, problems: dict[str, str], read_ok: Iterable[str]) -> None:
+    """Mark images whose sidecar could not be read; clear that mark once it reads again.
+
+    An image problem found by the scan (an unreadable image) is never replaced.
+    """
+    current = {p.path: p.message for p in store.problems()}
     for rel, message in problems.items():
-        image = by_path.get(rel)
-        if image is not None and (image.problem is None or image.problem.startswith(TAG_FILE_PROBLEM)):
-            if image.problem != message:
+        old = current.get(rel)
+        if old is None or (old.startswith(TAG_FILE_PROBLEM) and old != message):
+            image = store.image_by_path(rel)
+            if image is not None:
                 store.set_image_problem(image.id, message)
     for rel in read_ok:
-        image = by_path.get(rel)
-        if image is not None and rel not in problems and image.problem and image.problem.startswith(TAG_FILE_PROBLEM):
-            store.set_image_problem(image.id, None)
+        if rel not in problems and current.get(rel, "").startswith(TAG_FILE_PROBLEM):
+            image = store.image_by_path(rel)
+            if image is not None:
+                store.set_image_problem(image.id, None)
 
 
 def _import_one(store, path: Path, fmt: str, source: str, summary: ImportSummary, name: str) -> bool:

@@ -21,7 +21,13 @@ import math
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
-from clml_desktop.collection.formats.common import FormatError, add_unique, entry, read_text, resolve_image
+from clml_desktop.collection.formats.common import (
+    FormatError,
+    add_unique,
+    entry,
+    read_text,
+    resolve_image,
+)
 from clml_desktop.collection.labels import ImageLabels, Problem, ReadResult, Suggestion
 
 FORMAT_ID = "clml-desktop-labels"

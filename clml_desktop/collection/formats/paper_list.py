@@ -12,7 +12,13 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
-from clml_desktop.collection.formats.common import FormatError, add_unique, entry, read_text, resolve_image
+from clml_desktop.collection.formats.common import (
+    FormatError,
+    add_unique,
+    entry,
+    read_text,
+    resolve_image,
+)
 from clml_desktop.collection.labels import ImageLabels, Problem, ReadResult
 
 CLASS_FILE_NAMES = ("classes.txt", "class_names.txt", "labels.txt")

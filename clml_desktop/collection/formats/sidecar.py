@@ -27,10 +27,11 @@ def parse_sidecar(data: bytes, name: str) -> list[str]:
     return unique_tags(_SPLIT.split(decode_utf8(data, name)))
 
 
-def read_sidecar(path: Path) -> list[str]:
+def read_sidecar(path: str | Path) -> list[str]:
     """Read one sidecar file strictly (see `parse_sidecar`)."""
     try:
-        data = Path(path).read_bytes()
+        with open(path, "rb") as fh:
+            data = fh.read()
     except OSError as exc:
         raise FormatError(f"{path}: cannot read: {exc.strerror or exc}") from exc
     return parse_sidecar(data, str(path))

@@ -34,10 +34,10 @@ NS = {
     "digiKam": "http://www.digikam.org/ns/1.0/",
     "xmp": "http://ns.adobe.com/xap/1.0/",
 }
-_RDF = "{%s}" % NS["rdf"]
-DC_SUBJECT = "{%s}subject" % NS["dc"]
-LR_HIERARCHICAL = "{%s}hierarchicalSubject" % NS["lr"]
-DK_TAGSLIST = "{%s}TagsList" % NS["digiKam"]
+_RDF = "{" + NS["rdf"] + "}"
+DC_SUBJECT = "{" + NS["dc"] + "}subject"
+LR_HIERARCHICAL = "{" + NS["lr"] + "}hierarchicalSubject"
+DK_TAGSLIST = "{" + NS["digiKam"] + "}TagsList"
 _HIERARCHIES = ((LR_HIERARCHICAL, "|", "Bag"), (DK_TAGSLIST, "/", "Seq"))
 _XPACKET_BEGIN = '<?xpacket begin="\ufeff" id="W5M0MpCehiHzreSzNTczkc9d"?>\n'
 _XPACKET_END = '\n<?xpacket end="w"?>\n'
@@ -136,7 +136,7 @@ def render_xmp(tags: Sequence[str], existing: bytes | None = None, name: str = "
     if existing is not None and existing.strip():
         root, prefixes = _parse(existing, name)
     else:
-        root, prefixes = ET.Element("{%s}xmpmeta" % NS["x"]), []
+        root, prefixes = ET.Element("{" + NS["x"] + "}xmpmeta"), []
     _register(prefixes)
     desc = _description(root)
     subject = root.find(f".//{DC_SUBJECT}")
