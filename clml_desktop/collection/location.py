@@ -35,6 +35,18 @@ def _writable_dir(folder: Path) -> None:
     probe.unlink()
 
 
+def _copy_database(source: Path, target: Path) -> None:
+    """Copy a WAL-mode database with its write-ahead log, so recent commits come along.
+
+    The main file alone may lack the newest edits (they live in `-wal` until a
+    checkpoint); SQLite replays a copied `-wal` when the copy is first opened.
+    """
+    wal = source.with_name(source.name + "-wal")
+    if wal.is_file():
+        shutil.copy2(wal, target.with_name(target.name + "-wal"))
+    shutil.copy2(source, target)
+
+
 def choose_data_dir(root: Path) -> tuple[Path, str | None]:
     """Return (data_dir, fallback_reason); the reason is None when `.clml/` is used.
 
@@ -60,7 +72,7 @@ def choose_data_dir(root: Path) -> tuple[Path, str | None]:
     existing = own / DB_NAME
     copied = ""
     if existing.is_file() and not (alt / DB_NAME).exists():
-        shutil.copy2(existing, alt / DB_NAME)
+        _copy_database(existing, alt / DB_NAME)
         copied = f"; the labels in {existing} were copied there"
     reason = f"{own} is not writable ({problem}); the collection is kept in {alt} instead{copied}"
     return alt, reason

@@ -33,8 +33,9 @@ def test_unwritable_clml_falls_back_and_says_so(collection):
 
 
 def test_permission_denied_falls_back_and_copies_existing_labels(collection, monkeypatch):
-    with CollectionStore.open(collection) as store:
-        store.ensure_tag("from before")
+    first = CollectionStore.open(collection)  # kept open: its last edit is still in the WAL
+    first.ensure_tag("from before")
+    assert (collection / ".clml" / "collection.sqlite-wal").stat().st_size > 0
     real = location._writable_dir
 
     def read_only(folder: Path) -> None:
@@ -47,6 +48,7 @@ def test_permission_denied_falls_back_and_copies_existing_labels(collection, mon
         assert "Permission denied" in store.fallback_reason
         assert "copied" in store.fallback_reason
         assert [t.name for t in store.tags()] == ["from before"]
+    first.close()
 
 
 def test_no_writable_place_at_all_is_a_clear_error(collection, monkeypatch):
