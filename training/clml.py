@@ -35,12 +35,12 @@ _EPS64 = torch.finfo(torch.float64).eps
 
 
 def _block_size(count: int, n: int) -> int:
-    """The smallest power of two holding `count` rows, never more than the batch.
+    """The smallest power of two (at least 4) holding `count` rows, never more than the batch.
 
-    Few distinct sizes keep the number of eigh calls small; padding at most
-    doubles a block, and eigh of tiny blocks is cheap.
+    Few distinct sizes keep the number of eigh calls (and their fixed cost)
+    small; padding at most doubles a block, and eigh of tiny blocks is cheap.
     """
-    size = 1
+    size = 4
     while size < count:
         size *= 2
     return min(size, n)
@@ -55,26 +55,6 @@ def _groups(counts: list[int], n: int) -> dict[int, list[int]]:
     return groups
 
 
-def _block_eigh(
-    gram: torch.Tensor, masks: torch.Tensor, size: int
-) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
-    """Eigen-decompose the Gram blocks of the labels whose member masks are `masks`.
-
-    Each label's member rows are moved to the front of its block (stable
-    argsort), the block is cut to `size`, and rows/columns past the label's
-    count are zeroed, so the block's spectrum is the label's spectrum plus
-    zeros. Returns (eigenvalues, eigenvectors, row index, valid-row mask).
-    """
-    order = torch.argsort(masks.to(torch.int8), dim=1, descending=True, stable=True)
-    index = order[:, :size]
-    valid = torch.gather(masks, 1, index)
-    blocks = gram[index[:, :, None], index[:, None, :]]
-    pair_valid = valid[:, :, None] & valid[:, None, :]
-    blocks = torch.where(pair_valid, blocks, torch.zeros((), dtype=gram.dtype, device=gram.device))
-    eigenvalues, eigenvectors = torch.linalg.eigh(blocks)
-    return eigenvalues, eigenvectors, index, valid
-
-
 def _kept(eigenvalues: torch.Tensor, feature_dim: int) -> torch.Tensor:
     """Which eigenvalues belong to singular values worth keeping.
 
@@ -85,72 +65,56 @@ def _kept(eigenvalues: torch.Tensor, feature_dim: int) -> torch.Tensor:
     would put an arbitrary direction into the gradient.
     """
     size = eigenvalues.shape[-1]
-    largest = eigenvalues[..., -1:].clamp_min(0.0)
+    largest = eigenvalues[..., -1:]
     noise = largest * (size * max(feature_dim, 1) ** 0.5 * _EPS64)
-    floor = torch.clamp_min(noise, SINGULAR_VALUE_FLOOR**2)
-    return eigenvalues >= floor
-
-
-def _nuclear_and_projector(
-    eigenvalues: torch.Tensor,
-    eigenvectors: torch.Tensor,
-    valid: torch.Tensor,
-    feature_dim: int,
-    want_projector: bool,
-) -> tuple[torch.Tensor, torch.Tensor | None]:
-    """Nuclear norms sum sqrt(lambda) and projectors P = V diag(lambda^-1/2) V^T."""
-    keep = _kept(eigenvalues, feature_dim)
-    safe = torch.where(keep, eigenvalues, torch.ones((), dtype=eigenvalues.dtype,
-                                                     device=eigenvalues.device))
-    roots = torch.sqrt(safe)
-    zero = torch.zeros((), dtype=eigenvalues.dtype, device=eigenvalues.device)
-    nuclear = torch.where(keep, roots, zero).sum(dim=-1)
-    if not want_projector:
-        return nuclear, None
-    weights = torch.where(keep, 1.0 / roots, zero)
-    projector = (eigenvectors * weights[:, None, :]) @ eigenvectors.mT
-    projector = projector * (valid[:, :, None] & valid[:, None, :])
-    return nuclear, projector
+    return eigenvalues >= torch.clamp_min(noise, SINGULAR_VALUE_FLOOR**2)
 
 
 def _clml_forward(
-    features: torch.Tensor, targets: torch.Tensor, delta: float, want_gradient: bool
+    x: torch.Tensor, targets: torch.Tensor, delta: float, want_gradient: bool
 ) -> tuple[torch.Tensor, torch.Tensor | None]:
-    """The loss value (float64 scalar) and, when wanted, the N x N matrix Q."""
-    n, feature_dim = features.shape
-    x = features.to(torch.float64)
-    gram = x @ x.mT
-    members = targets > 0.5 if targets.dtype != torch.bool else targets
-    # The whole batch is one more "label" whose members are all rows.
-    members = torch.cat([members.mT, torch.ones((1, n), dtype=torch.bool, device=x.device)])
-    num_labels = members.shape[0] - 1
+    """The loss value (float64 scalar) and, when wanted, the N x N matrix Q.
+
+    Every label (and the whole batch, as one more label) gets a block of the
+    Gram matrix: its member rows first (stable argsort), the remaining slots
+    pointing at an extra all-zero row/column n, so a block's spectrum is the
+    label's spectrum plus zeros and nothing needs masking. Projector entries
+    that land in row/column n are dropped with it.
+    """
+    n, feature_dim = x.shape
+    device = x.device
+    members = (targets if targets.dtype == torch.bool else targets > 0.5).mT
+    members = torch.cat([members, torch.ones((1, n), dtype=torch.bool, device=device)])
+    whole = members.shape[0] - 1
     counts = members.sum(dim=1)
     # The one host read: block sizes must be known to shape the eigh batches.
     # (On CUDA, torch.linalg.eigh synchronises anyway to check its solver.)
     groups = _groups(counts.tolist(), n)
 
-    total = torch.zeros((), dtype=torch.float64, device=x.device)
-    q = torch.zeros((n, n), dtype=torch.float64, device=x.device) if want_gradient else None
-    labelled = 0
+    order = torch.argsort(members.to(torch.int8), dim=1, descending=True, stable=True)
+    slots = torch.arange(n, device=device)
+    padded_order = torch.where(slots < counts[:, None], order, n)
+    gram = torch.nn.functional.pad(x @ x.mT, (0, 1, 0, 1))
+    q = torch.zeros((n + 1, n + 1), dtype=torch.float64, device=device) if want_gradient else None
+    norms = torch.zeros(whole + 1, dtype=torch.float64, device=device)
     for size, labels in groups.items():
-        label_index = torch.tensor(labels, device=x.device)
-        eigenvalues, eigenvectors, index, valid = _block_eigh(gram, members[label_index], size)
-        nuclear, projector = _nuclear_and_projector(
-            eigenvalues, eigenvectors, valid, feature_dim, want_gradient
-        )
-        is_whole = label_index == num_labels
-        per_label = torch.where(is_whole, -nuclear, torch.clamp_min(nuclear, delta))
-        total = total + per_label.sum()
-        labelled += len(labels) - (num_labels in labels)
-        if projector is not None and q is not None:
-            sign = torch.where(is_whole, -1.0, (nuclear > delta).to(torch.float64))
-            rows = index[:, :, None].expand_as(projector)
-            cols = index[:, None, :].expand_as(projector)
-            q.index_put_((rows.reshape(-1), cols.reshape(-1)),
-                         (projector * sign[:, None, None]).reshape(-1), accumulate=True)
-    # Labels without any positive contribute max(delta, 0) = delta.
-    total = total + delta * (num_labels - labelled)
-    return total / n, q
+        label_index = torch.tensor(labels, device=device)
+        index = padded_order[label_index, :size]
+        eigenvalues, eigenvectors = torch.linalg.eigh(gram[index[:, :, None], index[:, None, :]])
+        keep = _kept(eigenvalues, feature_dim)
+        roots = torch.sqrt(torch.where(keep, eigenvalues, 1.0))
+        nuclear = (roots * keep).sum(dim=-1)
+        norms.index_copy_(0, label_index, nuclear)
+        if q is not None:
+            active = torch.where(label_index == whole, -1.0, (nuclear > delta).to(torch.float64))
+            weights = keep * (active[:, None] / roots)
+            projector = (eigenvectors * weights[:, None, :]) @ eigenvectors.mT
+            rows = index[:, :, None].expand_as(projector).reshape(-1)
+            cols = index[:, None, :].expand_as(projector).reshape(-1)
+            q.index_put_((rows, cols), projector.reshape(-1), accumulate=True)
+    # A label without positives has norm 0 and contributes max(delta, 0) = delta.
+    value = (torch.clamp_min(norms[:whole], delta).sum() - norms[whole]) / n
+    return value, (q[:n, :n] if q is not None else None)
 
 
 class _CLMLFunction(torch.autograd.Function):
@@ -159,21 +123,20 @@ class _CLMLFunction(torch.autograd.Function):
     @staticmethod
     def forward(ctx, features: torch.Tensor, targets: torch.Tensor, delta: float) -> torch.Tensor:
         with torch.autocast(device_type=features.device.type, enabled=False):
-            value, q = _clml_forward(features, targets, float(delta), ctx.needs_input_grad[0])
-        ctx.save_for_backward(features, q)
-        out_dtype = torch.promote_types(features.dtype, torch.float32)
-        return value.to(out_dtype)
+            x = features.to(torch.float64)
+            value, q = _clml_forward(x, targets, float(delta), ctx.needs_input_grad[0])
+        ctx.save_for_backward(x, q)
+        ctx.features_dtype = features.dtype
+        return value.to(torch.promote_types(features.dtype, torch.float32))
 
     @staticmethod
     def backward(ctx, grad_output: torch.Tensor):
-        features, q = ctx.saved_tensors
+        x, q = ctx.saved_tensors
         grad = None
         if ctx.needs_input_grad[0]:
-            with torch.autocast(device_type=features.device.type, enabled=False):
-                n = features.shape[0]
-                x = features.to(torch.float64)
-                scale = grad_output.to(torch.float64) / n
-                grad = ((q @ x) * scale).to(features.dtype)
+            with torch.autocast(device_type=x.device.type, enabled=False):
+                scale = grad_output.to(torch.float64) / x.shape[0]
+                grad = ((q * scale) @ x).to(ctx.features_dtype)
         return grad, None, None
 
 
