@@ -2,7 +2,7 @@
 
 Read: `dc:subject` items are flat tags; `lr:hierarchicalSubject` (`a|b|c`)
 and `digiKam:TagsList` (`a/b/c`) are paths whose *leaf* becomes the tag
-(ADR 0005: dc:subject, which both programs write alongside, holds leaves
+(ADR 0007: dc:subject, which both programs write alongside, holds leaves
 too, and the model's tags are flat). Write: `dc:subject` is set to the tags;
 hierarchical entries whose leaf is still a tag are kept as they are, new
 tags are added as one-level paths, entries whose leaf is no longer a tag are
