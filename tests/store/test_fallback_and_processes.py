@@ -104,3 +104,30 @@ def test_a_writer_that_never_lets_go_gives_a_clear_error(store, ids):
         assert store.add_tag(ids[0], "cat") is not None
     finally:
         other.close()
+
+
+FIRST_OPEN = textwrap.dedent(
+    """
+    import sys
+    from pathlib import Path
+    from clml_desktop.collection.store import CollectionStore
+    with CollectionStore.open(Path(sys.argv[1])) as store:
+        store.ensure_tag(sys.argv[2])
+    """
+)
+
+
+def test_processes_creating_the_same_new_collection_at_once(tmp_path):
+    procs = [
+        subprocess.Popen(
+            [sys.executable, "-c", FIRST_OPEN, str(tmp_path), f"tag{i}"],
+            cwd=ROOT,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for i in range(3)
+    ]
+    errors = [p.communicate(timeout=120)[1] for p in procs]
+    assert [p.returncode for p in procs] == [0, 0, 0], errors
+    with CollectionStore.open(tmp_path) as store:
+        assert sorted(t.name for t in store.tags()) == ["tag0", "tag1", "tag2"]
