@@ -1,0 +1,75 @@
+"""The labelling panels inside the main window: installed with their actions, review
+by keyboard with the inspector following, and the one-click Train action."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import numpy as np
+from PySide6.QtCore import Qt
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from collection_factory import write_manifest  # noqa: E402
+from panel_helpers import fake_trainer_program  # noqa: E402
+
+from clml_desktop.collection.rows import PredictionIn  # noqa: E402
+
+
+def add_scored_model(context) -> None:
+    """A registered model 'm1' scoring every image, so there are suggestions to review."""
+    store = context.store
+    tags = [t.name for t in store.tags()]
+    model_dir = store.data_dir / "models" / "m1"
+    write_manifest(model_dir, "m1", tags)
+    store.add_model("m1", model_dir, tags=tags, activate=True)
+    rng = np.random.default_rng(3)
+    store.put_predictions("m1", [
+        PredictionIn(row.id, row.version, "engine", rng.uniform(0.55, 0.99, len(tags)).astype(np.float32))
+        for row in store.images()
+    ])
+    context.modelChanged.emit()
+
+
+def test_panels_and_actions_are_installed(opened):
+    window, _folder, _expected = opened
+    for action_id in ("view.review", "view.train", "model.train", "model.cancel", "model.options",
+                      "file.export", "edit.settings", "edit.add_tag", "help.shortcuts", "view.show_rejected"):
+        assert action_id in window.actions_, action_id
+    assert {"review", "train"} <= set(window.pages) and "inspector" in window.docks
+    texts = {row.text for row in window.actions_.shortcut_table()}
+    assert {"Review Suggestions", "Train", "Export Tags", "Keyboard Shortcuts"} <= texts
+
+
+def test_review_by_keyboard_in_the_window(opened, qtbot):
+    window, _folder, _expected = opened
+    context = window.context
+    add_scored_model(context)
+    review = window.review_view
+    with qtbot.waitSignal(review.queueLoaded, timeout=10000):
+        window.actions_.action("view.review").trigger()
+    assert window.current_view() == "review"
+    item = review.queue.current
+    assert context.current_image_id == item.image_id
+    assert window.inspector.image_id == item.image_id
+    qtbot.keyClick(review, Qt.Key.Key_A)
+    row = next(r for r in context.store.labels_of(item.image_id) if r.tag == item.tag)
+    assert row.state == "positive" and row.source == "accepted-suggestion"
+    qtbot.waitUntil(lambda: item.tag in [t for t, _s in window.inspector.shown_tags.positives], timeout=3000)
+    window.actions_.action("edit.undo").trigger()
+    assert all(r.tag != item.tag for r in context.store.labels_of(item.image_id) if r.state == "positive")
+
+
+def test_one_click_train_from_the_window(opened, qtbot):
+    window, _folder, _expected = opened
+    panel = window.train_panel
+    panel.trainer.program = fake_trainer_program("success")
+    try:
+        with qtbot.waitSignal(panel.trainer.succeeded, timeout=30000) as blocker:
+            window.actions_.action("model.train").trigger()
+            assert window.current_view() == "train"
+        assert window.context.store.active_model().id == blocker.args[0].id
+        qtbot.waitUntil(lambda: panel.models._rescore is not None and panel.models._rescore.is_done, timeout=20000)
+    finally:
+        panel.shutdown()
