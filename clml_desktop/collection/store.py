@@ -384,6 +384,10 @@ class CollectionStore:
         description: str,
     ) -> int | None:
         ids = _id_list(image_ids)
+        if state is not None and str(source) not in _SOURCES:
+            raise StoreError(
+                f"unknown label source {source!r} (one of {', '.join(sorted(_SOURCES))})"
+            )
         if not ids:
             return None
 

@@ -254,6 +254,8 @@ def test_unknown_image_ids_and_bad_names_are_refused_without_writing(store, ids)
         store.add_tag(ids[0], "")
     with pytest.raises(StoreError, match="control"):
         store.ensure_tag("a\nb")
+    with pytest.raises(StoreError, match="unknown label source"):
+        store.add_tag(ids[0], "cat", source="guessed")
     assert store.tags() == [] and store.history() == []
 
 
