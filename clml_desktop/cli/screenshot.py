@@ -82,6 +82,8 @@ def _shoot(window, folder: Path, args: argparse.Namespace, width: int, height: i
         if not wait_until(lambda: not window.is_busy(), args.timeout):
             print("clml-desktop screenshot: timed out waiting for thumbnails", file=sys.stderr)
             return 1
+        # Deliver the results the last jobs queued (e.g. the inspector's preview).
+        wait_until(lambda: False, 0.1)
     image = window.grab()
     args.out.parent.mkdir(parents=True, exist_ok=True)
     if not image.save(str(args.out), "PNG"):
