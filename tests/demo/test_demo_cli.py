@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from clml_desktop.app import build_parser, main
-from clml_desktop.collection.demo import is_demo
+from clml_desktop.collection.demo import is_demo, read_truth
 
 
 def test_demo_subcommand_is_listed_with_its_options():
@@ -34,8 +34,12 @@ def test_demo_no_gui_creates_scans_and_reuses(tmp_path, capsys):
     assert is_demo(folder)
     out = capsys.readouterr().out
     assert "created demo" in out
+    truth = read_truth(folder)
+    visible = sum(len(p) - len(truth.hidden[rel]) for rel, p in truth.positives.items())
     with CollectionStore.open(folder) as store:
         assert store.image_count() == 12
         assert len(store.tags()) >= 5
+        # the sidecars were imported, and the truth file was not mistaken for a tag file
+        assert int((store.label_matrix().states == 1).sum()) == visible
     assert main(["demo", str(folder), "--no-gui"]) == 0
     assert "reusing existing demo" in capsys.readouterr().out
