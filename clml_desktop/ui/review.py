@@ -189,8 +189,7 @@ class ReviewView(QWidget):
             self.buttons[spec.command] = button
         for row in (primary_row, secondary_row):
             row.addStretch(1)
-        self.buttons["accept"].setStyleSheet("QPushButton { color: #1f7a43; font-weight: bold; }")
-        self.buttons["reject"].setStyleSheet("QPushButton { color: #b03a2e; font-weight: bold; }")
+        self._style_verdict_buttons()
 
         centre = QWidget(self)
         centre_layout = QVBoxLayout(centre)
@@ -367,6 +366,11 @@ class ReviewView(QWidget):
         event.accept()
         self.run_command(command)
 
+    def changeEvent(self, event) -> None:  # noqa: N802 (Qt override)
+        super().changeEvent(event)
+        if event.type() == event.Type.PaletteChange:
+            self._style_verdict_buttons()
+
     def showEvent(self, event) -> None:  # noqa: N802
         super().showEvent(event)
         if self._stale and self.context.store is not None:
@@ -374,6 +378,13 @@ class ReviewView(QWidget):
         self.setFocus(Qt.FocusReason.OtherFocusReason)
 
     # ---- internals ------------------------------------------------------------
+
+    def _style_verdict_buttons(self) -> None:
+        """Green accept, red reject, in shades readable on light and dark palettes."""
+        dark = self.palette().color(QPalette.ColorRole.Window).lightness() < 128
+        colours = {"accept": "#6fd69b" if dark else "#1f7a43", "reject": "#f08a7c" if dark else "#b03a2e"}
+        for command, colour in colours.items():
+            self.buttons[command].setStyleSheet(f"QPushButton {{ color: {colour}; font-weight: bold; }}")
 
     def _mark_stale(self) -> None:
         self._stale = True
