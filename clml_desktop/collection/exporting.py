@@ -19,10 +19,19 @@ from pathlib import Path
 from clml_desktop.collection.atomic import atomic_write_bytes, backup_once
 from clml_desktop.collection.formats import FORMATS, SIDECAR_FORMATS
 from clml_desktop.collection.formats.common import FormatError, decode_utf8
-from clml_desktop.collection.formats.csv_formats import render_csv_long, render_csv_tags, render_csv_wide
+from clml_desktop.collection.formats.csv_formats import (
+    render_csv_long,
+    render_csv_tags,
+    render_csv_wide,
+)
 from clml_desktop.collection.formats.json_format import render_json
 from clml_desktop.collection.formats.paper_list import render_list
-from clml_desktop.collection.formats.sidecar import EXTENSIONS, WRITE_SEPARATOR, render_sidecar, sidecar_relpath
+from clml_desktop.collection.formats.sidecar import (
+    EXTENSIONS,
+    WRITE_SEPARATOR,
+    render_sidecar,
+    sidecar_relpath,
+)
 from clml_desktop.collection.formats.training_set import render_training_set
 from clml_desktop.collection.formats.xmp import parse_xmp, render_xmp, xmp_candidates
 from clml_desktop.collection.labels import ImageLabels, Problem, Suggestion

@@ -155,3 +155,54 @@ def test_sidecar_without_image_is_ignored_until_the_image_appears(folder, make_i
         scan_folder(store)
         assert import_folder(store).files_read == 1
         assert [t for t, *_ in _tags(store, "d.jpg")] == ["late"]
+
+
+def test_lightroom_and_digikam_xmp_names_are_both_read(folder):
+    def xmp(tag):
+        return (
+            '<x:xmpmeta xmlns:x="adobe:ns:meta/"><rdf:RDF xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#">'
+            '<rdf:Description xmlns:lr="http://ns.adobe.com/lightroom/1.0/"><lr:hierarchicalSubject><rdf:Bag>'
+            f"<rdf:li>Group|{tag}</rdf:li></rdf:Bag></lr:hierarchicalSubject></rdf:Description></rdf:RDF></x:xmpmeta>"
+        )
+
+    (folder / "a.jpg.xmp").write_text(xmp("first"), encoding="utf-8")
+    (folder / "a.xmp").write_text(xmp("second"), encoding="utf-8")
+    with _open(folder) as store:
+        assert import_folder(store, "xmp").files_read == 2
+        assert [t for t, *_ in _tags(store, "a.jpg")] == ["first", "second"]
+
+
+def test_unsafe_xmp_is_reported_and_left_alone(folder):
+    evil = (
+        '<?xml version="1.0"?><!DOCTYPE x [<!ENTITY e SYSTEM "file:///etc/passwd">]>'
+        '<x:xmpmeta xmlns:x="adobe:ns:meta/">&e;</x:xmpmeta>'
+    )
+    (folder / "b.png.xmp").write_text(evil, encoding="utf-8")
+    with _open(folder) as store:
+        summary = import_folder(store)
+        assert "unsafe XML" in summary.problems[0].message
+        assert _tags(store, "b.png") == []
+    assert (folder / "b.png.xmp").read_text(encoding="utf-8") == evil
+
+
+def test_top_level_paper_list_is_detected(folder):
+    (folder / "classes.txt").write_text("cat\ndog\n", encoding="utf-8")
+    (folder / "train.txt").write_text("a.jpg,1 0\nsub/c.jpg,0\n", encoding="utf-8")
+    with _open(folder) as store:
+        summary = import_folder(store)
+        assert summary.formats == ["list"] and summary.problems == []
+        assert [t for t, *_ in _tags(store, "a.jpg")] == ["dog", "cat"]
+
+
+def test_cancel_keeps_what_was_read_and_the_next_import_reads_the_rest(folder, make_image):
+    for i in range(300):
+        make_image(folder / "many" / f"{i}.png", (4, 4))
+        (folder / "many" / f"{i}.txt").write_text("x", encoding="utf-8")
+    with _open(folder) as store:
+        calls = []
+        cancelled = import_folder(store, cancel=lambda: True)
+        assert cancelled.cancelled and 0 < cancelled.files_read < 300
+        rest = import_folder(store, progress=lambda d, t: calls.append((d, t)))
+        assert rest.files_read == 300 - cancelled.files_read and rest.files_unchanged == cancelled.files_read
+        assert calls[-1] == (rest.files_read, rest.files_read)
+        assert len(store.images_with_tag("x")) == 300

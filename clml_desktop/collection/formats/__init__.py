@@ -85,6 +85,8 @@ def detect_file_format(path: Path) -> str | None:
             return None
         return csv_formats.csv_layout(header)
     if suffix == ".json":
+        if json_format.FORMAT_ID not in head:
+            return None  # cheap: a big foreign JSON (COCO annotations, ...) is never parsed here
         try:
             doc = json.loads(_head(path, 1 << 30) or "")
         except (json.JSONDecodeError, RecursionError):

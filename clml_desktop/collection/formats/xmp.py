@@ -151,6 +151,8 @@ def render_xmp(tags: Sequence[str], existing: bytes | None = None, name: str = "
         if prop is None:
             prop = ET.SubElement(desc, tag_name)
         _set_items(prop, kind, items)
+    if existing is None or not existing.strip():
+        ET.indent(root, space=" ")  # a new file is for people to read too; never re-indent theirs
     body = ET.tostring(root, encoding="unicode")
     return (_XPACKET_BEGIN + body + _XPACKET_END).encode("utf-8")
 
