@@ -23,6 +23,11 @@ def ensure_app(argv: list[str] | None = None) -> QApplication:
     QCoreApplication.setOrganizationName("clml-desktop")
     QCoreApplication.setApplicationName("CLML Desktop")
     app = QApplication(argv if argv is not None else sys.argv[:1])
+    # Every call from Python into Qt releases the GIL; a busy background thread
+    # (thumbnail decoding, inference) then keeps it for up to the switch
+    # interval before the GUI thread gets it back. A page of grid cells makes
+    # hundreds of such calls, so 5 ms (the default) turns into visible stalls.
+    sys.setswitchinterval(0.0005)
     app.setDesktopFileName("io.github.clml_desktop.CLMLDesktop")
     icon = QIcon.fromTheme("clml-desktop")
     if not icon.isNull():

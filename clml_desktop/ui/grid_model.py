@@ -25,6 +25,7 @@ ProblemRole = Qt.ItemDataRole.UserRole + 4
 ThumbnailRole = Qt.ItemDataRole.UserRole + 5
 ImageSizeRole = Qt.ItemDataRole.UserRole + 6
 PositiveCountRole = Qt.ItemDataRole.UserRole + 7
+CellRole = Qt.ItemDataRole.UserRole + 8
 
 ModelIndex = QModelIndex | QPersistentModelIndex
 
@@ -83,7 +84,7 @@ class GridModel(QAbstractListModel):
         if not same_rows:
             self.endResetModel()
         elif len(ids):
-            self.dataChanged.emit(self.index(0), self.index(len(ids) - 1), [PendingRole, PositiveCountRole, Qt.ItemDataRole.ToolTipRole])
+            self.dataChanged.emit(self.index(0), self.index(len(ids) - 1), [PendingRole, PositiveCountRole, CellRole, Qt.ItemDataRole.ToolTipRole])
 
     def image_ids(self) -> np.ndarray:
         """The image ids in row order (the filtered set)."""
@@ -108,6 +109,17 @@ class GridModel(QAbstractListModel):
         if index_row >= len(label_index):
             return None
         path = label_index.paths[index_row]
+        if role == CellRole:
+            # Everything the delegate paints, in one call: each call from C++ into
+            # Python must take the GIL, which background threads may hold.
+            problem = label_index.problems[index_row]
+            thumb = None
+            if self._thumbs is not None:
+                if problem is None:
+                    thumb = self._thumbs.get(image_id, path, int(label_index.versions[index_row]))
+                    problem = self._thumbs.failure(image_id)
+            w, h = label_index.sizes[index_row]
+            return PurePosixPath(path).name, thumb, int(self._pending[row]), problem, (int(w), int(h))
         if role == Qt.ItemDataRole.DisplayRole:
             return PurePosixPath(path).name
         if role == ImageIdRole:
@@ -154,4 +166,4 @@ class GridModel(QAbstractListModel):
         row = self._row_of.get(int(image_id))
         if row is not None:
             idx = self.index(row)
-            self.dataChanged.emit(idx, idx, [ThumbnailRole, ProblemRole])
+            self.dataChanged.emit(idx, idx, [ThumbnailRole, ProblemRole, CellRole])

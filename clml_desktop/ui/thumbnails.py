@@ -19,7 +19,7 @@ from collections import OrderedDict, deque
 from pathlib import Path
 
 from PIL import Image, ImageOps
-from PySide6.QtCore import QObject, Signal
+from PySide6.QtCore import QObject, QTimer, Signal
 from PySide6.QtGui import QImage
 
 from clml_desktop.jobs.tracker import JobTracker
@@ -127,6 +127,7 @@ class ThumbnailCache(QObject):
         self._signals.ready.connect(self._on_ready)
         self._signals.failed.connect(self._on_failed)
         self._closed = False
+        self._pump_scheduled = False
 
     @property
     def size(self) -> int:
@@ -152,7 +153,10 @@ class ThumbnailCache(QObject):
             while len(self._queue) > QUEUE_LIMIT:
                 old_id, _p, _v = self._queue.popleft()
                 self._queued.discard(old_id)
-        self._pump()
+        if not self._pump_scheduled:
+            # One pump per event-loop pass: a page of misses starts workers once, not per cell.
+            self._pump_scheduled = True
+            QTimer.singleShot(0, self._pump)
         return None
 
     def failure(self, image_id: int) -> str | None:
@@ -180,6 +184,7 @@ class ThumbnailCache(QObject):
             worker.cancel()
 
     def _pump(self) -> None:
+        self._pump_scheduled = False
         self._active = [w for w in self._active if not w.is_done]
         while len(self._active) < self._max_workers and self._queue and not self._closed:
             worker = Worker(self._drain, name="Thumbnails")

@@ -1,0 +1,282 @@
+"""GUI responsiveness on a big folder (offscreen).
+
+    python benchmarks/gui.py [--images 20000] [--dir /tmp/clml-gui-bench] [--no-inference]
+
+Generates N small JPEGs with `.txt` sidecars (kept in --dir for reruns; the
+collection's `.clml` is removed first so every run starts cold), opens the
+folder in a 1440×900 main window, and measures:
+
+- scan: open_folder() to the end of the background scan + tag import;
+- first grid: end of scan to the first paint of the grid with its rows
+  (label index loaded in the background, layout done);
+- visible thumbnails: end of scan until every visible cell shows its thumbnail;
+- worst GUI-thread stall while scrolling page by page through the whole grid
+  (cold thumbnail cache, decodes in the background), and again scrolling back
+  while the ONNX engine scores the collection in the background;
+- peak RSS of the process (the model is exported in a subprocess, so torch is
+  never loaded here).
+
+Stalls are measured with a 5 ms precise QTimer heartbeat: a stall is the
+longest gap between two beats minus the interval. Targets: first grid < 1.5 s
+after the scan, no stall > 100 ms, memory < 1 GB.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import resource
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+import numpy as np  # noqa: E402
+from PIL import Image  # noqa: E402
+from PySide6.QtCore import QEvent, QObject, QSettings, Qt, QTimer  # noqa: E402
+
+from clml_desktop.ui.app_setup import create_window, ensure_app, wait_until  # noqa: E402
+
+TAGS = ["dog", "cat", "grass", "sky", "tree", "car", "person", "water", "snow", "night",
+        "indoor", "red", "blue", "green", "flower", "food"]
+MARKER = ".bench-complete"
+
+
+def generate(folder: Path, n: int) -> float:
+    """N 64×48 JPEGs in subfolders of 1,000 with sidecars; returns seconds (0 when reused)."""
+    marker = folder / MARKER
+    if marker.exists() and marker.read_text() == str(n):
+        return 0.0
+    if folder.exists():
+        shutil.rmtree(folder)
+    started = time.perf_counter()
+    rng = np.random.default_rng(0)
+    base = rng.integers(0, 255, size=(48, 64, 3), dtype=np.uint8)
+    for i in range(n):
+        sub = folder / f"part{i // 1000:03d}"
+        if i % 1000 == 0:
+            sub.mkdir(parents=True, exist_ok=True)
+        shift = (i * 37) % 255
+        arr = (base + shift).astype(np.uint8)
+        Image.fromarray(arr).save(sub / f"img_{i:06d}.jpg", quality=80)
+        k = rng.integers(1, 5)
+        tags = rng.choice(TAGS, size=k, replace=False)
+        if i % 10 != 9:
+            (sub / f"img_{i:06d}.txt").write_text(", ".join(tags), encoding="utf-8")
+    marker.write_text(str(n))
+    return time.perf_counter() - started
+
+
+def export_model(out: Path) -> bool:
+    """A 32-px ResNet18 ONNX model over TAGS, made in a subprocess (torch stays out of here)."""
+    code = f"""
+import sys, torch
+sys.path.insert(0, {str(ROOT)!r})
+torch.set_num_threads(1)
+from models.export import export_onnx, calibrate_batchnorm
+from models.manifest import Manifest
+from models.resnet import build_model
+from pathlib import Path
+out = Path({str(out)!r}); out.mkdir(parents=True, exist_ok=True)
+tags = {TAGS!r}
+m = build_model("resnet18", len(tags))
+calibrate_batchnorm(m, torch.rand(16, 3, 32, 32) * 2 - 1)
+m.eval()
+export_onnx(m, out / "model.onnx", 32)
+Manifest(id="bench-r18", tags=tags, architecture="resnet18", input_size=32, embedding_dim=512,
+         mean=[0.485, 0.456, 0.406], std=[0.229, 0.224, 0.225], thresholds={{t: 0.5 for t in tags}},
+         files={{"onnx": "model.onnx", "checkpoint": None, "oof": None}}).write(out)
+"""
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    if done.returncode != 0:
+        print(f"(no inference phase: exporting the model failed: {done.stderr.strip()[-300:]})")
+    return done.returncode == 0
+
+
+class Heartbeat(QObject):
+    """Longest gap between 5 ms timer beats on the GUI thread, per phase."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.timer = QTimer(self)
+        self.timer.setTimerType(Qt.TimerType.PreciseTimer)
+        self.timer.setInterval(5)
+        self.timer.timeout.connect(self._beat)
+        self.last = time.perf_counter()
+        self.worst = 0.0
+
+    def start(self) -> None:
+        self.reset()
+        self.timer.start()
+
+    def reset(self) -> None:
+        self.last = time.perf_counter()
+        self.worst = 0.0
+
+    def _beat(self) -> None:
+        now = time.perf_counter()
+        self.worst = max(self.worst, now - self.last - 0.005)
+        self.last = now
+
+
+class PaintWatch(QObject):
+    """Records when the grid's viewport first paints with rows in the model."""
+
+    def __init__(self, window) -> None:  # noqa: ANN001
+        super().__init__()
+        self.window = window
+        self.first_rows_paint: float | None = None
+        window.grid.viewport().installEventFilter(self)
+
+    def eventFilter(self, obj, event) -> bool:  # noqa: ANN001, N802
+        if event.type() == QEvent.Type.Paint and self.first_rows_paint is None:
+            if self.window.grid_model.rowCount() > 0:
+                self.first_rows_paint = time.perf_counter()
+        return False
+
+
+def visible_thumbs_done(window) -> bool:  # noqa: ANN001
+    grid, model = window.grid, window.grid_model
+    rows = grid.visible_rows()
+    if len(rows) == 0 or window.thumbnails is None:
+        return False
+    from clml_desktop.ui.grid_model import ThumbnailRole
+
+    return all(model.index(r).data(ThumbnailRole) is not None for r in rows)
+
+
+def scroll_through(window, beat: Heartbeat, direction: int, step_ms: int = 16) -> tuple[float, int]:  # noqa: ANN001
+    """Scroll a page every `step_ms` until the end; returns (seconds, pages)."""
+    bar = window.grid.verticalScrollBar()
+    pages = 0
+    started = time.perf_counter()
+    done = False
+
+    def step() -> None:
+        nonlocal pages, done
+        target = bar.value() + direction * bar.pageStep()
+        bar.setValue(target)
+        pages += 1
+        if (direction > 0 and bar.value() >= bar.maximum()) or (direction < 0 and bar.value() <= bar.minimum()):
+            done = True
+
+    timer = QTimer()
+    timer.setInterval(step_ms)
+    timer.timeout.connect(step)
+    timer.start()
+    wait_until(lambda: done, timeout_s=600)
+    timer.stop()
+    return time.perf_counter() - started, pages
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--images", type=int, default=20000)
+    parser.add_argument("--dir", type=Path, default=Path(tempfile.gettempdir()) / "clml-gui-bench")
+    parser.add_argument("--no-inference", action="store_true", help="skip the background-inference phase")
+    args = parser.parse_args()
+
+    folder = args.dir / f"images-{args.images}"
+    gen_s = generate(folder, args.images)
+    shutil.rmtree(folder / ".clml", ignore_errors=True)
+    model_dir = args.dir / "model-r18-32"
+    have_model = not args.no_inference and ((model_dir / "manifest.json").exists() or export_model(model_dir))
+
+    app = ensure_app()
+    settings_dir = Path(tempfile.mkdtemp(prefix="clml-bench-settings-"))
+    window = create_window(QSettings(str(settings_dir / "s.ini"), QSettings.Format.IniFormat))
+    window.resize(1440, 900)
+    window.show()
+    app.processEvents()
+    beat = Heartbeat()
+    watch = PaintWatch(window)
+    scanned: list[float] = []
+    window.scanFinished.connect(lambda _r: scanned.append(time.perf_counter()))
+
+    beat.start()
+    t_open = time.perf_counter()
+    window.open_folder(folder)
+    wait_until(lambda: bool(scanned), timeout_s=600)
+    t_scan = scanned[0]
+    stall_open = beat.worst
+    beat.reset()
+    wait_until(lambda: watch.first_rows_paint is not None and window.grid_model.rowCount() == args.images, timeout_s=120)
+    t_first = watch.first_rows_paint or time.perf_counter()
+    wait_until(lambda: visible_thumbs_done(window), timeout_s=120)
+    t_thumbs = time.perf_counter()
+    stall_first = beat.worst
+
+    beat.reset()
+    scroll_s, pages = scroll_through(window, beat, +1)
+    stall_scroll = beat.worst
+    wait_until(lambda: not window.is_busy(), timeout_s=300)
+
+    stall_infer = None
+    infer_note = "skipped"
+    if have_model:
+        from clml_desktop.collection.store import CollectionStore
+        from clml_desktop.inference.engine import Engine
+        from clml_desktop.inference.pipeline import predict_collection
+        from clml_desktop.jobs.worker import Worker
+
+        def infer(control) -> object:  # noqa: ANN001
+            store = CollectionStore.open(folder)
+            try:
+                engine = Engine.load(model_dir, device="cpu")
+                return predict_collection(store, engine, cancel=lambda: control.cancelled,
+                                          progress=lambda p: control.report(p.done, p.total, "Scoring"))
+            finally:
+                store.close()
+
+        worker = Worker(infer, name="Scoring (benchmark)")
+        results: list[object] = []
+        worker.signals.result.connect(results.append)
+        worker.signals.error.connect(lambda m: results.append(m))
+        window.thumbnails.close()
+        window._make_thumbnails()  # cold memory cache again: decodes from disk cache during the scroll
+        window.context.start_job(worker)
+        beat.reset()
+        scroll_s2, pages2 = scroll_through(window, beat, -1)
+        stall_infer = beat.worst
+        scrolled_done = len(results) > 0
+        worker.cancel()
+        wait_until(lambda: worker.is_done, timeout_s=120)
+        rep = results[0] if results else None
+        scored = getattr(rep, "done", None)
+        infer_note = f"{pages2} pages in {scroll_s2:.1f} s; engine {'finished' if scrolled_done else 'still running'}" + (
+            f", {scored} scored" if scored is not None else "")
+    beat.timer.stop()
+    peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    window.close()
+    shutil.rmtree(settings_dir, ignore_errors=True)
+
+    first_grid = t_first - t_scan
+    rows = [
+        ("images (generated in)", f"{args.images:,}", f"{gen_s:.1f} s" if gen_s else "reused", ""),
+        ("scan + import (background)", f"{t_scan - t_open:.2f} s", "", ""),
+        ("first painted grid after scan", f"{first_grid:.2f} s", "< 1.5 s", "ok" if first_grid < 1.5 else "MISS"),
+        ("visible thumbnails after scan", f"{t_thumbs - t_scan:.2f} s", "", ""),
+        ("worst stall while opening", f"{stall_open * 1000:.0f} ms", "< 100 ms", "ok" if stall_open < 0.1 else "MISS"),
+        ("worst stall until thumbnails", f"{stall_first * 1000:.0f} ms", "< 100 ms", "ok" if stall_first < 0.1 else "MISS"),
+        (f"worst stall scrolling {pages} pages", f"{stall_scroll * 1000:.0f} ms", "< 100 ms", "ok" if stall_scroll < 0.1 else "MISS"),
+    ]
+    if stall_infer is not None:
+        rows.append(("worst stall scrolling + inference", f"{stall_infer * 1000:.0f} ms", "< 100 ms", "ok" if stall_infer < 0.1 else "MISS"))
+    rows.append(("peak memory (RSS)", f"{peak_mb:.0f} MB", "< 1024 MB", "ok" if peak_mb < 1024 else "MISS"))
+    print()
+    print(f"GUI benchmark, offscreen 1440×900, {os.cpu_count()} CPUs, Qt platform {os.environ.get('QT_QPA_PLATFORM')}")
+    print(f"{'measure':38} {'value':>12} {'target':>10}  result")
+    for name, value, target, verdict in rows:
+        print(f"{name:38} {value:>12} {target:>10}  {verdict}")
+    print(f"(scroll: {pages} pages in {scroll_s:.1f} s; inference phase: {infer_note})")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
