@@ -111,26 +111,28 @@ def _stem_key(rel: str) -> str:
     return rel[:dot] if dot > rel.rfind("/") + 1 else rel
 
 
-def _match_sidecars(
-    files: dict[str, TagFile], present: set[str], formats: tuple[str, ...]
-) -> list[tuple[str, TagFile, str]]:
+def _match_sidecars(store, files: dict[str, TagFile], formats: tuple[str, ...]) -> list[tuple[str, TagFile, str]]:
     """(image relpath, sidecar, format) for every sidecar that belongs to a present image.
 
     `a.txt`, `a.caption` and Lightroom's `a.xmp` belong to every image with
     stem `a` in that folder; digiKam's `a.jpg.xmp` to `a.jpg` only. Sorted
     by image, then txt, caption, xmp, so tag order is stable.
     """
-    stems: dict[str, list[str]] = {}
-    for rel in present:
-        stems.setdefault(_stem_key(rel), []).append(rel)
-    jobs = []
+    candidates = []
     for tag_file in files.values():
         rel = tag_file.relpath
         suffix = rel[rel.rfind("."):].lower()
         sfmt = _SIDECAR_FORMAT_OF.get(suffix)
-        if sfmt is None or sfmt not in formats:
-            continue
-        base = rel[: -len(suffix)]
+        if sfmt is not None and sfmt in formats:
+            candidates.append((tag_file, sfmt, rel[: -len(suffix)]))
+    if not candidates:
+        return []  # a rescan with nothing new never loads the image list
+    present = {path for path, (_size, _mtime, missing) in store.scan_index().items() if not missing}
+    stems: dict[str, list[str]] = {}
+    for rel in present:
+        stems.setdefault(_stem_key(rel), []).append(rel)
+    jobs = []
+    for tag_file, sfmt, base in candidates:
         images = [base] if sfmt == "xmp" and base in present else stems.get(base, ())
         jobs.extend((image, tag_file, sfmt) for image in images)
     rank = {f: i for i, f in enumerate(SIDECAR_FORMATS)}
@@ -194,12 +196,11 @@ def import_folder(
     root = Path(store.root)
     files = find_tag_files(root)
     known = {} if force else store.source_file_states()
-    present = {path for path, (_size, _mtime, missing) in store.scan_index().items() if not missing}
     sidecar_formats = SIDECAR_FORMATS if fmt == "auto" else tuple(f for f in (fmt,) if f in SIDECAR_FORMATS)
     unchanged = {rel for rel, f in files.items() if known.get(rel) == (f.size, f.mtime_ns)}
     summary.files_unchanged = len(unchanged)
     pending = {rel: f for rel, f in files.items() if rel not in unchanged}
-    jobs = _match_sidecars(pending, present, sidecar_formats)
+    jobs = _match_sidecars(store, pending, sidecar_formats)
     used = {tag_file.relpath for _image, tag_file, _fmt in jobs}
 
     labels: dict[str, ImageLabels] = {}
@@ -233,7 +234,8 @@ def import_folder(
         done_states.pop(rel, None)
     if labels:
         _merge(store, labels, source, f"Import tags of {len(labels):,} images from sidecars", summary)
-    _mark_images(store, problem_images, {j[0] for j in jobs if j[1].relpath in done_states})
+    if jobs:
+        _mark_images(store, problem_images, {j[0] for j in jobs if j[1].relpath in done_states})
 
     if not summary.cancelled:
         wanted_file_formats = FILE_FORMATS if fmt == "auto" else tuple(f for f in (fmt,) if f in FILE_FORMATS)

@@ -9,7 +9,6 @@ import pytest
 
 from clml_desktop.collection.formats.common import FormatError
 from clml_desktop.collection.importing import TAG_FILE_PROBLEM, import_file, import_folder
-from clml_desktop.collection.labels import LabelSource
 from clml_desktop.collection.scan import scan_folder
 from clml_desktop.collection.store import CollectionStore
 
@@ -144,7 +143,6 @@ def test_chosen_file_unusable_as_a_whole_raises(folder, tmp_path):
     chosen.write_text("file,labels\na.jpg,cat\n", encoding="utf-8")
     with _open(folder) as store, pytest.raises(FormatError, match="missing column"):
         import_file(store, chosen, "csv-tags")
-    assert LabelSource.IMPORTED == "imported"
 
 
 def test_sidecar_without_image_is_ignored_until_the_image_appears(folder, make_image):
