@@ -4,6 +4,7 @@ GUI entry point, the screenshot command and the benchmark."""
 from __future__ import annotations
 
 import sys
+from pathlib import Path
 
 from PySide6.QtCore import QCoreApplication, QSettings
 from PySide6.QtGui import QIcon
@@ -13,6 +14,8 @@ from clml_desktop.ui.context import AppContext
 from clml_desktop.ui.main_window import MainWindow
 from clml_desktop.ui.settings import Settings
 from clml_desktop.ui.theme import apply_theme, follow_system
+
+ICON = Path(__file__).resolve().parent / "resources" / "io.github.clml_desktop.CLMLDesktop.svg"
 
 
 def ensure_app(argv: list[str] | None = None) -> QApplication:
@@ -29,7 +32,7 @@ def ensure_app(argv: list[str] | None = None) -> QApplication:
     # hundreds of such calls, so 5 ms (the default) turns into visible stalls.
     sys.setswitchinterval(0.0005)
     app.setDesktopFileName("io.github.clml_desktop.CLMLDesktop")
-    icon = QIcon.fromTheme("clml-desktop")
+    icon = QIcon(str(ICON))
     if not icon.isNull():
         app.setWindowIcon(icon)
     return app
