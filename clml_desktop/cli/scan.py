@@ -45,9 +45,6 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Scan and import; print a summary to stdout and each problem to stderr."""
-    from clml_desktop.collection.formats.common import FormatError
-    from clml_desktop.collection.importing import import_file, import_folder
-    from clml_desktop.collection.scan import scan_folder
     from clml_desktop.collection.store import CollectionStore, StoreError
 
     try:
@@ -56,36 +53,50 @@ def run(args: argparse.Namespace) -> int:
         print(f"clml-desktop scan: {exc}", file=sys.stderr)
         return 1
     with store:
-        if store.fallback_reason:
-            print(f"note: {store.fallback_reason}", file=sys.stderr)
-        scan = scan_folder(store)
-        print(
-            f"{store.root}: {store.image_count():,} images "
-            f"({scan.added:,} new, {scan.changed:,} changed, {scan.removed:,} removed, "
-            f"{scan.unchanged:,} unchanged) in {scan.seconds:.2f} s"
-        )
-        problems = list(scan.problems)
-        folder_format = "auto" if args.file else args.format
-        summaries = [import_folder(store, folder_format, force=args.force)]
-        failed = False
-        if args.file:
-            try:
-                summaries.append(
-                    import_file(store, args.file, args.format, tags_delimiter=args.tags_delimiter, classes=args.classes)
-                )
-            except FormatError as exc:
-                print(f"clml-desktop scan: {exc}", file=sys.stderr)
-                failed = True
-        for summary in summaries:
-            formats = ", ".join(summary.formats) or "none"
-            print(
-                f"tag files ({formats}): {summary.files_read:,} read, {summary.files_unchanged:,} unchanged; "
-                f"{summary.images:,} images, +{summary.positives_added:,} positives, "
-                f"+{summary.negatives_added:,} negatives, {summary.conflicts:,} conflicts kept as they were"
-            )
-            problems.extend(summary.problems)
-        for problem in dict.fromkeys(str(p) for p in problems):
-            print(f"problem: {problem}", file=sys.stderr)
-        if problems:
-            print(f"{len(problems):,} problems (listed on stderr)")
+        try:
+            failed = _scan_and_import(store, args)
+        except StoreError as exc:
+            print(f"clml-desktop scan: {exc}", file=sys.stderr)
+            return 1
     return 1 if failed else 0
+
+
+def _scan_and_import(store, args: argparse.Namespace) -> bool:
+    """Do the work and print; True when a chosen --file was unusable as a whole."""
+    from clml_desktop.collection.formats.common import FormatError
+    from clml_desktop.collection.importing import import_file, import_folder
+    from clml_desktop.collection.scan import scan_folder
+
+    if store.fallback_reason:
+        print(f"note: {store.fallback_reason}", file=sys.stderr)
+    scan = scan_folder(store)
+    print(
+        f"{store.root}: {store.image_count():,} images "
+        f"({scan.added:,} new, {scan.changed:,} changed, {scan.removed:,} removed, "
+        f"{scan.unchanged:,} unchanged) in {scan.seconds:.2f} s"
+    )
+    problems = list(scan.problems)
+    folder_format = "auto" if args.file else args.format
+    summaries = [import_folder(store, folder_format, force=args.force)]
+    failed = False
+    if args.file:
+        try:
+            summaries.append(
+                import_file(store, args.file, args.format, tags_delimiter=args.tags_delimiter, classes=args.classes)
+            )
+        except FormatError as exc:
+            print(f"clml-desktop scan: {exc}", file=sys.stderr)
+            failed = True
+    for summary in summaries:
+        formats = ", ".join(summary.formats) or "none"
+        print(
+            f"tag files ({formats}): {summary.files_read:,} read, {summary.files_unchanged:,} unchanged; "
+            f"{summary.images:,} images, +{summary.positives_added:,} positives, "
+            f"+{summary.negatives_added:,} negatives, {summary.conflicts:,} conflicts kept as they were"
+        )
+        problems.extend(summary.problems)
+    for problem in dict.fromkeys(str(p) for p in problems):
+        print(f"problem: {problem}", file=sys.stderr)
+    if problems:
+        print(f"{len(problems):,} problems (listed on stderr)")
+    return failed

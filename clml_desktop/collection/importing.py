@@ -185,7 +185,8 @@ def import_folder(
     """Import the tag files found in the collection folder (`auto`: every format present).
 
     Only files new or changed since their last import are read unless
-    `force` (`files_unchanged` counts the others, whatever their format). Sidecars are matched to images by stem (`a.txt`, `a.caption`,
+    `force` (`files_unchanged` counts the others, whatever their format).
+    Sidecars are matched to images by stem (`a.txt`, `a.caption`,
     `a.jpg.xmp`, `a.xmp` for `a.jpg`); collection-wide files are looked for
     at the top of the folder. `cancel()` is polled every few hundred files;
     a cancelled import keeps (and records) what it read, like a cancelled scan.
