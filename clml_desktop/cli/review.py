@@ -13,6 +13,7 @@ from pathlib import Path
 
 from clml_desktop.collection.paths import PathOutsideCollection, to_relpath
 from clml_desktop.collection.store import CollectionStore, StoreError
+from clml_desktop.collection.tagnames import tag_key
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
@@ -31,6 +32,12 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     parser.set_defaults(run=run)
 
 
+def _model_knows(store, tag: str) -> bool:
+    """A tag only the active model knows may be accepted (it is created, undoably)."""
+    model = store.active_model()
+    return model is not None and tag_key(tag) in {tag_key(t) for t in model.tags}
+
+
 def run(args: argparse.Namespace) -> int:
     folder = args.folder.expanduser()
     if not CollectionStore.exists(folder):
@@ -46,6 +53,12 @@ def run(args: argparse.Namespace) -> int:
             image = store.image_by_path(relpath)
             if image is None or image.missing:
                 print(f"clml-desktop review: {relpath}: no such image in the collection", file=sys.stderr)
+                return 2
+            if store.tag_id(args.tag) is None and not _model_knows(store, args.tag):
+                print(
+                    f"clml-desktop review: no tag {args.tag!r} in the collection or its active model",
+                    file=sys.stderr,
+                )
                 return 2
             if args.accept:
                 edit = store.accept_suggestion([image.id], args.tag)

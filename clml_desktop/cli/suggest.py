@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from pathlib import Path
 
@@ -107,6 +108,15 @@ def run(args: argparse.Namespace) -> int:
     except (InferenceError, StoreError) as exc:
         print(f"clml-desktop suggest: {exc}", file=sys.stderr)
         return 1
+    try:
+        _print(args, engine, pairs, likely_wrong)
+    except BrokenPipeError:
+        # The reader (e.g. `| head`) left early; say nothing more.
+        sys.stdout = open(os.devnull, "w")  # noqa: SIM115 - replaces the closed pipe for exit
+    return 0
+
+
+def _print(args: argparse.Namespace, engine: Engine, pairs: list[ScoredPair], likely_wrong: list[ScoredPair]) -> None:
     if args.json:
         json.dump(
             {
@@ -118,7 +128,7 @@ def run(args: argparse.Namespace) -> int:
             ensure_ascii=False,
         )
         print()
-        return 0
+        return
     shown = pairs if args.limit <= 0 else pairs[: args.limit]
     print(f"{len(pairs)} suggestion(s) from model {engine.model_id} ({engine.provider.provider})")
     if shown:
@@ -132,4 +142,3 @@ def run(args: argparse.Namespace) -> int:
         print(f"{len(likely_wrong)} positive(s) look wrong (score < 0.05), e.g.:")
         for p in likely_wrong[:5]:
             print(f"  {p.path}  {p.tag}  {p.score:.3f}")
-    return 0

@@ -122,8 +122,10 @@ def run(args: argparse.Namespace) -> int:
             model = training.model
             print(f"clml-desktop: model {model.id} registered and active ({model.path})", file=sys.stderr)
             for name, value in sorted(model.metrics.items()):
-                if isinstance(value, int | float):
+                if isinstance(value, float) and not value.is_integer():
                     print(f"  {name}: {value:.4f}", file=sys.stderr)
+                elif isinstance(value, int | float):
+                    print(f"  {name}: {int(value)}", file=sys.stderr)
             score_collection(store, Path(model.path), args.device)
             suggestions = SuggestionSet.build(store, model.id)
             count = len(suggestions.most_confident())

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from clml_desktop.jobs.trainer_protocol import (
@@ -65,11 +65,13 @@ def test_missing_fields_take_defaults():
     assert parse_line('{"event": "error"}').message
 
 
+@settings(max_examples=60, deadline=None)
 @given(st.text())
 def test_never_raises_on_any_text(text):
     parse_line(text)
 
 
+@settings(max_examples=60, deadline=None)
 @given(st.dictionaries(st.sampled_from(["event", "epoch", "loss", "model_dir", "metrics", "message"]),
                        st.one_of(st.none(), st.integers(), st.floats(), st.text(), st.booleans())))
 def test_never_raises_on_any_object(obj):

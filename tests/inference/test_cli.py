@@ -1,0 +1,146 @@
+"""The headless commands: suggest --json, review, similar, train (with the fake trainer)."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import pytest
+
+from clml_desktop.app import main
+from clml_desktop.jobs import train_runner
+
+FAKE = Path(__file__).with_name("fake_trainer.py")
+
+
+@pytest.fixture
+def with_model(collection, model_kit):
+    collection.add_model(model_kit.manifest.id, str(model_kit.dir), tags=model_kit.manifest.tags, activate=True)
+    return collection
+
+
+def _json_run(capsys, *argv):
+    code = main(list(argv))
+    captured = capsys.readouterr()
+    assert code == 0, captured.err
+    return json.loads(captured.out), captured.err
+
+
+def test_suggest_json_holds_every_unknown_pair_over_threshold(with_model, capsys):
+    folder = str(with_model.root)
+    data, err = _json_run(capsys, "suggest", folder, "--json", "--device", "cpu")
+    assert set(data) == {"model", "provider", "suggestions"}
+    assert data["model"] == "tiny-1" and data["provider"] == "CPUExecutionProvider"
+    assert "scored 7 image(s)" in err and "CUDA not used" in err
+    for item in data["suggestions"]:
+        assert set(item) == {"image", "tag", "score", "threshold"} and item["score"] >= item["threshold"]
+    everything, err = _json_run(capsys, "suggest", folder, "--json", "--min-score", "0")
+    assert "scored 0 image(s)" in err, "the second run is served from the cache"
+    pairs = {(s["image"], s["tag"]) for s in everything["suggestions"]}
+    assert len(pairs) == 7 * 5 - 4  # 7 images × 5 model tags, minus 3 positives and 1 rejection
+    assert ("plain.jpg", "cat") not in pairs and ("plain.jpg", "dog") not in pairs
+    assert ("grey.png", "long hair") not in pairs and ("alpha.png", "grass") not in pairs
+    assert {s["image"] for s in data["suggestions"]} <= {s["image"] for s in everything["suggestions"]}
+
+
+def test_suggest_text_output(with_model, capsys):
+    assert main(["suggest", str(with_model.root), "--device", "cpu", "--min-score", "0", "--limit", "3"]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith("31 suggestion(s) from model tiny-1") and "... 28 more" in out
+
+
+def test_suggest_with_a_given_model_folder(collection, model_kit, capsys):
+    data, _ = _json_run(capsys, "suggest", str(collection.root), "--json", "--model", str(model_kit.dir))
+    assert data["model"] == "tiny-1"
+    assert [m.id for m in collection.models()] == ["tiny-1"] and collection.active_model() is None
+
+
+def test_suggest_without_a_model_says_what_to_do(collection, capsys):
+    assert main(["suggest", str(collection.root)]) == 1
+    assert "clml-desktop train" in capsys.readouterr().err
+
+
+def test_suggest_with_a_broken_model_is_a_clear_error(collection, tmp_path, capsys):
+    (tmp_path / "bad").mkdir()
+    (tmp_path / "bad" / "manifest.json").write_text("[]")
+    assert main(["suggest", str(collection.root), "--model", str(tmp_path / "bad")]) == 1
+    assert "manifest must be a JSON object" in capsys.readouterr().err
+
+
+def test_cuda_request_falls_back_and_says_why(with_model, capsys, monkeypatch):
+    from clml_desktop.inference import providers
+
+    monkeypatch.setattr(providers, "cuda_problem", lambda: "no NVIDIA driver found (test)")
+    data, err = _json_run(capsys, "suggest", str(with_model.root), "--json", "--device", "cuda")
+    assert data["provider"] == "CPUExecutionProvider"
+    assert "CUDA not used: no NVIDIA driver found (test)" in err
+
+
+def test_review_accept_and_reject(with_model, capsys):
+    folder = str(with_model.root)
+    assert main(["review", folder, "--accept", "rotated.jpg", "cat"]) == 0
+    assert main(["review", folder, "--reject", "rotated.jpg", "dog"]) == 0
+    assert main(["review", folder, "--accept", "rotated.jpg", "sky"]) == 0, "a model-only tag is created"
+    image = with_model.image_by_path("rotated.jpg")
+    states = {(label.tag, label.state, label.source) for label in with_model.labels_of(image.id)}
+    assert states == {
+        ("cat", "positive", "accepted-suggestion"),
+        ("dog", "negative", "manual"),
+        ("sky", "positive", "accepted-suggestion"),
+    }
+    assert with_model.undo() is not None
+    assert {label.tag for label in with_model.labels_of(image.id)} == {"cat", "dog"}
+    assert "sky" not in {t.name for t in with_model.tags()}, "undo removes the tag it created"
+
+
+@pytest.mark.parametrize(
+    "argv, words",
+    [
+        (["--accept", "nowhere.jpg", "cat"], "no such image"),
+        (["--accept", "../outside.jpg", "cat"], "leaves the collection"),
+        (["--reject", "plain.jpg", "typo_tag"], "no tag 'typo_tag'"),
+    ],
+)
+def test_review_refuses_bad_input(with_model, capsys, argv, words):
+    assert main(["review", str(with_model.root), *argv]) == 2
+    assert words in capsys.readouterr().err
+
+
+def test_similar_lists_k_images(with_model, capsys):
+    assert main(["similar", str(with_model.root), "plain.jpg", "-k", "3", "--device", "cpu"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert len(lines) == 3 and all("plain.jpg" not in line for line in lines)
+    sims = [float(line.split()[0]) for line in lines]
+    assert sims == sorted(sims, reverse=True)
+
+
+def test_train_runs_registers_and_scores(collection, model_kit, capsys, monkeypatch):
+    real = train_runner.build_fit_command
+
+    def fake_command(*args, **kwargs):
+        return [sys.executable, str(FAKE), *real(*args, **kwargs)[3:]]
+
+    monkeypatch.setattr(train_runner, "build_fit_command", fake_command)
+    monkeypatch.setenv("FAKE_TRAINER_MODEL", str(model_kit.dir))
+    assert main(["train", str(collection.root), "--epochs", "1", "--device", "cpu"]) == 0
+    captured = capsys.readouterr()
+    assert "registered and active" in captured.err and "100.0%" in captured.err
+    assert "suggestion(s) above threshold" in captured.out
+    active = collection.active_model()
+    assert active is not None and active.metrics == {"val_map": 0.5}
+    kinds = collection.predictions(active.id).kinds
+    assert kinds.count("oof") == 4 and kinds.count("engine") == 3, "only images the trainer did not score"
+    argv = json.loads(Path(active.path + ".argv").read_text())
+    assert argv[argv.index("--epochs") + 1] == "1"
+
+
+def test_train_failure_leaves_no_model(collection, model_kit, capsys, monkeypatch):
+    real = train_runner.build_fit_command
+    monkeypatch.setattr(
+        train_runner, "build_fit_command", lambda *a, **k: [sys.executable, str(FAKE), *real(*a, **k)[3:]]
+    )
+    monkeypatch.setenv("FAKE_TRAINER_MODE", "error")
+    assert main(["train", str(collection.root)]) == 1
+    assert "CUDA out of memory" in capsys.readouterr().err
+    assert collection.models() == []
