@@ -125,9 +125,9 @@ def test_processes_creating_the_same_new_collection_at_once(tmp_path):
             stderr=subprocess.PIPE,
             text=True,
         )
-        for i in range(3)
+        for i in range(2)
     ]
     errors = [p.communicate(timeout=120)[1] for p in procs]
-    assert [p.returncode for p in procs] == [0, 0, 0], errors
+    assert [p.returncode for p in procs] == [0, 0], errors
     with CollectionStore.open(tmp_path) as store:
-        assert sorted(t.name for t in store.tags()) == ["tag0", "tag1", "tag2"]
+        assert sorted(t.name for t in store.tags()) == ["tag0", "tag1"]

@@ -94,7 +94,7 @@ def _apply(store: CollectionStore, ids: list[int], op) -> None:
         pass  # a refused edit (unknown tag, name clash) must leave no trace; checked below
 
 
-@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.lists(ops, max_size=14))
 def test_undo_all_restores_and_redo_replays(sequence):
     with tempfile.TemporaryDirectory() as tmp, CollectionStore.open(Path(tmp)) as store:
