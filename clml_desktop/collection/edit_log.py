@@ -13,6 +13,7 @@ import sqlite3
 import time
 from collections.abc import Sequence
 
+from clml_desktop.collection.rows import LoggedLabelChange, LoggedTagChange
 from clml_desktop.collection.tagnames import tag_key
 
 # (image_id, tag_id, old_state, old_source, old_position, old_time,
@@ -148,3 +149,28 @@ def redo(conn: sqlite3.Connection) -> str | None:
     apply_label_changes(conn, edit_id, forward=True)
     conn.execute("UPDATE edits SET status = 'applied' WHERE id = ?", (edit_id,))
     return description
+
+
+def changes_of(
+    conn: sqlite3.Connection, edit_id: int, limit: int | None
+) -> tuple[list[LoggedLabelChange], list[LoggedTagChange]]:
+    """What one edit changed, read back from the log (tag names as they are now)."""
+    labels = [
+        LoggedLabelChange(*r)
+        for r in conn.execute(
+            "SELECT c.image_id, COALESCE(i.path, ''), c.tag_id, t.name, c.old_state, c.old_source,"
+            " c.new_state, c.new_source FROM label_changes c"
+            " LEFT JOIN images i ON i.id = c.image_id JOIN tags t ON t.id = c.tag_id"
+            " WHERE c.edit_id = ? ORDER BY c.id LIMIT ?",
+            (edit_id, -1 if limit is None else int(limit)),
+        )
+    ]
+    tags = [
+        LoggedTagChange(r[0], r[1], r[2], bool(r[3]), bool(r[4]))
+        for r in conn.execute(
+            "SELECT tag_id, old_name, new_name, old_deleted, new_deleted FROM tag_changes"
+            " WHERE edit_id = ? ORDER BY id",
+            (edit_id,),
+        )
+    ]
+    return labels, tags

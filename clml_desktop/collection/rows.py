@@ -176,3 +176,28 @@ class ScanReport:
     problems: list[Problem] = field(default_factory=list)
     seconds: float = 0.0
     cancelled: bool = False
+
+
+@dataclass(frozen=True)
+class LoggedLabelChange:
+    """One label an edit changed, before and after (None state = unknown), for an audit view."""
+
+    image_id: int
+    path: str
+    tag_id: int
+    tag: str
+    old_state: str | None
+    old_source: str | None
+    new_state: str | None
+    new_source: str | None
+
+
+@dataclass(frozen=True)
+class LoggedTagChange:
+    """One tag an edit renamed, created, deleted or brought back."""
+
+    tag_id: int
+    old_name: str
+    new_name: str
+    old_deleted: bool
+    new_deleted: bool

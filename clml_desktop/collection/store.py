@@ -39,6 +39,8 @@ from clml_desktop.collection.rows import (
     LabelChange,
     LabelMatrix,
     LabelRow,
+    LoggedLabelChange,
+    LoggedTagChange,
     ModelRow,
     PredictionIn,
     PredictionMatrix,
@@ -560,6 +562,13 @@ class CollectionStore:
                 (int(limit),),
             ).fetchall()
         return [EditRow(*r) for r in rows]
+
+    def edit_changes(
+        self, edit_id: int, limit: int | None = None
+    ) -> tuple[list[LoggedLabelChange], list[LoggedTagChange]]:
+        """The labels and tags one edit changed (first `limit` labels), for an audit view."""
+        with self._read() as conn:
+            return edit_log.changes_of(conn, int(edit_id), limit)
 
     # -- tag-file bookkeeping -------------------------------------------------
 

@@ -302,3 +302,19 @@ def test_source_file_states(store):
     store.set_source_file_states([("a.txt", 11, 124)])
     assert store.source_file_state("a.txt") == (11, 124)
     assert store.source_file_states() == {"a.txt": (11, 124), "b.txt": (5, 7)}
+
+
+def test_edit_changes_read_the_log_back(store, ids):
+    store.add_tag(ids[:2], "cat")
+    edit = store.reject_tag(ids[1:3], "cat")
+    labels, tags = store.edit_changes(edit)
+    assert tags == []
+    assert [(c.image_id, c.tag, c.old_state, c.new_state) for c in labels] == [
+        (ids[1], "cat", "positive", "negative"),
+        (ids[2], "cat", None, "negative"),
+    ]
+    assert labels[0].path == store.image(ids[1]).path
+    assert len(store.edit_changes(edit, limit=1)[0]) == 1
+    edit = store.rename_tag("cat", "feline")
+    labels, tags = store.edit_changes(edit)
+    assert labels == [] and [(t.old_name, t.new_name) for t in tags] == [("cat", "feline")]
