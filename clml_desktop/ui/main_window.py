@@ -109,6 +109,8 @@ class MainWindow(QMainWindow):
         state = context.settings.qsettings.value("window/state")
         if isinstance(state, QByteArray):
             self.restoreState(state)
+        else:
+            QTimer.singleShot(0, self._default_dock_sizes)
 
     # ---- extension points -----------------------------------------------------
 
@@ -360,6 +362,12 @@ class MainWindow(QMainWindow):
     def _show_welcome(self) -> None:
         self.welcome.refresh()
         self.stack.setCurrentWidget(self.welcome)
+
+    def _default_dock_sizes(self) -> None:
+        """First run: give the tag list room for names and counts."""
+        dock = self.docks.get("tags")
+        if dock is not None:
+            self.resizeDocks([dock], [300], Qt.Orientation.Horizontal)
 
     def is_busy(self) -> bool:
         """Whether any background work is still running or queued (scripts, tests)."""

@@ -23,11 +23,11 @@ SortRole = Qt.ItemDataRole.UserRole + 1
 TagNameRole = Qt.ItemDataRole.UserRole + 2
 
 COL_NAME, COL_POSITIVE, COL_SUGGESTED, COL_NEGATIVE = range(4)
-HEADERS = ("Tag", "Tagged", "Suggested", "Rejected")
+HEADERS = ("Tag", "Tagged", "New", "Rejected")
 HEADER_TIPS = (
     "The tag as you spelled it",
     "Images that have this tag (positives)",
-    "Pending suggestions of the active model for this tag",
+    "Suggested by the active model and not yet reviewed (the grid's 'new' badges)",
     "Images where a person rejected this tag (confirmed negatives)",
 )
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import replace
 
-from PySide6.QtCore import QModelIndex, QPoint, Qt
+from PySide6.QtCore import QModelIndex, QPoint, QSize, Qt
 from PySide6.QtGui import QAction, QGuiApplication
 from PySide6.QtWidgets import (
     QAbstractItemView,
@@ -70,9 +70,14 @@ class TagPanel(QWidget):
         self.view.clicked.connect(self._on_clicked)
         header = self.view.header()
         header.setStretchLastSection(False)
+        header.setMinimumSectionSize(24)
         header.setSectionResizeMode(COL_NAME, QHeaderView.ResizeMode.Stretch)
+        metrics = self.view.fontMetrics()
         for col in range(1, 4):
-            header.setSectionResizeMode(col, QHeaderView.ResizeMode.ResizeToContents)
+            title = str(self.model.headerData(col, Qt.Orientation.Horizontal))
+            width = max(metrics.horizontalAdvance("00,000"), metrics.horizontalAdvance(title)) + 22
+            header.setSectionResizeMode(col, QHeaderView.ResizeMode.Fixed)
+            header.resizeSection(col, width)
 
         top = QHBoxLayout()
         top.setSpacing(6)
@@ -102,6 +107,9 @@ class TagPanel(QWidget):
         self.merge_action.triggered.connect(lambda: self.merge_selected())
         for action in (self.rename_action, self.delete_action, self.merge_action):
             self.addAction(action)
+
+    def sizeHint(self) -> QSize:
+        return QSize(300, 600)
 
     # ---- selection and filtering -------------------------------------------
 

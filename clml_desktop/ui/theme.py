@@ -8,11 +8,14 @@ force light or dark; `system` follows the desktop and switches live.
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QColor, QGuiApplication, QPalette
 from PySide6.QtWidgets import QApplication
 
 ACCENT = "#2f6fdb"
+CHECK_ICON = Path(__file__).resolve().parent / "resources" / "check.svg"
 
 _LIGHT = {
     QPalette.ColorRole.Window: "#f3f4f6",
@@ -65,6 +68,9 @@ QLabel#filterCount {{ color: {muted}; }}
 QWidget#filterBar, QWidget#batchBar {{ border-bottom: 1px solid {border}; }}
 QLabel#emptyTitle {{ font-size: 18pt; font-weight: 600; }}
 QLabel#emptyText {{ color: {muted}; }}
+QCheckBox::indicator {{ width: 14px; height: 14px; border: 1px solid {indicator}; border-radius: 3px; background: {base}; }}
+QCheckBox::indicator:hover {{ border-color: {accent}; }}
+QCheckBox::indicator:checked {{ background: {accent}; border-color: {accent}; image: url({check}); }}
 """
 
 
@@ -97,6 +103,8 @@ def apply_theme(app: QApplication, theme: str = "system") -> bool:
             base=_DARK[QPalette.ColorRole.Base] if dark else _LIGHT[QPalette.ColorRole.Base],
             accent=ACCENT,
             muted="#9aa0a8" if dark else "#6b7078",
+            indicator="#8c929b" if dark else "#8a9099",
+            check=CHECK_ICON.as_posix(),
         )
     )
     return dark
