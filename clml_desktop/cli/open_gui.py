@@ -79,7 +79,7 @@ def run_headless(folder: Path | None) -> int:
         return code
     out = folder.parent / f"{folder.name}-labels.json"
     print(f"\n== 4/4 export labels with suggestions to {out}", flush=True)
-    code = cli(["export", str(folder), "--format", "json", "--out", str(out)])
+    code = cli(["export", str(folder), "--format", "json", "--out", str(out), "--with-suggestions"])
     if code:
         return code
     print(f"\nDone. Labels and suggestions: {out}", flush=True)
