@@ -95,12 +95,21 @@ def active_model(conn: sqlite3.Connection) -> ModelRow | None:
 def put_predictions(conn: sqlite3.Connection, model_id: str, rows: Iterable[PredictionIn]) -> int:
     """Store scores (replacing older ones of the same image and kind); returns the count."""
     now = time.time()
+    model = conn.execute("SELECT tags FROM models WHERE id = ?", (model_id,)).fetchone()
+    if model is None:
+        raise ValueError(f"no model {model_id!r} in the collection; add_model it first")
+    width = len(json.loads(model[0])) or None
 
     def params():
         for p in rows:
             if p.kind not in KINDS:
                 raise ValueError(f"prediction kind must be one of {KINDS}, not {p.kind!r}")
             probs = np.ascontiguousarray(p.probs, dtype=np.float32).ravel()
+            if width is not None and probs.size != width:
+                raise ValueError(
+                    f"model {model_id!r} has {width} tags but image {p.image_id} got"
+                    f" {probs.size} scores"
+                )
             emb = None
             if p.embedding is not None:
                 emb = np.ascontiguousarray(p.embedding, dtype=np.float16).ravel().tobytes()

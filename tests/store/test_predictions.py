@@ -80,11 +80,18 @@ def test_bad_predictions_are_refused(store, ids):
     store.add_model("m", "models/m", tags=["a", "b"])
     with pytest.raises(StoreError, match="kind"):
         store.put_predictions("m", [PredictionIn(ids[0], 1, "guess", np.zeros(2))])
-    with pytest.raises(StoreError, match="refused"):
+    with pytest.raises(StoreError, match="no model"):
         store.put_predictions("unknown model", [PredictionIn(ids[0], 1, "engine", np.zeros(2))])
-    store.put_predictions("m", [PredictionIn(ids[0], 1, "engine", np.zeros(3))])
-    with pytest.raises(StoreError, match="2 scores"):
-        store.predictions("m")
+    with pytest.raises(StoreError, match="has 2 tags but image .* got 3 scores"):
+        store.put_predictions("m", [PredictionIn(ids[0], 1, "engine", np.zeros(3))])
+    with pytest.raises(StoreError, match="refused"):
+        store.put_predictions("m", [PredictionIn(99999, 1, "engine", np.zeros(2))])
+    assert store.predictions("m").probs.shape == (0, 2)
+    store.add_model("untagged", "models/u")
+    store.put_predictions("untagged", [PredictionIn(ids[0], 1, "engine", np.zeros(3))])
+    store.put_predictions("untagged", [PredictionIn(ids[1], 1, "engine", np.zeros(4))])
+    with pytest.raises(StoreError, match=r"do not all have [34] scores"):
+        store.predictions("untagged")
     with pytest.raises(StoreError, match="no model"):
         store.predictions("nope")
 
