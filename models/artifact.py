@@ -128,7 +128,9 @@ def save_model_dir(
     )
     try:
         parity = export_onnx(net, staging / ONNX_NAME, image_size, verify_images)
-        manifest.metrics.setdefault("onnx_parity_rel_err", parity)
+        manifest.metrics.setdefault("onnx_parity_rel_err", parity.rel_err)
+        if parity.judged_by_float64:
+            manifest.metrics.setdefault("onnx_parity_float32_floor", parity.float32_floor)
         atomic_write_bytes(staging / CHECKPOINT_NAME, _state_bytes(net))
         manifest.write(staging / MANIFEST_NAME)
         _publish(staging, out_dir)

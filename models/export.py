@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import copy
 import warnings
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -65,12 +66,12 @@ def cpu_copy(model: nn.Module) -> nn.Module:
 
 def export_onnx(
     model: nn.Module, path: Path, image_size: int, verify_images: Tensor | None = None
-) -> float | None:
+) -> Parity | None:
     """Write `model` (forward -> logits, embedding) to `path` as ONNX and check it.
 
     Input `images` N×3×S×S float32 with dynamic N; outputs `logits`, `embedding`;
     opset 17. With `verify_images`, onnxruntime must match torch within 1e-4
-    relative; returns the worst relative error measured (None without images).
+    relative (see `verify_onnx`); returns the measured Parity (None without images).
     """
     path = Path(path)
     net = cpu_copy(model)
@@ -98,11 +99,34 @@ def export_onnx(
     return verify_onnx(path, net, verify_images)
 
 
+@dataclass(frozen=True)
+class Parity:
+    """How closely onnxruntime reproduces torch: the measured error and how it was judged."""
+
+    rel_err: float  # max |ort − torch| / max(1, max |torch|) over both outputs
+    float32_floor: float | None = None  # torch float32's own error vs float64, when it was needed
+
+    @property
+    def judged_by_float64(self) -> bool:
+        return self.float32_floor is not None
+
+
+def _rel(a: np.ndarray, b: np.ndarray) -> float:
+    return float(np.max(np.abs(a - b)) / max(1.0, float(np.max(np.abs(b)))))
+
+
 @torch.no_grad()
 def verify_onnx(
     path: Path, model: nn.Module, images: Tensor, tolerance: float = TOLERANCE
-) -> float:
-    """Run `path` in onnxruntime (CPU) and `model` in torch on `images`; raise if they differ."""
+) -> Parity:
+    """Run `path` in onnxruntime (CPU) and `model` in torch on `images`; raise if they differ.
+
+    The limit is `tolerance` relative. A network can be so ill-conditioned (a
+    deep ResNet with random weights) that torch float32 itself is further than
+    that from the exact result; then float64 torch is the referee: the export
+    passes when onnxruntime is no further from float64 than twice torch
+    float32's own error, since no float32 runtime could do better.
+    """
     import onnxruntime as ort
 
     net = cpu_copy(model)
@@ -112,7 +136,7 @@ def verify_onnx(
     options.log_severity_level = 3
     session = ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
     got = session.run(list(OUTPUT_NAMES), {INPUT_NAME: x.numpy()})
-    worst = 0.0
+    errors = {}
     for name, a, b in zip(OUTPUT_NAMES, expected, got, strict=True):
         if a.shape != b.shape:
             raise ExportError(
@@ -122,10 +146,19 @@ def verify_onnx(
             raise ExportError(
                 f"{path}: torch output {name} is not finite; calibrate BatchNorm first"
             )
-        rel = float(np.max(np.abs(a - b)) / max(1.0, float(np.max(np.abs(a)))))
-        worst = max(worst, rel)
-        if not rel <= tolerance:
-            raise ExportError(
-                f"{path}: onnxruntime {name} differs from torch by {rel:.2e} relative (limit {tolerance:.0e})"
-            )
-    return worst
+        errors[name] = _rel(b, a)
+    worst = max(errors.values())
+    if worst <= tolerance:
+        return Parity(worst)
+    exact = [t.numpy() for t in net.double()(x.double())]
+    floor = max(_rel(a.astype(np.float64), e) for a, e in zip(expected, exact, strict=True))
+    ort_vs_exact = {
+        n: _rel(b.astype(np.float64), e) for n, b, e in zip(OUTPUT_NAMES, got, exact, strict=True)
+    }
+    name = max(ort_vs_exact, key=ort_vs_exact.get)
+    if ort_vs_exact[name] <= max(tolerance, 2.0 * floor):
+        return Parity(worst, float32_floor=floor)
+    raise ExportError(
+        f"{path}: onnxruntime {name} differs from torch by {errors[name]:.2e} relative (limit {tolerance:.0e}; "
+        f"torch float32 itself is within {floor:.1e} of float64, onnxruntime {ort_vs_exact[name]:.1e})"
+    )

@@ -9,8 +9,8 @@ import pytest
 import torch
 from torchvision.models import ResNet18_Weights
 
-from models.artifact import save_model_dir
 from models.checkpoint import CheckpointError, load_checkpoint, load_into, strip_prefixes
+from models.manifest import Manifest
 from models.resnet import build_model
 from models.weights import InitError, resolve_init
 
@@ -69,7 +69,7 @@ class _Payload:
 def test_pickled_code_is_refused(tmp_path):
     path = tmp_path / "evil.pt"
     with open(path, "wb") as fh:
-        pickle.dump({"conv1.weight": _Payload()}, fh)
+        pickle.dump({"conv1.weight": _Payload()}, fh, protocol=2)
     with pytest.raises(CheckpointError, match="evil.pt"):
         load_checkpoint(path)
     (tmp_path / "empty.pt").write_bytes(b"")
@@ -111,18 +111,19 @@ def test_random_only_when_asked_and_with_a_warning():
         resolve_init("/nonexistent/weights.pt", arch="resnet18", tags=["a"])
 
 
-def test_previous_model_maps_classifier_rows_by_tag_name(tmp_path, real_images):
+def test_previous_model_maps_classifier_rows_by_tag_name(tmp_path):
     old = build_model("resnet18", 3)
-    save_model_dir(
-        tmp_path / "m1",
-        old,
+    (tmp_path / "m1").mkdir()
+    torch.save(old.state_dict(), tmp_path / "m1" / "checkpoint.pt")
+    Manifest(
+        id="m1",
         tags=["cat", "long_hair", "dog"],
-        arch="resnet18",
-        image_size=64,
+        architecture="resnet18",
+        input_size=64,
+        embedding_dim=512,
         mean=[0.5, 0.5, 0.5],
         std=[0.25, 0.25, 0.25],
-        verify_images=real_images[:2],
-    )
+    ).write(tmp_path / "m1")
     plan = resolve_init(tmp_path / "m1", arch="resnet18", tags=["dog", "bird", "Long Hair"])
     assert plan.kind == "model" and plan.parent == "m1"
     assert list(plan.mean) == [0.5, 0.5, 0.5] and list(plan.std) == [0.25, 0.25, 0.25]
