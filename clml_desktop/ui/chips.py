@@ -88,11 +88,12 @@ class TagChip(QWidget):
         self.score = score
         self.setSizePolicy(QSizePolicy.Policy.Fixed, QSizePolicy.Policy.Fixed)
         self.setAttribute(Qt.WidgetAttribute.WA_Hover, True)
+        self._colouring = False
         layout = QHBoxLayout(self)
         layout.setContentsMargins(10, 2, 4, 2)
         layout.setSpacing(4)
 
-        self.name_label = QLabel(tag, self)
+        self.name_label = QLabel(self)
         font = self.name_label.font()
         if kind is ChipKind.REJECTED:
             font.setStrikeOut(True)
@@ -101,24 +102,41 @@ class TagChip(QWidget):
         self.name_label.setFont(font)
         layout.addWidget(self.name_label)
 
-        meta = self._meta_text()
-        self.meta_label = QLabel(meta, self)
+        self.meta_label = QLabel(self)
         small = self.meta_label.font()
         small.setPointSizeF(max(6.0, small.pointSizeF() * 0.82))
         self.meta_label.setFont(small)
-        self.meta_label.setVisible(bool(meta))
         layout.addWidget(self.meta_label)
 
         self.buttons: dict[str, QToolButton] = {}
         if kind is ChipKind.POSITIVE:
-            self._add_button("remove", "×", f"Remove '{tag}' from this image", self.removeRequested)
+            self._add_button("remove", "×", self.removeRequested)
         elif kind is ChipKind.SUGGESTED:
-            self._add_button("accept", "✓", f"Accept '{tag}' (A)", self.acceptRequested)
-            self._add_button("reject", "✗", f"Reject '{tag}' (R)", self.rejectRequested)
+            self._add_button("accept", "✓", self.acceptRequested)
+            self._add_button("reject", "✗", self.rejectRequested)
         else:
-            self._add_button("restore", "↺", f"Forget the rejection of '{tag}'", self.restoreRequested)
-        self.setToolTip(self._tooltip())
+            self._add_button("restore", "↺", self.restoreRequested)
         self._apply_text_colors()
+        self.configure(tag, source=source, score=score)
+
+    def configure(self, tag: str, *, source: str | None = None, score: float | None = None) -> None:
+        """Show another tag of the same kind (the inspector reuses chips: creating
+        widgets on every navigation is what made it lag)."""
+        self.tag, self.source, self.score = tag, source, score
+        self.name_label.setText(tag)
+        meta = self._meta_text()
+        self.meta_label.setText(meta)
+        self.meta_label.setVisible(bool(meta))
+        tips = {
+            "remove": f"Remove '{tag}' from this image",
+            "accept": f"Accept '{tag}' (A)",
+            "reject": f"Reject '{tag}' (R)",
+            "restore": f"Forget the rejection of '{tag}'",
+        }
+        for name, button in self.buttons.items():
+            button.setToolTip(tips[name])
+        self.setToolTip(self._tooltip())
+        self.updateGeometry()
 
     def _meta_text(self) -> str:
         if self.kind is ChipKind.SUGGESTED and self.score is not None:
@@ -136,37 +154,43 @@ class TagChip(QWidget):
             return f"<b>{self.tag}</b> — suggested by the model{score}; ✓ accept, ✗ reject"
         return f"<b>{self.tag}</b> — rejected by you; the model will learn it is absent"
 
-    def _add_button(self, name: str, glyph: str, tip: str, signal: Signal) -> None:
+    def _add_button(self, name: str, glyph: str, signal: Signal) -> None:
         button = QToolButton(self)
         button.setText(glyph)
-        button.setToolTip(tip)
         button.setAutoRaise(True)
         button.setCursor(Qt.CursorShape.PointingHandCursor)
         button.setFocusPolicy(Qt.FocusPolicy.TabFocus)
         button.setFixedSize(QSize(18, 18))
         button.setObjectName(f"chip-{name}")
+        bold = button.font()
+        bold.setWeight(QFont.Weight.Bold)
+        button.setFont(bold)
         button.clicked.connect(lambda: signal.emit(self.tag))
         self.layout().addWidget(button)
         self.buttons[name] = button
 
     def _apply_text_colors(self) -> None:
+        """Colour the text through palettes (per-widget style sheets cost milliseconds
+        per chip, and an image's chips are rebuilt on every navigation)."""
         _fill, border, text = chip_colors(self.palette(), self.kind)
-        meta = mix(text, self.palette().color(QPalette.ColorRole.Window), 0.3)
-        if self.kind is ChipKind.SUGGESTED:
-            meta = border
-        self.name_label.setStyleSheet(f"color: {text.name()}; background: transparent;")
-        self.meta_label.setStyleSheet(f"color: {meta.name()}; background: transparent;")
+        meta = border if self.kind is ChipKind.SUGGESTED else mix(
+            text, self.palette().color(QPalette.ColorRole.Window), 0.3
+        )
+        for widget, colour in ((self.name_label, text), (self.meta_label, meta)):
+            pal = widget.palette()
+            pal.setColor(QPalette.ColorRole.WindowText, colour)
+            widget.setPalette(pal)
         for button in self.buttons.values():
-            button.setStyleSheet(
-                f"QToolButton {{ color: {text.name()}; border: none; border-radius: 9px;"
-                " font-weight: bold; background: transparent; }"
-                f"QToolButton:hover {{ background: {mix(text, border, 0.5).name()}40; }}"
-            )
+            pal = button.palette()
+            pal.setColor(QPalette.ColorRole.ButtonText, text)
+            button.setPalette(pal)
 
     def changeEvent(self, event) -> None:  # noqa: N802 (Qt override)
         super().changeEvent(event)
-        if event.type() in (event.Type.PaletteChange, event.Type.StyleChange):
+        if event.type() == event.Type.PaletteChange and not self._colouring:
+            self._colouring = True
             self._apply_text_colors()
+            self._colouring = False
 
     def paintEvent(self, event: QPaintEvent) -> None:  # noqa: N802
         fill, border, _text = chip_colors(self.palette(), self.kind)

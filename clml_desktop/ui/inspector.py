@@ -29,7 +29,7 @@ from clml_desktop.ui.context import AppContext
 from clml_desktop.ui.flow_layout import FlowLayout
 from clml_desktop.ui.image_tags import ImageTags, image_tags
 from clml_desktop.ui.image_view import ImageView
-from clml_desktop.ui.preview_loader import PreviewLoader
+from clml_desktop.ui.preview_loader import shared_loader
 from clml_desktop.ui.tag_completer import TagCompleter
 
 
@@ -61,12 +61,14 @@ class Inspector(QWidget):
         super().__init__(parent)
         self.setObjectName("Inspector")
         self.context = context
-        self.loader = PreviewLoader(context.pool, parent=self)
+        self.loader = shared_loader(context)
         self.loader.imageReady.connect(self._on_image)
         self.loader.failed.connect(self._on_image_failed)
         self._image_id = -1
         self._path: str | None = None
         self._tags = ImageTags()
+        self._shown_id = -1
+        self._chip_pool: dict[ChipKind, list[TagChip]] = {}
         self._completer_dirty = True
         self._refresh_timer = QTimer(self)
         self._refresh_timer.setSingleShot(True)
@@ -194,7 +196,7 @@ class Inspector(QWidget):
         for flow in flows:
             for i in range(flow.count()):
                 widget = flow.itemAt(i).widget()
-                if isinstance(widget, TagChip):
+                if isinstance(widget, TagChip) and not widget.isHidden():
                     out.append(widget)
         return out
 
@@ -230,6 +232,7 @@ class Inspector(QWidget):
             self.details.setText("")
             self.problem.hide()
             self._tags = ImageTags()
+            self._shown_id = -1
             self._rebuild_chips()
             self._update_placeholder()
             return
@@ -288,6 +291,7 @@ class Inspector(QWidget):
 
     def _on_rejected_toggled(self, _checked: bool) -> None:
         self._rebuild_chips()
+        self.tagsShown.emit()
 
     def _on_add(self) -> None:
         text = self.add_edit.text()
@@ -330,34 +334,22 @@ class Inspector(QWidget):
             except Exception as exc:
                 self.context.statusMessage.emit(f"Could not read the labels of this image: {exc}")
                 labels = []
-            self._tags = image_tags(labels, self.context.index, self._image_id)
+            tags = image_tags(labels, self.context.index, self._image_id)
+            if tags == self._tags and self._shown_id == self._image_id:
+                return
+            self._tags = tags
+        self._shown_id = self._image_id
         self._rebuild_chips()
         self.tagsShown.emit()
 
     def _rebuild_chips(self) -> None:
         tags = self._tags
-        self.tags_scroll.widget().setUpdatesEnabled(False)
-        for flow in (self.positive_flow, self.suggested_flow, self.rejected_flow):
-            flow.clear()
         parent = self.tags_scroll.widget()
-        for tag, source in tags.positives:
-            chip = TagChip(tag, ChipKind.POSITIVE, source=source, parent=parent)
-            chip.removeRequested.connect(self._remove)
-            self.positive_flow.addWidget(chip)
-            chip.show()
-        for s in tags.suggested:
-            chip = TagChip(s.tag, ChipKind.SUGGESTED, score=s.score, parent=parent)
-            chip.acceptRequested.connect(self._accept)
-            chip.rejectRequested.connect(self._reject)
-            self.suggested_flow.addWidget(chip)
-            chip.show()
+        parent.setUpdatesEnabled(False)
         show_rejected = self.rejected_toggle.isChecked()
-        if show_rejected:
-            for tag in tags.rejected:
-                chip = TagChip(tag, ChipKind.REJECTED, parent=parent)
-                chip.restoreRequested.connect(self._remove)
-                self.rejected_flow.addWidget(chip)
-                chip.show()
+        self._fill(ChipKind.POSITIVE, [(tag, {"source": source}) for tag, source in tags.positives])
+        self._fill(ChipKind.SUGGESTED, [(s.tag, {"score": s.score}) for s in tags.suggested])
+        self._fill(ChipKind.REJECTED, [(tag, {}) for tag in tags.rejected] if show_rejected else [])
         n_pos = len(tags.positives)
         self.positive_header.setText(f"Tags ({n_pos})" if n_pos else "Tags")
         self.empty_hint.setVisible(self._image_id >= 0 and n_pos == 0)
@@ -371,6 +363,28 @@ class Inspector(QWidget):
             flow.invalidate()
         parent.setUpdatesEnabled(True)
         parent.updateGeometry()
+
+    def _fill(self, kind: ChipKind, items: list[tuple[str, dict]]) -> None:
+        """Show `items` as chips of `kind`, reusing the chips made before (hidden when spare)."""
+        flow = {ChipKind.POSITIVE: self.positive_flow, ChipKind.SUGGESTED: self.suggested_flow,
+                ChipKind.REJECTED: self.rejected_flow}[kind]
+        pool = self._chip_pool.setdefault(kind, [])
+        parent = self.tags_scroll.widget()
+        for i, (tag, extra) in enumerate(items):
+            if i < len(pool):
+                chip = pool[i]
+                chip.configure(tag, **extra)
+            else:
+                chip = TagChip(tag, kind, parent=parent, **extra)
+                chip.removeRequested.connect(self._remove)
+                chip.acceptRequested.connect(self._accept)
+                chip.rejectRequested.connect(self._reject)
+                chip.restoreRequested.connect(self._remove)
+                flow.addWidget(chip)
+                pool.append(chip)
+            chip.show()
+        for chip in pool[len(items):]:
+            chip.hide()
 
     def _remove(self, tag: str) -> None:
         if self._image_id >= 0:

@@ -10,6 +10,7 @@ are decoded ahead (preloads) into a small LRU cache of QImages.
 
 from __future__ import annotations
 
+import weakref
 from collections import OrderedDict, deque
 from pathlib import Path
 
@@ -159,3 +160,16 @@ class PreviewLoader(QObject):
     def _on_finished(self, path: str) -> None:
         self._running.pop(path, None)
         self._pump()
+
+
+_SHARED: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
+def shared_loader(context) -> PreviewLoader:
+    """The one preview loader of a context: the inspector and review mode show the
+    same image, so they share decodes and the cache instead of decoding it twice."""
+    loader = _SHARED.get(context)
+    if loader is None:
+        loader = PreviewLoader(context.pool, cache_items=32, parent=context)
+        _SHARED[context] = loader
+    return loader

@@ -21,7 +21,6 @@ from PySide6.QtWidgets import (
     QHBoxLayout,
     QHeaderView,
     QLabel,
-    QProgressBar,
     QPushButton,
     QSizePolicy,
     QSplitter,
@@ -34,9 +33,10 @@ from clml_desktop.collection.query import UNKNOWN
 from clml_desktop.jobs.worker import JobControl, Worker
 from clml_desktop.ui.context import AppContext
 from clml_desktop.ui.image_view import ImageView
-from clml_desktop.ui.preview_loader import PreviewLoader
+from clml_desktop.ui.preview_loader import shared_loader
 from clml_desktop.ui.review_model import ReviewTableModel
 from clml_desktop.ui.review_queue import ReviewItem, ReviewMode, ReviewOrder, ReviewQueue, Verdict
+from clml_desktop.ui.score_bar import ScoreBar
 
 QUEUE_LIMIT = 20000
 PRELOAD_IMAGES = 4
@@ -111,7 +111,7 @@ class ReviewView(QWidget):
         self._worker: Worker | None = None
         self._stale = True
         self._keys = _key_lookup()
-        self.loader = PreviewLoader(context.pool, cache_items=24, parent=self)
+        self.loader = shared_loader(context)
         self.loader.imageReady.connect(self._on_image)
         self.loader.failed.connect(self._on_image_failed)
         self._shown_path: str | None = None
@@ -159,10 +159,7 @@ class ReviewView(QWidget):
         font = self.question.font()
         font.setPointSizeF(font.pointSizeF() * 1.6)
         self.question.setFont(font)
-        self.score_bar = QProgressBar(self)
-        self.score_bar.setRange(0, 1000)
-        self.score_bar.setTextVisible(True)
-        self.score_bar.setFixedWidth(320)
+        self.score_bar = ScoreBar(self)
         self.context_label = QLabel(self)
         self.context_label.setAlignment(Qt.AlignmentFlag.AlignCenter)
         self.context_label.setWordWrap(True)
@@ -221,10 +218,9 @@ class ReviewView(QWidget):
         self.table.setWordWrap(False)
         self.table.setTextElideMode(Qt.TextElideMode.ElideMiddle)
         header = self.table.horizontalHeader()
-        header.setSectionResizeMode(0, QHeaderView.ResizeMode.Fixed)
-        header.resizeSection(0, 26)
-        header.setSectionResizeMode(1, QHeaderView.ResizeMode.ResizeToContents)
-        header.setSectionResizeMode(2, QHeaderView.ResizeMode.ResizeToContents)
+        for column, width in ((0, 26), (1, 110), (2, 52)):
+            header.setSectionResizeMode(column, QHeaderView.ResizeMode.Interactive)
+            header.resizeSection(column, width)
         header.setStretchLastSection(True)
         self.table.clicked.connect(self._on_table_clicked)
         self.table.setMinimumWidth(220)
@@ -324,11 +320,12 @@ class ReviewView(QWidget):
             self.context.accept_suggestion([image_id], item.tag)
         if items:
             self._edits.append(len(items))
+        rows = [queue.items.index(item) for item in items]
         self.context.statusMessage.emit(
             f"Accepted {len(items)} suggestion{'s' if len(items) != 1 else ''} on this image"
             if items else "No suggestion of this image passes its threshold"
         )
-        self._after_move()
+        self._after_move(rows)
 
     def cmd_next_image(self) -> None:
         if self.queue is not None:
@@ -352,8 +349,8 @@ class ReviewView(QWidget):
         edits = self._edits.pop() if any(i.verdict in (Verdict.ACCEPTED, Verdict.REJECTED) for i in last) else 0
         for _ in range(edits):
             self.context.undo()
-        queue.step_back()
-        self._after_move()
+        cleared = queue.step_back()
+        self._after_move([queue.items.index(item) for item in cleared])
 
     # ---- events -------------------------------------------------------------
 
@@ -375,6 +372,9 @@ class ReviewView(QWidget):
         super().showEvent(event)
         if self._stale and self.context.store is not None:
             self.reload()
+        else:
+            self._shown_path = None
+            self._show_current()
         self.setFocus(Qt.FocusReason.OtherFocusReason)
 
     # ---- internals ------------------------------------------------------------
@@ -448,8 +448,8 @@ class ReviewView(QWidget):
         self.decided.emit(verdict.value, item.tag, item.image_id)
         self._after_move()
 
-    def _after_move(self) -> None:
-        self.model.refresh()
+    def _after_move(self, rows: list[int] | None = None) -> None:
+        self.model.refresh(rows)
         self._show_current()
         queue = self.queue
         if queue is not None and queue.current is not None:
@@ -469,9 +469,11 @@ class ReviewView(QWidget):
         enabled = item is not None
         for button in self.buttons.values():
             button.setEnabled(enabled)
+        visible = self.isVisible()
         if item is None:
             self._shown_path = None
-            self.loader.request(None)
+            if visible:
+                self.loader.request(None)
             self.score_bar.hide()
             self.path_label.setText("")
             self.context_label.setText("")
@@ -486,24 +488,24 @@ class ReviewView(QWidget):
             self.preview.set_message("")
             return
         pair = item.pair
-        if self.isVisible():
+        if visible:
             self.context.set_current_image(pair.image_id)
         path = self._path_of(pair.path)
-        if path != self._shown_path:
+        if visible and path != self._shown_path:
             self._shown_path = path
             image = self.loader.request(path)
             if image is not None:
                 self.preview.set_image(image)
             else:
                 self.preview.set_message("Loading…", keep_image=True)
-        upcoming = queue.upcoming_images(PRELOAD_IMAGES)
-        paths_of = {i.image_id: i.pair.path for i in queue.items if i.image_id in upcoming}
-        self.loader.preload([self._path_of(paths_of[i]) for i in upcoming])
+        if visible:
+            upcoming = queue.upcoming_images(PRELOAD_IMAGES)
+            paths_of = {i.image_id: i.pair.path for i in queue.items if i.image_id in upcoming}
+            self.loader.preload([self._path_of(paths_of[i]) for i in upcoming])
         new = " <span style='font-size:small'>(new tag)</span>" if pair.is_new_tag else ""
         self.question.setText(f"Is <b>{pair.tag}</b>{new} in this image?")
         self.score_bar.show()
-        self.score_bar.setValue(round(pair.score * 1000))
-        self.score_bar.setFormat(f"score {pair.score:.0%}   ·   threshold {pair.threshold:.0%}")
+        self.score_bar.set_score(pair.score, pair.threshold, f"score {pair.score:.0%}  ·  threshold {pair.threshold:.0%}")
         self.path_label.setText(pair.path)
         others = [i for i in queue.image_items(pair.image_id) if i is not item]
         if others:

@@ -39,12 +39,16 @@ class ReviewTableModel(QAbstractTableModel):
         self._current = queue.pos if queue is not None else -1
         self.endResetModel()
 
-    def refresh(self) -> None:
-        """Repaint everything that may have changed after a decision or a move."""
+    def refresh(self, rows: list[int] | None = None) -> None:
+        """Repaint the rows a decision or a move touched (the old and new current row
+        plus `rows`); never the whole table, which would cost per key press."""
         if self._queue is None or not self._queue.items:
             return
+        touched = {self._current, self._queue.pos, *(rows or [])}
         self._current = self._queue.pos
-        self.dataChanged.emit(self.index(0, 0), self.index(len(self._queue.items) - 1, len(COLUMNS) - 1))
+        last = len(self._queue.items) - 1
+        for row in sorted(r for r in touched if 0 <= r <= last):
+            self.dataChanged.emit(self.index(row, 0), self.index(row, len(COLUMNS) - 1))
 
     def rowCount(self, parent: Index = QModelIndex()) -> int:  # noqa: N802, B008 (Qt API)
         if parent.isValid() or self._queue is None:
