@@ -45,3 +45,26 @@ def test_export_formats_and_clear_failures(folder, tmp_path, capsys):
     assert "no active model" in capsys.readouterr().err
     assert main(["export", str(folder), "--format", "csv-long", "--in-place"]) == 1
     assert "--in-place writes sidecars" in capsys.readouterr().err
+
+
+def test_export_with_suggestions_uses_the_active_models_suggestions(folder, tmp_path, capsys, monkeypatch):
+    from clml_desktop.collection.labels import Suggestion
+    from clml_desktop.collection.store import CollectionStore
+    from clml_desktop.inference import suggestions as suggestions_module
+
+    (folder / "a.txt").write_text("cat", encoding="utf-8")
+    assert main(["scan", str(folder)]) == 0
+    with CollectionStore.open(folder) as store:
+        store.add_model("m1", str(tmp_path / "m1"), tags=["cat", "grass"], activate=True)
+    seen = {}
+
+    def fake(store, min_score=None):
+        seen["min_score"] = min_score
+        return {"a.jpg": [Suggestion("grass", 0.9, 0.5, "m1")]}
+
+    monkeypatch.setattr(suggestions_module, "suggestions_for_export", fake)
+    out = tmp_path / "s.csv"
+    assert main(["export", str(folder), "--format", "csv-long", "--out", str(out), "--with-suggestions",
+                 "--min-score", "0.7"]) == 0
+    assert seen == {"min_score": 0.7}
+    assert "a.jpg,grass,suggested,0.9,m1" in out.read_text(encoding="utf-8").splitlines()
