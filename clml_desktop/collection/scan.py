@@ -19,6 +19,11 @@ from clml_desktop.collection.imageinfo import is_image_name, read_image_info
 from clml_desktop.collection.labels import Problem
 from clml_desktop.collection.rows import ImageInfo, ScanReport
 
+
+class ScanError(RuntimeError):
+    """The collection folder itself cannot be scanned (gone, unmounted)."""
+
+
 Progress = Callable[[int, int], None]
 Cancel = Callable[[], bool]
 
@@ -89,6 +94,11 @@ def scan_folder(
     nothing missing (it did not see the whole folder).
     """
     started = time.perf_counter()
+    if not Path(store.root).is_dir():
+        raise ScanError(
+            f"cannot scan {store.root}: the folder is not reachable (unmounted or moved?);"
+            " nothing was marked missing"
+        )
     report = ScanReport()
     walk_problems: list[Problem] = []
     known = store.scan_index()

@@ -186,3 +186,15 @@ def test_progress_reaches_the_total(tmp_path, make_image):
     with CollectionStore.open(root) as store:
         scan_folder(store, progress=lambda done, total: calls.append((done, total)))
     assert calls[-1] == (300, 300) and len(calls) >= 2
+
+
+def test_an_unreachable_folder_is_an_error_not_a_mass_removal(store, collection, ids):
+    store.add_tag(ids[0], "cat")
+    moved = collection.with_name("unplugged")
+    collection.rename(moved)
+    try:
+        with pytest.raises(scan_module.ScanError, match="not reachable"):
+            scan_folder(store)
+    finally:
+        moved.rename(collection)
+    assert store.image_count() == 12 and store.images_with_tag("cat") == [ids[0]]
