@@ -130,23 +130,34 @@ def fmt(values: list[float], key: str) -> str:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--quick", action="store_true", help="160 images, 3 epochs, seeds 0 1 2")
-    parser.add_argument("--images", type=int, default=300)
-    parser.add_argument("--size", type=int, default=64)
-    parser.add_argument("--epochs", type=int, default=8)
-    parser.add_argument("--batch-size", type=int, default=32)
-    parser.add_argument("--lr", type=float, default=1e-3)
+    parser.add_argument("--quick", action="store_true", help="120 images, 4 epochs")
+    parser.add_argument("--images", type=int, default=200)
+    parser.add_argument("--size", type=int, default=32)
+    parser.add_argument("--epochs", type=int, default=6)
+    parser.add_argument("--batch-size", type=int, default=16)
+    parser.add_argument("--lr", type=float, default=2e-3)
     parser.add_argument("--tau", type=float, default=0.8)
     parser.add_argument("--arch", default="resnet18")
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     parser.add_argument("--settings", nargs="+", choices=list(SETTINGS), default=list(SETTINGS))
-    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--threads", type=int, default=1,
+                        help="torch threads (1 is faster than 2 on a shared, busy machine)")
     parser.add_argument("--json", type=Path, help="also write the raw rows here")
+    parser.add_argument("--table", type=Path, nargs="+",
+                        help="only print the table of earlier --json files (seeds run in parallel)")
     args = parser.parse_args()
+    if args.table:
+        rows: dict[str, list[dict[str, float]]] = {}
+        for path in args.table:
+            saved = json.loads(path.read_text(encoding="utf-8"))
+            for name, items in saved["rows"].items():
+                rows.setdefault(name, []).extend(items)
+        print_table(rows, saved["title"])
+        return 0
     if args.quick:
-        args.images, args.epochs = 160, 3
+        args.images, args.epochs = 120, 4
     torch.set_num_threads(args.threads)
-    rows: dict[str, list[dict[str, float]]] = {}
+    rows = {}
     with tempfile.TemporaryDirectory(prefix="clml-quality-") as tmp:
         work = Path(tmp)
         demo = work / "demo"
@@ -159,16 +170,22 @@ def main() -> int:
                 rows.setdefault(name, []).append(row)
                 print(f"{name} seed {seed}: " + ", ".join(f"{k} {v:.3f}" for k, v in row.items()),
                       file=sys.stderr, flush=True)
-    print(f"\nquality on the demo collection ({args.images} images, 40% of positives hidden); "
-          f"{args.arch} {args.size}px, {args.epochs} epochs, lr {args.lr:g}, batch {args.batch_size}, "
-          f"random init, 2 folds, seeds {args.seeds}; mean ± std over seeds\n")
-    width = max(len(n) for n in rows) + 2
-    print("setting".ljust(width) + " | ".join(c.rjust(15) for c in COLUMNS))
-    for name, items in rows.items():
-        print(name.ljust(width) + " | ".join(fmt([r[c] for r in items], c).rjust(15) for c in COLUMNS))
+    title = (f"quality on the demo collection ({args.images} images, 40% of positives hidden); "
+             f"{args.arch} {args.size}px, {args.epochs} epochs, lr {args.lr:g}, batch "
+             f"{args.batch_size}, random init, 2 folds; mean ± std over seeds")
+    print_table(rows, title)
     if args.json:
-        args.json.write_text(json.dumps(rows, indent=2), encoding="utf-8")
+        args.json.write_text(json.dumps({"title": title, "rows": rows}, indent=2), encoding="utf-8")
     return 0
+
+
+def print_table(rows: dict[str, list[dict[str, float]]], title: str) -> None:
+    seeds = max(len(items) for items in rows.values())
+    print(f"\n{title} ({seeds} seeds)\n")
+    width = max(len(n) for n in rows) + 2
+    print("setting".ljust(width) + " | ".join(c.rjust(21) for c in COLUMNS))
+    for name, items in rows.items():
+        print(name.ljust(width) + " | ".join(fmt([r[c] for r in items], c).rjust(21) for c in COLUMNS))
 
 
 if __name__ == "__main__":
