@@ -15,7 +15,7 @@ import os
 import sys
 from pathlib import Path
 
-from clml_desktop.collection.scan import scan_folder
+from clml_desktop.collection.scan import ScanError, scan_folder
 from clml_desktop.collection.store import CollectionStore, StoreError
 
 
@@ -114,7 +114,7 @@ def run(args: argparse.Namespace) -> int:
             if fresh:
                 _first_scan(store, folder)
             data = collect(store)
-    except StoreError as exc:
+    except (StoreError, ScanError) as exc:
         print(f"clml-desktop stats: {exc}", file=sys.stderr)
         return 1
     try:
