@@ -50,7 +50,8 @@ def add_fit_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--image-size", type=int)
     p.add_argument("--epochs", type=int)
     p.add_argument("--batch-size", type=int, help="per process under torchrun")
-    p.add_argument("--lr", type=float, default=1e-4)
+    p.add_argument("--lr", type=float,
+                   help="peak learning rate (default 1e-4; 1e-3 when starting from random weights)")
     p.add_argument("--weight-decay", type=float, default=1e-4)
     p.add_argument("--loss", choices=LOSSES)
     p.add_argument("--clml-lambda", type=float, help="weight of the CLML term (0 turns it off)")

@@ -185,3 +185,14 @@ def test_two_process_gloo_run(tiny_set, tmp_path):
     assert events[0]["world_size"] == 2 and events[-1]["event"] == "done"
     assert Manifest.read(out).training["world_size"] == 2
     assert (out / "oof.npz").is_file() and (out / "model.onnx").is_file()
+
+
+@pytest.mark.gpu
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU")
+def test_cuda_run_with_amp_and_channels_last(tiny_set, tmp_path):
+    rc, events, stderr = run_trainer("--data", str(tiny_set), "--out", str(tmp_path / "m"),
+                                     "--epochs", "2", "--folds", "2", "--init", "random",
+                                     "--arch", "resnet18", "--image-size", "64", "--device", "cuda")
+    assert rc == 0, stderr
+    assert events[0]["device"].startswith("cuda") and events[-1]["event"] == "done"
+    assert Manifest.read(tmp_path / "m").training["amp"] is True
