@@ -26,8 +26,12 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("folder", type=Path, help="the collection folder")
     verdict = parser.add_mutually_exclusive_group(required=True)
     verdict.add_argument("--accept", action="store_true", help="the tag belongs on the image")
-    verdict.add_argument("--reject", action="store_true", help="the tag does not belong on the image")
-    parser.add_argument("image", help="the image, relative to the folder (or an absolute path inside it)")
+    verdict.add_argument(
+        "--reject", action="store_true", help="the tag does not belong on the image"
+    )
+    parser.add_argument(
+        "image", help="the image, relative to the folder (or an absolute path inside it)"
+    )
     parser.add_argument("tag", help="the tag name (a tag only the model knows is created)")
     parser.set_defaults(run=run)
 
@@ -41,7 +45,10 @@ def _model_knows(store, tag: str) -> bool:
 def run(args: argparse.Namespace) -> int:
     folder = args.folder.expanduser()
     if not CollectionStore.exists(folder):
-        print(f"clml-desktop review: {folder}: not an opened collection (run suggest or scan first)", file=sys.stderr)
+        print(
+            f"clml-desktop review: {folder}: not an opened collection (run suggest or scan first)",
+            file=sys.stderr,
+        )
         return 2
     try:
         relpath = to_relpath(folder, args.image)
@@ -52,7 +59,10 @@ def run(args: argparse.Namespace) -> int:
         with CollectionStore.open(folder) as store:
             image = store.image_by_path(relpath)
             if image is None or image.missing:
-                print(f"clml-desktop review: {relpath}: no such image in the collection", file=sys.stderr)
+                print(
+                    f"clml-desktop review: {relpath}: no such image in the collection",
+                    file=sys.stderr,
+                )
                 return 2
             if store.tag_id(args.tag) is None and not _model_knows(store, args.tag):
                 print(

@@ -28,14 +28,19 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("folder", type=Path, help="the collection folder")
     parser.add_argument("image", nargs="+", help="one or more images, relative to the folder")
     parser.add_argument("-k", type=int, default=20, help="how many to list (default 20)")
-    parser.add_argument("--device", choices=DEVICES, default="auto", help="for scoring new images (default: auto)")
+    parser.add_argument(
+        "--device", choices=DEVICES, default="auto", help="for scoring new images (default: auto)"
+    )
     parser.set_defaults(run=run)
 
 
 def run(args: argparse.Namespace) -> int:
     folder = args.folder.expanduser()
     if not CollectionStore.exists(folder):
-        print(f"clml-desktop similar: {folder}: not an opened collection (run suggest first)", file=sys.stderr)
+        print(
+            f"clml-desktop similar: {folder}: not an opened collection (run suggest first)",
+            file=sys.stderr,
+        )
         return 2
     try:
         relpaths = [to_relpath(folder, image) for image in args.image]
@@ -47,7 +52,10 @@ def run(args: argparse.Namespace) -> int:
             images = [store.image_by_path(rel) for rel in relpaths]
             unknown = [rel for rel, img in zip(relpaths, images, strict=True) if img is None]
             if unknown:
-                print(f"clml-desktop similar: not in the collection: {', '.join(unknown)}", file=sys.stderr)
+                print(
+                    f"clml-desktop similar: not in the collection: {', '.join(unknown)}",
+                    file=sys.stderr,
+                )
                 return 2
             engine, _ = score_collection(store, model_folder(store, None), args.device, quiet=True)
             index = SimilarityIndex.from_store(store, engine.model_id)

@@ -35,17 +35,30 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         ),
     )
     parser.add_argument("folder", type=Path, help="the collection folder")
-    parser.add_argument("--model", type=Path, help="a model folder (default: the collection's active model)")
-    parser.add_argument("--device", choices=DEVICES, default="auto", help="where onnxruntime runs (default: auto)")
     parser.add_argument(
-        "--min-score", type=float, default=None, help="list pairs scoring at least P (default: each tag's threshold)"
+        "--model", type=Path, help="a model folder (default: the collection's active model)"
     )
-    parser.add_argument("--limit", type=int, default=50, help="text output: at most N lines (default 50; 0 = all)")
-    parser.add_argument("--json", action="store_true", help="print one JSON object with every suggestion")
+    parser.add_argument(
+        "--device", choices=DEVICES, default="auto", help="where onnxruntime runs (default: auto)"
+    )
+    parser.add_argument(
+        "--min-score",
+        type=float,
+        default=None,
+        help="list pairs scoring at least P (default: each tag's threshold)",
+    )
+    parser.add_argument(
+        "--limit", type=int, default=50, help="text output: at most N lines (default 50; 0 = all)"
+    )
+    parser.add_argument(
+        "--json", action="store_true", help="print one JSON object with every suggestion"
+    )
     parser.set_defaults(run=run)
 
 
-def score_collection(store, model_dir: Path, device: str, *, quiet: bool = False) -> tuple[Engine, PipelineReport]:
+def score_collection(
+    store, model_dir: Path, device: str, *, quiet: bool = False
+) -> tuple[Engine, PipelineReport]:
     """Load the model, rescore what changed with a progress bar; shared with `train`."""
     engine = Engine.load(model_dir, device=device)
     print(f"clml-desktop: model {engine.model_id}: {engine.provider.status()}", file=sys.stderr)
@@ -89,7 +102,12 @@ def model_folder(store, given: Path | None) -> Path:
 
 
 def pair_dict(pair: ScoredPair) -> dict:
-    return {"image": pair.path, "tag": pair.tag, "score": round(pair.score, 6), "threshold": round(pair.threshold, 6)}
+    return {
+        "image": pair.path,
+        "tag": pair.tag,
+        "score": round(pair.score, 6),
+        "threshold": round(pair.threshold, 6),
+    }
 
 
 def run(args: argparse.Namespace) -> int:
@@ -101,7 +119,9 @@ def run(args: argparse.Namespace) -> int:
     try:
         with CollectionStore.open(folder) as store:
             scan_folder(store)
-            engine, _ = score_collection(store, model_folder(store, args.model), args.device, quiet=args.json)
+            engine, _ = score_collection(
+                store, model_folder(store, args.model), args.device, quiet=args.json
+            )
             suggestions = SuggestionSet.build(store, engine.model_id)
             pairs = suggestions.unknown_pairs(args.min_score)
             likely_wrong = suggestions.likely_wrong()
@@ -116,7 +136,12 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-def _print(args: argparse.Namespace, engine: Engine, pairs: list[ScoredPair], likely_wrong: list[ScoredPair]) -> None:
+def _print(
+    args: argparse.Namespace,
+    engine: Engine,
+    pairs: list[ScoredPair],
+    likely_wrong: list[ScoredPair],
+) -> None:
     if args.json:
         json.dump(
             {

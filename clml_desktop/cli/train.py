@@ -45,16 +45,23 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     )
     parser.add_argument("folder", type=Path, help="the collection folder")
     parser.add_argument("--arch", help="resnet101 (default on GPU), resnet50, resnet18")
-    parser.add_argument("--image-size", type=int, help="input size in pixels (e.g. 448 GPU, 224 CPU)")
+    parser.add_argument(
+        "--image-size", type=int, help="input size in pixels (e.g. 448 GPU, 224 CPU)"
+    )
     parser.add_argument("--epochs", type=int)
     parser.add_argument("--batch-size", type=int)
     parser.add_argument("--loss", help="base loss: bce, focal, asl, hill, splc")
     parser.add_argument("--clml-lambda", type=float, help="weight of the CLML term (λ)")
     parser.add_argument("--tau", type=float, help="label-correction threshold (τ)")
-    parser.add_argument("--folds", type=int, help="out-of-fold models for scoring the training images (K)")
-    parser.add_argument("--device", choices=DEVICES, default="auto", help="trainer and engine device")
     parser.add_argument(
-        "--init", help="start from: imagenet, random, a model folder or a weights file (default: the active model)"
+        "--folds", type=int, help="out-of-fold models for scoring the training images (K)"
+    )
+    parser.add_argument(
+        "--device", choices=DEVICES, default="auto", help="trainer and engine device"
+    )
+    parser.add_argument(
+        "--init",
+        help="start from: imagenet, random, a model folder or a weights file (default: the active model)",
     )
     parser.set_defaults(run=run)
 
@@ -108,7 +115,10 @@ def run(args: argparse.Namespace) -> int:
         with CollectionStore.open(folder) as store:
             scan_folder(store)
             job = prepare_training(store)
-            print(f"clml-desktop: training set of {job.images} images: {job.training_set}", file=sys.stderr)
+            print(
+                f"clml-desktop: training set of {job.images} images: {job.training_set}",
+                file=sys.stderr,
+            )
             training = TrainingRun(store, job, options)
             try:
                 for event in training.events():
@@ -120,7 +130,10 @@ def run(args: argparse.Namespace) -> int:
             finally:
                 bar.finish()
             model = training.model
-            print(f"clml-desktop: model {model.id} registered and active ({model.path})", file=sys.stderr)
+            print(
+                f"clml-desktop: model {model.id} registered and active ({model.path})",
+                file=sys.stderr,
+            )
             for name, value in sorted(model.metrics.items()):
                 if isinstance(value, float) and not value.is_integer():
                     print(f"  {name}: {value:.4f}", file=sys.stderr)
@@ -132,5 +145,7 @@ def run(args: argparse.Namespace) -> int:
     except (InferenceError, StoreError) as exc:
         print(f"clml-desktop train: {exc}", file=sys.stderr)
         return 1
-    print(f"model {model.id}: {count} suggestion(s) above threshold; see `clml-desktop suggest {folder}`")
+    print(
+        f"model {model.id}: {count} suggestion(s) above threshold; see `clml-desktop suggest {folder}`"
+    )
     return 0

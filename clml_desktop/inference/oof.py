@@ -50,7 +50,9 @@ def load_oof(oof_path: Path, n_tags: int) -> OofScores:
             f"and {n_tags} tags, found {probs.shape}"
         )
     if embeddings is not None and (embeddings.ndim != 2 or len(embeddings) != len(paths)):
-        raise ModelLoadError(f"{oof_path}: embeddings of shape {embeddings.shape} do not match {len(paths)} paths")
+        raise ModelLoadError(
+            f"{oof_path}: embeddings of shape {embeddings.shape} do not match {len(paths)} paths"
+        )
     return OofScores(oof_path, [str(p) for p in paths.tolist()], probs, embeddings)
 
 
@@ -76,7 +78,9 @@ def store_oof(store, model_id: str, scores: OofScores) -> int:
         store.put_predictions(model_id, rows)
     if skipped:
         log.warning(
-            "%s: %d image(s) are not in the collection any more; their scores were skipped", scores.source, skipped
+            "%s: %d image(s) are not in the collection any more; their scores were skipped",
+            scores.source,
+            skipped,
         )
     return len(rows)
 

@@ -100,7 +100,9 @@ def predict_collection(
     if image_ids is not None:
         wanted = set(int(i) for i in image_ids)
         todo = [row for row in todo if row.id in wanted]
-    report = PipelineReport(model_id=engine.model_id, provider=engine.provider.provider, total=len(todo))
+    report = PipelineReport(
+        model_id=engine.model_id, provider=engine.provider.provider, total=len(todo)
+    )
     if not todo:
         return report
     batch = batch_size or engine.batch_size()
@@ -151,7 +153,11 @@ def predict_collection(
     report.seconds = time.monotonic() - started
     log.info(
         "scored %d of %d images with %s in %.1f s (%.1f images/s)%s",
-        report.scored, report.total, engine.model_id, report.seconds, report.images_per_s,
+        report.scored,
+        report.total,
+        engine.model_id,
+        report.seconds,
+        report.images_per_s,
         " — cancelled" if report.cancelled else "",
     )
     return report

@@ -15,7 +15,7 @@ training images (out-of-fold, computed by the trainer) and of new images
 224-px model costs a quarter as much. It also handles images that plain
 `convert("RGB")` gets wrong: 16-bit greys (Pillow clips them to white instead
 of scaling) and transparent images (composited on white rather than on
-whatever colour hides under alpha 0). See ADR 0003.
+whatever colour hides under alpha 0). See ADR 0009.
 """
 
 from __future__ import annotations

@@ -75,7 +75,9 @@ def cuda_problem() -> str | None:
             preload(cuda=True, cudnn=True, msvc=False)
         except Exception as exc:  # a preload failure is a diagnosis, not a crash
             log.debug("onnxruntime.preload_dlls failed: %s", exc)
-    lib = "onnxruntime_providers_cuda.dll" if os.name == "nt" else "libonnxruntime_providers_cuda.so"
+    lib = (
+        "onnxruntime_providers_cuda.dll" if os.name == "nt" else "libonnxruntime_providers_cuda.so"
+    )
     provider_lib = Path(ort.__file__).parent / "capi" / lib
     if provider_lib.exists():
         try:
@@ -97,7 +99,9 @@ def plan_providers(device: str) -> tuple[list[str], str | None]:
     return [CUDA, CPU], None
 
 
-def resolve(requested: str, planned_reason: str | None, session: ort.InferenceSession) -> ProviderChoice:
+def resolve(
+    requested: str, planned_reason: str | None, session: ort.InferenceSession
+) -> ProviderChoice:
     """What really runs, from `session.get_providers()`; logs a fallback loudly."""
     active = session.get_providers()
     provider = active[0] if active else CPU

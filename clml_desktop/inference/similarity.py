@@ -31,7 +31,9 @@ class SimilarityIndex:
     def __init__(self, image_ids: np.ndarray, embeddings: np.ndarray) -> None:
         self.image_ids = np.asarray(image_ids, dtype=np.int64)
         if embeddings.ndim != 2 or embeddings.shape[0] != len(self.image_ids):
-            raise ValueError(f"embeddings of shape {embeddings.shape} do not match {len(self.image_ids)} image ids")
+            raise ValueError(
+                f"embeddings of shape {embeddings.shape} do not match {len(self.image_ids)} image ids"
+            )
         self.matrix = _normalised_float32(embeddings)
         self._row_of = {int(i): r for r, i in enumerate(self.image_ids)}
 
@@ -41,7 +43,9 @@ class SimilarityIndex:
         if model_id is None:
             active = store.active_model()
             if active is None:
-                raise InferenceError(f"{store.root}: the collection has no active model; train one first")
+                raise InferenceError(
+                    f"{store.root}: the collection has no active model; train one first"
+                )
             model_id = active.id
         image_ids, embeddings = store.embeddings(model_id)
         embeddings = np.asarray(embeddings)
@@ -60,13 +64,17 @@ class SimilarityIndex:
         rows = [self._row_of.get(int(i)) for i in image_ids]
         missing = [int(i) for i, r in zip(image_ids, rows, strict=True) if r is None]
         if missing:
-            raise InferenceError(f"no embedding cached for image id(s) {missing}; run suggest first")
+            raise InferenceError(
+                f"no embedding cached for image id(s) {missing}; run suggest first"
+            )
         if not rows:
             return []
         query = self.matrix[rows].mean(axis=0)
         return self.nearest(query, k, exclude=np.asarray(rows, dtype=np.int64))
 
-    def nearest(self, vector: np.ndarray, k: int = 20, exclude: np.ndarray | None = None) -> list[Neighbour]:
+    def nearest(
+        self, vector: np.ndarray, k: int = 20, exclude: np.ndarray | None = None
+    ) -> list[Neighbour]:
         """The k rows with the highest cosine similarity to `vector`, best first."""
         if len(self) == 0 or k <= 0:
             return []
@@ -83,7 +91,11 @@ class SimilarityIndex:
             return []
         top = np.argpartition(-scores, k - 1)[:k] if k < len(scores) else np.arange(len(scores))
         top = top[np.argsort(-scores[top], kind="stable")]
-        return [Neighbour(int(self.image_ids[r]), float(scores[r])) for r in top if np.isfinite(scores[r])]
+        return [
+            Neighbour(int(self.image_ids[r]), float(scores[r]))
+            for r in top
+            if np.isfinite(scores[r])
+        ]
 
 
 def _normalised_float32(embeddings: np.ndarray) -> np.ndarray:

@@ -97,13 +97,17 @@ class SuggestionSet:
         except ModelLoadError as exc:
             if not row.tags:
                 raise
-            log.warning("using the stored tag list of model %s without its thresholds: %s", row.id, exc)
+            log.warning(
+                "using the stored tag list of model %s without its thresholds: %s", row.id, exc
+            )
             model_tags, manifest_thresholds = list(row.tags), {}
         tagmap = TagMap.build(model_tags, store.tags(), source=f"model {row.id}")
         pred = store.predictions(row.id)
         columns = np.concatenate([tagmap.columns, tagmap.new_columns]).astype(np.int64)
         names = tagmap.names + tagmap.new_names
-        tag_ids = np.concatenate([tagmap.tag_ids, np.full(len(tagmap.new_columns), -1, dtype=np.int64)])
+        tag_ids = np.concatenate(
+            [tagmap.tag_ids, np.full(len(tagmap.new_columns), -1, dtype=np.int64)]
+        )
         overrides = store.tag_thresholds()
         thresholds = np.array(
             [
@@ -151,7 +155,9 @@ class SuggestionSet:
         distance = np.abs(self.scores - self.thresholds[None, :])
         return self._pairs(self.states == 0, distance, limit)
 
-    def for_tag(self, tag: str, limit: int | None = None, passing_only: bool = True) -> list[ScoredPair]:
+    def for_tag(
+        self, tag: str, limit: int | None = None, passing_only: bool = True
+    ) -> list[ScoredPair]:
         """Images likely to miss `tag` (a collection or model tag name), best first."""
         if tag not in self.tag_names:
             return []
@@ -171,7 +177,9 @@ class SuggestionSet:
         mask[row] = self.states[row] == 0
         return self._pairs(mask, -self.scores)
 
-    def likely_wrong(self, below: float = LIKELY_WRONG_BELOW, limit: int | None = None) -> list[ScoredPair]:
+    def likely_wrong(
+        self, below: float = LIKELY_WRONG_BELOW, limit: int | None = None
+    ) -> list[ScoredPair]:
         """Positives the model finds very unlikely (score < `below`), lowest first."""
         return self._pairs((self.states == 1) & (self.scores < below), self.scores, limit)
 
@@ -183,7 +191,9 @@ class SuggestionSet:
     def _at_least(self, min_score: float | None) -> np.ndarray:
         return self._passing() if min_score is None else self.scores >= np.float32(min_score)
 
-    def _pairs(self, mask: np.ndarray, key: np.ndarray, limit: int | None = None) -> list[ScoredPair]:
+    def _pairs(
+        self, mask: np.ndarray, key: np.ndarray, limit: int | None = None
+    ) -> list[ScoredPair]:
         rows, cols = np.nonzero(mask)
         order = np.argsort(key[rows, cols], kind="stable")
         if limit is not None:
@@ -215,7 +225,9 @@ def suggestions_for_export(store, min_score: float | None = None) -> dict[str, l
     out: dict[str, list[Suggestion]] = {}
     for pair in result.unknown_pairs(min_score):
         out.setdefault(pair.path, []).append(
-            Suggestion(tag=pair.tag, score=pair.score, threshold=pair.threshold, model=result.model_id)
+            Suggestion(
+                tag=pair.tag, score=pair.score, threshold=pair.threshold, model=result.model_id
+            )
         )
     return out
 
@@ -226,7 +238,9 @@ def _model_row(store, model: ModelRow | str | None) -> ModelRow:
     if model is None:
         row = store.active_model()
         if row is None:
-            raise InferenceError(f"{store.root}: the collection has no active model; train one first")
+            raise InferenceError(
+                f"{store.root}: the collection has no active model; train one first"
+            )
         return row
     for row in store.models():
         if row.id == model:

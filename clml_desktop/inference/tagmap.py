@@ -38,7 +38,9 @@ class TagMap:
     unscored: list[str] = field(default_factory=list)
 
     @classmethod
-    def build(cls, model_tags: Sequence[str], collection_tags: Iterable[TagRow], *, source: str = "model") -> TagMap:
+    def build(
+        cls, model_tags: Sequence[str], collection_tags: Iterable[TagRow], *, source: str = "model"
+    ) -> TagMap:
         """Match by name, then by key; raises TagMismatchError when nothing at all matches
         a collection that has tags (a model for another collection)."""
         rows = list(collection_tags)

@@ -78,9 +78,20 @@ def fine_tune_source(store, options: TrainOptions) -> str | None:
     return str(active.path)
 
 
-def build_fit_command(store, training_set_path: Path, out_dir: Path, options: TrainOptions) -> list[str]:
+def build_fit_command(
+    store, training_set_path: Path, out_dir: Path, options: TrainOptions
+) -> list[str]:
     """The trainer's command line (ADR 0002), run with this interpreter."""
-    cmd = [sys.executable, "-m", "training", "fit", "--data", str(training_set_path), "--out", str(out_dir)]
+    cmd = [
+        sys.executable,
+        "-m",
+        "training",
+        "fit",
+        "--data",
+        str(training_set_path),
+        "--out",
+        str(out_dir),
+    ]
     flags = (
         ("--arch", options.arch),
         ("--image-size", options.image_size),
@@ -155,7 +166,9 @@ def prepare_training(store, model_id: str | None = None) -> TrainingJob:
     training_set = work / f"{model_id}.jsonl"
     images = write_training_set(store, training_set)
     if images == 0:
-        raise TrainingError(f"{store.root}: no image has a tag yet, so there is nothing to train on")
+        raise TrainingError(
+            f"{store.root}: no image has a tag yet, so there is nothing to train on"
+        )
     return TrainingJob(
         model_id=model_id,
         training_set=training_set,

@@ -68,7 +68,9 @@ class CancelledEvent:
     pass
 
 
-TrainerEvent = StartEvent | ProgressEvent | EpochEvent | WarningEvent | DoneEvent | ErrorEvent | CancelledEvent
+TrainerEvent = (
+    StartEvent | ProgressEvent | EpochEvent | WarningEvent | DoneEvent | ErrorEvent | CancelledEvent
+)
 
 
 def parse_line(line: str | bytes) -> TrainerEvent | None:
@@ -130,7 +132,9 @@ def _build(obj: dict[str, Any]) -> TrainerEvent | None:
         metrics = obj.get("metrics")
         return DoneEvent(model_dir=model_dir, metrics=metrics if isinstance(metrics, dict) else {})
     if kind == "error":
-        return ErrorEvent(message=_str(obj.get("message")) or "the trainer failed without a message")
+        return ErrorEvent(
+            message=_str(obj.get("message")) or "the trainer failed without a message"
+        )
     if kind == "cancelled":
         return CancelledEvent()
     return None

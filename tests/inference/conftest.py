@@ -37,14 +37,18 @@ class ModelKit:
     manifest: Manifest
 
 
-def write_model(folder: Path, model_id: str = "tiny-1", tags: list[str] | None = None, seed: int = 0) -> ModelKit:
+def write_model(
+    folder: Path, model_id: str = "tiny-1", tags: list[str] | None = None, seed: int = 0
+) -> ModelKit:
     """A complete model folder (model.onnx + manifest.json) from a fresh models/ ResNet18."""
     tags = list(tags or MODEL_TAGS)
     torch.manual_seed(seed)
     model = build_model("resnet18", len(tags))
     # Random weights need calibrated BatchNorm statistics, or logits reach 1e5 and a
     # 1e-4 relative comparison means nothing.
-    calibrate_batchnorm(model, torch.rand(32, 3, SIZE, SIZE, generator=torch.Generator().manual_seed(seed)) * 2 - 1)
+    calibrate_batchnorm(
+        model, torch.rand(32, 3, SIZE, SIZE, generator=torch.Generator().manual_seed(seed)) * 2 - 1
+    )
     model.eval()
     folder.mkdir(parents=True, exist_ok=True)
     export_onnx(model, folder / "model.onnx", SIZE)

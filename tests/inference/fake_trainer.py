@@ -32,8 +32,17 @@ def main() -> int:
     Path(args.out + ".argv").write_text(json.dumps(sys.argv[1:]))
     lines = [json.loads(line) for line in Path(args.data).read_text().splitlines() if line.strip()]
     images = [row for row in lines if "path" in row]
-    emit("start", device="cpu", device_reason="fake", arch="resnet18", image_size=32, epochs=1, folds=2,
-         images=len(images), tags=5)
+    emit(
+        "start",
+        device="cpu",
+        device_reason="fake",
+        arch="resnet18",
+        image_size=32,
+        epochs=1,
+        folds=2,
+        images=len(images),
+        tags=5,
+    )
     if mode == "noisy":
         print("Downloading something...", flush=True)
     if mode == "crash":
@@ -43,6 +52,7 @@ def main() -> int:
         emit("error", message="CUDA out of memory at batch 1")
         return 1
     if mode == "hang":
+
         def stop(*_):
             emit("cancelled")
             sys.exit(143)
@@ -52,18 +62,35 @@ def main() -> int:
         time.sleep(60)
         return 0
     for step in (1, 2):
-        emit("progress", phase="final", epoch=1, epochs=1, step=step, steps=2, loss=0.5 / step, eta_s=1.0)
+        emit(
+            "progress",
+            phase="final",
+            epoch=1,
+            epochs=1,
+            step=step,
+            steps=2,
+            loss=0.5 / step,
+            eta_s=1.0,
+        )
     emit("epoch", phase="final", epoch=1, train_loss=0.25, val_map=0.5)
     out = Path(args.out)
     shutil.copytree(os.environ["FAKE_TRAINER_MODEL"], out)
     manifest = json.loads((out / "manifest.json").read_text())
-    manifest.update(id=out.name, files={"onnx": "model.onnx", "checkpoint": None, "oof": "oof.npz"},
-                    metrics={"val_map": 0.5}, parent=manifest.get("parent"))
+    manifest.update(
+        id=out.name,
+        files={"onnx": "model.onnx", "checkpoint": None, "oof": "oof.npz"},
+        metrics={"val_map": 0.5},
+        parent=manifest.get("parent"),
+    )
     (out / "manifest.json").write_text(json.dumps(manifest))
     n = len(images)
     probs = np.linspace(0.05, 0.95, n * 5, dtype=np.float32).reshape(n, 5)
-    np.savez(out / "oof.npz", paths=np.array([row["path"] for row in images]), probs=probs,
-             embeddings=np.ones((n, 512), np.float16))
+    np.savez(
+        out / "oof.npz",
+        paths=np.array([row["path"] for row in images]),
+        probs=probs,
+        embeddings=np.ones((n, 512), np.float16),
+    )
     emit("done", model_dir=str(out), metrics={"val_map": 0.5})
     return 0
 

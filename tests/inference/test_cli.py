@@ -16,7 +16,9 @@ FAKE = Path(__file__).with_name("fake_trainer.py")
 
 @pytest.fixture
 def with_model(collection, model_kit):
-    collection.add_model(model_kit.manifest.id, str(model_kit.dir), tags=model_kit.manifest.tags, activate=True)
+    collection.add_model(
+        model_kit.manifest.id, str(model_kit.dir), tags=model_kit.manifest.tags, activate=True
+    )
     return collection
 
 
@@ -34,24 +36,36 @@ def test_suggest_json_holds_every_unknown_pair_over_threshold(with_model, capsys
     assert data["model"] == "tiny-1" and data["provider"] == "CPUExecutionProvider"
     assert "scored 7 image(s)" in err and "CUDA not used" in err
     for item in data["suggestions"]:
-        assert set(item) == {"image", "tag", "score", "threshold"} and item["score"] >= item["threshold"]
+        assert (
+            set(item) == {"image", "tag", "score", "threshold"}
+            and item["score"] >= item["threshold"]
+        )
     everything, err = _json_run(capsys, "suggest", folder, "--json", "--min-score", "0")
     assert "scored 0 image(s)" in err, "the second run is served from the cache"
     pairs = {(s["image"], s["tag"]) for s in everything["suggestions"]}
     assert len(pairs) == 7 * 5 - 4  # 7 images × 5 model tags, minus 3 positives and 1 rejection
     assert ("plain.jpg", "cat") not in pairs and ("plain.jpg", "dog") not in pairs
     assert ("grey.png", "long hair") not in pairs and ("alpha.png", "grass") not in pairs
-    assert {s["image"] for s in data["suggestions"]} <= {s["image"] for s in everything["suggestions"]}
+    assert {s["image"] for s in data["suggestions"]} <= {
+        s["image"] for s in everything["suggestions"]
+    }
 
 
 def test_suggest_text_output(with_model, capsys):
-    assert main(["suggest", str(with_model.root), "--device", "cpu", "--min-score", "0", "--limit", "3"]) == 0
+    assert (
+        main(
+            ["suggest", str(with_model.root), "--device", "cpu", "--min-score", "0", "--limit", "3"]
+        )
+        == 0
+    )
     out = capsys.readouterr().out
     assert out.startswith("31 suggestion(s) from model tiny-1") and "... 28 more" in out
 
 
 def test_suggest_with_a_given_model_folder(collection, model_kit, capsys):
-    data, _ = _json_run(capsys, "suggest", str(collection.root), "--json", "--model", str(model_kit.dir))
+    data, _ = _json_run(
+        capsys, "suggest", str(collection.root), "--json", "--model", str(model_kit.dir)
+    )
     assert data["model"] == "tiny-1"
     assert [m.id for m in collection.models()] == ["tiny-1"] and collection.active_model() is None
 
@@ -81,7 +95,9 @@ def test_review_accept_and_reject(with_model, capsys):
     folder = str(with_model.root)
     assert main(["review", folder, "--accept", "rotated.jpg", "cat"]) == 0
     assert main(["review", folder, "--reject", "rotated.jpg", "dog"]) == 0
-    assert main(["review", folder, "--accept", "rotated.jpg", "sky"]) == 0, "a model-only tag is created"
+    assert main(["review", folder, "--accept", "rotated.jpg", "sky"]) == 0, (
+        "a model-only tag is created"
+    )
     image = with_model.image_by_path("rotated.jpg")
     states = {(label.tag, label.state, label.source) for label in with_model.labels_of(image.id)}
     assert states == {
@@ -130,7 +146,9 @@ def test_train_runs_registers_and_scores(collection, model_kit, capsys, monkeypa
     active = collection.active_model()
     assert active is not None and active.metrics == {"val_map": 0.5}
     kinds = collection.predictions(active.id).kinds
-    assert kinds.count("oof") == 4 and kinds.count("engine") == 3, "only images the trainer did not score"
+    assert kinds.count("oof") == 4 and kinds.count("engine") == 3, (
+        "only images the trainer did not score"
+    )
     argv = json.loads(Path(active.path + ".argv").read_text())
     assert argv[argv.index("--epochs") + 1] == "1"
 
@@ -138,7 +156,9 @@ def test_train_runs_registers_and_scores(collection, model_kit, capsys, monkeypa
 def test_train_failure_leaves_no_model(collection, model_kit, capsys, monkeypatch):
     real = train_runner.build_fit_command
     monkeypatch.setattr(
-        train_runner, "build_fit_command", lambda *a, **k: [sys.executable, str(FAKE), *real(*a, **k)[3:]]
+        train_runner,
+        "build_fit_command",
+        lambda *a, **k: [sys.executable, str(FAKE), *real(*a, **k)[3:]],
     )
     monkeypatch.setenv("FAKE_TRAINER_MODE", "error")
     assert main(["train", str(collection.root)]) == 1

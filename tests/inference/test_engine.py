@@ -103,7 +103,9 @@ def test_input_size_disagrees_with_manifest(model_copy):
 
 
 def test_errors_are_one_family():
-    assert issubclass(TagMismatchError, ModelLoadError) and issubclass(ModelLoadError, InferenceError)
+    assert issubclass(TagMismatchError, ModelLoadError) and issubclass(
+        ModelLoadError, InferenceError
+    )
 
 
 def test_unknown_device_is_refused(model_kit):
@@ -112,7 +114,9 @@ def test_unknown_device_is_refused(model_kit):
 
 
 def test_cuda_request_falls_back_to_cpu_with_the_reason(model_kit, monkeypatch, caplog):
-    monkeypatch.setattr(providers, "cuda_problem", lambda: "no NVIDIA driver found (libcuda.so.1: cannot open)")
+    monkeypatch.setattr(
+        providers, "cuda_problem", lambda: "no NVIDIA driver found (libcuda.so.1: cannot open)"
+    )
     engine = Engine.load(model_kit.dir, device="cuda")
     assert engine.provider.provider == providers.CPU
     assert engine.provider.fell_back

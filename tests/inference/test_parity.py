@@ -13,7 +13,15 @@ from models.transforms import eval_transform
 
 from .conftest import MEAN, SIZE, STD
 
-CASES = ["rotated.jpg", "large.jpg", "grey.png", "alpha.png", "palette.png", "deep16.png", "plain.jpg"]
+CASES = [
+    "rotated.jpg",
+    "large.jpg",
+    "grey.png",
+    "alpha.png",
+    "palette.png",
+    "deep16.png",
+    "plain.jpg",
+]
 
 
 def relative_error(a: np.ndarray, b: np.ndarray) -> float:
@@ -28,18 +36,24 @@ def engine(model_kit):
 def test_logits_match_torch_on_real_files(engine, model_kit, image_files):
     ours = np.stack([preprocess_file(image_files[name], SIZE, engine.normalizer) for name in CASES])
     tf = eval_transform(SIZE, MEAN, STD)
-    reference_input = torch.stack([tf(open_rgb(image_files[name], size_hint=SIZE)) for name in CASES])
+    reference_input = torch.stack(
+        [tf(open_rgb(image_files[name], size_hint=SIZE)) for name in CASES]
+    )
     assert np.array_equal(ours, reference_input.numpy())
     with torch.no_grad():
         torch_logits, torch_embedding = model_kit.torch_model(reference_input)
     ort_logits, ort_embedding = engine.session.run(["logits", "embedding"], {"images": ours})
-    assert 0.05 < float(np.abs(torch_logits.numpy()).max()) < 100, "BN calibration keeps logits O(1)"
+    assert 0.05 < float(np.abs(torch_logits.numpy()).max()) < 100, (
+        "BN calibration keeps logits O(1)"
+    )
     assert relative_error(torch_logits.numpy(), ort_logits) <= 1e-4
     assert relative_error(torch_embedding.numpy(), ort_embedding) <= 1e-4
 
 
 def test_batch_and_single_agree(engine, image_files):
-    batch = np.stack([preprocess_file(image_files[name], SIZE, engine.normalizer) for name in CASES])
+    batch = np.stack(
+        [preprocess_file(image_files[name], SIZE, engine.normalizer) for name in CASES]
+    )
     together = engine.run(batch).probs
     alone = np.concatenate([engine.run(batch[i : i + 1]).probs for i in range(len(CASES))])
     assert relative_error(together, alone) <= 1e-5

@@ -43,7 +43,9 @@ def test_cached_scores_equal_a_direct_run(collection, engine):
     predict_collection(collection, engine)
     pred = collection.predictions(engine.model_id)
     row = collection.image_by_path("large.jpg")
-    direct = engine.run(preprocess_file(collection.root / "large.jpg", SIZE, engine.normalizer)[None]).probs[0]
+    direct = engine.run(
+        preprocess_file(collection.root / "large.jpg", SIZE, engine.normalizer)[None]
+    ).probs[0]
     stored = pred.probs[list(pred.image_ids).index(row.id)]
     assert np.allclose(stored, direct, atol=1e-6)
 

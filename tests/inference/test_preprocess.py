@@ -7,7 +7,13 @@ import pytest
 from PIL import Image
 from torchvision import transforms
 
-from clml_desktop.inference.preprocess import ImageTooLarge, Normalizer, open_rgb, preprocess_file, squash
+from clml_desktop.inference.preprocess import (
+    ImageTooLarge,
+    Normalizer,
+    open_rgb,
+    preprocess_file,
+    squash,
+)
 
 from .conftest import MEAN, SIZE, STD
 
@@ -18,7 +24,9 @@ def test_exif_orientation_is_applied(image_files):
     assert open_rgb(image_files["rotated.jpg"]).size == (40, 60)
 
 
-@pytest.mark.parametrize("name", ["grey.png", "alpha.png", "palette.png", "deep16.png", "plain.jpg"])
+@pytest.mark.parametrize(
+    "name", ["grey.png", "alpha.png", "palette.png", "deep16.png", "plain.jpg"]
+)
 def test_every_mode_becomes_8bit_rgb(image_files, name):
     img = open_rgb(image_files[name])
     assert img.mode == "RGB"
@@ -37,7 +45,9 @@ def test_transparent_pixels_are_white(image_files):
     assert not np.all(pixels[:, -1] == 255)
 
 
-@pytest.mark.parametrize("name", ["rotated.jpg", "large.jpg", "grey.png", "palette.png", "plain.jpg"])
+@pytest.mark.parametrize(
+    "name", ["rotated.jpg", "large.jpg", "grey.png", "palette.png", "plain.jpg"]
+)
 def test_decoding_matches_the_trainer_for_ordinary_images(image_files, name):
     """The trainer decodes with training.dataset.load_rgb (JPEG draft at the input size);
     scores of training images (out-of-fold) and new images must see the same pixels."""
@@ -72,7 +82,9 @@ def test_preprocess_file_writes_into_a_batch_slot(image_files):
 
 
 def test_images_over_the_pixel_limit_are_refused(image_files, monkeypatch):
-    monkeypatch.setattr(Image, "MAX_IMAGE_PIXELS", 40_000)  # 60,000 px: over it, under 2× (Pillow only warns)
+    monkeypatch.setattr(
+        Image, "MAX_IMAGE_PIXELS", 40_000
+    )  # 60,000 px: over it, under 2× (Pillow only warns)
     with pytest.raises(ImageTooLarge, match="over the limit"):
         open_rgb(image_files["large.jpg"])
 

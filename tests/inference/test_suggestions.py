@@ -28,11 +28,15 @@ SCORES = {
 @pytest.fixture
 def scored(collection, model_kit):
     store = collection
-    store.add_model(model_kit.manifest.id, str(model_kit.dir), tags=model_kit.manifest.tags, activate=True)
+    store.add_model(
+        model_kit.manifest.id, str(model_kit.dir), tags=model_kit.manifest.tags, activate=True
+    )
     rows = []
     for path, probs in SCORES.items():
         image = store.image_by_path(path)
-        rows.append(PredictionIn(image.id, image.version, "engine", np.array(probs, np.float32), None))
+        rows.append(
+            PredictionIn(image.id, image.version, "engine", np.array(probs, np.float32), None)
+        )
     store.put_predictions(model_kit.manifest.id, rows)
     return store
 
@@ -106,7 +110,9 @@ def test_likely_wrong_positives(scored):
 
 def test_out_of_fold_scores_win_over_engine_scores(scored, model_kit):
     image = scored.image_by_path("palette.png")
-    oof = PredictionIn(image.id, image.version, "oof", np.array([0.97, 0.1, 0.1, 0.1, 0.1], np.float32))
+    oof = PredictionIn(
+        image.id, image.version, "oof", np.array([0.97, 0.1, 0.1, 0.1, 0.1], np.float32)
+    )
     scored.put_predictions(model_kit.manifest.id, [oof])
     pair = next(p for p in SuggestionSet.build(scored).most_confident() if p.path == "palette.png")
     assert pair.kind == "oof" and pair.score == pytest.approx(0.97)
@@ -116,7 +122,9 @@ def test_changed_images_lose_their_stale_scores(scored):
     image = scored.image_by_path("rotated.jpg")
     from clml_desktop.collection.rows import ImageInfo
 
-    scored.upsert_images([ImageInfo(path=image.path, size=image.size + 1, mtime_ns=image.mtime_ns + 1)])
+    scored.upsert_images(
+        [ImageInfo(path=image.path, size=image.size + 1, mtime_ns=image.mtime_ns + 1)]
+    )
     result = SuggestionSet.build(scored)
     assert "rotated.jpg" not in result.paths
 
@@ -125,11 +133,17 @@ def test_suggestions_for_export(scored, model_kit):
     exported = suggestions_for_export(scored)
     assert set(exported) >= {"rotated.jpg", "grey.png", "large.jpg"}
     first = exported["grey.png"][0]
-    assert isinstance(first, Suggestion) and first.tag == "tree" and first.model == model_kit.manifest.id
+    assert (
+        isinstance(first, Suggestion)
+        and first.tag == "tree"
+        and first.model == model_kit.manifest.id
+    )
     assert first.threshold == pytest.approx(0.5) and first.score == pytest.approx(0.8)
     assert "plain.jpg" not in exported or all(s.tag != "cat" for s in exported["plain.jpg"])
     strict = suggestions_for_export(scored, min_score=0.84)
-    assert {path: [s.tag for s in items] for path, items in strict.items()} == {"rotated.jpg": ["cat"]}
+    assert {path: [s.tag for s in items] for path, items in strict.items()} == {
+        "rotated.jpg": ["cat"]
+    }
 
 
 def test_no_active_model(collection):
@@ -141,7 +155,9 @@ def test_no_active_model(collection):
 def test_a_model_for_another_collection_is_refused(collection, model_kit, tmp_path):
     other = tmp_path / "other"
     other.mkdir()
-    manifest = dataclasses.replace(model_kit.manifest, id="other", tags=["boat", "car"], thresholds={})
+    manifest = dataclasses.replace(
+        model_kit.manifest, id="other", tags=["boat", "car"], thresholds={}
+    )
     manifest.write(other)
     collection.add_model("other", str(other), tags=["boat", "car"], activate=True)
     with pytest.raises(TagMismatchError, match="none of the model's 2 tags"):
@@ -149,11 +165,17 @@ def test_a_model_for_another_collection_is_refused(collection, model_kit, tmp_pa
 
 
 def test_tagmap_rules():
-    rows = [TagRow(1, "Long Hair", "long hair"), TagRow(2, "cat", "cat"), TagRow(3, "grass", "grass")]
+    rows = [
+        TagRow(1, "Long Hair", "long hair"),
+        TagRow(2, "cat", "cat"),
+        TagRow(3, "grass", "grass"),
+    ]
     tagmap = TagMap.build(["cat", "long_hair", "long-hair", "sky"], rows)
     assert tagmap.columns.tolist() == [0, 1] and tagmap.tag_ids.tolist() == [2, 1]
     assert tagmap.names == ["cat", "Long Hair"]
     assert tagmap.new_names == ["sky"] and tagmap.new_columns.tolist() == [3]
     assert tagmap.unscored == ["grass"]
     assert "2 of the model's 4 tags match" in tagmap.summary()
-    assert TagMap.build(["a"], []).new_names == ["a"], "an untagged collection takes every tag as new"
+    assert TagMap.build(["a"], []).new_names == ["a"], (
+        "an untagged collection takes every tag as new"
+    )

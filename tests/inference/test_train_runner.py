@@ -24,7 +24,9 @@ from clml_desktop.jobs.trainer_protocol import CancelledEvent, DoneEvent, Progre
 FAKE = Path(__file__).with_name("fake_trainer.py")
 
 
-def fake_run(store, options: TrainOptions, monkeypatch, model_dir: Path, mode: str = "ok") -> TrainingRun:
+def fake_run(
+    store, options: TrainOptions, monkeypatch, model_dir: Path, mode: str = "ok"
+) -> TrainingRun:
     monkeypatch.setenv("FAKE_TRAINER_MODE", mode)
     monkeypatch.setenv("FAKE_TRAINER_MODEL", str(model_dir))
     run = TrainingRun(store, prepare_training(store), options)
@@ -34,30 +36,58 @@ def fake_run(store, options: TrainOptions, monkeypatch, model_dir: Path, mode: s
 
 
 def test_command_line_carries_every_option(collection, tmp_path):
-    options = TrainOptions(arch="resnet18", image_size=64, epochs=3, loss="hill", clml_lambda=0.5, tau=0.75,
-                           device="cpu", folds=2, batch_size=8)
+    options = TrainOptions(
+        arch="resnet18",
+        image_size=64,
+        epochs=3,
+        loss="hill",
+        clml_lambda=0.5,
+        tau=0.75,
+        device="cpu",
+        folds=2,
+        batch_size=8,
+    )
     cmd = build_fit_command(collection, tmp_path / "t.jsonl", tmp_path / "out", options)
     assert cmd[:4] == [sys.executable, "-m", "training", "fit"]
     flags = dict(zip(cmd[4::2], cmd[5::2], strict=True))
     assert flags == {
-        "--data": str(tmp_path / "t.jsonl"), "--out": str(tmp_path / "out"), "--arch": "resnet18",
-        "--image-size": "64", "--epochs": "3", "--batch-size": "8", "--loss": "hill", "--clml-lambda": "0.5",
-        "--tau": "0.75", "--folds": "2", "--device": "cpu",
+        "--data": str(tmp_path / "t.jsonl"),
+        "--out": str(tmp_path / "out"),
+        "--arch": "resnet18",
+        "--image-size": "64",
+        "--epochs": "3",
+        "--batch-size": "8",
+        "--loss": "hill",
+        "--clml-lambda": "0.5",
+        "--tau": "0.75",
+        "--folds": "2",
+        "--device": "cpu",
     }
 
 
 def test_unset_options_are_left_to_the_trainer(collection, tmp_path):
     cmd = build_fit_command(collection, tmp_path / "t.jsonl", tmp_path / "out", TrainOptions())
-    assert cmd[4:] == ["--data", str(tmp_path / "t.jsonl"), "--out", str(tmp_path / "out"), "--device", "auto"]
+    assert cmd[4:] == [
+        "--data",
+        str(tmp_path / "t.jsonl"),
+        "--out",
+        str(tmp_path / "out"),
+        "--device",
+        "auto",
+    ]
 
 
 def test_fine_tunes_the_active_model_of_the_same_architecture(collection, model_kit, tmp_path):
     collection.add_model("tiny-1", str(model_kit.dir), tags=model_kit.manifest.tags, activate=True)
     cmd = build_fit_command(collection, tmp_path / "t.jsonl", tmp_path / "out", TrainOptions())
     assert cmd[cmd.index("--init") + 1] == str(model_kit.dir)
-    other_arch = build_fit_command(collection, tmp_path / "t.jsonl", tmp_path / "o", TrainOptions(arch="resnet101"))
+    other_arch = build_fit_command(
+        collection, tmp_path / "t.jsonl", tmp_path / "o", TrainOptions(arch="resnet101")
+    )
     assert "--init" not in other_arch
-    explicit = build_fit_command(collection, tmp_path / "t.jsonl", tmp_path / "o", TrainOptions(init="imagenet"))
+    explicit = build_fit_command(
+        collection, tmp_path / "t.jsonl", tmp_path / "o", TrainOptions(init="imagenet")
+    )
     assert explicit[explicit.index("--init") + 1] == "imagenet"
 
 
@@ -87,7 +117,9 @@ def test_stray_stdout_lines_are_ignored(collection, model_kit, monkeypatch):
     assert run.model is not None
 
 
-@pytest.mark.parametrize("mode, words", [("error", "CUDA out of memory"), ("crash", "exited with code 3")])
+@pytest.mark.parametrize(
+    "mode, words", [("error", "CUDA out of memory"), ("crash", "exited with code 3")]
+)
 def test_failures_leave_the_collection_unchanged(collection, model_kit, monkeypatch, mode, words):
     run = fake_run(collection, TrainOptions(), monkeypatch, model_kit.dir, mode=mode)
     with pytest.raises(TrainingError, match=words) as info:

@@ -31,13 +31,17 @@ def test_every_event_of_adr_0002():
         b' "loss": 0.5, "eta_s": 12.5, "images_per_s": 40}'
     )
     assert progress == ProgressEvent("fold 1/2", 1, 3, 5, 10, 0.5, 12.5, 40.0)
-    assert parse_line('{"event": "epoch", "phase": "final", "epoch": 2, "train_loss": 0.3, "val_map": null}') == (
-        EpochEvent("final", 2, 0.3, None)
+    assert parse_line(
+        '{"event": "epoch", "phase": "final", "epoch": 2, "train_loss": 0.3, "val_map": null}'
+    ) == (EpochEvent("final", 2, 0.3, None))
+    assert parse_line('{"event": "warning", "message": "skipped a.jpg"}') == WarningEvent(
+        "skipped a.jpg"
     )
-    assert parse_line('{"event": "warning", "message": "skipped a.jpg"}') == WarningEvent("skipped a.jpg")
     done = parse_line('{"event": "done", "model_dir": "/m", "metrics": {"map": 0.7}}')
     assert done == DoneEvent("/m", {"map": 0.7})
-    assert parse_line('{"event": "error", "message": "out of memory"}') == ErrorEvent("out of memory")
+    assert parse_line('{"event": "error", "message": "out of memory"}') == ErrorEvent(
+        "out of memory"
+    )
     assert parse_line('{"event": "cancelled"}') == CancelledEvent()
 
 
@@ -72,7 +76,11 @@ def test_never_raises_on_any_text(text):
 
 
 @settings(max_examples=60, deadline=None)
-@given(st.dictionaries(st.sampled_from(["event", "epoch", "loss", "model_dir", "metrics", "message"]),
-                       st.one_of(st.none(), st.integers(), st.floats(), st.text(), st.booleans())))
+@given(
+    st.dictionaries(
+        st.sampled_from(["event", "epoch", "loss", "model_dir", "metrics", "message"]),
+        st.one_of(st.none(), st.integers(), st.floats(), st.text(), st.booleans()),
+    )
+)
 def test_never_raises_on_any_object(obj):
     parse_line(json.dumps(obj))
