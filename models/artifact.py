@@ -25,6 +25,7 @@ from clml_desktop.collection.atomic import atomic_write_bytes
 from models.checkpoint import CHECKPOINT_NAME, load_checkpoint
 from models.export import calibrate_batchnorm, cpu_copy, export_onnx
 from models.manifest import IMAGENET_MEAN, IMAGENET_STD, MANIFEST_NAME, Manifest
+from models.transforms import load_batch
 
 ONNX_NAME = "model.onnx"
 OOF_NAME = "oof.npz"
@@ -71,11 +72,13 @@ def save_model_dir(
     model_id: str | None = None,
     verify_images: Tensor | None = None,
     calibration_images: Tensor | None = None,
+    verify_paths: Sequence[Path] | None = None,
 ) -> Manifest:
     """Export `model` into `out_dir` (ONNX verified against torch), write checkpoint and manifest.
 
     `verify_images` are normalised N×3×S×S images for the ONNX parity check
-    (real ones when the caller has them; smooth synthetic ones otherwise).
+    (real ones when the caller has them; smooth synthetic ones otherwise);
+    `verify_paths` are image files to build them from (the first readable few).
     `calibration_images` first recompute BatchNorm statistics (random-weight
     networks only). `has_oof` says `oof.npz` is already in `out_dir`.
     Returns the manifest written. The id defaults to the folder's name.
@@ -93,6 +96,8 @@ def save_model_dir(
     if calibration_images is not None:
         calibrate_batchnorm(net, calibration_images.float().cpu())
         net.eval()
+    if verify_images is None and verify_paths:
+        verify_images = load_batch(verify_paths, image_size, mean, std, limit=4)
     if verify_images is None:
         verify_images = (
             calibration_images[:4]

@@ -14,15 +14,13 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
-import torch
-from PIL import Image, UnidentifiedImageError
 from torch import Tensor
 
 from models.artifact import save_model_dir, synthetic_images
 from models.checkpoint import CheckpointError, load_checkpoint, load_into
 from models.manifest import IMAGENET_MEAN, IMAGENET_STD, MANIFEST_NAME, Manifest, ManifestError
 from models.resnet import ARCHITECTURES, build_model
-from models.transforms import eval_transform
+from models.transforms import load_batch
 
 AUTHORS_MEAN = (0.0, 0.0, 0.0)
 AUTHORS_STD = (1.0, 1.0, 1.0)
@@ -80,21 +78,15 @@ def images_from_folder(
     folder: Path, size: int, mean: Sequence[float], std: Sequence[float], limit: int = 8
 ) -> Tensor:
     """Up to `limit` readable images of `folder`, preprocessed, for the ONNX parity check."""
-    transform = eval_transform(size, mean, std)
-    batch = []
-    for path in sorted(Path(folder).rglob("*")):
-        if len(batch) >= limit:
-            break
-        if path.suffix.lower() not in _IMAGE_SUFFIXES or not path.is_file():
-            continue
-        try:
-            with Image.open(path) as image:
-                batch.append(transform(image))
-        except (OSError, UnidentifiedImageError, Image.DecompressionBombError):
-            continue
-    if not batch:
+    paths = [
+        p
+        for p in sorted(Path(folder).rglob("*"))
+        if p.suffix.lower() in _IMAGE_SUFFIXES and p.is_file()
+    ]
+    batch = load_batch(paths, size, mean, std, limit)
+    if batch is None:
         raise ConvertError(f"{folder}: no readable images to check the export with")
-    return torch.stack(batch)
+    return batch
 
 
 def export_checkpoint(

@@ -9,7 +9,9 @@ version is the reference its tests compare against.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from pathlib import Path
 
+import torch
 from PIL import Image
 from torchvision import transforms
 
@@ -36,3 +38,23 @@ def eval_transform(size: int, mean: Sequence[float], std: Sequence[float]) -> tr
             transforms.Normalize(list(mean), list(std)),
         ]
     )
+
+
+def load_batch(
+    paths: Sequence[Path], size: int, mean: Sequence[float], std: Sequence[float], limit: int = 8
+) -> torch.Tensor | None:
+    """Up to `limit` readable images of `paths`, preprocessed into an N×3×S×S batch (None if none read).
+
+    Unreadable files are skipped: this feeds checks (ONNX parity), not training.
+    """
+    transform = eval_transform(size, mean, std)
+    batch = []
+    for path in paths:
+        if len(batch) >= limit:
+            break
+        try:
+            with Image.open(path) as image:
+                batch.append(transform(image))
+        except (OSError, ValueError, Image.DecompressionBombError):
+            continue
+    return torch.stack(batch) if batch else None

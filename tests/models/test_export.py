@@ -123,7 +123,7 @@ def test_model_folder_has_valid_manifest_checkpoint_and_onnx(tmp_path, real_imag
         save_model_dir(out, model, tags=["a", "b", "c"], arch="resnet18", image_size=64)
 
 
-def test_trainer_work_files_are_kept_and_manifest_comes_last(tmp_path, real_images):
+def test_trainer_work_files_are_kept_and_manifest_comes_last(tmp_path, demo_folder):
     out = tmp_path / "m2"
     out.mkdir()
     np.savez(out / "oof.npz", paths=np.array(["x.jpg"]), probs=np.zeros((1, 2), np.float32))
@@ -135,7 +135,7 @@ def test_trainer_work_files_are_kept_and_manifest_comes_last(tmp_path, real_imag
         arch="resnet18",
         image_size=64,
         has_oof=True,
-        verify_images=real_images[:2],
+        verify_paths=[tmp_path / "missing.jpg", *sorted(demo_folder.glob("*.jpg"))],
     )
     assert manifest.files["oof"] == "oof.npz"
     assert sorted(p.name for p in out.iterdir()) == [
