@@ -41,10 +41,8 @@ def index_from_store(
     m_ids = np.asarray(matrix.image_ids, dtype=np.int64)
     m_tags = np.asarray(matrix.tag_ids, dtype=np.int64)
     if len(ids) and len(tag_ids) and len(m_ids) and len(m_tags):
-        row_pos = {int(i): r for r, i in enumerate(m_ids)}
-        col_pos = {int(t): c for c, t in enumerate(m_tags)}
-        rows = np.array([row_pos.get(int(i), -1) for i in ids])
-        cols = np.array([col_pos.get(int(t), -1) for t in tag_ids])
+        rows = _positions(m_ids, ids)
+        cols = _positions(m_tags, tag_ids)
         have_r, have_c = rows >= 0, cols >= 0
         src = np.asarray(matrix.states, dtype=np.int8)
         states[np.ix_(have_r, have_c)] = src[np.ix_(rows[have_r], cols[have_c])]
@@ -62,6 +60,16 @@ def index_from_store(
         versions=[row.version for row in images],
         sizes=[(row.width or 0, row.height or 0) for row in images],
     )
+
+
+def _positions(haystack: np.ndarray, needles: np.ndarray) -> np.ndarray:
+    """Index of each needle in `haystack` (-1 when absent), vectorised."""
+    order = np.argsort(haystack, kind="stable")
+    found = np.searchsorted(haystack, needles, sorter=order)
+    found = np.clip(found, 0, max(0, len(haystack) - 1))
+    pos = order[found] if len(haystack) else np.zeros(len(needles), np.int64)
+    hit = (haystack[pos] == needles) if len(haystack) else np.zeros(len(needles), bool)
+    return np.where(hit, pos, -1)
 
 
 def suggestion_scores(store: Any, global_threshold: float | None = None) -> SuggestionScores | None:

@@ -14,7 +14,7 @@ from pathlib import PurePosixPath
 import numpy as np
 from PySide6.QtCore import QAbstractListModel, QModelIndex, QObject, QPersistentModelIndex, Qt
 
-from clml_desktop.collection.query import POSITIVE, filter_ids
+from clml_desktop.collection.query import POSITIVE, filter_rows
 from clml_desktop.ui.context import AppContext
 from clml_desktop.ui.thumbnails import ThumbnailCache
 
@@ -37,7 +37,7 @@ class GridModel(QAbstractListModel):
         super().__init__(parent)
         self._context = context
         self._ids = np.zeros(0, dtype=np.int64)
-        self._row_of: dict[int, int] = {}
+        self._pos = np.zeros(0, dtype=np.int64)
         self._index_rows = np.zeros(0, dtype=np.int64)
         self._pending = np.zeros(0, dtype=np.int32)
         self._positives = np.zeros(0, dtype=np.int32)
@@ -69,15 +69,17 @@ class GridModel(QAbstractListModel):
         data changes, so the view keeps its scroll position and selection.
         """
         index = self._context.index
-        ids = filter_ids(index, self._context.filter)
-        rows = np.fromiter((index.row_of(i) for i in ids), dtype=np.int64, count=len(ids))
+        rows = filter_rows(index, self._context.filter)
+        ids = index.image_ids[rows]
         pending = index.pending_counts()
         positives = (index.states == POSITIVE).sum(axis=1).astype(np.int32) if index.states.size else np.zeros(len(index), np.int32)
         same_rows = np.array_equal(ids, self._ids)
         if not same_rows:
             self.beginResetModel()
         self._ids = ids
-        self._row_of = {int(i): r for r, i in enumerate(ids)}
+        self._pos = np.full(int(ids.max()) + 1 if len(ids) else 0, -1, dtype=np.int64)
+        if len(ids):
+            self._pos[ids] = np.arange(len(ids), dtype=np.int64)
         self._index_rows = rows
         self._pending = pending[rows] if len(rows) else np.zeros(0, np.int32)
         self._positives = positives[rows] if len(rows) else np.zeros(0, np.int32)
@@ -91,7 +93,19 @@ class GridModel(QAbstractListModel):
         return self._ids
 
     def row_of(self, image_id: int) -> int | None:
-        return self._row_of.get(int(image_id))
+        """The row showing `image_id`, or None when the filter hides it."""
+        i = int(image_id)
+        if 0 <= i < len(self._pos) and self._pos[i] >= 0:
+            return int(self._pos[i])
+        return None
+
+    def rows_of(self, image_ids: list[int] | np.ndarray) -> np.ndarray:
+        """Rows of many ids (vectorised); -1 where the filter hides an id."""
+        ids = np.asarray(image_ids, dtype=np.int64)
+        rows = np.full(len(ids), -1, dtype=np.int64)
+        ok = (ids >= 0) & (ids < len(self._pos))
+        rows[ok] = self._pos[ids[ok]]
+        return rows
 
     def image_id(self, row: int) -> int:
         return int(self._ids[row])
@@ -163,7 +177,7 @@ class GridModel(QAbstractListModel):
         return "\n".join(lines)
 
     def _on_thumbnail(self, image_id: int, *_: object) -> None:
-        row = self._row_of.get(int(image_id))
+        row = self.row_of(image_id)
         if row is not None:
             idx = self.index(row)
             self.dataChanged.emit(idx, idx, [ThumbnailRole, ProblemRole, CellRole])

@@ -132,9 +132,11 @@ class GridView(QListView):
         """After the filter changed, keep the current image and selection where still shown."""
         model = self.grid_model
         selection = QItemSelection()
-        kept = [i for i in self._context.selected_ids if model.row_of(i) is not None]
-        rows = sorted(r for r in (model.row_of(i) for i in self._context.selected_ids) if r is not None)
-        for run in np.split(np.asarray(rows, dtype=np.int64), np.flatnonzero(np.diff(rows) != 1) + 1) if rows else []:
+        selected = np.asarray(self._context.selected_ids, dtype=np.int64)
+        all_rows = model.rows_of(selected)
+        kept = selected[all_rows >= 0].tolist()
+        rows = np.sort(all_rows[all_rows >= 0])
+        for run in np.split(rows, np.flatnonzero(np.diff(rows) != 1) + 1) if len(rows) else []:
             selection.select(model.index(int(run[0])), model.index(int(run[-1])))
         self._syncing = True
         try:

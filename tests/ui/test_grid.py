@@ -77,7 +77,8 @@ def test_problem_images_are_marked_without_thumbnails(qtbot, window, broken_coll
     open_and_wait(qtbot, window, folder)
     model = window.grid_model
     window.context.set_filter(ImageFilter(problems_only=True))
-    assert model.rowCount() >= 2
+    index = window.context.index
+    assert model.rowCount() >= 2, (len(index), index.problems, window.last_report)
     for r in range(model.rowCount()):
         idx = model.index(r)
         assert idx.data(ProblemRole)
