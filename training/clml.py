@@ -46,13 +46,19 @@ def _block_size(count: int, n: int) -> int:
     return min(size, n)
 
 
-def _groups(counts: list[int], n: int) -> dict[int, list[int]]:
-    """Label indices grouped by block size; labels without positives are left out."""
-    groups: dict[int, list[int]] = {}
-    for label, count in enumerate(counts):
-        if count > 0:
-            groups.setdefault(_block_size(count, n), []).append(label)
-    return groups
+def _schedule(counts: list[int], n: int) -> tuple[list[int], list[tuple[int, int]]]:
+    """Labels with positives ordered by block size, and (block size, how many) per group.
+
+    Ordering by size makes every group a contiguous slice of the label order.
+    """
+    ranked = sorted((_block_size(count, n), label) for label, count in enumerate(counts) if count)
+    groups: list[tuple[int, int]] = []
+    for size, _ in ranked:
+        if groups and groups[-1][0] == size:
+            groups[-1] = (size, groups[-1][1] + 1)
+        else:
+            groups.append((size, 1))
+    return [label for _, label in ranked], groups
 
 
 def _kept(eigenvalues: torch.Tensor, feature_dim: int) -> torch.Tensor:
@@ -89,31 +95,38 @@ def _clml_forward(
     counts = members.sum(dim=1)
     # The one host read: block sizes must be known to shape the eigh batches.
     # (On CUDA, torch.linalg.eigh synchronises anyway to check its solver.)
-    groups = _groups(counts.tolist(), n)
+    host_counts = counts.tolist()
+    labels, groups = _schedule(host_counts, n)
+    empty = host_counts.count(0)
 
-    order = torch.argsort(members.to(torch.int8), dim=1, descending=True, stable=True)
+    label_order = torch.tensor(labels, device=device)
+    order = torch.argsort(members[label_order].to(torch.int8), dim=1, descending=True, stable=True)
     slots = torch.arange(n, device=device)
-    padded_order = torch.where(slots < counts[:, None], order, n)
+    index_all = torch.where(slots < counts[label_order, None], order, n)
+    is_whole = label_order == whole
     gram = torch.nn.functional.pad(x @ x.mT, (0, 1, 0, 1))
     q = torch.zeros((n + 1, n + 1), dtype=torch.float64, device=device) if want_gradient else None
-    norms = torch.zeros(whole + 1, dtype=torch.float64, device=device)
-    for size, labels in groups.items():
-        label_index = torch.tensor(labels, device=device)
-        index = padded_order[label_index, :size]
+    norms = []
+    start = 0
+    for size, count in groups:
+        index = index_all[start : start + count, :size]
         eigenvalues, eigenvectors = torch.linalg.eigh(gram[index[:, :, None], index[:, None, :]])
         keep = _kept(eigenvalues, feature_dim)
         roots = torch.sqrt(torch.where(keep, eigenvalues, 1.0))
         nuclear = (roots * keep).sum(dim=-1)
-        norms.index_copy_(0, label_index, nuclear)
+        norms.append(nuclear)
         if q is not None:
-            active = torch.where(label_index == whole, -1.0, (nuclear > delta).to(torch.float64))
+            active = torch.where(is_whole[start : start + count], -1.0, (nuclear > delta).double())
             weights = keep * (active[:, None] / roots)
             projector = (eigenvectors * weights[:, None, :]) @ eigenvectors.mT
             rows = index[:, :, None].expand_as(projector).reshape(-1)
             cols = index[:, None, :].expand_as(projector).reshape(-1)
             q.index_put_((rows, cols), projector.reshape(-1), accumulate=True)
-    # A label without positives has norm 0 and contributes max(delta, 0) = delta.
-    value = (torch.clamp_min(norms[:whole], delta).sum() - norms[whole]) / n
+        start += count
+    nuclear = torch.cat(norms)
+    # A label without positives contributes max(delta, 0) = delta.
+    per_label = torch.where(is_whole, -nuclear, torch.clamp_min(nuclear, delta))
+    value = (per_label.sum() + delta * empty) / n
     return value, (q[:n, :n] if q is not None else None)
 
 

@@ -68,8 +68,14 @@ def _case(name: str, seed: int = 0) -> tuple[torch.Tensor, torch.Tensor]:
     elif name == "large_scale":
         x = 300.0 * torch.relu(torch.randn(24, 40, generator=g))
         y = torch.rand(24, 9, generator=g) < 0.3
+    elif name == "mixed_sizes":  # every block size, including the capped one (N = 40)
+        x = torch.relu(torch.randn(40, 64, generator=g))
+        counts = [0, 1, 2, 3, 4, 5, 8, 9, 13, 17, 20, 33, 39, 40]
+        y = torch.zeros(40, len(counts), dtype=torch.bool)
+        for c, k in enumerate(counts):
+            y[torch.randperm(40, generator=g)[:k], c] = True
     elif name == "resnet_like":
-        x = torch.relu(torch.randn(64, 2048, generator=g))
+        x = torch.relu(torch.randn(64, 512, generator=g))
         y = torch.rand(64, 80, generator=g) < 0.05
     else:
         raise ValueError(name)
@@ -77,7 +83,7 @@ def _case(name: str, seed: int = 0) -> tuple[torch.Tensor, torch.Tensor]:
 
 
 CASES = ["random", "rank_deficient", "duplicates", "empty_single_and_all", "tall",
-         "small_norms", "one_row", "large_scale", "resnet_like"]
+         "small_norms", "one_row", "large_scale", "mixed_sizes", "resnet_like"]
 
 
 def _check_against_reference(x: torch.Tensor, y: torch.Tensor, device: str = "cpu") -> None:
