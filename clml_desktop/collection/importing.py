@@ -115,28 +115,31 @@ def _match_sidecars(store, files: dict[str, TagFile], formats: tuple[str, ...]) 
     """(image relpath, sidecar, format) for every sidecar that belongs to a present image.
 
     `a.txt`, `a.caption` and Lightroom's `a.xmp` belong to every image with
-    stem `a` in that folder; digiKam's `a.jpg.xmp` to `a.jpg` only. Sorted
-    by image, then txt, caption, xmp, so tag order is stable.
+    stem `a` in that folder; digiKam's `a.jpg.xmp` to `a.jpg` only. An
+    image's sidecars come in the order txt, caption, xmp (then by name), so
+    the tag order of an image with several sidecars is stable.
     """
-    candidates = []
-    for tag_file in files.values():
-        rel = tag_file.relpath
-        suffix = rel[rel.rfind("."):].lower()
-        sfmt = _SIDECAR_FORMAT_OF.get(suffix)
+    buckets: dict[str, list[tuple[TagFile, str]]] = {f: [] for f in SIDECAR_FORMATS}
+    for rel, tag_file in files.items():
+        dot = rel.rfind(".")
+        sfmt = _SIDECAR_FORMAT_OF.get(rel[dot:].lower())
         if sfmt is not None and sfmt in formats:
-            candidates.append((tag_file, sfmt, rel[: -len(suffix)]))
-    if not candidates:
+            buckets[sfmt].append((tag_file, rel[:dot]))
+    if not any(buckets.values()):
         return []  # a rescan with nothing new never loads the image list
+    buckets["xmp"].sort(key=lambda c: c[0].relpath)
     present = {path for path, (_size, _mtime, missing) in store.scan_index().items() if not missing}
     stems: dict[str, list[str]] = {}
     for rel in present:
         stems.setdefault(_stem_key(rel), []).append(rel)
     jobs = []
-    for tag_file, sfmt, base in candidates:
-        images = [base] if sfmt == "xmp" and base in present else stems.get(base, ())
-        jobs.extend((image, tag_file, sfmt) for image in images)
-    rank = {f: i for i, f in enumerate(SIDECAR_FORMATS)}
-    jobs.sort(key=lambda j: (j[0], rank[j[2]], j[1].relpath))
+    for sfmt in SIDECAR_FORMATS:
+        for tag_file, base in buckets[sfmt]:
+            if sfmt == "xmp" and base in present:
+                jobs.append((base, tag_file, sfmt))
+            else:
+                for image in stems.get(base, ()):
+                    jobs.append((image, tag_file, sfmt))
     return jobs
 
 
