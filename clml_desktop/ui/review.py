@@ -409,7 +409,10 @@ class ReviewView(QWidget):
         if worker is not self._worker:
             return
         self._worker = None
+        self._set_queue([])
         self.progress_label.setText("Could not load suggestions")
+        self.question.setText("Could not load the suggestions.")
+        self.context_label.setText(message)
         self.context.statusMessage.emit(message)
 
     def _set_queue(self, pairs: list) -> None:
