@@ -10,18 +10,19 @@ collection is filtered once per pause, not per keystroke.
 from __future__ import annotations
 
 import re
+
 from PySide6.QtCore import QStringListModel, Qt, QTimer
 from PySide6.QtWidgets import (
     QCheckBox,
-    QMenu,
-    QWidgetAction,
     QCompleter,
     QDoubleSpinBox,
     QHBoxLayout,
     QLabel,
     QLineEdit,
+    QMenu,
     QToolButton,
     QWidget,
+    QWidgetAction,
 )
 
 from clml_desktop.collection.query import (

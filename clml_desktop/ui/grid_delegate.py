@@ -24,6 +24,9 @@ class GridDelegate(QStyledItemDelegate):
     def __init__(self, thumb_size: int, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.thumb_size = thumb_size
+        self._badge_font: QFont | None = None
+        self._badge_metrics: QFontMetrics | None = None
+        self._badge_key = ""
 
     def cell_size(self, font: QFont) -> QSize:
         line = QFontMetrics(font).height()
@@ -61,21 +64,23 @@ class GridDelegate(QStyledItemDelegate):
             if w > size or h > size:
                 scaled = image.size().scaled(box.size(), Qt.AspectRatioMode.KeepAspectRatio)
                 w, h = scaled.width(), scaled.height()
-            painter.drawImage(QRect(left + (size - w) // 2, top + (size - h) // 2, w, h), image)
+            shown = QRect(left + (size - w) // 2, top + (size - h) // 2, w, h)
+            painter.drawImage(shown, image)
         else:
-            self._placeholder(painter, box, wh, palette, problem)
+            shown = self._placeholder(painter, box, wh, palette, problem)
 
         metrics = option.fontMetrics
         text_rect = QRect(rect.left() + PAD, top + size + TEXT_GAP, rect.width() - 2 * PAD, metrics.height())
         painter.setPen(palette.color(QPalette.ColorRole.Text))
         painter.drawText(text_rect, Qt.AlignmentFlag.AlignCenter, metrics.elidedText(name, Qt.TextElideMode.ElideMiddle, text_rect.width()))
         if pending:
-            self._badge(painter, box, f"{pending} new" if size >= 128 else str(pending), BADGE_ACCENT, option.font, right=True)
+            self._badge(painter, shown, f"{pending} new" if size >= 128 else str(pending), BADGE_ACCENT, option.font, right=True)
         if problem:
-            self._badge(painter, box, "unreadable" if size >= 128 else "!", BADGE_PROBLEM, option.font, right=False)
+            self._badge(painter, shown, "unreadable" if size >= 128 else "!", BADGE_PROBLEM, option.font, right=False)
         painter.restore()
 
-    def _placeholder(self, painter: QPainter, box: QRect, wh: object, palette: QPalette, problem: object) -> None:
+    def _placeholder(self, painter: QPainter, box: QRect, wh: object, palette: QPalette, problem: object) -> QRect:
+        """A flat box of the image's shape while it decodes (or when it cannot); returns it."""
         w, h = wh if isinstance(wh, tuple) and len(wh) == 2 else (0, 0)
         size = box.width()
         if w > 0 and h > 0:
@@ -90,12 +95,17 @@ class GridDelegate(QStyledItemDelegate):
         if problem:
             painter.setPen(palette.color(QPalette.ColorRole.PlaceholderText))
             painter.drawText(shape.adjusted(6, 6, -6, -6), Qt.AlignmentFlag.AlignCenter | Qt.TextFlag.TextWordWrap, "Cannot show this image")
+        return shape
 
     def _badge(self, painter: QPainter, box: QRect, text: str, color: QColor, font: QFont, *, right: bool) -> None:
-        badge_font = QFont(font)
-        badge_font.setBold(True)
-        badge_font.setPointSizeF(max(7.0, font.pointSizeF() * 0.85))
-        metrics = QFontMetrics(badge_font)
+        key = font.key()
+        if self._badge_font is None or self._badge_key != key:
+            self._badge_font = QFont(font)
+            self._badge_font.setBold(True)
+            self._badge_font.setPointSizeF(max(7.0, font.pointSizeF() * 0.85))
+            self._badge_metrics = QFontMetrics(self._badge_font)
+            self._badge_key = key
+        badge_font, metrics = self._badge_font, self._badge_metrics
         w = metrics.horizontalAdvance(text) + 12
         h = metrics.height() + 4
         x = box.right() - w - 4 if right else box.left() + 4
