@@ -132,6 +132,7 @@ class TrainerProcess(QObject):
         self._log: list[str] = []
         self._log_file = None
         self._options = TrainOptions()
+        self._root: Path | None = None
         self._kill_timer = QTimer(self)
         self._kill_timer.setSingleShot(True)
         self._kill_timer.timeout.connect(self._kill)
@@ -162,7 +163,8 @@ class TrainerProcess(QObject):
         self._reset()
         self._set_phase(TrainerPhase.PREPARING)
         self._note("Writing the training set (confirmed tags and rejections)…")
-        worker = Worker(_prepare, Path(store.root), name="Preparing training")
+        self._root = Path(store.root)
+        worker = Worker(_prepare, self._root, name="Preparing training")
         worker.signals.result.connect(self._on_prepared)
         worker.signals.error.connect(self._fail)
         worker.signals.cancelled.connect(self._on_cancelled)
@@ -203,7 +205,7 @@ class TrainerProcess(QObject):
     def _on_prepared(self, job: TrainingJob) -> None:
         self._worker = None
         store = self.context.store
-        if self._cancel_requested or store is None:
+        if self._cancel_requested or not self._same_collection():
             self._finish_cancelled()
             return
         self.job = job
@@ -318,15 +320,15 @@ class TrainerProcess(QObject):
         self._fail(message)
 
     def _register(self, done: DoneEvent) -> None:
-        store = self.context.store
-        if store is None:
-            self._fail("The collection was closed before the new model could be registered")
-            return
+        """Register into the collection the run trained on, even if another one is open now."""
         self._set_phase(TrainerPhase.REGISTERING)
         self._note("Registering the new model and its out-of-fold scores…")
-        worker = Worker(_register, Path(store.root), done.model_dir, name="Registering the model")
+        worker = Worker(_register, self._root, done.model_dir, name="Registering the model")
         worker.signals.result.connect(self._on_registered)
         worker.signals.error.connect(lambda msg: self._fail(f"The new model could not be registered: {msg}"))
+        worker.signals.cancelled.connect(
+            lambda: self._fail(f"Registering the new model was interrupted; it is kept in {done.model_dir}")
+        )
         self._worker = worker
         self.context.start_job(worker, quiet=True)
 
@@ -338,7 +340,8 @@ class TrainerProcess(QObject):
         score = metrics.get("val_map", metrics.get("map"))
         detail = f" (held-out mAP {score:.3f})" if isinstance(score, int | float) else ""
         self._note(f"Model {model.id} is now active{detail}")
-        self.context.modelChanged.emit()
+        if self._same_collection():
+            self.context.modelChanged.emit()
         self.context.statusMessage.emit(f"Training finished: model {model.id} is active{detail}")
         self.succeeded.emit(model)
         self.finished.emit()
@@ -382,6 +385,11 @@ class TrainerProcess(QObject):
         self._cancel_requested = False
         self._stdout_buffer = self._stderr_buffer = b""
         self._log = []
+
+    def _same_collection(self) -> bool:
+        """Whether the collection this run trains on is still the open one."""
+        store = self.context.store
+        return store is not None and self._root is not None and Path(store.root) == self._root
 
     def _set_phase(self, phase: TrainerPhase) -> None:
         if phase is not self.phase:

@@ -141,3 +141,20 @@ def test_no_trainer_left_after_shutdown(tmp_path, qtbot):
     pid = panel.trainer.process_id()
     close_context(context, panel)
     assert gone(pid)
+
+
+def test_model_lands_in_the_trained_collection_after_it_was_closed(tmp_path, qtbot):
+    from clml_desktop.collection.store import CollectionStore
+
+    panel, context, info = make_panel(tmp_path, qtbot, "success")
+    try:
+        panel.start_training()
+        qtbot.waitUntil(lambda: panel.trainer.phase is TrainerPhase.TRAINING, timeout=30000)
+        context.close_store()
+        with qtbot.waitSignal(panel.trainer.finished, timeout=30000):
+            pass
+        with CollectionStore.open(info["folder"]) as store:
+            assert len(store.models()) == 2 and store.active_model().id != "m1"
+        assert panel.train_button.isEnabled() is False, "no collection open: nothing to train"
+    finally:
+        close_context(context, panel)
