@@ -190,3 +190,29 @@ def test_resnet101_exports_and_matches_torch(tmp_path, real_images):
     assert worst is not None and worst.rel_err <= 1e-4 and not worst.judged_by_float64
     _, embedding = _ort(tmp_path / "r101.onnx", real_images[:2].numpy())
     assert embedding.shape == (2, 2048)
+
+
+@pytest.mark.gpu
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU")
+def test_cuda_channels_last_model_exports_from_a_float32_cpu_copy(tmp_path, real_images):
+    """The trainer's network lives on the GPU in channels_last after AMP steps; the export must
+    not depend on that (nor on TF32 convolutions) and must leave the original where it was."""
+    model = build_model("resnet18", 3).cuda().to(memory_format=torch.channels_last)
+    optimizer = torch.optim.SGD(model.parameters(), lr=0.01)
+    x = real_images.cuda().contiguous(memory_format=torch.channels_last)
+    with torch.autocast("cuda", dtype=torch.float16):
+        logits, embedding = model(x)
+        loss = logits.float().pow(2).mean() + embedding.float().mean()
+    loss.backward()
+    optimizer.step()
+    manifest = save_model_dir(
+        tmp_path / "m",
+        model,
+        tags=["a", "b", "c"],
+        arch="resnet18",
+        image_size=64,
+        verify_images=real_images[:2],
+    )
+    assert manifest.metrics["onnx_parity_rel_err"] <= 1e-4
+    assert next(model.parameters()).is_cuda
+    assert load_checkpoint(tmp_path / "m")["fc.weight"].device.type == "cpu"
