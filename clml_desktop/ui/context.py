@@ -323,6 +323,26 @@ class AppContext(QObject):
             patch=(ids, tag, POSITIVE),
         )
 
+    def accept_suggestions(self, image_id: int, tags: list[str]) -> bool:
+        """Accept several suggestions of one image as ONE edit (review's accept-all),
+        so a single undo takes them all back."""
+        from clml_desktop.collection.labels import LabelSource, LabelState
+        from clml_desktop.collection.rows import LabelChange
+
+        names = list(dict.fromkeys(t for t in tags if t))
+        if not names:
+            return False
+        new = self._store is not None and any(self._store.tag_id(t) is None for t in names)
+        text = f"Accepted {', '.join(repr(t) for t in names)} on 1 image"
+        changes = [LabelChange(int(image_id), t, LabelState.POSITIVE.value, LabelSource.ACCEPTED.value) for t in names]
+        return self._run_edit(
+            lambda: self._store.set_labels(changes, text),
+            image_ids=[int(image_id)],
+            done=text,
+            unchanged="Those suggestions were already accepted there",
+            tags_changed=new,
+        )
+
     def rename_tag(self, tag: str, new_name: str) -> bool:
         new_name = new_name.strip()
         text = f"Renamed '{tag}' to '{new_name}'"

@@ -316,10 +316,9 @@ class ReviewView(QWidget):
             return
         image_id = queue.current.image_id
         items = queue.accept_image_above_threshold()
-        for item in items:
-            self.context.accept_suggestion([image_id], item.tag)
         if items:
-            self._edits.append(len(items))
+            self.context.accept_suggestions(image_id, [item.tag for item in items])
+            self._edits.append(1)
         rows = [queue.items.index(item) for item in items]
         self.context.statusMessage.emit(
             f"Accepted {len(items)} suggestion{'s' if len(items) != 1 else ''} on this image"

@@ -100,6 +100,9 @@ def test_image_mode_next_previous_and_accept_all(review, qtbot):
     positives = {r.tag for r in context.store.labels_of(image) if r.state == "positive"}
     assert set(passing) <= positives
     assert view.queue.current is None or view.queue.current.image_id != image
+    assert context.undo(), "accept-all is one undo step"
+    after = {r.tag for r in context.store.labels_of(image) if r.state == "positive"}
+    assert not set(passing) & after
 
 
 def test_uncertain_order_puts_scores_near_the_threshold_first(review, qtbot):
