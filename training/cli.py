@@ -21,7 +21,7 @@ LOSSES = ("bce", "focal", "asl", "hill", "splc")
 # The authors' recipe on a GPU; see ADR 0004 for the CPU column.
 GPU_DEFAULTS = {"arch": "resnet101", "image_size": 448, "epochs": 20, "batch_size": 32,
                 "loss": "bce", "clml_lambda": 1.0}
-CPU_DEFAULTS = {"arch": "resnet18", "image_size": 128, "epochs": 8, "batch_size": 32,
+CPU_DEFAULTS = {"arch": "resnet18", "image_size": 128, "epochs": 8, "batch_size": 16,
                 "loss": "bce", "clml_lambda": 1.0}
 
 EXIT_CANCELLED = {signal.SIGTERM: 143, signal.SIGINT: 130}
