@@ -17,7 +17,7 @@ from pathlib import Path
 from clml_desktop.cli.progress_text import ProgressBar, format_seconds
 from clml_desktop.collection.scan import scan_folder
 from clml_desktop.collection.store import CollectionStore, StoreError
-from clml_desktop.inference.engine import Engine
+from clml_desktop.inference.engine import Engine, model_dir_of
 from clml_desktop.inference.errors import InferenceError
 from clml_desktop.inference.pipeline import PipelineReport, Progress, predict_collection
 from clml_desktop.inference.providers import DEVICES
@@ -98,7 +98,7 @@ def model_folder(store, given: Path | None) -> Path:
             f"{store.root}: the collection has no model yet; run `clml-desktop train {store.root}` "
             "or pass --model MODEL_DIR"
         )
-    return Path(active.path)
+    return model_dir_of(store, active)
 
 
 def pair_dict(pair: ScoredPair) -> dict:

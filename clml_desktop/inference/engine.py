@@ -43,6 +43,16 @@ def read_manifest(model_dir: Path) -> Manifest:
     return manifest
 
 
+def model_dir_of(store, row) -> Path:
+    """Where a registered model's folder is now: its stored path, or — when the
+    collection folder was moved or renamed — the same id under the store's models/."""
+    stored = Path(row.path)
+    if stored.is_dir():
+        return stored
+    moved = Path(store.data_dir) / "models" / row.id
+    return moved if moved.is_dir() else stored
+
+
 @dataclass(frozen=True)
 class Outputs:
     """One batch's results: probabilities (sigmoid of logits) and float32 embeddings."""

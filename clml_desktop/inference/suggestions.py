@@ -16,13 +16,12 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from pathlib import Path
 
 import numpy as np
 
 from clml_desktop.collection.labels import Suggestion
 from clml_desktop.collection.rows import ModelRow
-from clml_desktop.inference.engine import read_manifest
+from clml_desktop.inference.engine import model_dir_of, read_manifest
 from clml_desktop.inference.errors import InferenceError, ModelLoadError
 from clml_desktop.inference.tagmap import TagMap
 
@@ -92,7 +91,7 @@ class SuggestionSet:
         """
         row = _model_row(store, model)
         try:
-            manifest = read_manifest(Path(row.path))
+            manifest = read_manifest(model_dir_of(store, row))
             model_tags, manifest_thresholds = list(manifest.tags), dict(manifest.thresholds or {})
         except ModelLoadError as exc:
             if not row.tags:

@@ -21,7 +21,7 @@ from pathlib import Path
 
 from clml_desktop.collection.exporting import write_training_set
 from clml_desktop.collection.rows import ModelRow
-from clml_desktop.inference.engine import read_manifest
+from clml_desktop.inference.engine import model_dir_of, read_manifest
 from clml_desktop.inference.errors import InferenceError, ModelLoadError
 from clml_desktop.inference.oof import load_oof, store_oof
 from clml_desktop.jobs.trainer_protocol import (
@@ -66,16 +66,16 @@ def fine_tune_source(store, options: TrainOptions) -> str | None:
     if options.init:
         return options.init
     active = store.active_model()
-    if active is None or not Path(active.path).is_dir():
+    if active is None or not model_dir_of(store, active).is_dir():
         return None
     try:
-        manifest = read_manifest(Path(active.path))
+        manifest = read_manifest(model_dir_of(store, active))
     except ModelLoadError as exc:
         log.warning("not fine-tuning from the active model: %s", exc)
         return None
     if options.arch and manifest.architecture != options.arch:
         return None
-    return str(active.path)
+    return str(model_dir_of(store, active))
 
 
 def build_fit_command(

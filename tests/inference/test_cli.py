@@ -164,3 +164,17 @@ def test_train_failure_leaves_no_model(collection, model_kit, capsys, monkeypatc
     assert main(["train", str(collection.root)]) == 1
     assert "CUDA out of memory" in capsys.readouterr().err
     assert collection.models() == []
+
+
+def test_a_moved_collection_finds_its_model(collection, model_kit, capsys, tmp_path):
+    import shutil
+
+    inside = Path(collection.data_dir) / "models" / "tiny-1"
+    shutil.copytree(model_kit.dir, inside)
+    collection.add_model("tiny-1", str(inside), tags=model_kit.manifest.tags, activate=True)
+    old = collection.root
+    collection.close()
+    moved = tmp_path / "moved"
+    shutil.move(str(old), str(moved))
+    data, _ = _json_run(capsys, "suggest", str(moved), "--json", "--device", "cpu")
+    assert data["model"] == "tiny-1" and data["suggestions"]
