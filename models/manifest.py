@@ -106,7 +106,8 @@ class Manifest:
         if path.is_dir():
             path = path / MANIFEST_NAME
         self.validate(str(path))
-        atomic_write_text(path, json.dumps(self.to_dict(), indent=2, ensure_ascii=False) + "\n")
+        text = json.dumps(_finite(self.to_dict()), indent=2, ensure_ascii=False, allow_nan=False)
+        atomic_write_text(path, text + "\n")
         return path
 
     def validate(self, source: str = "manifest") -> None:
@@ -178,6 +179,17 @@ class Manifest:
                     "files",
                     f"entry {key!r} must be a plain file name inside the model folder, got {name!r}",
                 )
+
+
+def _finite(value: Any) -> Any:
+    """JSON has no NaN/Infinity: a metric that could not be computed is written as null."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, dict):
+        return {k: _finite(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_finite(v) for v in value]
+    return value
 
 
 def _is_int(value: Any) -> bool:

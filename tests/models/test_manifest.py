@@ -55,6 +55,18 @@ def test_round_trip_keeps_every_field(tmp_path):
     assert Manifest.read(tmp_path) == original
 
 
+def test_non_finite_metrics_are_written_as_null(tmp_path):
+    _manifest(
+        metrics={"val_map": float("nan"), "per_tag": {"cat": float("inf"), "dog": 0.5}}
+    ).write(tmp_path)
+    text = (tmp_path / "manifest.json").read_text(encoding="utf-8")
+    assert "NaN" not in text and "Infinity" not in text
+    assert Manifest.read(tmp_path).metrics == {
+        "val_map": None,
+        "per_tag": {"cat": None, "dog": 0.5},
+    }
+
+
 def test_unknown_fields_from_newer_writers_are_ignored(tmp_path):
     data = _manifest().to_dict() | {"future_field": [1, 2]}
     (tmp_path / "manifest.json").write_text(json.dumps(data), encoding="utf-8")
