@@ -6,14 +6,22 @@ path, so reopening the same read-only folder finds its labels again.
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import shutil
+import tempfile
 from pathlib import Path
 
 import platformdirs
 
 DB_NAME = "collection.sqlite"
 DATA_DIR_NAME = ".clml"
+# Only these mean "this folder cannot be written" (EEXIST/ENOTDIR: a file named
+# .clml is in the way); any other error is real and
+# must surface instead of quietly moving the labels somewhere else.
+_NOT_WRITABLE = {
+    errno.EACCES, errno.EPERM, errno.EROFS, errno.ENOSPC, errno.EDQUOT, errno.EEXIST, errno.ENOTDIR
+}
 
 
 def fallback_dir(root: Path) -> Path:
@@ -27,12 +35,12 @@ def _writable_dir(folder: Path) -> None:
 
     A real write is the only honest test: os.access says yes to root on a
     read-only mount, and a folder may be writable while its parent is not.
+    Each probe has a unique name: two processes opening the same collection at
+    once must not trip over each other's probe and wrongly fall back.
     """
     folder.mkdir(parents=True, exist_ok=True)
-    probe = folder / ".write-probe"
-    with open(probe, "wb") as fh:
+    with tempfile.NamedTemporaryFile(dir=folder, prefix=".write-probe-") as fh:
         fh.write(b"ok")
-    probe.unlink()
 
 
 def _copy_database(source: Path, target: Path) -> None:
@@ -60,6 +68,8 @@ def choose_data_dir(root: Path) -> tuple[Path, str | None]:
         _writable_dir(own)
         return own, None
     except OSError as exc:
+        if exc.errno not in _NOT_WRITABLE:
+            raise
         problem = exc.strerror or str(exc)
     alt = fallback_dir(root)
     try:
