@@ -4,6 +4,7 @@ scoring of images the new model has not seen."""
 from __future__ import annotations
 
 import sys
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -21,7 +22,8 @@ def add_second_model(context) -> str:
     tags = ["cat", "dog", "grass", "sky", "tree"]
     metrics = write_model_dir(model_dir, tags, [], parent="m1")
     store.add_model("m2", model_dir, parent="m1", metrics=metrics, tags=tags,
-                    created="2026-11-27T00:00:00+00:00", activate=False)
+                    created=(datetime.now(UTC) + timedelta(hours=1)).isoformat(timespec="seconds"),
+                    activate=False)
     return "m2"
 
 
