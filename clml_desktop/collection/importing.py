@@ -16,6 +16,7 @@ from __future__ import annotations
 import os
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from operator import itemgetter
 from pathlib import Path
 
 from clml_desktop.collection.formats import (
@@ -116,8 +117,9 @@ def _match_sidecars(store, files: dict[str, TagFile], formats: tuple[str, ...]) 
 
     `a.txt`, `a.caption` and Lightroom's `a.xmp` belong to every image with
     stem `a` in that folder; digiKam's `a.jpg.xmp` to `a.jpg` only. An
-    image's sidecars come in the order txt, caption, xmp (then by name), so
-    the tag order of an image with several sidecars is stable.
+    image's sidecars come in the order txt, caption, xmp (then by name), and
+    images in path order, so tag order and tag creation order are the same
+    on every file system.
     """
     buckets: dict[str, list[tuple[TagFile, str]]] = {f: [] for f in SIDECAR_FORMATS}
     for rel, tag_file in files.items():
@@ -140,6 +142,7 @@ def _match_sidecars(store, files: dict[str, TagFile], formats: tuple[str, ...]) 
             else:
                 for image in stems.get(base, ()):
                     jobs.append((image, tag_file, sfmt))
+    jobs.sort(key=itemgetter(0))  # stable: by image path, then the format order above
     return jobs
 
 
