@@ -481,9 +481,13 @@ class ReviewView(QWidget):
             self.context_label.setText("")
             if self.context.store is None:
                 self.question.setText("Open a folder to review its suggestions.")
+            elif self.is_loading():
+                self.question.setText("Loading suggestions…")
             elif queue is None or not queue.items:
+                no_model = self.context.store.active_model() is None
                 self.question.setText(
-                    "No suggestions to review." if not self.is_loading() else "Loading suggestions…"
+                    "No model yet: press Train to learn from your tags and get suggestions."
+                    if no_model else "No suggestions to review."
                 )
             else:
                 self.question.setText("All done. Train again to get fresh suggestions.")
