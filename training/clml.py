@@ -76,57 +76,71 @@ def _kept(eigenvalues: torch.Tensor, feature_dim: int) -> torch.Tensor:
     return eigenvalues >= torch.clamp_min(noise, SINGULAR_VALUE_FLOOR**2)
 
 
+def _spectra(
+    blocks: torch.Tensor, feature_dim: int
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """Nuclear norms, eigenvectors and lambda^-1/2 (0 where dropped) of Gram blocks."""
+    eigenvalues, eigenvectors = torch.linalg.eigh(blocks)
+    keep = _kept(eigenvalues, feature_dim)
+    roots = torch.sqrt(torch.where(keep, eigenvalues, 1.0))
+    return (roots * keep).sum(dim=-1), eigenvectors, keep / roots
+
+
+def _projector(eigenvectors: torch.Tensor, weights: torch.Tensor) -> torch.Tensor:
+    """V diag(weights) V^T: with weights lambda^-1/2, P such that P X_c = U V^T."""
+    return (eigenvectors * weights[..., None, :]) @ eigenvectors.mT
+
+
 def _clml_forward(
     x: torch.Tensor, targets: torch.Tensor, delta: float, want_gradient: bool
 ) -> tuple[torch.Tensor, torch.Tensor | None]:
     """The loss value (float64 scalar) and, when wanted, the N x N matrix Q.
 
-    Every label (and the whole batch, as one more label) gets a block of the
-    Gram matrix: its member rows first (stable argsort), the remaining slots
-    pointing at an extra all-zero row/column n, so a block's spectrum is the
-    label's spectrum plus zeros and nothing needs masking. Projector entries
-    that land in row/column n are dropped with it.
+    The whole batch is the Gram matrix itself. Each label gets a block of it:
+    its member rows first (stable argsort), the remaining slots pointing at an
+    extra all-zero row/column n, so a block's spectrum is the label's spectrum
+    plus zeros and nothing needs masking. Projector entries that land in
+    row/column n are dropped with it.
     """
     n, feature_dim = x.shape
     device = x.device
+    gram = x @ x.mT
+    whole_norm, vectors, inverse_roots = _spectra(gram, feature_dim)
+    q = None
+    if want_gradient:
+        q = torch.zeros((n + 1, n + 1), dtype=torch.float64, device=device)
+        q[:n, :n] = -_projector(vectors, inverse_roots)
+
     members = (targets if targets.dtype == torch.bool else targets > 0.5).mT
-    members = torch.cat([members, torch.ones((1, n), dtype=torch.bool, device=device)])
-    whole = members.shape[0] - 1
     counts = members.sum(dim=1)
     # The one host read: block sizes must be known to shape the eigh batches.
     # (On CUDA, torch.linalg.eigh synchronises anyway to check its solver.)
     host_counts = counts.tolist()
     labels, groups = _schedule(host_counts, n)
-    empty = host_counts.count(0)
-
-    label_order = torch.tensor(labels, device=device)
-    order = torch.argsort(members[label_order].to(torch.int8), dim=1, descending=True, stable=True)
-    slots = torch.arange(n, device=device)
-    index_all = torch.where(slots < counts[label_order, None], order, n)
-    is_whole = label_order == whole
-    gram = torch.nn.functional.pad(x @ x.mT, (0, 1, 0, 1))
-    q = torch.zeros((n + 1, n + 1), dtype=torch.float64, device=device) if want_gradient else None
-    norms = []
-    start = 0
-    for size, count in groups:
-        index = index_all[start : start + count, :size]
-        eigenvalues, eigenvectors = torch.linalg.eigh(gram[index[:, :, None], index[:, None, :]])
-        keep = _kept(eigenvalues, feature_dim)
-        roots = torch.sqrt(torch.where(keep, eigenvalues, 1.0))
-        nuclear = (roots * keep).sum(dim=-1)
-        norms.append(nuclear)
-        if q is not None:
-            active = torch.where(is_whole[start : start + count], -1.0, (nuclear > delta).double())
-            weights = keep * (active[:, None] / roots)
-            projector = (eigenvectors * weights[:, None, :]) @ eigenvectors.mT
-            rows = index[:, :, None].expand_as(projector).reshape(-1)
-            cols = index[:, None, :].expand_as(projector).reshape(-1)
-            q.index_put_((rows, cols), projector.reshape(-1), accumulate=True)
-        start += count
-    nuclear = torch.cat(norms)
     # A label without positives contributes max(delta, 0) = delta.
-    per_label = torch.where(is_whole, -nuclear, torch.clamp_min(nuclear, delta))
-    value = (per_label.sum() + delta * empty) / n
+    label_sum = torch.full((), delta * host_counts.count(0), dtype=torch.float64, device=device)
+    if labels:
+        label_order = torch.tensor(labels, device=device)
+        rows_first = members[label_order].to(torch.int8)
+        order = torch.argsort(rows_first, dim=1, descending=True, stable=True)
+        slots = torch.arange(n, device=device)
+        index_all = torch.where(slots < counts[label_order, None], order, n)
+        padded = torch.nn.functional.pad(gram, (0, 1, 0, 1))
+        start = 0
+        for size, count in groups:
+            index = index_all[start : start + count, :size]
+            start += count
+            nuclear, vectors, inverse_roots = _spectra(
+                padded[index[:, :, None], index[:, None, :]], feature_dim
+            )
+            label_sum = label_sum + torch.clamp_min(nuclear, delta).sum()
+            if q is not None:
+                active = (nuclear > delta)[:, None]
+                projector = _projector(vectors, inverse_roots * active)
+                rows = index[:, :, None].expand_as(projector).reshape(-1)
+                cols = index[:, None, :].expand_as(projector).reshape(-1)
+                q.index_put_((rows, cols), projector.reshape(-1), accumulate=True)
+    value = (label_sum - whole_norm) / n
     return value, (q[:n, :n] if q is not None else None)
 
 
