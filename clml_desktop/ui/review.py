@@ -218,7 +218,7 @@ class ReviewView(QWidget):
         self.table.setWordWrap(False)
         self.table.setTextElideMode(Qt.TextElideMode.ElideMiddle)
         header = self.table.horizontalHeader()
-        for column, width in ((0, 26), (1, 110), (2, 52)):
+        for column, width in ((0, 24), (1, 92), (2, 48)):
             header.setSectionResizeMode(column, QHeaderView.ResizeMode.Interactive)
             header.resizeSection(column, width)
         header.setStretchLastSection(True)
@@ -231,7 +231,7 @@ class ReviewView(QWidget):
         splitter.addWidget(self.table)
         splitter.setStretchFactor(0, 3)
         splitter.setStretchFactor(1, 1)
-        splitter.setSizes([900, 340])
+        splitter.setSizes([600, 400])
         splitter.setChildrenCollapsible(False)
 
         line = QFrame(self)
