@@ -178,3 +178,17 @@ def test_a_moved_collection_finds_its_model(collection, model_kit, capsys, tmp_p
     shutil.move(str(old), str(moved))
     data, _ = _json_run(capsys, "suggest", str(moved), "--json", "--device", "cpu")
     assert data["model"] == "tiny-1" and data["suggestions"]
+
+
+def test_progress_bar_text():
+    import io
+
+    from clml_desktop.cli.progress_text import ProgressBar, format_seconds
+
+    assert [format_seconds(s) for s in (None, 5, 65, 3725)] == ["?", "5s", "1m05s", "1h02m"]
+    stream = io.StringIO()
+    bar = ProgressBar(stream, min_interval_s=3600)
+    bar.update(0.5, "half", force=True)
+    bar.update(0.6, "throttled")
+    bar.finish()
+    assert stream.getvalue() == f"[{'#' * 14}{'-' * 14}]  50.0%  half\n"
