@@ -96,7 +96,10 @@ def open_and_wait(qtbot, win: MainWindow, folder: Path, images: int | None = Non
         assert win.open_folder(folder)
     qtbot.waitUntil(lambda: not win.is_busy(), timeout=30000)
     if images is not None:
-        qtbot.waitUntil(lambda: len(win.context.index) == images, timeout=10000)
+        # Generous: on a loaded machine the index job may wait for the scan's
+        # last write transaction (every store open takes a write lock briefly).
+        context = win.context
+        qtbot.waitUntil(lambda: len(context.index) == images, timeout=30000)
 
 
 @pytest.fixture
