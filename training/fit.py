@@ -132,28 +132,28 @@ def fit(cfg: FitConfig, runtime: ddp.Runtime, progress: Progress, stop: threadin
     final = train_phase(session, "final", train_idx, val_idx, keep_checkpoints=True)
     n, c = len(data), len(data.tags)
     scored = _score(session, final.model, np.arange(n))
+    ok = scored.ok
     oof = None
-    fold_val_probs = []
+    fold_val_probs: list[np.ndarray] = []
     if fold_of is not None:
         oof = np.zeros((n, c), dtype=np.float32)
         oof[val_idx] = scored.probs[val_idx]
         for k in range(cfg.folds):
-            phase = f"fold {k + 1}/{cfg.folds}"
-            fold_model = train_phase(session, phase, train_idx[fold_of != k], val_idx,
-                                     keep_checkpoints=False).model
-            rows = np.concatenate([train_idx[fold_of == k], val_idx])
-            s = _score(session, fold_model, rows)
-            oof[rows[: (fold_of == k).sum()]] = s.probs[: (fold_of == k).sum()]
-            fold_val_probs.append(s.probs[(fold_of == k).sum():])
+            own = train_idx[fold_of == k]
+            fold_model = train_phase(session, f"fold {k + 1}/{cfg.folds}", train_idx[fold_of != k],
+                                     val_idx, keep_checkpoints=False).model
+            s = _score(session, fold_model, np.concatenate([own, val_idx]))
+            oof[own] = s.probs[: own.size]
+            fold_val_probs.append(s.probs[own.size:][ok[val_idx]])
             del fold_model
     ddp.barrier(runtime)
-    metrics = _metrics(data, val_idx, basis, scored.probs, fold_val_probs, final, len(train_idx))
+    val_ok = val_idx[ok[val_idx]]  # held-out images that could be read
+    metrics = _metrics(data, val_ok, basis, scored.probs, fold_val_probs, final, len(train_idx))
     thresholds, pooled = calibrate_thresholds(
-        scored.probs[val_idx], data.targets[val_idx], data.known_negative[val_idx],
-        data.confirmed[val_idx], data.tags)
+        scored.probs[val_ok], data.targets[val_ok], data.known_negative[val_ok],
+        data.confirmed[val_ok], data.tags)
     metrics["threshold_pooled"] = pooled
     metrics["seconds"] = round(time.monotonic() - started, 1)
-    ok = scored.ok
     if runtime.is_main:
         if oof is not None:
             _write_oof(out / "oof.npz", data, ok, oof, scored.embeddings)
@@ -172,9 +172,8 @@ def fit(cfg: FitConfig, runtime: ddp.Runtime, progress: Progress, stop: threadin
     return FitResult(
         model_dir=out.resolve(), metrics=metrics, tags=data.tags, paths=paths,
         oof_probs=None if oof is None else oof[keep_rows], insample_probs=scored.probs[keep_rows],
-        embeddings=scored.embeddings[keep_rows], holdout=remap[val_idx][remap[val_idx] >= 0],
-        fold_mean_holdout_probs=np.mean(np.stack(fold_val_probs), axis=0)[ok[val_idx]]
-        if fold_val_probs else None)
+        embeddings=scored.embeddings[keep_rows], holdout=remap[val_ok],
+        fold_mean_holdout_probs=np.mean(np.stack(fold_val_probs), axis=0) if fold_val_probs else None)
 
 
 def _read_data(path: Path, warnings: list[str]) -> TrainingSet:
