@@ -91,6 +91,11 @@ class AppContext(QObject):
         self.tagsChanged.connect(self.historyChanged.emit)
         self.modelChanged.connect(self.suggestionsChanged.emit)
         self.suggestionsChanged.connect(self.refresh_index)
+        self.settings.changed.connect(self._on_setting_changed)
+
+    def _on_setting_changed(self, key: str) -> None:
+        if key == "global_threshold":
+            self.suggestionsChanged.emit()
 
     # ---- collection -------------------------------------------------------
 
