@@ -8,7 +8,7 @@ wired in one place: `MainWindow._install_panels` calls `install_panels(self)`.
 
 from __future__ import annotations
 
-from PySide6.QtCore import QCoreApplication, Qt
+from PySide6.QtCore import QCoreApplication, QEvent, QObject, Qt
 
 from clml_desktop.ui.export_dialog import ExportDialog
 from clml_desktop.ui.help_dialog import HelpDialog
@@ -96,6 +96,21 @@ def install_panels(window) -> None:
                               slot=lambda: open_dialog(
                                   lambda: HelpDialog(context, window, rows=window.actions_.shortcut_table()))))
 
+    window.installEventFilter(_StopOnClose(window, window.train_panel.shutdown))
     app = QCoreApplication.instance()
     if app is not None:
         app.aboutToQuit.connect(window.train_panel.shutdown)
+
+
+class _StopOnClose(QObject):
+    """Stops the trainer (SIGTERM, then a wait) when the window closes, before the
+    shell closes the store: no trainer process outlives the window."""
+
+    def __init__(self, window, stop) -> None:
+        super().__init__(window)
+        self._stop = stop
+
+    def eventFilter(self, obj: QObject, event: QEvent) -> bool:  # noqa: N802 (Qt override)
+        if event.type() == QEvent.Type.Close:
+            self._stop()
+        return False

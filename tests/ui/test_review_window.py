@@ -73,3 +73,15 @@ def test_one_click_train_from_the_window(opened, qtbot):
         qtbot.waitUntil(lambda: panel.models._rescore is not None and panel.models._rescore.is_done, timeout=20000)
     finally:
         panel.shutdown()
+
+
+def test_closing_the_window_stops_a_running_trainer(opened, qtbot):
+    window, _folder, _expected = opened
+    panel = window.train_panel
+    panel.trainer.program = fake_trainer_program("hang")
+    window.actions_.action("model.train").trigger()
+    qtbot.waitUntil(lambda: panel.trainer.process_id() > 0, timeout=30000)
+    pid = panel.trainer.process_id()
+    window.close()
+    stat = Path(f"/proc/{pid}/stat")
+    assert not stat.exists() or stat.read_text().rsplit(")", 1)[-1].split()[0] == "Z"
