@@ -13,6 +13,10 @@ import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from clml_desktop.ui.main_window import MainWindow
 
 _SCREENLESS_PLATFORMS = ("offscreen", "minimal", "vnc", "eglfs", "linuxfb", "vkkhrdisplay")
 
@@ -106,7 +110,7 @@ def run_gui(folder: Path | None) -> int:
     return int(app.exec())
 
 
-def open_demo(window) -> None:  # noqa: ANN001 - MainWindow (imported lazily with Qt)
+def open_demo(window: MainWindow) -> None:
     """Create the demo in the background (first run), then open it."""
     from clml_desktop.cli.demo import default_demo_dir
     from clml_desktop.collection.demo import make_demo
@@ -114,7 +118,7 @@ def open_demo(window) -> None:  # noqa: ANN001 - MainWindow (imported lazily wit
 
     folder = default_demo_dir()
 
-    def build(_control) -> Path:  # noqa: ANN001 - JobControl
+    def build(_control: object) -> Path:
         return make_demo(folder).folder
 
     worker = Worker(build, name="Creating the demo collection")

@@ -13,6 +13,10 @@ import os
 import sys
 import tempfile
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from clml_desktop.ui.main_window import MainWindow
 
 VIEWS = ("grid", "review", "train")
 
@@ -46,7 +50,7 @@ def run(args: argparse.Namespace) -> int:
     os.environ["QT_QPA_PLATFORM"] = "offscreen"
     from PySide6.QtCore import QSettings
 
-    from clml_desktop.ui.app_setup import create_window, ensure_app, wait_until
+    from clml_desktop.ui.app_setup import create_window, ensure_app
 
     ensure_app()
     with tempfile.TemporaryDirectory(prefix="clml-shot-") as tmp:
@@ -54,13 +58,15 @@ def run(args: argparse.Namespace) -> int:
         settings.setValue("theme", args.theme)
         window = create_window(settings)
         try:
-            return _shoot(window, folder, args, width, height, wait_until)
+            return _shoot(window, folder, args, width, height)
         finally:
             window.close()
             window.deleteLater()
 
 
-def _shoot(window, folder: Path, args: argparse.Namespace, width: int, height: int, wait_until) -> int:  # noqa: ANN001
+def _shoot(window: MainWindow, folder: Path, args: argparse.Namespace, width: int, height: int) -> int:
+    from clml_desktop.ui.app_setup import wait_until
+
     window.resize(width, height)
     window.show()
     scanned: list[object] = []

@@ -4,6 +4,7 @@ GUI entry point, the screenshot command and the benchmark."""
 from __future__ import annotations
 
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 from PySide6.QtCore import QCoreApplication, QSettings
@@ -47,7 +48,7 @@ def create_window(settings: QSettings | None = None) -> MainWindow:
     return MainWindow(context)
 
 
-def wait_until(predicate, timeout_s: float = 60.0, step_ms: int = 10) -> bool:  # noqa: ANN001 - callable
+def wait_until(predicate: Callable[[], object], timeout_s: float = 60.0, step_ms: int = 10) -> bool:
     """Run the event loop until `predicate()` holds (scripts only: screenshot,
     benchmarks; the GUI itself never waits). Returns False on timeout."""
     import time

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import re
 
-from PySide6.QtCore import QStringListModel, Qt, QTimer
+from PySide6.QtCore import QModelIndex, QPersistentModelIndex, QStringListModel, Qt, QTimer
 from PySide6.QtWidgets import (
     QCheckBox,
     QCompleter,
@@ -56,7 +56,7 @@ class TermCompleter(QCompleter):
         self._prefix = (match.group(1) or "") + (match.group(2) or "")
         return [match.group(3).strip()]
 
-    def pathFromIndex(self, index) -> str:  # noqa: ANN001 - QModelIndex
+    def pathFromIndex(self, index: QModelIndex | QPersistentModelIndex) -> str:
         return self._prefix + str(index.data())
 
 

@@ -88,9 +88,6 @@ class GridView(QListView):
             stop = min(n, start + cols * (rows + 1))
         return range(start, min(n, stop))
 
-    def select_all_filtered(self) -> None:
-        self.selectAll()
-
     def _on_selection(self, _selected: QItemSelection, _deselected: QItemSelection) -> None:
         if self._syncing:
             return

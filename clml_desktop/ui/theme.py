@@ -8,6 +8,7 @@ force light or dark; `system` follows the desktop and switches live.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 from PySide6.QtCore import Qt
@@ -110,6 +111,6 @@ def apply_theme(app: QApplication, theme: str = "system") -> bool:
     return dark
 
 
-def follow_system(app: QApplication, theme_getter) -> None:  # noqa: ANN001 - callable returning str
+def follow_system(app: QApplication, theme_getter: Callable[[], str]) -> None:
     """Re-apply the theme when the desktop switches between light and dark."""
     QGuiApplication.styleHints().colorSchemeChanged.connect(lambda _scheme: apply_theme(app, theme_getter()))
