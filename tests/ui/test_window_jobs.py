@@ -1,0 +1,67 @@
+"""The one worker type and the status-bar job list: progress, cancel, errors."""
+
+from __future__ import annotations
+
+import time
+
+from PySide6.QtCore import Qt, QThreadPool
+
+from clml_desktop.jobs.tracker import JobTracker
+from clml_desktop.jobs.worker import Worker
+from clml_desktop.ui.job_status import JobStatusWidget
+
+
+def _until_cancelled(control, steps: int) -> int:
+    for i in range(steps):
+        control.check()
+        control.report(i, steps, "Counting")
+        time.sleep(0.01)
+    return steps
+
+
+def test_progress_cancel_and_status_widget(qtbot):
+    pool = QThreadPool()
+    tracker = JobTracker(pool)
+    widget = JobStatusWidget(tracker)
+    qtbot.addWidget(widget)
+    worker = Worker(_until_cancelled, 10_000, name="Counting")
+    cancelled: list[bool] = []
+    worker.signals.cancelled.connect(lambda: cancelled.append(True))
+    tracker.start(worker)
+    qtbot.waitUntil(lambda: "Counting" in widget.label.text() and "/10,000" in widget.label.text(), timeout=5000)
+    assert not widget.isHidden()
+    qtbot.mouseClick(widget.cancel_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: bool(cancelled) and not tracker.running(), timeout=5000)
+    assert widget.isHidden()
+    assert pool.waitForDone(5000)
+
+
+def test_result_and_error_are_delivered_once(qtbot):
+    pool = QThreadPool()
+    tracker = JobTracker(pool)
+    ok = Worker(lambda control, x: x * 2, 21, name="Double")
+    bad = Worker(lambda control: 1 / 0, name="Divide")
+    results: list[object] = []
+    errors: list[str] = []
+    ok.signals.result.connect(results.append)
+    bad.signals.error.connect(errors.append)
+    with qtbot.waitSignals([ok.signals.finished, bad.signals.finished], timeout=5000):
+        tracker.start(ok)
+        tracker.start(bad)
+    assert results == [42]
+    assert errors == ["Divide: division by zero"]
+    assert "ZeroDivisionError" in bad.traceback_text
+    assert pool.waitForDone(5000)
+
+
+def test_shutdown_cancels_and_waits(qtbot):
+    pool = QThreadPool()
+    pool.setMaxThreadCount(1)
+    tracker = JobTracker(pool)
+    first = tracker.start(Worker(_until_cancelled, 100_000, name="Long"))
+    queued = tracker.start(Worker(_until_cancelled, 100_000, name="Queued"))
+    qtbot.waitUntil(lambda: tracker.progress_of(first)[0] > 0, timeout=5000)
+    assert tracker.shutdown(5000)
+    assert first.is_done
+    assert not queued.is_done  # dropped from the queue, never started
+
