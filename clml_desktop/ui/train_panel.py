@@ -24,7 +24,13 @@ from PySide6.QtWidgets import (
 )
 
 from clml_desktop.jobs.trainer_process import TrainerPhase, TrainerProcess
-from clml_desktop.jobs.trainer_protocol import EpochEvent, ProgressEvent, StartEvent, TrainerEvent
+from clml_desktop.jobs.trainer_protocol import (
+    EpochEvent,
+    ProgressEvent,
+    StartEvent,
+    TrainerEvent,
+    WarningEvent,
+)
 from clml_desktop.ui.models_panel import ModelsPanel
 from clml_desktop.ui.train_dialog import TrainDialog, load_options
 
@@ -124,6 +130,15 @@ class TrainPanel(QWidget):
             " border-radius: 4px; padding: 6px 8px; }"
         )
         self.error_banner.hide()
+        self.warning_banner = QLabel(self)
+        self.warning_banner.setWordWrap(True)
+        self.warning_banner.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.warning_banner.setStyleSheet(
+            "QLabel { background: #fff4d6; color: #6b4e00; border: 1px solid #e8c66a;"
+            " border-radius: 4px; padding: 6px 8px; }"
+        )
+        self.warning_banner.hide()
+        self._warnings: list[str] = []
 
         self.log_view = QPlainTextEdit(self)
         self.log_view.setReadOnly(True)
@@ -150,6 +165,7 @@ class TrainPanel(QWidget):
         top_layout.addWidget(self.progress)
         top_layout.addLayout(stats)
         top_layout.addWidget(self.error_banner)
+        top_layout.addWidget(self.warning_banner)
         log_title = QLabel("Log", top)
         log_title.setForegroundRole(QPalette.ColorRole.PlaceholderText)
         top_layout.addWidget(log_title)
@@ -179,6 +195,8 @@ class TrainPanel(QWidget):
         """Start a run with the options last chosen in the dialog (the one-click path)."""
         options = load_options(self.context.settings.qsettings, self.context.settings.device)
         self.error_banner.hide()
+        self.warning_banner.hide()
+        self._warnings = []
         self.log_view.clear()
         for value in self.values.values():
             value.setText("—")
@@ -230,6 +248,12 @@ class TrainPanel(QWidget):
             self.progress.setValue(round(1000 * min(1.0, done / total)))
         elif isinstance(event, EpochEvent) and event.val_map is not None:
             self.values["val"].setText(f"{event.val_map:.3f}")
+        elif isinstance(event, WarningEvent) and event.message:
+            self._warnings.append(event.message)
+            more = len(self._warnings) - 1
+            extra = f"  (and {more} more in the log)" if more else ""
+            self.warning_banner.setText(f"⚠ {self._warnings[0]}{extra}")
+            self.warning_banner.show()
 
     def _append_log(self, line: str) -> None:
         self.log_view.appendPlainText(line)
@@ -239,6 +263,9 @@ class TrainPanel(QWidget):
         self.progress.setValue(1000)
         score = (model.metrics or {}).get("val_map")
         detail = f", held-out mAP {score:.3f}" if isinstance(score, int | float) else ""
+        if isinstance(score, int | float):
+            self.values["val"].setText(f"{score:.3f}")
+        self.values["eta"].setText("—")
         self.phase_label.setText(f"Done: model {model.id} is active{detail}")
         self.models.refresh()
         self.models.rescore()

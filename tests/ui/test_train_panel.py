@@ -62,6 +62,8 @@ def test_success_lists_the_model_and_makes_it_active(tmp_path, qtbot):
         assert "fake trainer: starting" in log, "stderr is part of the log"
         assert panel.values["loss"].text() == "0.5000"
         assert panel.train_button.isEnabled() and not panel.error_banner.isVisible()
+        assert "skipped unreadable image" in panel.warning_banner.text() and panel.warning_banner.isVisible()
+        assert panel.values["val"].text() == "0.500"
         qtbot.waitUntil(lambda: panel.models._rescore is not None and panel.models._rescore.is_done, timeout=20000)
         assert panel.trainer.job.log_path.is_file()
     finally:
