@@ -99,15 +99,21 @@ def test_decoding_runs_in_worker_threads(collection, engine, monkeypatch):
     from clml_desktop.inference import pipeline
 
     threads = set()
+    niceness = set()
     real = pipeline.preprocess_file
 
     def spy(*args, **kwargs):
         threads.add(threading.current_thread().name)
+        if hasattr(os, "getpriority"):
+            niceness.add(os.getpriority(os.PRIO_PROCESS, threading.get_native_id()))
         return real(*args, **kwargs)
 
     monkeypatch.setattr(pipeline, "preprocess_file", spy)
     predict_collection(collection, engine, batch_size=2, workers=2)
     assert threads and all(name.startswith("clml-decode") for name in threads)
+    if hasattr(os, "getpriority"):
+        mine = os.getpriority(os.PRIO_PROCESS, threading.get_native_id())
+        assert niceness == {min(19, mine + pipeline.DECODE_NICENESS)}, "decoders yield to the model"
 
 
 def test_registers_an_unknown_model_without_activating_it(collection, engine):
