@@ -112,9 +112,9 @@ def predict_collection(
 
     `image_ids` limits the run to some images. `cancel` is polled between
     batches; what was scored before it is kept. `decode_niceness` lowers the
-    decode threads' priority (see `_lower_thread_priority`; 0 keeps it). Must be
-    called from the
-    thread that owns `store` (sqlite connections are per thread).
+    decode threads' priority (see `_lower_thread_priority`; 0 keeps it).
+    Must be called from the thread that owns `store` (sqlite connections are
+    per thread).
     """
     started = time.monotonic()
     ensure_registered(store, engine)
