@@ -129,6 +129,7 @@ class Inspector(QWidget):
         self.completer = TagCompleter(self.add_edit)
         self.add_edit.setCompleter(self.completer)
         self.add_edit.returnPressed.connect(self._on_add)
+        self.completer.activated.connect(self._on_completion)
         self.add_edit.installEventFilter(self)
 
         info = QWidget(self)
@@ -292,6 +293,16 @@ class Inspector(QWidget):
     def _on_rejected_toggled(self, _checked: bool) -> None:
         self._rebuild_chips()
         self.tagsShown.emit()
+
+    def _on_completion(self, text: str) -> None:
+        """Choosing from the popup adds the tag at once (one Enter, not two); deferred
+        because the line edit itself writes the completion after this signal."""
+
+        def add() -> None:
+            self.add_edit.setText(text)
+            self._on_add()
+
+        QTimer.singleShot(0, add)
 
     def _on_add(self) -> None:
         text = self.add_edit.text()

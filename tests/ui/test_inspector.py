@@ -139,3 +139,13 @@ def test_fast_navigation_ends_on_the_last_image(inspector, qtbot):
     assert widget.preview.image.width() == 48 + 8 * (len(info["ids"]) - 1)
     assert len(shown) <= len(info["ids"]), "decoded once, then served from the cache"
     assert all(name in info["paths"] for name in shown)
+
+
+def test_choosing_a_completion_adds_the_tag(inspector, qtbot):
+    widget, context, info = inspector
+    context.set_current_image(info["ids"][1])
+    widget.add_edit.setFocus()
+    widget._refresh_completer()
+    widget.completer.activated.emit("sky")
+    qtbot.waitUntil(lambda: "sky" in positives(widget), timeout=3000)
+    assert widget.add_edit.text() == ""
