@@ -12,7 +12,7 @@ is divided by the loss scale. Here (see docs/adr/0003-clml-loss-gram-matrix.md):
   G_c = U S^2 U^T: the nuclear norm is sum sqrt(eig(G_c)) and the subgradient
   U V^T equals P_c X_c with P_c = U S^-1 U^T, a pseudo-inverse square root of
   G_c. Labels are grouped by their positive count into blocks of a few sizes
-  and each group is one batched `torch.linalg.eigh`.
+  and each group is one batched `torch.linalg.eigh`; the whole batch is G.
 * The gradient with respect to X is Q X / N with Q = sum_active P_c - P_all
   (an N x N matrix built in the forward), multiplied by the incoming gradient.
 
