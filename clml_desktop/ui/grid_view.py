@@ -1,8 +1,11 @@
-"""The thumbnail grid: a QListView in icon mode over `GridModel`.
+"""The thumbnail grid: a wrapping, left-to-right QListView over `GridModel`.
 
-Uniform cell sizes let Qt lay out 20,000 cells without asking for any
-thumbnail, so the grid appears as soon as the file list is known; only the
-cells being painted request decodes. Selection and the current image are
+List mode with a fixed grid size (not icon mode, which keeps a geometry per
+item and asks the model for every index on each reset: 3× slower at 20,000
+images) and uniform cell sizes let Qt lay out the cells without asking for
+any thumbnail, so the grid appears as soon as the file list is known; only
+the cells being painted request decodes. Layout runs in batches so a reset
+never holds the GUI thread for long. Selection and the current image are
 mirrored into the `AppContext`, which every other panel listens to.
 """
 
@@ -27,7 +30,7 @@ class GridView(QListView):
         self._context = context
         self._syncing = False
         self.setObjectName("grid")
-        self.setViewMode(QListView.ViewMode.IconMode)
+        self.setViewMode(QListView.ViewMode.ListMode)
         self.setFlow(QListView.Flow.LeftToRight)
         self.setWrapping(True)
         self.setResizeMode(QListView.ResizeMode.Adjust)
@@ -38,7 +41,8 @@ class GridView(QListView):
         self.setVerticalScrollMode(QAbstractItemView.ScrollMode.ScrollPerPixel)
         self.setMouseTracking(True)
         self.setSpacing(4)
-        self.setLayoutMode(QListView.LayoutMode.SinglePass)
+        self.setLayoutMode(QListView.LayoutMode.Batched)
+        self.setBatchSize(1000)
         self.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
         self.setToolTip("")
         self._delegate = GridDelegate(context.settings.thumbnail_size, self)
