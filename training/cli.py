@@ -87,12 +87,24 @@ def config_from_args(args: argparse.Namespace, device_type: str):
 
 def run_fit(args: argparse.Namespace) -> int:
     """Run `fit` speaking the protocol; returns the process exit code."""
-    from training import ddp
     from training.progress import Progress, claim_stdout
 
     events = claim_stdout()
-    rank = int(os.environ.get("RANK", "0"))
-    progress = Progress(events, sys.stderr, enabled=rank == 0)
+    progress = Progress(events, sys.stderr, enabled=int(os.environ.get("RANK", "0")) == 0)
+    try:
+        if (Path(args.out) / "manifest.json").exists():  # said before torch takes seconds to load
+            progress.emit("error", message=f"{args.out} already holds a model; choose a new "
+                                           "folder for the new model")
+            return 1
+        return _fit_until_done_or_stopped(args, progress)
+    finally:
+        sys.stdout = events
+
+
+def _fit_until_done_or_stopped(args: argparse.Namespace, progress) -> int:
+    """SIGTERM/SIGINT set a flag the loop checks each step; every ending emits one last event."""
+    from training import ddp
+
     stop = threading.Event()
     received: list[int] = []
 
@@ -129,7 +141,6 @@ def run_fit(args: argparse.Namespace) -> int:
             ddp.stop(runtime)
         for sig, handler in previous.items():
             signal.signal(sig, handler)
-        sys.stdout = events
 
 
 def main(argv: Sequence[str] | None = None) -> int:
