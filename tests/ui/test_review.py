@@ -144,3 +144,12 @@ def test_queue_walker_without_qt():
     assert pairwise.current.image_id == 1 and pairwise.current.tag == "b"
     pairwise.previous_image()
     assert pairwise.current.image_id == 2
+
+
+def test_global_threshold_decides_what_is_reviewed(review, qtbot):
+    view, context, _info = review
+    context.settings.global_threshold = 0.9
+    with qtbot.waitSignal(view.queueLoaded, timeout=10000):
+        view.reload()
+    assert view.queue.items and all(item.pair.score >= item.pair.threshold for item in view.queue.items)
+    assert all(item.pair.threshold == pytest.approx(0.9) for item in view.queue.items)
