@@ -106,3 +106,17 @@ def test_bool_targets_equal_float_targets():
     for name in BASE_LOSSES:
         fn = make_base_loss(name)
         assert torch.equal(fn(LOGITS, TARGETS.bool(), epoch=2), fn(LOGITS, TARGETS, epoch=2))
+
+
+@pytest.mark.gpu
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU")
+@pytest.mark.parametrize("name", BASE_LOSSES)
+def test_cuda_equals_cpu(name):
+    g = torch.Generator().manual_seed(1)
+    logits = 3 * torch.randn(8, 6, generator=g)
+    targets = (torch.rand(8, 6, generator=g) < 0.3).float()
+    known = (torch.rand(8, 6, generator=g) < 0.2) & (targets == 0)
+    fn = make_base_loss(name)
+    cpu = fn(logits, targets, known_negative=known, epoch=2)
+    gpu = fn(logits.cuda(), targets.cuda(), known_negative=known.cuda(), epoch=2)
+    assert gpu.item() == pytest.approx(cpu.item(), rel=1e-5)

@@ -196,7 +196,8 @@ def test_cuda_autocast_float16_with_grad_scaler():
     layer = torch.nn.Linear(16, 64).cuda()
     inputs = torch.randn(32, 16, generator=g).cuda()
     y = (torch.rand(32, 10, generator=g) < 0.3).float().cuda()
-    scaler = torch.amp.GradScaler("cuda", init_scale=2.0**16)
+    scale = 2.0**10  # small enough that no fp16 gradient overflows
+    scaler = torch.amp.GradScaler("cuda", init_scale=scale)
     with torch.autocast("cuda", dtype=torch.float16):
         feats = layer(inputs)
         loss = clml_loss(feats, y)
@@ -207,4 +208,4 @@ def test_cuda_autocast_float16_with_grad_scaler():
     clml_loss(feats32, y).backward()
     assert torch.isfinite(scaled_grad).all()
     ratio = (scaled_grad.norm() / layer.weight.grad.norm()).item()
-    assert ratio == pytest.approx(2.0**16, rel=2e-2)
+    assert ratio == pytest.approx(scale, rel=2e-2)
