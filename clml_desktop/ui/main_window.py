@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from PySide6.QtCore import QByteArray, Qt, QTimer, Signal
+from PySide6.QtCore import QByteArray, Qt, QThread, QTimer, Signal
 from PySide6.QtGui import QCloseEvent, QDragEnterEvent, QDropEvent, QKeySequence
 from PySide6.QtWidgets import (
     QDockWidget,
@@ -354,8 +354,15 @@ class MainWindow(QMainWindow):
         if store is None:
             self.thumbnails = None
         else:
+            # Leave a core for the GUI thread: decoders compete with it for the GIL.
+            workers = max(1, min(3, QThread.idealThreadCount() - 1))
             self.thumbnails = ThumbnailCache(
-                self.context.jobs, Path(store.root), Path(store.data_dir) / "thumbs", self.grid.thumb_size, parent=self
+                self.context.jobs,
+                Path(store.root),
+                Path(store.data_dir) / "thumbs",
+                self.grid.thumb_size,
+                workers=workers,
+                parent=self,
             )
         self.grid_model.set_thumbnails(self.thumbnails)
 
