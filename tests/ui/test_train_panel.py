@@ -160,3 +160,20 @@ def test_model_lands_in_the_trained_collection_after_it_was_closed(tmp_path, qtb
         assert panel.train_button.isEnabled() is False, "no collection open: nothing to train"
     finally:
         close_context(context, panel)
+
+
+def test_a_trainer_that_cannot_start_is_reported(tmp_path, qtbot):
+    context, _info = open_context(tmp_path, qtbot)
+    trainer = TrainerProcess(context, program=[str(tmp_path / "no-such-trainer")])
+    panel = TrainPanel(context, trainer=trainer)
+    trainer.setParent(panel)
+    qtbot.addWidget(panel)
+    try:
+        before = store_state(context)
+        with qtbot.waitSignal(trainer.failed, timeout=30000) as blocker:
+            panel.start_training()
+        assert "Could not start the trainer" in blocker.args[0]
+        assert not panel.error_banner.isHidden() and not trainer.busy
+        assert store_state(context) == before
+    finally:
+        close_context(context, panel)
