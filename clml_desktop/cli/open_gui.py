@@ -103,7 +103,7 @@ def run_gui(folder: Path | None) -> int:
         QTimer.singleShot(0, lambda: window.open_folder(folder.expanduser()))
     else:
         recent = window.context.settings.recent_folders
-        if window.context.settings.reopen_last and recent and Path(recent[0]).is_dir():
+        if window.context.settings.reopen_last and recent:
             QTimer.singleShot(0, lambda: window.open_folder(recent[0]))
         else:
             QTimer.singleShot(0, lambda: open_demo(window))

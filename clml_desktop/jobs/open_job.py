@@ -47,7 +47,10 @@ def prepare_store(control: JobControl | None, folder: Path) -> Path:
     """Create or migrate `<folder>/.clml` off the GUI thread; returns the resolved root."""
     from clml_desktop.collection.store import CollectionStore
 
-    store = CollectionStore.open(Path(folder))
+    folder = Path(folder)
+    if not folder.is_dir():
+        raise NotADirectoryError(f"{folder}: not a folder")
+    store = CollectionStore.open(folder)
     try:
         return Path(store.root)
     finally:

@@ -43,10 +43,12 @@ APP_TITLE = "CLML Desktop"
 
 
 class MainWindow(QMainWindow):
-    """See the module docstring. `folderOpened(root)` fires once a scan finished."""
+    """See the module docstring. `folderOpened(root)` fires once a scan finished,
+    `openFailed(message)` when a folder could not be opened."""
 
     folderOpened = Signal(str)
     scanFinished = Signal(object)
+    openFailed = Signal(str)
 
     def __init__(self, context: AppContext, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -279,31 +281,38 @@ class MainWindow(QMainWindow):
             self.open_folder(folder)
 
     def open_folder(self, folder: str | Path) -> bool:
-        """Open `folder` in the background; returns False when it is not a folder."""
+        """Open `folder` in the background (even the folder check: a stale network
+        mount must not freeze the window). The open collection stays until the new
+        one is ready; failures arrive as `openFailed(message)`."""
         path = Path(folder).expanduser()
-        if not path.is_dir():
-            self._show_message(f"{path}: not a folder")
-            self.context.settings.remove_recent_folder(str(folder))
-            return False
-        self.context.close_store()
-        if self.thumbnails is not None:
-            self.thumbnails.close()
-        worker = Worker(prepare_store, path, name=f"Opening {path.name}")
-        worker.signals.result.connect(self._on_store_ready)
-        worker.signals.error.connect(lambda msg: self._show_message(f"Could not open {path}: {msg}"))
+        worker = Worker(prepare_store, path, name=f"Opening {path.name or path}")
+        worker.signals.result.connect(lambda root: self._on_store_ready(worker, root))
+        worker.signals.error.connect(lambda msg: self._on_open_failed(worker, str(folder), msg))
         self._opening = worker
         self.context.start_job(worker)
         self._show_message(f"Opening {path}…")
         return True
 
-    def _on_store_ready(self, root: Path) -> None:
+    def _on_open_failed(self, worker: Worker, folder: str, message: str) -> None:
+        if worker is not self._opening:
+            return
+        self.context.settings.remove_recent_folder(folder)
+        text = f"Could not open {folder}: {message.split(': ', 1)[-1]}"
+        self._show_message(text)
+        self.openFailed.emit(text)
+
+    def _on_store_ready(self, worker: Worker, root: Path) -> None:
+        if worker is not self._opening:
+            return  # a newer open request won
         from clml_desktop.collection.store import CollectionStore
 
         try:
             store = CollectionStore.open(root)
         except Exception as exc:
-            self._show_message(f"Could not open {root}: {exc}")
+            self._on_open_failed(worker, str(root), str(exc))
             return
+        if self.thumbnails is not None:
+            self.thumbnails.close()
         self.context.set_store(store)
         if store.fallback_reason:
             self._show_message(f"Keeping this collection's data outside the folder: {store.fallback_reason}")

@@ -163,8 +163,8 @@ class Settings(QObject):
         self._set("recent_folders", items[:MAX_RECENT])
 
     def remove_recent_folder(self, folder: str | Path) -> None:
-        text = str(folder)
-        self._set("recent_folders", [f for f in self.recent_folders if f != text])
+        names = {str(folder), str(Path(folder).expanduser().resolve())}
+        self._set("recent_folders", [f for f in self.recent_folders if f not in names])
 
     def clear_recent_folders(self) -> None:
         self._set("recent_folders", [])

@@ -70,7 +70,13 @@ def test_recent_folders_and_drag_and_drop(qtbot, window, collection, tmp_path):
     window._fill_recent_menu()
     texts = [a.text() for a in window.recent_menu.actions()]
     assert any(str(folder.resolve()) in t for t in texts)
-    assert not window.open_folder(tmp_path / "does-not-exist")
+    missing = tmp_path / "does-not-exist"
+    window.context.settings.add_recent_folder(missing)
+    with qtbot.waitSignal(window.openFailed, timeout=10000) as failed:
+        window.open_folder(missing)
+    assert "not a folder" in failed.args[0]
+    assert str(missing.resolve()) not in window.context.settings.recent_folders
+    assert window.context.root == folder.resolve()  # the open collection stays open
 
 
 def test_every_action_has_a_tooltip_and_main_ones_a_shortcut(window):
