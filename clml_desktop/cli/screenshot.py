@@ -70,11 +70,15 @@ def _shoot(window: MainWindow, folder: Path, args: argparse.Namespace, width: in
     window.resize(width, height)
     window.show()
     scanned: list[object] = []
+    failed: list[str] = []
     window.scanFinished.connect(scanned.append)
-    if not window.open_folder(folder):
-        return 2
-    if not wait_until(lambda: bool(scanned) and not window.is_busy(), args.timeout):
+    window.openFailed.connect(failed.append)
+    window.open_folder(folder)
+    if not wait_until(lambda: bool(failed) or (bool(scanned) and not window.is_busy()), args.timeout):
         print("clml-desktop screenshot: timed out waiting for the scan", file=sys.stderr)
+        return 1
+    if failed:
+        print(f"clml-desktop screenshot: {failed[0]}", file=sys.stderr)
         return 1
     model = window.grid_model
     if model.rowCount():
