@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import pytest
 import torch
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from training.clml import clml_loss
 
@@ -209,3 +211,24 @@ def test_cuda_autocast_float16_with_grad_scaler():
     assert torch.isfinite(scaled_grad).all()
     ratio = (scaled_grad.norm() / layer.weight.grad.norm()).item()
     assert ratio == pytest.approx(scale, rel=2e-2)
+
+
+@settings(max_examples=25, deadline=None)
+@given(
+    rows=st.integers(1, 24),
+    dim=st.integers(1, 30),
+    labels=st.integers(1, 8),
+    rank=st.integers(1, 6),
+    density=st.floats(0.0, 1.0),
+    exponent=st.integers(-6, 7),
+    seed=st.integers(0, 2**31 - 1),
+)
+def test_matches_reference_on_random_exact_low_rank_batches(rows, dim, labels, rank, density,
+                                                            exponent, seed):
+    """Any shape, rank, label density and scale (small integers times a power of
+    two multiply exactly in float32, so the rank is exact)."""
+    g = torch.Generator().manual_seed(seed)
+    a = torch.randint(-3, 4, (rows, rank), generator=g).float()
+    x = a @ torch.randint(-3, 4, (rank, dim), generator=g).float() * 2.0**exponent
+    y = (torch.rand(rows, labels, generator=g) < density).float()
+    _check_against_reference(x, y)
