@@ -151,7 +151,15 @@ class _CLMLFunction(torch.autograd.Function):
     def forward(ctx, features: torch.Tensor, targets: torch.Tensor, delta: float) -> torch.Tensor:
         with torch.autocast(device_type=features.device.type, enabled=False):
             x = features.to(torch.float64)
-            value, q = _clml_forward(x, targets, float(delta), ctx.needs_input_grad[0])
+            # An fp16 overflow upstream must not crash eigh: compute on zeros
+            # instead and return NaN, so GradScaler sees it and skips the step.
+            finite = torch.isfinite(x)
+            all_finite = finite.all()
+            value, q = _clml_forward(torch.where(finite, x, 0.0), targets, float(delta),
+                                     ctx.needs_input_grad[0])
+            value = torch.where(all_finite, value, torch.nan)
+            if q is not None:
+                q = torch.where(all_finite, q, torch.nan)
         ctx.save_for_backward(x, q)
         ctx.features_dtype = features.dtype
         return value.to(torch.promote_types(features.dtype, torch.float32))

@@ -176,6 +176,17 @@ def test_works_under_cpu_autocast_bfloat16():
     assert loss.item() == pytest.approx(want.item(), rel=1e-5)
 
 
+@pytest.mark.parametrize("bad", [float("nan"), float("inf")])
+def test_non_finite_features_give_nan_for_grad_scaler_instead_of_an_error(bad):
+    x, y = _case("random", seed=9)
+    x[3, 5] = bad
+    feats = x.requires_grad_(True)
+    loss = clml_loss(feats, y)
+    loss.backward()
+    assert torch.isnan(loss)
+    assert not torch.isfinite(feats.grad).all()
+
+
 def test_rejects_bad_shapes():
     with pytest.raises(ValueError):
         clml_loss(torch.randn(4, 3), torch.ones(5, 2))
