@@ -174,8 +174,14 @@ def scroll_through(window, beat: Heartbeat, direction: int, step_ms: int = 16) -
         target = bar.value() + direction * bar.pageStep()
         bar.setValue(target)
         pages += 1
-        if (direction > 0 and bar.value() >= bar.maximum()) or (direction < 0 and bar.value() <= bar.minimum()):
-            done = True
+        if direction > 0:
+            # Layout runs in batches: the range grows while we scroll, so the end
+            # is when the last cell is on screen, not when the bar hits its maximum.
+            grid, model = window.grid, window.grid_model
+            last = grid.visualRect(model.index(model.rowCount() - 1))
+            done = bar.value() >= bar.maximum() and last.isValid() and last.top() < grid.viewport().height()
+        else:
+            done = bar.value() <= bar.minimum()
 
     timer = QTimer()
     timer.setInterval(step_ms)
