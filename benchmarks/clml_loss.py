@@ -15,6 +15,11 @@ features' device, U, S, V copied to numpy, the subgradient assembled on the
 host and copied back; its backward returns that stored gradient (ignoring
 grad_output, as the release does; with grad_output = 1 here it makes no
 difference to the numbers).
+
+OpenMP workers wait passively here (OMP_WAIT_POLICY=PASSIVE unless set): on a
+machine shared with other work, the default spin-waiting workers of one call
+occupy the cores the next call needs, which inflated both methods' times 5-20x
+in our runs and measured the neighbours rather than the loss.
 """
 
 from __future__ import annotations
@@ -27,8 +32,10 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-import numpy as np
-import torch
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")  # before torch starts OpenMP
+
+import numpy as np  # noqa: E402
+import torch  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
@@ -195,7 +202,8 @@ def main(argv: list[str] | None = None) -> int:
         devices.append(torch.device("cuda"))
     load = ", ".join(f"{v:.1f}" for v in os.getloadavg()) if hasattr(os, "getloadavg") else "n/a"
     print(f"torch {torch.__version__}, CPU threads {torch.get_num_threads()} of {os.cpu_count()} "
-          f"cores (load average {load}), N={args.n} C={args.classes} D={args.dim}, "
+          f"cores (load average {load}), OMP_WAIT_POLICY={os.environ['OMP_WAIT_POLICY']}, "
+          f"N={args.n} C={args.classes} D={args.dim}, "
           f"median of {args.repeats} interleaved runs")
     header = (f"| {'device':<16} | {'labels/img':>10} | {'ours ms':>8} | {'release ms':>10} "
               f"| {'speedup':>7} | {'ours CPU ms':>11} | {'release CPU ms':>14} | {'CPU speedup':>11} "

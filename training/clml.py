@@ -105,6 +105,11 @@ def _clml_forward(
     n, feature_dim = x.shape
     device = x.device
     gram = x @ x.mT
+    # A non-finite feature (an fp16 overflow upstream) makes G non-finite. It
+    # must not crash eigh: compute on zeros and return NaN instead, so that
+    # GradScaler sees it and skips the step.
+    finite = torch.isfinite(gram).all()
+    gram = torch.where(finite, gram, 0.0)
     whole_norm, vectors, inverse_roots = _spectra(gram, feature_dim)
     q = None
     if want_gradient:
@@ -137,11 +142,10 @@ def _clml_forward(
             if q is not None:
                 active = (nuclear > delta)[:, None]
                 projector = _projector(vectors, inverse_roots * active)
-                rows = index[:, :, None].expand_as(projector).reshape(-1)
-                cols = index[:, None, :].expand_as(projector).reshape(-1)
-                q.index_put_((rows, cols), projector.reshape(-1), accumulate=True)
-    value = (label_sum - whole_norm) / n
-    return value, (q[:n, :n] if q is not None else None)
+                flat = index[:, :, None] * (n + 1) + index[:, None, :]
+                q.view(-1).index_add_(0, flat.reshape(-1), projector.reshape(-1))
+    value = torch.where(finite, (label_sum - whole_norm) / n, torch.nan)
+    return value, (torch.where(finite, q[:n, :n], torch.nan) if q is not None else None)
 
 
 class _CLMLFunction(torch.autograd.Function):
@@ -151,15 +155,7 @@ class _CLMLFunction(torch.autograd.Function):
     def forward(ctx, features: torch.Tensor, targets: torch.Tensor, delta: float) -> torch.Tensor:
         with torch.autocast(device_type=features.device.type, enabled=False):
             x = features.to(torch.float64)
-            # An fp16 overflow upstream must not crash eigh: compute on zeros
-            # instead and return NaN, so GradScaler sees it and skips the step.
-            finite = torch.isfinite(x)
-            all_finite = finite.all()
-            value, q = _clml_forward(torch.where(finite, x, 0.0), targets, float(delta),
-                                     ctx.needs_input_grad[0])
-            value = torch.where(all_finite, value, torch.nan)
-            if q is not None:
-                q = torch.where(all_finite, q, torch.nan)
+            value, q = _clml_forward(x, targets, float(delta), ctx.needs_input_grad[0])
         ctx.save_for_backward(x, q)
         ctx.features_dtype = features.dtype
         return value.to(torch.promote_types(features.dtype, torch.float32))
