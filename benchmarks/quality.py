@@ -15,8 +15,12 @@ small budget and seeds, and we report, mean ± standard deviation over seeds:
 - new images: mAP vs the full truth on the held-out images (seen by no model)
   for the final full-data model and for the mean of the fold models.
 
-    python benchmarks/quality.py            # 6 settings x 3 seeds (about 15 min on 2 cores)
-    python benchmarks/quality.py --quick    # fewer images and epochs
+    python benchmarks/quality.py            # 6 settings x 3 seeds, about 2 min a run on one core
+    python benchmarks/quality.py --quick    # 120 images, 4 epochs
+    # on two cores, run halves side by side and merge their tables:
+    python benchmarks/quality.py --settings BCE BCE+CLML Hill --json a.json &
+    python benchmarks/quality.py --settings SPLC Hill+CLML SPLC+CLML --json b.json
+    python benchmarks/quality.py --table a.json b.json
 """
 
 from __future__ import annotations
