@@ -91,7 +91,7 @@ def _scan_and_import(folder: Path) -> None:
 
     with CollectionStore.open(folder) as store:
         scan = scan_folder(store)
-        imported = import_folder(store, fmt="auto")
+        imported = import_folder(store, fmt="auto", tag_files=scan.tag_files)
         problems = list(getattr(scan, "problems", [])) + list(getattr(imported, "problems", []))
         print(f"  scanned: {store.image_count()} images, {len(store.tags())} tags in the store")
         for problem in problems:

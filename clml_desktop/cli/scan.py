@@ -77,7 +77,7 @@ def _scan_and_import(store, args: argparse.Namespace) -> bool:
     )
     problems = list(scan.problems)
     folder_format = "auto" if args.file else args.format
-    summaries = [import_folder(store, folder_format, force=args.force)]
+    summaries = [import_folder(store, folder_format, force=args.force, tag_files=scan.tag_files)]
     failed = False
     if args.file:
         try:

@@ -95,7 +95,7 @@ def _first_scan(store: CollectionStore, folder: Path) -> None:
     from clml_desktop.collection.importing import import_folder
 
     report = scan_folder(store)
-    summary = import_folder(store)
+    summary = import_folder(store, tag_files=report.tag_files)
     print(
         f"clml-desktop: scanned {folder}: {report.added:,} images in {report.seconds:.1f} s;"
         f" {summary.files_read:,} tag files imported",

@@ -3,7 +3,9 @@ each label and tag it touched, so undo and redo replay rows instead of
 restoring snapshots, and an audit view can read who changed what, when.
 
 All functions here run inside a transaction the caller holds; they never
-commit. Label changes are applied with set-based SQL over the logged rows, so
+commit. A *baseline* edit (the labels a folder came with, read on its first
+open) is logged with a count and no per-pair rows; it is never undone, so
+undo passes over it (ADR 0001, "as built"). Label changes are applied with set-based SQL over the logged rows, so
 undoing a 5,000-image batch is three statements, not 5,000 round trips.
 """
 
@@ -33,6 +35,26 @@ def begin_edit(conn: sqlite3.Connection, description: str) -> int:
         (description, time.time()),
     )
     return int(cur.lastrowid)
+
+
+def begin_baseline(conn: sqlite3.Connection, description: str) -> int:
+    """Start a non-undoable edit; only valid while there is nothing to undo or redo."""
+    cur = conn.execute(
+        "INSERT INTO edits(description, time, status, undoable, label_count)"
+        " VALUES (?, ?, 'applied', 0, 0)",
+        (description, time.time()),
+    )
+    return int(cur.lastrowid)
+
+
+def has_history(conn: sqlite3.Connection) -> bool:
+    """Whether any edit can be undone or redone (a baseline import needs there to be none)."""
+    return bool(
+        conn.execute(
+            "SELECT EXISTS(SELECT 1 FROM edits WHERE undoable = 1"
+            " AND status IN ('applied', 'undone'))"
+        ).fetchone()[0]
+    )
 
 
 def log_label_changes(
@@ -126,7 +148,8 @@ def _apply_tag_changes(conn: sqlite3.Connection, edit_id: int, *, forward: bool)
 def undo(conn: sqlite3.Connection) -> str | None:
     """Revert the newest applied edit; returns its description, None when there is none."""
     row = conn.execute(
-        "SELECT id, description FROM edits WHERE status = 'applied' ORDER BY id DESC LIMIT 1"
+        "SELECT id, description FROM edits WHERE status = 'applied' AND undoable = 1"
+        " ORDER BY id DESC LIMIT 1"
     ).fetchone()
     if row is None:
         return None

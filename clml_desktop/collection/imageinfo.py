@@ -1,9 +1,10 @@
 """Image sizes from file headers, never decoding pixels, with a clear reason when
 a file cannot be used.
 
-PNG, JPEG and GIF sizes come from `headers.quick_size` (a few µs a file);
-anything else, or any header it is unsure of, goes to Pillow's `Image.open`,
-which reads only the header. Restricting Pillow to the formats a collection
+PNG, JPEG, GIF, WebP and BMP sizes come from `headers.size_from_head` on one
+`os.read` of the file's first bytes (a few µs a file, and no Python file
+object); anything else, or any header it is unsure of, goes to Pillow's
+`Image.open`, which reads only the header. Restricting Pillow to the formats a collection
 holds keeps odd files (EPS, PDF, ...) from ever reaching a plugin that
 shells out. An image over Pillow's decompression-bomb limit is recorded
 with its size and a problem instead of being decoded later by accident.
@@ -25,7 +26,7 @@ from PIL import (
     WebPImagePlugin,  # noqa: F401
 )
 
-from clml_desktop.collection.headers import quick_size
+from clml_desktop.collection.headers import HEAD_BYTES, size_from_head
 from clml_desktop.collection.rows import ImageInfo
 
 IMAGE_EXTENSIONS = frozenset({".jpg", ".jpeg", ".png", ".webp", ".bmp", ".gif", ".tif", ".tiff"})
@@ -90,12 +91,16 @@ def read_image_info(full_path: Path | str, relpath: str, size: int, mtime_ns: in
     width = height = None
     problem = None
     try:
-        with open(full_path, "rb") as fh:
-            quick = quick_size(fh)
-            if quick is None:
-                fh.seek(0)
-                with Image.open(fh, formats=PIL_FORMATS) as im:
-                    quick = im.size
+        fd = os.open(full_path, os.O_RDONLY)
+        try:
+            quick = size_from_head(
+                os.read(fd, HEAD_BYTES), lambda offset, count: os.pread(fd, count, offset)
+            )
+        finally:
+            os.close(fd)
+        if quick is None:
+            with Image.open(full_path, formats=PIL_FORMATS) as im:
+                quick = im.size
         width, height = quick
         limit = pixel_limit()
         if limit is not None and width * height > limit:

@@ -3,18 +3,24 @@ collection-wide tag file in the folder, source `original`) and on an explicit
 import of a chosen file (source `imported`).
 
 Import merges and never deletes: a pair the store already has keeps its state
-(the store counts contradictions as conflicts). Rescans are incremental: a tag
+(the store counts contradictions as conflicts). The first open of a folder
+reads its tags as one baseline edit that undo passes over (nothing came
+before it); later imports are undo steps. Rescans are incremental: a tag
 file whose (size, mtime_ns) matches what was recorded at its last import is
-not read again, so reopening a big folder costs one `stat` per file. A file
+not read again, unless an image it belongs to is new since then (`a.png`
+appearing next to an imported `a.txt`), and then it is read for that image
+only; so reopening a big folder costs one `stat` per file, and none at all
+when the scan just listed the folder (`tag_files=scan.tag_files`). A file
 that cannot be read is reported and recorded nowhere, so it is tried again
-next time; a sidecar that is not UTF-8 also marks its image, and export will
-never overwrite it.
+next time; a sidecar that is not UTF-8 also marks its image
+(`tag_file_problem`: the image is still scored) until it reads, and export
+never overwrites it.
 """
 
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from operator import itemgetter
 from pathlib import Path
@@ -27,17 +33,18 @@ from clml_desktop.collection.formats import (
     read_file,
 )
 from clml_desktop.collection.formats.common import FormatError
-from clml_desktop.collection.formats.sidecar import read_sidecar
+from clml_desktop.collection.formats.sidecar import parse_sidecar
 from clml_desktop.collection.formats.xmp import parse_xmp
 from clml_desktop.collection.labels import ImageLabels, LabelSource, Problem, ReadResult
+from clml_desktop.collection.walk import FoundFile, walk_folder
 
-TAG_FILE_PROBLEM = "tag file "  # prefix of image problems set by an import, cleared once the file reads
-_SIDECAR_SUFFIXES = (".txt", ".caption", ".xmp")
-_TOP_LEVEL_SUFFIXES = (".csv", ".tsv", ".json", ".txt")
+TAG_FILE_PROBLEM = "tag file "  # prefix of an image's tag_file_problem set by an import
 _FAMILY_SUFFIXES = {"csv-tags": (".csv", ".tsv"), "csv-wide": (".csv", ".tsv"), "csv-long": (".csv", ".tsv"),
                     "json": (".json",), "list": (".txt",)}
 _SIDECAR_FORMAT_OF = {".txt": "txt", ".caption": "caption", ".xmp": "xmp"}
 _TICK = 256
+
+TagFile = FoundFile  # a candidate tag file found in the folder
 
 
 @dataclass
@@ -56,54 +63,13 @@ class ImportSummary:
     cancelled: bool = False
 
 
-@dataclass(frozen=True)
-class TagFile:
-    """A candidate tag file found in the folder."""
-
-    relpath: str
-    path: str
-    size: int
-    mtime_ns: int
-
-
 def find_tag_files(root: Path) -> dict[str, TagFile]:
     """Every sidecar-like file under `root` and the collection-wide candidates at its top.
 
-    Follows the scan's rules: hidden entries and `.clml/` skipped, each real
-    folder visited once (symlink loops end).
+    Follows the scan's rules (`walk.walk_folder`); a scan that just ran
+    already has them in `ScanReport.tag_files`.
     """
-    found: dict[str, TagFile] = {}
-    wanted_deep, wanted_top = set(_SIDECAR_SUFFIXES), set(_SIDECAR_SUFFIXES + _TOP_LEVEL_SUFFIXES)
-    root_stat = os.stat(root)
-    visited = {(root_stat.st_dev, root_stat.st_ino)}
-    stack = [(str(root), "")]
-    while stack:
-        folder, prefix = stack.pop()
-        try:
-            entries = os.scandir(folder)
-        except OSError:
-            continue
-        with entries:
-            for e in entries:
-                name = e.name
-                if name.startswith("."):
-                    continue
-                try:
-                    if e.is_dir():
-                        st = e.stat()
-                        if (st.st_dev, st.st_ino) not in visited:
-                            visited.add((st.st_dev, st.st_ino))
-                            stack.append((e.path, f"{prefix}{name}/"))
-                        continue
-                    dot = name.rfind(".")
-                    suffix = name[dot:].lower() if dot > 0 else ""
-                    if suffix in (wanted_deep if prefix else wanted_top) and e.is_file():
-                        st = e.stat()
-                        rel = prefix + name
-                        found[rel] = TagFile(rel, e.path, st.st_size, st.st_mtime_ns)
-                except OSError:
-                    continue
-    return found
+    return walk_folder(root, [], images=False).tag_files
 
 
 def _stem_key(rel: str) -> str:
@@ -112,14 +78,21 @@ def _stem_key(rel: str) -> str:
     return rel[:dot] if dot > rel.rfind("/") + 1 else rel
 
 
-def _match_sidecars(store, files: dict[str, TagFile], formats: tuple[str, ...]) -> list[tuple[str, TagFile, str]]:
-    """(image relpath, sidecar, format) for every sidecar that belongs to a present image.
+@dataclass
+class _Sidecar:
+    """A sidecar of wanted format and the present images it belongs to."""
+
+    file: TagFile
+    fmt: str
+    images: list[str]
+
+
+def _match_sidecars(store, files: Mapping[str, TagFile], formats: tuple[str, ...]) -> list[_Sidecar]:
+    """Every sidecar of `formats` that belongs to at least one present image.
 
     `a.txt`, `a.caption` and Lightroom's `a.xmp` belong to every image with
-    stem `a` in that folder; digiKam's `a.jpg.xmp` to `a.jpg` only. An
-    image's sidecars come in the order txt, caption, xmp (then by name), and
-    images in path order, so tag order and tag creation order are the same
-    on every file system.
+    stem `a` in that folder; digiKam's `a.jpg.xmp` to `a.jpg` only. Sidecars
+    come in the order txt, caption, xmp (then by name).
     """
     buckets: dict[str, list[tuple[TagFile, str]]] = {f: [] for f in SIDECAR_FORMATS}
     for rel, tag_file in files.items():
@@ -128,22 +101,57 @@ def _match_sidecars(store, files: dict[str, TagFile], formats: tuple[str, ...]) 
         if sfmt is not None and sfmt in formats:
             buckets[sfmt].append((tag_file, rel[:dot]))
     if not any(buckets.values()):
-        return []  # a rescan with nothing new never loads the image list
+        return []  # nothing to read: the image list is never loaded
     buckets["xmp"].sort(key=lambda c: c[0].relpath)
     present = {path for path, (_size, _mtime, missing) in store.scan_index().items() if not missing}
     stems: dict[str, list[str]] = {}
-    for rel in present:
+    for rel in sorted(present):
         stems.setdefault(_stem_key(rel), []).append(rel)
-    jobs = []
+    found = []
     for sfmt in SIDECAR_FORMATS:
         for tag_file, base in buckets[sfmt]:
             if sfmt == "xmp" and base in present:
-                jobs.append((base, tag_file, sfmt))
+                found.append(_Sidecar(tag_file, sfmt, [base]))
             else:
-                for image in stems.get(base, ()):
-                    jobs.append((image, tag_file, sfmt))
-    jobs.sort(key=itemgetter(0))  # stable: by image path, then the format order above
-    return jobs
+                images = stems.get(base)
+                if images:
+                    found.append(_Sidecar(tag_file, sfmt, images))
+    return found
+
+
+def _plan_reads(
+    sidecars: list[_Sidecar], records: dict[str, tuple[int, int, str | None]], summary: ImportSummary
+) -> tuple[list[tuple[str, _Sidecar]], list[tuple]]:
+    """(image, sidecar) pairs to read, images in path order, and records to refresh without reading.
+
+    A sidecar is read for all its images when it changed (or was never
+    read), for its new images only when it did not, and not at all when
+    neither. A record without images (written by an export or an older
+    version) learns them without a read.
+    """
+    jobs: list[tuple[str, _Sidecar]] = []
+    refresh: list[tuple] = []
+    for sidecar in sidecars:
+        f = sidecar.file
+        record = records.get(f.relpath)
+        if record is None or record[0] != f.size or record[1] != f.mtime_ns:
+            jobs.extend((image, sidecar) for image in sidecar.images)
+            continue
+        if record[2] is None:
+            refresh.append((f.relpath, f.size, f.mtime_ns, sidecar.images))
+            summary.files_unchanged += 1
+            continue
+        if record[2] == "\n".join(sidecar.images):
+            summary.files_unchanged += 1
+            continue
+        done = set(record[2].split("\n"))
+        new = [image for image in sidecar.images if image not in done]
+        if new:
+            jobs.extend((image, sidecar) for image in new)
+        else:
+            summary.files_unchanged += 1  # only images gone missing: nothing to read
+    jobs.sort(key=itemgetter(0))  # stable: by image path, then the format order
+    return jobs, refresh
 
 
 def _message(exc: Exception, path: str) -> str:
@@ -154,22 +162,39 @@ def _message(exc: Exception, path: str) -> str:
     return text
 
 
-def _read_sidecar(tag_file: TagFile, fmt: str) -> list[str]:
-    if fmt == "xmp":
+def _read_bytes(path: str, size: int) -> bytes:
+    """The whole file through os.read: no Python file object, which is most of the cost of a
+    tiny file. `size` (from the walk) lets one read do; a file that grew since is read on."""
+    try:
+        fd = os.open(path, os.O_RDONLY)
         try:
-            with open(tag_file.path, "rb") as fh:
-                data = fh.read()
-        except OSError as exc:
-            raise FormatError(f"{tag_file.path}: cannot read: {exc.strerror or exc}") from exc
+            data = os.read(fd, size + 1)
+            if len(data) > size:
+                chunks = [data]
+                while chunk := os.read(fd, 1 << 16):
+                    chunks.append(chunk)
+                data = b"".join(chunks)
+        finally:
+            os.close(fd)
+    except OSError as exc:
+        raise FormatError(f"{path}: cannot read: {exc.strerror or exc}") from exc
+    return data
+
+
+def _read_sidecar(tag_file: TagFile, fmt: str) -> list[str]:
+    data = _read_bytes(tag_file.path, max(0, tag_file.size))
+    if fmt == "xmp":
         return parse_xmp(data, tag_file.path)
-    return read_sidecar(tag_file.path)
+    return parse_sidecar(data, tag_file.path)
 
 
-def _merge(store, labels: dict[str, ImageLabels], source: str, description: str, summary: ImportSummary) -> None:
+def _merge(
+    store, labels: dict[str, ImageLabels], source: str, description: str, summary: ImportSummary, baseline: bool
+) -> None:
     for item in labels.values():
         item.sources = {}
         item.suggestions = []
-    report = store.import_labels(labels, source=source, description=description)
+    report = store.import_labels(labels, source=source, description=description, baseline=baseline)
     summary.images += report.images
     summary.positives_added += report.positives_added
     summary.negatives_added += report.negatives_added
@@ -187,75 +212,92 @@ def import_folder(
     force: bool = False,
     progress: Callable[[int, int], None] | None = None,
     cancel: Callable[[], bool] | None = None,
+    tag_files: Mapping[str, TagFile] | None = None,
 ) -> ImportSummary:
     """Import the tag files found in the collection folder (`auto`: every format present).
 
-    Only files new or changed since their last import are read unless
-    `force` (`files_unchanged` counts the others, whatever their format).
-    Sidecars are matched to images by stem (`a.txt`, `a.caption`,
-    `a.jpg.xmp`, `a.xmp` for `a.jpg`); collection-wide files are looked for
-    at the top of the folder. `cancel()` is polled every few hundred files;
-    a cancelled import keeps (and records) what it read, like a cancelled scan.
+    Only files new or changed since their last import, or with a new image,
+    are read unless `force` (`files_unchanged` counts the others, whatever
+    their format). Sidecars are matched to images by stem (`a.txt`,
+    `a.caption`, `a.jpg.xmp`, `a.xmp` for `a.jpg`); collection-wide files
+    are looked for at the top of the folder. `tag_files` is what a scan that
+    just ran listed (`ScanReport.tag_files`); None lists the folder here.
+    The first import into a store that holds no labels and no undo history
+    is a baseline (see `CollectionStore.import_labels`). `cancel()` is polled
+    every few hundred files; a cancelled import keeps (and records) what it
+    read, like a cancelled scan.
     """
     if fmt != "auto" and fmt not in FORMATS:
         raise FormatError(f"unknown format {fmt!r} (one of auto, {', '.join(FORMATS)})")
     summary = ImportSummary()
-    root = Path(store.root)
-    files = find_tag_files(root)
-    known = {} if force else store.source_file_states()
+    files = dict(tag_files) if tag_files is not None else find_tag_files(Path(store.root))
+    baseline = store.is_untouched()
+    records = {} if force else store.source_file_records()
     sidecar_formats = SIDECAR_FORMATS if fmt == "auto" else tuple(f for f in (fmt,) if f in SIDECAR_FORMATS)
-    unchanged = {rel for rel, f in files.items() if known.get(rel) == (f.size, f.mtime_ns)}
-    summary.files_unchanged = len(unchanged)
-    pending = {rel: f for rel, f in files.items() if rel not in unchanged}
-    jobs = _match_sidecars(store, pending, sidecar_formats)
-    used = {tag_file.relpath for _image, tag_file, _fmt in jobs}
+    sidecars = _match_sidecars(store, files, sidecar_formats)
+    jobs, done_states = _plan_reads(sidecars, records, summary)
+    used = {sidecar.file.relpath for sidecar in sidecars}
 
     labels: dict[str, ImageLabels] = {}
-    done_states: dict[str, tuple[str, int, int]] = {}
-    failed: set[str] = set()
+    read: dict[str, list[str] | None] = {}  # relpath -> tags, None when it failed
+    failed: dict[str, str] = {}  # relpath -> why it could not be read
     problem_images: dict[str, str] = {}
+    read_ok: set[str] = set()
     total = len(jobs)
-    for index, (image_rel, tag_file, sfmt) in enumerate(jobs, 1):
+    for index, (image_rel, sidecar) in enumerate(jobs, 1):
         if index % _TICK == 0:
             if progress is not None:
                 progress(index, total)
             if cancel is not None and cancel():
                 summary.cancelled = True
                 break
-        try:
-            tags = _read_sidecar(tag_file, sfmt)
-        except FormatError as exc:
-            message = _message(exc, tag_file.path)
-            if tag_file.relpath not in failed:
-                summary.problems.append(Problem(tag_file.relpath, message))
-            failed.add(tag_file.relpath)
-            problem_images[image_rel] = f"{TAG_FILE_PROBLEM}{tag_file.relpath}: {message}"
+        tag_file = sidecar.file
+        if tag_file.relpath not in read:
+            try:
+                read[tag_file.relpath] = _read_sidecar(tag_file, sidecar.fmt)
+                summary.files_read += 1
+                if sidecar.fmt not in summary.formats:
+                    summary.formats.append(sidecar.fmt)
+            except FormatError as exc:
+                read[tag_file.relpath] = None
+                failed[tag_file.relpath] = _message(exc, tag_file.path)
+                summary.problems.append(Problem(tag_file.relpath, failed[tag_file.relpath]))
+        tags = read[tag_file.relpath]
+        if tags is None:
+            problem_images[image_rel] = f"{TAG_FILE_PROBLEM}{tag_file.relpath}: {failed[tag_file.relpath]}"
             continue
-        summary.files_read += tag_file.relpath not in done_states
-        if sfmt not in summary.formats:
-            summary.formats.append(sfmt)
-        item = labels.setdefault(image_rel, ImageLabels())
-        item.positives.extend(t for t in tags if t not in item.positives)
-        done_states[tag_file.relpath] = (tag_file.relpath, tag_file.size, tag_file.mtime_ns)
-    for rel in failed:
-        done_states.pop(rel, None)
+        read_ok.add(image_rel)
+        item = labels.get(image_rel)
+        if item is None:
+            labels[image_rel] = ImageLabels(positives=list(tags))
+        else:
+            known = set(item.positives)
+            item.positives.extend(t for t in tags if t not in known)
     if labels:
-        _merge(store, labels, source, f"Import tags of {len(labels):,} images from sidecars", summary)
-    if jobs:
-        _mark_images(store, problem_images, {j[0] for j in jobs if j[1].relpath in done_states})
+        _merge(store, labels, source, f"Import tags of {len(labels):,} images from sidecars", summary, baseline)
+    by_file = {sidecar.file.relpath: sidecar for sidecar in sidecars}
+    for rel, tags in read.items():
+        if tags is not None:
+            f = by_file[rel].file
+            done_states.append((rel, f.size, f.mtime_ns, by_file[rel].images))
+    _mark_images(store, problem_images, read_ok, files, summary.cancelled or fmt != "auto")
 
     if not summary.cancelled:
         wanted_file_formats = FILE_FORMATS if fmt == "auto" else tuple(f for f in (fmt,) if f in FILE_FORMATS)
-        for tag_file in sorted(pending.values(), key=lambda f: f.relpath):
-            if "/" in tag_file.relpath or tag_file.relpath in used or not wanted_file_formats:
+        for rel in sorted(files):
+            tag_file = files[rel]
+            if "/" in rel or rel in used or not wanted_file_formats:
+                continue
+            if records.get(rel, (None, None))[:2] == (tag_file.size, tag_file.mtime_ns):
+                summary.files_unchanged += 1
                 continue
             file_fmt = _file_format(Path(tag_file.path), fmt)
             if file_fmt is None:
                 continue
-            if _import_one(store, Path(tag_file.path), file_fmt, source, summary, tag_file.relpath):
-                done_states[tag_file.relpath] = (tag_file.relpath, tag_file.size, tag_file.mtime_ns)
+            if _import_one(store, Path(tag_file.path), file_fmt, source, summary, rel, baseline):
+                done_states.append((rel, tag_file.size, tag_file.mtime_ns))
     if done_states:
-        store.set_source_file_states(done_states.values())
+        store.set_source_file_states(done_states)
     if progress is not None and not summary.cancelled:
         progress(total, total)
     return summary
@@ -275,26 +317,42 @@ def _file_format(path: Path, fmt: str) -> str | None:
     return fmt
 
 
-def _mark_images(store, problems: dict[str, str], read_ok: Iterable[str]) -> None:
-    """Mark images whose sidecar could not be read; clear that mark once it reads again.
+def _mark_images(
+    store, problems: dict[str, str], read_ok: set[str], files: Mapping[str, TagFile], partial: bool
+) -> None:
+    """Mark images whose sidecar could not be read (`tag_file_problem`); clear marks that no longer hold.
 
-    An image problem found by the scan (an unreadable image) is never replaced.
+    A mark is cleared when the image's sidecars read this time, or (after a
+    full import) when the file it names is gone. The image itself stays
+    usable either way: it is still scored and exported.
     """
-    current = {p.path: p.message for p in store.problems()}
+    current = store.tag_file_problems() if (problems or read_ok or not partial) else {}
+    if not current and not problems:
+        return
+    changes: dict[str, str | None] = {}
     for rel, message in problems.items():
-        old = current.get(rel)
-        if old is None or (old.startswith(TAG_FILE_PROBLEM) and old != message):
-            image = store.image_by_path(rel)
-            if image is not None:
-                store.set_image_problem(image.id, message)
-    for rel in read_ok:
-        if rel not in problems and current.get(rel, "").startswith(TAG_FILE_PROBLEM):
-            image = store.image_by_path(rel)
-            if image is not None:
-                store.set_image_problem(image.id, None)
+        if current.get(rel) != message:
+            changes[rel] = message
+    for rel, message in current.items():
+        if rel in problems:
+            continue
+        named = message[len(TAG_FILE_PROBLEM):] if message.startswith(TAG_FILE_PROBLEM) else ""
+        gone = not partial and not any(named.startswith(f"{f}: ") for f in _sidecar_names(rel) if f in files)
+        if rel in read_ok or gone:
+            changes[rel] = None
+    if changes:
+        store.set_tag_file_problems(changes)
 
 
-def _import_one(store, path: Path, fmt: str, source: str, summary: ImportSummary, name: str) -> bool:
+def _sidecar_names(image_rel: str) -> tuple[str, ...]:
+    """The tag files that can belong to `image_rel`: stem.txt/.caption/.xmp and name.ext.xmp."""
+    stem = _stem_key(image_rel)
+    return (f"{stem}.txt", f"{stem}.caption", f"{stem}.xmp", f"{image_rel}.xmp")
+
+
+def _import_one(
+    store, path: Path, fmt: str, source: str, summary: ImportSummary, name: str, baseline: bool
+) -> bool:
     try:
         result: ReadResult = read_file(fmt, path, store.root)
     except FormatError as exc:
@@ -305,7 +363,10 @@ def _import_one(store, path: Path, fmt: str, source: str, summary: ImportSummary
         summary.formats.append(fmt)
     summary.problems.extend(result.problems)
     if result.labels:
-        _merge(store, result.labels, source, f"Import tags of {len(result.labels):,} images from {path.name}", summary)
+        _merge(
+            store, result.labels, source, f"Import tags of {len(result.labels):,} images from {path.name}",
+            summary, baseline,
+        )
     return True
 
 
@@ -336,5 +397,8 @@ def import_file(
     summary = ImportSummary(files_read=1, formats=[fmt if fmt != "auto" else str(detect_file_format(path))])
     summary.problems.extend(result.problems)
     if result.labels:
-        _merge(store, result.labels, source, f"Import tags of {len(result.labels):,} images from {path.name}", summary)
+        _merge(
+            store, result.labels, source, f"Import tags of {len(result.labels):,} images from {path.name}",
+            summary, False,
+        )
     return summary

@@ -4,20 +4,85 @@ An import fills unknown pairs only: a file never overrides a label a person
 set or rejected (those are counted as conflicts), and never deletes. Paths
 the collection does not know and tag names no file can hold are reported,
 and the rest of the import goes on.
+
+The labels a folder comes with, read on its first open, are a *baseline*:
+there is nothing before them to restore, so they are written straight into
+`labels` with one executemany and no per-pair undo rows (`import_baseline`).
+That is most of the cost of opening a big folder the first time.
 """
 
 from __future__ import annotations
 
 import sqlite3
+import time
 
 from clml_desktop.collection import edit_log, label_plan, tag_table
 from clml_desktop.collection.labels import ImageLabels, LabelSource, LabelState, Problem
 from clml_desktop.collection.rows import ImportReport
+from clml_desktop.collection.schema import LABELS_TAG_INDEX
 from clml_desktop.collection.tagnames import TagNameError
 
 POSITIVE = LabelState.POSITIVE.value
 NEGATIVE = LabelState.NEGATIVE.value
 _SOURCES = {s.value for s in LabelSource}
+_BULK_ROWS = 5000  # from here on a first import rebuilds the tag index once instead of per row
+
+
+def _desired(
+    conn: sqlite3.Connection,
+    edit_id: int | None,
+    labels: dict[str, ImageLabels],
+    source: str,
+    report: ImportReport,
+) -> list[tuple[int, int, str, str]]:
+    """(image_id, tag_id, state, source) for every label of known images, filling `report`.
+
+    Tags are resolved (created when new) once per name; inside a logged
+    edit their creation is logged, in a baseline (`edit_id` None) it is not.
+    """
+    paths = dict(conn.execute("SELECT path, id FROM images"))
+    tag_ids: dict[str, int | None] = {}
+    default_source = str(source)
+
+    def tag_of(path: str, name: str) -> int | None:
+        try:
+            return tag_ids[name]
+        except KeyError:
+            pass
+        try:
+            tag_ids[name] = tag_table.resolve(conn, name, edit_id)
+        except TagNameError as exc:
+            report.problems.append(Problem(path, str(exc)))
+            tag_ids[name] = None
+        return tag_ids[name]
+
+    desired = []
+    append = desired.append
+    for path, entry in labels.items():
+        image_id = paths.get(path)
+        if image_id is None:
+            report.unknown_paths.append(path)
+            continue
+        report.images += 1
+        sources = entry.sources
+        positives = set()
+        for name in entry.positives:
+            tag_id = tag_of(path, name)
+            if tag_id is not None:
+                positives.add(tag_id)
+                given = sources.get(name, default_source) if sources else default_source
+                append((image_id, tag_id, POSITIVE, given if given in _SOURCES else default_source))
+        for name in entry.negatives:
+            tag_id = tag_of(path, name)
+            if tag_id is None:
+                continue
+            if tag_id in positives:
+                message = f"tag {name!r} is listed as both present and absent; kept present"
+                report.problems.append(Problem(path, message))
+                continue
+            given = sources.get(name, default_source) if sources else default_source
+            append((image_id, tag_id, NEGATIVE, given if given in _SOURCES else default_source))
+    return desired
 
 
 def import_into(
@@ -28,46 +93,61 @@ def import_into(
     report: ImportReport,
 ) -> None:
     """Plan and log the import of `labels` (relpath -> ImageLabels), filling `report`."""
-    paths = dict(conn.execute("SELECT path, id FROM images"))
-    tag_ids: dict[str, int | None] = {}
-
-    def tag_of(path: str, name: str) -> int | None:
-        if name not in tag_ids:
-            try:
-                tag_ids[name] = tag_table.resolve(conn, name, edit_id)
-            except TagNameError as exc:
-                report.problems.append(Problem(path, str(exc)))
-                tag_ids[name] = None
-        return tag_ids[name]
-
-    def source_of(entry: ImageLabels, name: str) -> str:
-        given = entry.sources.get(name, source)
-        return given if given in _SOURCES else str(source)
-
-    desired = []
-    for path, entry in labels.items():
-        image_id = paths.get(path)
-        if image_id is None:
-            report.unknown_paths.append(path)
-            continue
-        report.images += 1
-        positives = set()
-        for name in entry.positives:
-            tag_id = tag_of(path, name)
-            if tag_id is not None:
-                positives.add(tag_id)
-                desired.append((image_id, tag_id, POSITIVE, source_of(entry, name)))
-        for name in entry.negatives:
-            tag_id = tag_of(path, name)
-            if tag_id is None:
-                continue
-            if tag_id in positives:
-                message = f"tag {name!r} is listed as both present and absent; kept present"
-                report.problems.append(Problem(path, message))
-                continue
-            desired.append((image_id, tag_id, NEGATIVE, source_of(entry, name)))
+    desired = _desired(conn, edit_id, labels, source, report)
     plan = label_plan.plan(conn, desired, policy="fill")
     report.conflicts = plan.conflicts
     report.positives_added = plan.positives_added
     report.negatives_added = plan.negatives_added
     edit_log.log_label_changes(conn, edit_id, plan.rows)
+
+
+def import_baseline(
+    conn: sqlite3.Connection,
+    labels: dict[str, ImageLabels],
+    source: str,
+    report: ImportReport,
+) -> int:
+    """Write `labels` straight into `labels` (no undo rows); returns how many were added.
+
+    Same merge rules as `import_into`. When the store holds no labels yet
+    (the common first open) the plan is made here in Python, without the
+    temp-table join: a pair listed twice (two spellings of one tag) counts
+    once, at its first place in the order. The caller runs this with
+    foreign-key checks off: every image and tag id here was read from its
+    own table inside this transaction.
+    """
+    desired = _desired(conn, None, labels, source, report)
+    empty = not conn.execute("SELECT EXISTS(SELECT 1 FROM labels)").fetchone()[0]
+    if not empty:
+        plan = label_plan.plan(conn, desired, policy="fill")
+        report.conflicts = plan.conflicts
+        report.positives_added = plan.positives_added
+        report.negatives_added = plan.negatives_added
+        rows = [(r[0], r[1], r[6], r[7], r[8], r[9]) for r in plan.rows]
+    else:
+        now = time.time()
+        wanted: dict[tuple[int, int], tuple[str, str]] = {}
+        for image_id, tag_id, state, given in desired:
+            wanted[(image_id, tag_id)] = (state, given)
+        next_pos: dict[int, int] = {}
+        rows = []
+        for (image_id, tag_id), (state, given) in wanted.items():
+            if state == POSITIVE:
+                position = next_pos.get(image_id, 0)
+                next_pos[image_id] = position + 1
+                report.positives_added += 1
+            else:
+                position = None
+                report.negatives_added += 1
+            rows.append((image_id, tag_id, state, given, position, now))
+    rows.sort()  # in key order the B-tree grows at its end: ~2x faster (and nearly sorted already)
+    bulk = empty and len(rows) >= _BULK_ROWS
+    if bulk:
+        conn.execute("DROP INDEX labels_tag")  # one sort at the end beats 10^5 scattered inserts
+    conn.executemany(
+        "INSERT INTO labels(image_id, tag_id, state, source, position, time) VALUES (?, ?, ?, ?, ?, ?)",
+        rows,
+    )
+    if bulk:
+        conn.execute(LABELS_TAG_INDEX)
+    return len(rows)

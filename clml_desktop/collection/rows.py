@@ -176,6 +176,9 @@ class ScanReport:
     problems: list[Problem] = field(default_factory=list)
     seconds: float = 0.0
     cancelled: bool = False
+    # relpath -> walk.FoundFile of every tag file the (complete) scan listed,
+    # for import_folder(tag_files=...); None after a cancelled scan.
+    tag_files: dict | None = field(default=None, repr=False, compare=False)
 
 
 @dataclass(frozen=True)

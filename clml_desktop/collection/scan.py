@@ -2,7 +2,8 @@
 
 A rescan costs one `stat` per file and a dict lookup: only new or changed
 files (by size and mtime_ns) have their header read, and nothing is written
-for unchanged ones. A file that is gone is marked *missing*, not deleted, so
+for unchanged ones. The same walk lists the tag files (`walk.walk_folder`),
+which the report hands on so the import does not list the tree again. A file that is gone is marked *missing*, not deleted, so
 a folder on an unplugged drive comes back with every label intact.
 Symlinked folders are followed once each (tracked by device and inode), so a
 symlink loop ends; hidden entries and `.clml/` are skipped.
@@ -10,14 +11,14 @@ symlink loop ends; hidden entries and `.clml/` are skipped.
 
 from __future__ import annotations
 
-import os
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 
-from clml_desktop.collection.imageinfo import is_image_name, read_image_info
+from clml_desktop.collection.imageinfo import read_image_info
 from clml_desktop.collection.labels import Problem
 from clml_desktop.collection.rows import ImageInfo, ScanReport
+from clml_desktop.collection.walk import walk_folder
 
 
 class ScanError(RuntimeError):
@@ -31,59 +32,6 @@ _FLUSH_EVERY = 2000  # images per transaction: a cancelled or killed scan keeps 
 _TICK = 256  # files between progress reports and cancel checks
 
 
-def walk_images(
-    root: Path, problems: list[Problem], cancel: Cancel | None = None
-) -> Iterator[tuple[str, str, int, int]]:
-    """Yield (relpath, full path, size, mtime_ns) of every image file under `root`."""
-    root_stat = os.stat(root)
-    visited = {(root_stat.st_dev, root_stat.st_ino)}
-    stack: list[tuple[str, str]] = [(str(root), "")]
-    seen = 0
-    while stack:
-        folder, prefix = stack.pop()
-        try:
-            entries = os.scandir(folder)
-        except OSError as exc:
-            problems.append(
-                Problem(prefix or ".", f"cannot list the folder: {exc.strerror or exc}")
-            )
-            continue
-        with entries:
-            for entry in entries:
-                name = entry.name
-                if name.startswith("."):
-                    continue
-                seen += 1
-                if cancel is not None and seen % _TICK == 0 and cancel():
-                    return
-                try:
-                    if entry.is_dir():
-                        st = entry.stat()
-                        key = (st.st_dev, st.st_ino)
-                        if key not in visited:
-                            visited.add(key)
-                            stack.append((entry.path, f"{prefix}{name}/"))
-                    elif is_image_name(name) and entry.is_file():
-                        st = entry.stat()
-                        rel = f"{prefix}{name}"
-                        try:
-                            rel.encode("utf-8")
-                        except UnicodeEncodeError:
-                            problems.append(
-                                Problem(
-                                    os.fsdecode(entry.path), "file name is not valid UTF-8; skipped"
-                                )
-                            )
-                            continue
-                        yield rel, entry.path, st.st_size, st.st_mtime_ns
-                except FileNotFoundError:
-                    continue  # vanished, or a dangling symlink: nothing to scan
-                except OSError as exc:
-                    problems.append(
-                        Problem(f"{prefix}{name}", f"cannot stat: {exc.strerror or exc}")
-                    )
-
-
 def scan_folder(
     store, *, progress: Progress | None = None, cancel: Cancel | None = None
 ) -> ScanReport:
@@ -91,7 +39,8 @@ def scan_folder(
 
     `progress(done, total)` is called every few hundred files; `cancel()` is
     polled as often, and a cancelled scan keeps what it stored but marks
-    nothing missing (it did not see the whole folder).
+    nothing missing (it did not see the whole folder). A complete scan puts
+    the tag files it listed in `report.tag_files` for `import_folder`.
     """
     started = time.perf_counter()
     if not Path(store.root).is_dir():
@@ -102,8 +51,9 @@ def scan_folder(
     report = ScanReport()
     walk_problems: list[Problem] = []
     known = store.scan_index()
-    files = list(walk_images(store.root, walk_problems, cancel))
-    if cancel is not None and cancel():
+    walk = walk_folder(store.root, walk_problems, cancel)
+    files = sorted(walk.images)  # by path: new images get ids in path order on every file system
+    if not walk.complete or (cancel is not None and cancel()):
         report.cancelled = True
     total = len(files)
     seen: set[str] = set()
@@ -117,7 +67,8 @@ def scan_folder(
             report.unchanged += delta.unchanged
             pending.clear()
 
-    for done, (rel, full, size, mtime_ns) in enumerate(files, 1):
+    for done, found in enumerate(files, 1):
+        rel, size, mtime_ns = found.relpath, found.size, found.mtime_ns
         if done % _TICK == 0:
             if progress is not None:
                 progress(done, total)
@@ -130,7 +81,7 @@ def scan_folder(
             report.unchanged += 1
             continue
         try:
-            pending.append(read_image_info(full, rel, size, mtime_ns))
+            pending.append(read_image_info(found.path, rel, size, mtime_ns))
         except FileNotFoundError:
             seen.discard(rel)
             walk_problems.append(Problem(rel, "file disappeared during the scan"))
@@ -143,6 +94,7 @@ def scan_folder(
             path for path, (_s, _m, missing) in known.items() if not missing and path not in seen
         ]
         report.removed = store.remove_images(gone) if gone else 0
+        report.tag_files = walk.tag_files
         if progress is not None:
             progress(total, total)
     report.problems = walk_problems + store.problems()

@@ -10,7 +10,10 @@ from __future__ import annotations
 import sqlite3
 from collections.abc import Callable, Sequence
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
+
+# Named so a bulk first import can drop it and build it once at the end.
+LABELS_TAG_INDEX = "CREATE INDEX labels_tag ON labels(tag_id, state)"
 
 _V1 = (
     """CREATE TABLE meta(
@@ -42,7 +45,7 @@ _V1 = (
         position INTEGER,
         time REAL NOT NULL,
         PRIMARY KEY (image_id, tag_id)) WITHOUT ROWID""",
-    "CREATE INDEX labels_tag ON labels(tag_id, state)",
+    LABELS_TAG_INDEX,
     """CREATE TABLE edits(
         id INTEGER PRIMARY KEY,
         description TEXT NOT NULL,
@@ -91,10 +94,23 @@ _V1 = (
 # image file's, so an image with a bad sidecar is still scored by the model.
 _V2 = ("ALTER TABLE images ADD COLUMN tag_file_problem TEXT",)
 
+# v3: the first open of a folder reads its tags as one *baseline* edit with a
+# count and no per-pair undo rows (`undoable` 0, `label_count`); a tag file
+# remembers the images it was read for (`images`, newline-joined), so a new
+# image next to an unchanged sidecar still gets its tags; and tag-file marks
+# that older versions kept in `problem` move to `tag_file_problem`.
+_V3 = (
+    "ALTER TABLE edits ADD COLUMN undoable INTEGER NOT NULL DEFAULT 1",
+    "ALTER TABLE edits ADD COLUMN label_count INTEGER",
+    "ALTER TABLE source_files ADD COLUMN images TEXT",
+    "UPDATE images SET tag_file_problem = problem, problem = NULL"
+    " WHERE problem LIKE 'tag file %' AND tag_file_problem IS NULL",
+)
+
 Migration = Sequence[str] | Callable[[sqlite3.Connection], None]
 
 # MIGRATIONS[v] brings a file from version v-1 to version v (v=1 creates the schema).
-MIGRATIONS: dict[int, Migration] = {1: _V1, 2: _V2}
+MIGRATIONS: dict[int, Migration] = {1: _V1, 2: _V2, 3: _V3}
 
 
 class SchemaError(RuntimeError):

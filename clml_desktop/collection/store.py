@@ -133,7 +133,22 @@ class CollectionStore:
     # -- transactions -------------------------------------------------------
 
     @contextmanager
-    def _write(self) -> Iterator[sqlite3.Connection]:
+    def _write(self, *, check_foreign_keys: bool = True) -> Iterator[sqlite3.Connection]:
+        """One write transaction. `check_foreign_keys=False` is for a bulk insert whose ids
+        were all read from their parent tables inside the same transaction (SQLite only
+        switches the checks outside a transaction, so they go off around it)."""
+        with self._lock:
+            if not check_foreign_keys:
+                self._conn.execute("PRAGMA foreign_keys = OFF")
+            try:
+                with self._transaction() as conn:
+                    yield conn
+            finally:
+                if not check_foreign_keys:
+                    self._conn.execute("PRAGMA foreign_keys = ON")
+
+    @contextmanager
+    def _transaction(self) -> Iterator[sqlite3.Connection]:
         with self._lock:
             conn = self._conn
             try:
@@ -256,6 +271,23 @@ class CollectionStore:
         with self._write() as conn:
             conn.execute(
                 "UPDATE images SET tag_file_problem = ? WHERE id = ?", (problem, int(image_id))
+            )
+
+    def tag_file_problems(self) -> dict[str, str]:
+        """relpath -> tag-file problem of every image (missing ones too) that has one."""
+        with self._lock:
+            return dict(
+                self._conn.execute(
+                    "SELECT path, tag_file_problem FROM images WHERE tag_file_problem IS NOT NULL"
+                )
+            )
+
+    def set_tag_file_problems(self, problems: dict[str, str | None]) -> None:
+        """Set or clear (None) the tag-file problem of images by path, in one transaction."""
+        with self._write() as conn:
+            conn.executemany(
+                "UPDATE images SET tag_file_problem = ? WHERE path = ?",
+                [(message, path) for path, message in problems.items()],
             )
 
     def problems(self) -> list[Problem]:
@@ -476,15 +508,41 @@ class CollectionStore:
         labels: dict[str, ImageLabels],
         source: str = LabelSource.IMPORTED,
         description: str | None = None,
+        *,
+        baseline: bool = False,
     ) -> ImportReport:
         """Merge labels read from tag files: fills unknown pairs, never deletes or overrides.
 
         A label the store already has in the other state (a person rejected
         what the file says, or the reverse) is kept and counted as a conflict.
         Paths not in the collection are listed in the report.
+
+        `baseline=True` (the tags a folder came with, on its first open) is
+        honoured only while nothing can be undone or redone: the labels are
+        then written without per-pair undo rows and logged as one edit that
+        undo passes over (there is nothing before it to restore). Otherwise
+        the import is an ordinary undo step.
         """
         report = ImportReport()
         text = description or f"Import labels of {_plural(len(labels), 'image')}"
+        if baseline:
+            try:
+                with self._write(check_foreign_keys=False) as conn:
+                    if not edit_log.has_history(conn):
+                        edit_id = edit_log.begin_baseline(
+                            conn, f"{text} (first open of the folder; not an undo step)"
+                        )
+                        added = label_import.import_baseline(conn, labels, str(source), report)
+                        if not added:
+                            raise _NoChange
+                        conn.execute(
+                            "UPDATE edits SET label_count = ? WHERE id = ?", (added, edit_id)
+                        )
+                        report.edit_id = edit_id
+                        return report
+            except _NoChange:
+                return report
+            report = ImportReport()
         report.edit_id = self._edit(
             text,
             lambda conn, edit_id: label_import.import_into(
@@ -494,6 +552,14 @@ class CollectionStore:
         if report.edit_id is None:
             report.positives_added = report.negatives_added = 0
         return report
+
+    def is_untouched(self) -> bool:
+        """No labels and nothing to undo or redo: a folder whose tags were never read."""
+        with self._lock:
+            conn = self._conn
+            return not conn.execute("SELECT EXISTS(SELECT 1 FROM labels)").fetchone()[
+                0
+            ] and not edit_log.has_history(conn)
 
     # -- tag edits ----------------------------------------------------------
 
@@ -539,7 +605,7 @@ class CollectionStore:
         with self._lock:
             return bool(
                 self._conn.execute(
-                    "SELECT EXISTS(SELECT 1 FROM edits WHERE status = 'applied')"
+                    "SELECT EXISTS(SELECT 1 FROM edits WHERE status = 'applied' AND undoable = 1)"
                 ).fetchone()[0]
             )
 
@@ -552,11 +618,15 @@ class CollectionStore:
             )
 
     def history(self, limit: int = 100) -> list[EditRow]:
-        """The newest edits first, with how many labels and tags each touched."""
+        """The newest edits first, with how many labels and tags each touched.
+
+        A baseline edit (a folder's first open) reports its stored count; it
+        has no per-pair rows for `edit_changes` to list.
+        """
         with self._lock:
             rows = self._conn.execute(
-                "SELECT e.id, e.description, e.time, e.status,"
-                " (SELECT COUNT(*) FROM label_changes c WHERE c.edit_id = e.id),"
+                "SELECT e.id, e.description, e.time, e.status, COALESCE(e.label_count,"
+                " (SELECT COUNT(*) FROM label_changes c WHERE c.edit_id = e.id)),"
                 " (SELECT COUNT(*) FROM tag_changes c WHERE c.edit_id = e.id)"
                 " FROM edits e ORDER BY e.id DESC LIMIT ?",
                 (int(limit),),
@@ -588,12 +658,37 @@ class CollectionStore:
                 for r in self._conn.execute("SELECT path, size, mtime_ns FROM source_files")
             }
 
-    def set_source_file_states(self, items: Iterable[tuple[str, int, int]]) -> None:
-        """Remember (relpath, size, mtime_ns) of tag files just imported."""
+    def source_file_records(self) -> dict[str, tuple[int, int, str | None]]:
+        """relpath -> (size, mtime_ns, images) of imported tag files; `images` is the
+        newline-joined image paths a sidecar was last read for (None: not recorded)."""
+        with self._lock:
+            return {
+                r[0]: (r[1], r[2], r[3])
+                for r in self._conn.execute("SELECT path, size, mtime_ns, images FROM source_files")
+            }
+
+    def set_source_file_states(self, items: Iterable[tuple]) -> None:
+        """Remember (relpath, size, mtime_ns[, images]) of tag files just imported or written.
+
+        `images` (an iterable of image paths) says which images a sidecar was
+        read for; a 3-tuple keeps what was recorded before.
+        """
+        plain, with_images = [], []
+        for item in items:
+            path, size, mtime_ns = str(item[0]), int(item[1]), int(item[2])
+            if len(item) > 3:
+                with_images.append((path, size, mtime_ns, "\n".join(sorted(item[3]))))
+            else:
+                plain.append((path, size, mtime_ns))
         with self._write() as conn:
             conn.executemany(
-                "INSERT OR REPLACE INTO source_files(path, size, mtime_ns) VALUES (?, ?, ?)",
-                ((str(p), int(s), int(m)) for p, s, m in items),
+                "INSERT INTO source_files(path, size, mtime_ns) VALUES (?, ?, ?)"
+                " ON CONFLICT(path) DO UPDATE SET size = excluded.size, mtime_ns = excluded.mtime_ns",
+                plain,
+            )
+            conn.executemany(
+                "INSERT OR REPLACE INTO source_files(path, size, mtime_ns, images) VALUES (?, ?, ?, ?)",
+                with_images,
             )
 
     # -- models and predictions ---------------------------------------------

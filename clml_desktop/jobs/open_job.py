@@ -80,7 +80,7 @@ def scan_and_import(control: JobControl | None, root: Path) -> OpenReport:
         if not report.cancelled and not cancelled():
             if control is not None:
                 control.report(0, 0, "Reading tag files")
-            imported: Any = import_folder(store, fmt="auto")
+            imported: Any = import_folder(store, fmt="auto", tag_files=getattr(scan, "tag_files", None))
             report.imported_positives = int(getattr(imported, "positives_added", 0) or 0)
             report.imported_negatives = int(getattr(imported, "negatives_added", 0) or 0)
             known = {(p.path, p.message) for p in report.problems}

@@ -92,13 +92,18 @@ def test_latin1_sidecar_marks_the_image_and_is_retried_until_fixed(folder):
         summary = import_folder(store)
         assert len(summary.problems) == 1 and "not valid UTF-8" in summary.problems[0].message
         assert summary.problems[0].path == "a.txt"
-        assert store.image_by_path("a.jpg").problem.startswith(TAG_FILE_PROBLEM + "a.txt")
+        image = store.image_by_path("a.jpg")
+        assert image.tag_file_problem.startswith(TAG_FILE_PROBLEM + "a.txt")
+        assert image.problem is None  # the image itself is fine: it is still scored
+        store.add_model("m1", folder / "m1", tags=["x"])
+        assert "a.jpg" in {row.path for row in store.images_needing_predictions("m1")}
+        assert ("a.jpg", image.tag_file_problem) in [(p.path, p.message) for p in store.problems()]
         assert _tags(store, "a.jpg") == []
         assert (folder / "a.txt").read_bytes() == latin
         assert import_folder(store).problems  # not recorded as imported: reported again
         _bump(folder / "a.txt", "café, crème")
         assert import_folder(store).problems == []
-        assert store.image_by_path("a.jpg").problem is None
+        assert store.image_by_path("a.jpg").tag_file_problem is None
         assert [t for t, *_ in _tags(store, "a.jpg")] == ["café", "crème"]
 
 

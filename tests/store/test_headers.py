@@ -45,6 +45,37 @@ def test_quick_size_matches_pillow(fmt, width, height, progressive, exif):
     assert quick_size(io.BytesIO(data)) == _pillow_size(data) == (width, height)
 
 
+@settings(max_examples=40, deadline=None)
+@given(
+    fmt=st.sampled_from(["WEBP", "BMP"]),
+    mode=st.sampled_from(["RGB", "RGBA", "L", "P", "1"]),
+    width=st.integers(1, 300),
+    height=st.integers(1, 300),
+    lossless=st.booleans(),
+)
+def test_quick_size_matches_pillow_for_webp_and_bmp(fmt, mode, width, height, lossless):
+    if fmt == "WEBP" and mode in ("P", "1"):
+        mode = "RGB"  # WebP stores these as RGB anyway
+    options = {"lossless": lossless} if fmt == "WEBP" else {}
+    buf = io.BytesIO()
+    Image.new(mode, (width, height)).save(buf, format=fmt, **options)
+    data = buf.getvalue()
+    assert quick_size(io.BytesIO(data)) == _pillow_size(data) == (width, height)
+
+
+def test_a_top_down_bmp_reports_its_height_like_pillow():
+    data = bytearray(_encode("BMP", (7, 5)))
+    data[22:26] = (-5).to_bytes(4, "little", signed=True)
+    assert quick_size(io.BytesIO(bytes(data))) == _pillow_size(bytes(data)) == (7, 5)
+
+
+def test_a_jpeg_frame_header_far_behind_the_first_bytes_is_found():
+    tags = Image.Exif()
+    tags[0x010E] = "x" * 20000  # APP1 much longer than the first read
+    data = _encode("JPEG", (33, 21), exif=tags.tobytes())
+    assert quick_size(io.BytesIO(data)) == (33, 21)
+
+
 @pytest.mark.parametrize(
     "data",
     [
@@ -54,7 +85,10 @@ def test_quick_size_matches_pillow(fmt, width, height, progressive, exif):
         b"\xff\xd8\xff\xe0\x00\x10JFIF",  # cut inside a segment
         b"\xff\xd8\xff\xda\x00\x02",  # scan data before any frame header
         b"GIF89a\x00\x00\x00\x00",  # zero size
-        b"BM" + b"\x00" * 40,  # BMP: left to Pillow
+        b"BM" + b"\x00" * 40,  # BMP cut inside its header
+        b"BM" + b"\x00" * 12 + b"\x28" + b"\x00" * 60,  # BMP with zero size
+        b"RIFF\x00\x00\x00\x00WEBPVP8 " + b"\x00" * 20,  # WebP frame without its start code
+        b"RIFF\x00\x00\x00\x00WEBPABCD" + b"\x00" * 20,  # unknown first chunk
         b"hello, world",
     ],
 )

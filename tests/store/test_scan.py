@@ -89,15 +89,15 @@ def test_bad_files_get_a_problem_and_the_scan_goes_on(tmp_path, make_image, scan
 def test_pixel_limit_follows_pillows_setting(tmp_path, make_image, scanned, monkeypatch):
     root = tmp_path / "c"
     make_image(root / "big.png", (30, 30))  # 900 px: over 2 × 100, Pillow would refuse
-    make_image(root / "big.bmp", (30, 30))  # same, read by Pillow itself (no quick header)
-    make_image(root / "mid.bmp", (12, 12))  # 144 px: Pillow only warns, decodable
+    make_image(root / "big.tif", (30, 30))  # same, read by Pillow itself (no quick header)
+    make_image(root / "mid.tif", (12, 12))  # 144 px: Pillow only warns, decodable
     monkeypatch.setattr(Image, "MAX_IMAGE_PIXELS", 100)
     with pytest.warns(Image.DecompressionBombWarning):
         store, report = scanned(root)
-    assert sorted(p.path for p in report.problems) == ["big.bmp", "big.png"]
+    assert sorted(p.path for p in report.problems) == ["big.png", "big.tif"]
     assert all("30×30" in p.message and "limit" in p.message for p in report.problems)
-    assert (store.image_by_path("big.bmp").width, store.image_by_path("big.bmp").height) == (30, 30)
-    assert store.image_by_path("mid.bmp").problem is None
+    assert (store.image_by_path("big.tif").width, store.image_by_path("big.tif").height) == (30, 30)
+    assert store.image_by_path("mid.tif").problem is None
 
 
 def test_a_file_deleted_between_listing_and_reading(tmp_path, make_image, scanned, monkeypatch):
