@@ -94,48 +94,41 @@ def _bmp(head: bytes) -> tuple[int, int] | None:
 
 
 def _jpeg(head: bytes, read_at: ReadAt | None) -> tuple[int, int] | None:
-    """Walk the marker segments to the first frame header, reading past `head` only if needed."""
-    window, base = head, 0
+    """Walk the marker segments to the first frame header, reading past `head` only if needed.
 
-    def get(offset: int, count: int) -> bytes:
-        nonlocal window, base
-        if base <= offset and offset + count <= base + len(window):
-            return window[offset - base : offset - base + count]
-        if read_at is None:
-            return b""
-        window, base = read_at(offset, max(count, HEAD_BYTES)), offset
-        return window[:count]
-
+    Indexes the bytes in hand directly (this runs once per JPEG of a cold
+    scan); a segment that starts near the end of them refills the window
+    from `read_at`. Anything cut short or odd returns None.
+    """
+    data, base = head, 0
     pos = 2
-    for _ in range(_MAX_JPEG_SEGMENTS):
-        if get(pos, 1) != b"\xff":
-            return None
-        pos += 1
-        marker = get(pos, 1)
-        while marker == b"\xff":  # fill bytes
-            pos += 1
-            marker = get(pos, 1)
-        if not marker:
-            return None
-        pos += 1
-        code = marker[0]
-        if code == 0x01 or 0xD0 <= code <= 0xD7:
-            continue  # markers without a length
-        if code in (0xD9, 0xDA):
-            return None  # end of image or scan data before any frame header
-        raw = get(pos, 2)
-        if len(raw) < 2:
-            return None
-        length = struct.unpack(">H", raw)[0]
-        if length < 2:
-            return None
-        if code in _SOF:
-            frame = get(pos + 2, 5)
-            if len(frame) < 5:
+    try:
+        for _ in range(_MAX_JPEG_SEGMENTS):
+            if pos - base + 16 > len(data) and read_at is not None:
+                data, base = read_at(pos, HEAD_BYTES), pos
+            i = pos - base
+            if data[i] != 0xFF:
                 return None
-            height, width = struct.unpack(">HH", frame[1:5])
-            return (width, height) if width and height else None
-        pos += length
+            i += 1
+            while data[i] == 0xFF:  # fill bytes
+                i += 1
+            code = data[i]
+            i += 1
+            if code == 0x01 or 0xD0 <= code <= 0xD7:
+                pos = base + i
+                continue  # markers without a length
+            if code in (0xD9, 0xDA):
+                return None  # end of image or scan data before any frame header
+            length = data[i] << 8 | data[i + 1]
+            if length < 2:
+                return None
+            if code in _SOF:
+                height = data[i + 3] << 8 | data[i + 4]
+                width = data[i + 5] << 8 | data[i + 6]
+                return (width, height) if width and height else None
+            pos = base + i + length
+    except IndexError:
+        return None
     return None
 
 

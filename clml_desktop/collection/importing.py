@@ -103,10 +103,16 @@ def _match_sidecars(store, files: Mapping[str, TagFile], formats: tuple[str, ...
     if not any(buckets.values()):
         return []  # nothing to read: the image list is never loaded
     buckets["xmp"].sort(key=lambda c: c[0].relpath)
-    present = {path for path, (_size, _mtime, missing) in store.scan_index().items() if not missing}
+    ordered = store.present_paths()
+    present = set(ordered)
     stems: dict[str, list[str]] = {}
-    for rel in sorted(present):
-        stems.setdefault(_stem_key(rel), []).append(rel)
+    for rel in ordered:
+        stem = _stem_key(rel)
+        found_images = stems.get(stem)
+        if found_images is None:
+            stems[stem] = [rel]
+        else:
+            found_images.append(rel)
     found = []
     for sfmt in SIDECAR_FORMATS:
         for tag_file, base in buckets[sfmt]:

@@ -101,6 +101,72 @@ def import_into(
     edit_log.log_label_changes(conn, edit_id, plan.rows)
 
 
+def _baseline_rows(
+    conn: sqlite3.Connection, labels: dict[str, ImageLabels], source: str, report: ImportReport
+) -> list[tuple]:
+    """Label rows for a store with no labels yet, in one pass (this is a first open's hot loop).
+
+    The same rules as `_desired` + `label_plan.plan`: a pair listed twice
+    (two spellings of one tag) counts once, at its first place in the order;
+    a tag both present and absent stays present and is reported.
+    """
+    paths = dict(conn.execute("SELECT path, id FROM images"))
+    tag_ids: dict[str, int | None] = {}
+    default_source = str(source)
+    now = time.time()
+    rows: list[tuple] = []
+    append = rows.append
+    missing = object()
+
+    def resolve(path: str, name: str) -> int | None:
+        try:
+            tag_ids[name] = tag_table.resolve(conn, name, None)
+        except TagNameError as exc:
+            report.problems.append(Problem(path, str(exc)))
+            tag_ids[name] = None
+        return tag_ids[name]
+
+    def source_of(entry: ImageLabels, name: str) -> str:
+        given = entry.sources.get(name, default_source)
+        return given if given in _SOURCES else default_source
+
+    for path, entry in labels.items():
+        image_id = paths.get(path)
+        if image_id is None:
+            report.unknown_paths.append(path)
+            continue
+        report.images += 1
+        seen: dict[int, str] = {}
+        for name in entry.positives:
+            tag_id = tag_ids.get(name, missing)
+            if tag_id is missing:
+                tag_id = resolve(path, name)
+            if tag_id is None or tag_id in seen:
+                continue
+            seen[tag_id] = POSITIVE
+            given = source_of(entry, name) if entry.sources else default_source
+            append((image_id, tag_id, POSITIVE, given, len(seen) - 1, now))
+        positives = len(seen)
+        for name in entry.negatives:
+            tag_id = tag_ids.get(name, missing)
+            if tag_id is missing:
+                tag_id = resolve(path, name)
+            if tag_id is None:
+                continue
+            state = seen.get(tag_id)
+            if state == POSITIVE:
+                message = f"tag {name!r} is listed as both present and absent; kept present"
+                report.problems.append(Problem(path, message))
+                continue
+            if state is None:
+                seen[tag_id] = NEGATIVE
+                given = source_of(entry, name) if entry.sources else default_source
+                append((image_id, tag_id, NEGATIVE, given, None, now))
+        report.positives_added += positives
+        report.negatives_added += len(seen) - positives
+    return rows
+
+
 def import_baseline(
     conn: sqlite3.Connection,
     labels: dict[str, ImageLabels],
@@ -110,36 +176,21 @@ def import_baseline(
     """Write `labels` straight into `labels` (no undo rows); returns how many were added.
 
     Same merge rules as `import_into`. When the store holds no labels yet
-    (the common first open) the plan is made here in Python, without the
-    temp-table join: a pair listed twice (two spellings of one tag) counts
-    once, at its first place in the order. The caller runs this with
+    (the common first open) the rows are made in one pass in Python, without
+    the temp-table join of `label_plan`. The caller runs this with
     foreign-key checks off: every image and tag id here was read from its
     own table inside this transaction.
     """
-    desired = _desired(conn, None, labels, source, report)
     empty = not conn.execute("SELECT EXISTS(SELECT 1 FROM labels)").fetchone()[0]
-    if not empty:
+    if empty:
+        rows = _baseline_rows(conn, labels, source, report)
+    else:
+        desired = _desired(conn, None, labels, source, report)
         plan = label_plan.plan(conn, desired, policy="fill")
         report.conflicts = plan.conflicts
         report.positives_added = plan.positives_added
         report.negatives_added = plan.negatives_added
         rows = [(r[0], r[1], r[6], r[7], r[8], r[9]) for r in plan.rows]
-    else:
-        now = time.time()
-        wanted: dict[tuple[int, int], tuple[str, str]] = {}
-        for image_id, tag_id, state, given in desired:
-            wanted[(image_id, tag_id)] = (state, given)
-        next_pos: dict[int, int] = {}
-        rows = []
-        for (image_id, tag_id), (state, given) in wanted.items():
-            if state == POSITIVE:
-                position = next_pos.get(image_id, 0)
-                next_pos[image_id] = position + 1
-                report.positives_added += 1
-            else:
-                position = None
-                report.negatives_added += 1
-            rows.append((image_id, tag_id, state, given, position, now))
     rows.sort()  # in key order the B-tree grows at its end: ~2x faster (and nearly sorted already)
     bulk = empty and len(rows) >= _BULK_ROWS
     if bulk:

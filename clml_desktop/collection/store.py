@@ -261,6 +261,14 @@ class CollectionStore:
                 for r in self._conn.execute("SELECT path, size, mtime_ns, missing FROM images")
             }
 
+    def present_paths(self) -> list[str]:
+        """Paths of present (not missing) images in path order, read straight off the path index."""
+        with self._lock:
+            return [
+                r[0]
+                for r in self._conn.execute("SELECT path FROM images WHERE missing = 0 ORDER BY path")
+            ]
+
     def set_image_problem(self, image_id: int, problem: str | None) -> None:
         """Mark the image FILE as unusable (or clear the mark); such images are never scored."""
         with self._write() as conn:
