@@ -247,8 +247,9 @@ class Inspector(QWidget):
         self.title.setToolTip(self._path)
         dims = f"{row.width} × {row.height}" if row.width and row.height else "size unknown"
         self.details.setText(f"{dims}  ·  {_human_size(row.size)}")
-        self.problem.setVisible(bool(row.problem))
-        self.problem.setText(f"⚠ {row.problem}" if row.problem else "")
+        shown = "\n".join(f"⚠ {p}" for p in (row.problem, row.tag_file_problem) if p)
+        self.problem.setVisible(bool(shown))
+        self.problem.setText(shown)
         image = self.loader.request(self._path)
         if image is not None:
             self.preview.set_image(image)

@@ -210,3 +210,145 @@ def test_cancel_keeps_what_was_read_and_the_next_import_reads_the_rest(folder, m
         assert rest.files_read == 300 - cancelled.files_read and rest.files_unchanged == cancelled.files_read
         assert calls[-1] == (rest.files_read, rest.files_read)
         assert len(store.images_with_tag("x")) == 300
+
+
+def test_first_open_is_one_baseline_edit_that_undo_passes_over(folder):
+    (folder / "a.txt").write_text("cat, dog", encoding="utf-8")
+    (folder / "b.txt").write_text("bird", encoding="utf-8")
+    with _open(folder) as store:
+        assert store.is_untouched()
+        first = import_folder(store)
+        assert first.positives_added == 3 and first.edit_id is not None
+        [baseline] = store.history()
+        assert baseline.id == first.edit_id and baseline.label_changes == 3
+        assert "not an undo step" in baseline.description
+        assert store.edit_changes(baseline.id) == ([], [])  # a count, no per-pair rows
+        assert not store.can_undo() and store.undo() is None
+        assert _tags(store, "a.jpg") == [("cat", "positive", "original"), ("dog", "positive", "original")]
+        assert store._conn.execute("PRAGMA foreign_keys").fetchone()[0] == 1  # checks back on
+        # a later import is an ordinary undo step
+        _bump(folder / "a.txt", "cat, dog, fish")
+        later = import_folder(store)
+        assert later.positives_added == 1 and store.can_undo()
+        assert store.undo().startswith("Import")
+        assert [t for t, *_ in _tags(store, "a.jpg")] == ["cat", "dog"]
+        assert store.undo() is None  # the baseline stays
+        assert store.redo().startswith("Import")
+        assert [t for t, *_ in _tags(store, "a.jpg")] == ["cat", "dog", "fish"]
+
+
+def test_a_store_with_history_never_takes_the_baseline_path(folder):
+    (folder / "a.txt").write_text("cat", encoding="utf-8")
+    with _open(folder) as store:
+        image = store.image_by_path("b.png").id
+        store.add_tag([image], "manual")
+        store.remove_tag([image], "manual")  # no labels left, but two undo steps
+        assert not store.is_untouched()
+        summary = import_folder(store)
+        assert summary.positives_added == 1
+        assert store.undo().startswith("Import")
+        assert _tags(store, "a.jpg") == []
+
+
+def test_baseline_with_aliases_duplicates_and_a_tag_both_present_and_absent(folder):
+    from clml_desktop.collection.labels import ImageLabels, LabelSource
+
+    with _open(folder) as store:
+        report = store.import_labels(
+            {
+                "a.jpg": ImageLabels(positives=["long_hair", "long hair", "cat"], negatives=["cat", "dog", "dog"]),
+                "missing.jpg": ImageLabels(positives=["x"]),
+            },
+            LabelSource.ORIGINAL,
+            baseline=True,
+        )
+        assert (report.positives_added, report.negatives_added) == (2, 1)
+        assert report.unknown_paths == ["missing.jpg"]
+        assert any("both present and absent" in p.message for p in report.problems)
+        assert _tags(store, "a.jpg") == [
+            ("long_hair", "positive", "original"),
+            ("cat", "positive", "original"),
+            ("dog", "negative", "original"),
+        ]
+        assert [(r.position) for r in store.labels_of(store.image_by_path("a.jpg").id)][:2] == [0, 1]
+        assert not store.can_undo()
+
+
+def test_a_big_first_import_rebuilds_the_tag_index(tmp_path, make_image):
+    root = tmp_path / "big"
+    make_image(root / "one.png")
+    names = [f"tag{i}" for i in range(6000)]  # over the bulk threshold on one image
+    (root / "one.txt").write_text(", ".join(names), encoding="utf-8")
+    with _open(root) as store:
+        assert import_folder(store).positives_added == 6000
+        indexes = {r[1] for r in store._conn.execute("PRAGMA index_list(labels)")}
+        assert "labels_tag" in indexes
+        assert len(store.images_with_tag("tag5999")) == 1
+        assert store._conn.execute("PRAGMA foreign_key_check").fetchall() == []
+
+
+def test_rescan_after_a_sidecar_edit_picks_the_change_up(folder):
+    (folder / "a.txt").write_text("cat", encoding="utf-8")
+    with _open(folder) as store:
+        import_folder(store, tag_files=scan_folder(store).tag_files)
+        _bump(folder / "a.txt", "cat, dog")
+        report = scan_folder(store)
+        summary = import_folder(store, tag_files=report.tag_files)
+        assert (summary.files_read, summary.positives_added) == (1, 1)
+        assert [t for t, *_ in _tags(store, "a.jpg")] == ["cat", "dog"]
+
+
+def test_the_scans_walk_serves_the_import(folder, monkeypatch):
+    from clml_desktop.collection import importing
+
+    (folder / "a.txt").write_text("cat", encoding="utf-8")
+    (folder / "labels.csv").write_text("path,tags\nb.png,dog\n", encoding="utf-8")
+    with _open(folder) as store:
+        report = scan_folder(store)
+        assert set(report.tag_files) == {"a.txt", "labels.csv"}
+
+        def no_second_walk(root):
+            raise AssertionError("the folder was listed twice")
+
+        monkeypatch.setattr(importing, "find_tag_files", no_second_walk)
+        summary = import_folder(store, tag_files=report.tag_files)
+        assert summary.problems == [] and summary.files_read == 2
+        assert _tags(store, "b.png") == [("dog", "positive", "original")]
+    with CollectionStore.open(folder) as store:
+        assert scan_folder(store, cancel=lambda: True).tag_files is None  # a partial walk is not handed on
+
+
+def test_a_new_image_next_to_an_imported_sidecar_gets_its_tags(folder, make_image):
+    (folder / "a.txt").write_text("cat, dog", encoding="utf-8")
+    with _open(folder) as store:
+        import_folder(store)
+        store.reject_tag([store.image_by_path("a.jpg").id], "dog")
+        make_image(folder / "a.png")
+        scan_folder(store)
+        summary = import_folder(store)
+        assert (summary.files_read, summary.positives_added, summary.conflicts) == (1, 2, 0)
+        assert [t for t, *_ in _tags(store, "a.png")] == ["cat", "dog"]
+        assert ("dog", "negative", "manual") in _tags(store, "a.jpg")  # read for the new image only
+        again = import_folder(store)
+        assert (again.files_read, again.files_unchanged) == (0, 1)
+
+
+def test_an_exported_sidecar_learns_its_images_without_a_read(folder):
+    (folder / "a.txt").write_text("cat", encoding="utf-8")
+    with _open(folder) as store:
+        st = (folder / "a.txt").stat()
+        store.set_source_file_states([("a.txt", st.st_size, st.st_mtime_ns)])  # as an export records it
+        assert store.source_file_records()["a.txt"][2] is None
+        summary = import_folder(store)
+        assert (summary.files_read, summary.files_unchanged) == (0, 1)
+        assert store.source_file_records()["a.txt"][2] == "a.jpg"
+
+
+def test_a_tag_file_mark_goes_when_its_file_does(folder):
+    (folder / "a.txt").write_bytes("café".encode("latin-1"))
+    with _open(folder) as store:
+        import_folder(store)
+        assert store.image_by_path("a.jpg").tag_file_problem
+        (folder / "a.txt").unlink()
+        assert import_folder(store).problems == []
+        assert store.image_by_path("a.jpg").tag_file_problem is None

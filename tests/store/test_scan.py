@@ -198,3 +198,30 @@ def test_an_unreachable_folder_is_an_error_not_a_mass_removal(store, collection,
     finally:
         moved.rename(collection)
     assert store.image_count() == 12 and store.images_with_tag("cat") == [ids[0]]
+
+
+def test_one_walk_lists_images_and_tag_files_by_the_same_rules(tmp_path, make_image, scanned):
+    root = tmp_path / "c"
+    make_image(root / "a.png")
+    make_image(root / "sub" / "b.jpg")
+    for rel in ("a.txt", "labels.csv", "sub/b.caption", "sub/b.jpg.xmp", "sub/deep.csv", ".hidden/x.txt"):
+        (root / rel).parent.mkdir(parents=True, exist_ok=True)
+        (root / rel).write_text("x", encoding="utf-8")
+    os.symlink(root, root / "sub" / "loop")
+    with open(os.path.join(os.fsencode(root), b"bad\xff.txt"), "wb") as fh:
+        fh.write(b"x")
+    store, report = scanned(root)
+    assert sorted(report.tag_files) == ["a.txt", "labels.csv", "sub/b.caption", "sub/b.jpg.xmp"]
+    found = report.tag_files["sub/b.caption"]
+    assert (found.size, found.path) == (1, str(root / "sub" / "b.caption"))
+    assert [p.message for p in report.problems] == ["file name is not valid UTF-8; skipped"]
+
+
+def test_new_images_get_ids_in_path_order(tmp_path, make_image, scanned):
+    root = tmp_path / "c"
+    for rel in ("z.png", "m/b.png", "a.png", "m/a.png"):
+        make_image(root / rel)
+    store, _report = scanned(root)
+    assert [im.path for im in sorted(store.images(), key=lambda im: im.id)] == sorted(
+        ["z.png", "m/b.png", "a.png", "m/a.png"]
+    )

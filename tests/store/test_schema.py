@@ -98,3 +98,29 @@ def test_failed_migration_leaves_old_schema(collection, monkeypatch):
 def test_missing_folder_is_refused(tmp_path):
     with pytest.raises(StoreError, match="not a folder"):
         CollectionStore.open(tmp_path / "nope")
+
+
+def test_a_version_2_file_moves_tag_file_marks_out_of_problem(collection):
+    (collection / ".clml").mkdir()
+    conn = sqlite3.connect(collection / ".clml" / "collection.sqlite", isolation_level=None)
+    try:
+        schema.migrate(conn, target=2)
+        conn.executemany(
+            "INSERT INTO images(path, size, mtime_ns, problem) VALUES (?, 1, 1, ?)",
+            [
+                ("img00.png", "tag file img00.txt: not valid UTF-8"),
+                ("img01.png", "empty file (0 bytes)"),
+                ("img02.png", None),
+            ],
+        )
+        conn.execute("INSERT INTO edits(description, time, status) VALUES ('old edit', 1, 'applied')")
+        conn.execute("INSERT INTO source_files(path, size, mtime_ns) VALUES ('img00.txt', 1, 1)")
+    finally:
+        conn.close()
+    with CollectionStore.open(collection) as store:
+        moved = store.image_by_path("img00.png")
+        assert (moved.problem, moved.tag_file_problem) == (None, "tag file img00.txt: not valid UTF-8")
+        assert store.image_by_path("img01.png").problem == "empty file (0 bytes)"
+        assert store.image_by_path("img01.png").tag_file_problem is None
+        assert store.can_undo()  # old edits stay undo steps
+        assert store.source_file_records() == {"img00.txt": (1, 1, None)}
