@@ -31,8 +31,9 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 def tiny(init: str = "random") -> list[str]:
+    """Small and fast, with the CLML term on (the CPU default leaves it off)."""
     return ["--init", init, "--arch", "resnet18", "--image-size", "32", "--batch-size", "8",
-            "--device", "cpu", "--seed", "0"]
+            "--clml-lambda", "1", "--device", "cpu", "--seed", "0"]
 
 
 TINY = tiny()
@@ -65,7 +66,7 @@ def trained(tmp_path_factory) -> tuple[Path, Path, list[dict]]:
     data = write_jsonl(base / "train.jsonl", rows)
     out = base / "model"
     rc, events, stderr = run_trainer("--data", str(data), "--out", str(out), "--epochs", "1",
-                                     "--folds", "2", *TINY)
+                                     "--folds", "2", "--loss", "splc", *TINY)
     assert rc == 0, stderr
     return data, out, events
 
@@ -94,7 +95,8 @@ def test_artifact_is_valid_and_onnx_matches_torch(trained):
     assert manifest.tags == ["blue", "circle", "green", "red", "square"]
     assert set(manifest.thresholds) == set(manifest.tags)
     assert manifest.files["oof"] == "oof.npz" and manifest.parent is None
-    assert manifest.training["loss"] and manifest.training["folds"] == 2
+    assert manifest.training["loss"] == "splc" and manifest.training["folds"] == 2
+    assert manifest.training["clml_lambda"] == 1.0
     onnx.checker.check_model(onnx.load(out / "model.onnx"))
     net = build_model("resnet18", len(manifest.tags))
     net.load_state_dict(load_checkpoint(out / "checkpoint.pt"))
@@ -176,15 +178,15 @@ def test_sigterm_stops_cleanly_and_keeps_the_checkpoint(tiny_set, tmp_path):
 def test_two_process_gloo_run(tiny_set, tmp_path):
     out = tmp_path / "model"
     cmd = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc-per-node", "2",
-           "-m", "training", "fit", "--data", str(tiny_set), "--out", str(out), "--epochs", "1",
-           "--folds", "2", *TINY]
+           "-m", "training", "fit", "--data", str(tiny_set), "--out", str(out), "--epochs", "2",
+           "--folds", "0", *TINY]  # epoch 2: label correction on the gathered batch
     proc = subprocess.run(cmd, cwd=ROOT, env=env(), capture_output=True, text=True, timeout=240)
     assert proc.returncode == 0, proc.stderr[-3000:]
     events = read_events(proc.stdout)
     assert [e["event"] for e in events].count("start") == 1  # rank 0 only
     assert events[0]["world_size"] == 2 and events[-1]["event"] == "done"
     assert Manifest.read(out).training["world_size"] == 2
-    assert (out / "oof.npz").is_file() and (out / "model.onnx").is_file()
+    assert (out / "model.onnx").is_file()
 
 
 @pytest.mark.gpu
