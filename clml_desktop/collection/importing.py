@@ -20,10 +20,11 @@ never overwrites it.
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass, field
 from operator import itemgetter
 from pathlib import Path
+from typing import NamedTuple
 
 from clml_desktop.collection.formats import (
     FILE_FORMATS,
@@ -78,8 +79,7 @@ def _stem_key(rel: str) -> str:
     return rel[:dot] if dot > rel.rfind("/") + 1 else rel
 
 
-@dataclass
-class _Sidecar:
+class _Sidecar(NamedTuple):
     """A sidecar of wanted format and the present images it belongs to."""
 
     file: TagFile
@@ -107,7 +107,8 @@ def _match_sidecars(store, files: Mapping[str, TagFile], formats: tuple[str, ...
     present = set(ordered)
     stems: dict[str, list[str]] = {}
     for rel in ordered:
-        stem = _stem_key(rel)
+        dot = rel.rfind(".")
+        stem = rel[:dot] if dot > rel.rfind("/") + 1 else rel  # _stem_key, inlined: 10^5 calls
         found_images = stems.get(stem)
         if found_images is None:
             stems[stem] = [rel]
@@ -195,11 +196,21 @@ def _read_sidecar(tag_file: TagFile, fmt: str) -> list[str]:
 
 
 def _merge(
-    store, labels: dict[str, ImageLabels], source: str, description: str, summary: ImportSummary, baseline: bool
+    store,
+    labels: dict[str, ImageLabels],
+    source: str,
+    description: str,
+    summary: ImportSummary,
+    baseline: bool,
+    *,
+    fresh: bool = False,
 ) -> None:
-    for item in labels.values():
-        item.sources = {}
-        item.suggestions = []
+    """Hand `labels` to the store as tags of `source`; `fresh` labels (built here from
+    sidecars) carry no per-tag sources or suggestions to drop."""
+    if not fresh:
+        for item in labels.values():
+            item.sources = {}
+            item.suggestions = []
     report = store.import_labels(labels, source=source, description=description, baseline=baseline)
     summary.images += report.images
     summary.positives_added += report.positives_added
@@ -248,7 +259,6 @@ def import_folder(
     read: dict[str, list[str] | None] = {}  # relpath -> tags, None when it failed
     failed: dict[str, str] = {}  # relpath -> why it could not be read
     problem_images: dict[str, str] = {}
-    read_ok: set[str] = set()
     total = len(jobs)
     for index, (image_rel, sidecar) in enumerate(jobs, 1):
         if index % _TICK == 0:
@@ -256,6 +266,9 @@ def import_folder(
                 progress(index, total)
             if cancel is not None and cancel():
                 summary.cancelled = True
+                # a file some of whose images are still to do is not recorded as read for them
+                left = {later.file.relpath for _image, later in jobs[index - 1 :]}
+                done_states = [state for state in done_states if state[0] not in left]
                 break
         tag_file = sidecar.file
         if tag_file.relpath not in read:
@@ -264,6 +277,7 @@ def import_folder(
                 summary.files_read += 1
                 if sidecar.fmt not in summary.formats:
                     summary.formats.append(sidecar.fmt)
+                done_states.append((tag_file.relpath, tag_file.size, tag_file.mtime_ns, sidecar.images))
             except FormatError as exc:
                 read[tag_file.relpath] = None
                 failed[tag_file.relpath] = _message(exc, tag_file.path)
@@ -272,21 +286,18 @@ def import_folder(
         if tags is None:
             problem_images[image_rel] = f"{TAG_FILE_PROBLEM}{tag_file.relpath}: {failed[tag_file.relpath]}"
             continue
-        read_ok.add(image_rel)
         item = labels.get(image_rel)
         if item is None:
-            labels[image_rel] = ImageLabels(positives=list(tags))
+            labels[image_rel] = ImageLabels(positives=tags)  # shared by a file's images, never mutated
         else:
             known = set(item.positives)
-            item.positives.extend(t for t in tags if t not in known)
+            item.positives = item.positives + [t for t in tags if t not in known]
     if labels:
-        _merge(store, labels, source, f"Import tags of {len(labels):,} images from sidecars", summary, baseline)
-    by_file = {sidecar.file.relpath: sidecar for sidecar in sidecars}
-    for rel, tags in read.items():
-        if tags is not None:
-            f = by_file[rel].file
-            done_states.append((rel, f.size, f.mtime_ns, by_file[rel].images))
-    _mark_images(store, problem_images, read_ok, files, summary.cancelled or fmt != "auto")
+        _merge(
+            store, labels, source, f"Import tags of {len(labels):,} images from sidecars", summary, baseline,
+            fresh=True,
+        )
+    _mark_images(store, problem_images, labels.keys(), files, summary.cancelled or fmt != "auto")
 
     if not summary.cancelled:
         wanted_file_formats = FILE_FORMATS if fmt == "auto" else tuple(f for f in (fmt,) if f in FILE_FORMATS)
@@ -324,7 +335,7 @@ def _file_format(path: Path, fmt: str) -> str | None:
 
 
 def _mark_images(
-    store, problems: dict[str, str], read_ok: set[str], files: Mapping[str, TagFile], partial: bool
+    store, problems: dict[str, str], read_ok: Collection[str], files: Mapping[str, TagFile], partial: bool
 ) -> None:
     """Mark images whose sidecar could not be read (`tag_file_problem`); clear marks that no longer hold.
 

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import sqlite3
 import time
+from itertools import repeat
 
 from clml_desktop.collection import edit_log, label_plan, tag_table
 from clml_desktop.collection.labels import ImageLabels, LabelSource, LabelState, Problem
@@ -136,6 +137,19 @@ def _baseline_rows(
             report.unknown_paths.append(path)
             continue
         report.images += 1
+        if not entry.negatives and not entry.sources:
+            # the common case, a sidecar's plain tag list: whole rows at C speed
+            ids = [tag_ids.get(name, missing) for name in entry.positives]
+            if missing in ids:
+                ids = [resolve(path, name) if i is missing else i for name, i in zip(entry.positives, ids)]
+            count = len(ids)
+            if None not in ids and len(set(ids)) == count:
+                rows.extend(
+                    zip(repeat(image_id, count), ids, repeat(POSITIVE, count),
+                        repeat(default_source, count), range(count), repeat(now, count))
+                )
+                report.positives_added += count
+                continue
         seen: dict[int, str] = {}
         for name in entry.positives:
             tag_id = tag_ids.get(name, missing)

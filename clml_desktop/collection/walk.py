@@ -65,6 +65,7 @@ def walk_folder(
     image_suffixes = IMAGE_EXTENSIONS if images else frozenset()
     deep = frozenset(SIDECAR_SUFFIXES) if tag_files else frozenset()
     top = frozenset(SIDECAR_SUFFIXES + TOP_LEVEL_SUFFIXES) if tag_files else frozenset()
+    add_image, found_tags = found.images.append, found.tag_files
     root_stat = os.stat(root)
     visited = {(root_stat.st_dev, root_stat.st_ino)}
     stack: list[tuple[str, str]] = [(str(root), "")]
@@ -80,12 +81,13 @@ def walk_folder(
         with entries:
             for entry in entries:
                 name = entry.name
-                if name.startswith("."):
+                if name[0] == ".":
                     continue
-                seen += 1
-                if cancel is not None and seen % _TICK == 0 and cancel():
-                    found.complete = False
-                    return found
+                if cancel is not None:
+                    seen += 1
+                    if seen % _TICK == 0 and cancel():
+                        found.complete = False
+                        return found
                 try:
                     if entry.is_dir():
                         st = entry.stat()
@@ -112,9 +114,9 @@ def walk_folder(
                     st = entry.stat()
                     item = FoundFile(rel, entry.path, st.st_size, st.st_mtime_ns)
                     if is_image:
-                        found.images.append(item)
+                        add_image(item)
                     else:
-                        found.tag_files[rel] = item
+                        found_tags[rel] = item
                 except FileNotFoundError:
                     continue  # vanished, or a dangling symlink: nothing to read
                 except OSError as exc:
