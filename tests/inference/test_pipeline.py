@@ -109,11 +109,11 @@ def test_decoding_runs_in_worker_threads(collection, engine, monkeypatch):
         return real(*args, **kwargs)
 
     monkeypatch.setattr(pipeline, "preprocess_file", spy)
-    predict_collection(collection, engine, batch_size=2, workers=2)
+    predict_collection(collection, engine, batch_size=2, workers=2, decode_niceness=5)
     assert threads and all(name.startswith("clml-decode") for name in threads)
     if hasattr(os, "getpriority"):
         mine = os.getpriority(os.PRIO_PROCESS, threading.get_native_id())
-        assert niceness == {min(19, mine + pipeline.DECODE_NICENESS)}, "decoders yield to the model"
+        assert niceness == {min(19, mine + 5)}, "niced decoders yield to the model"
 
 
 def test_registers_an_unknown_model_without_activating_it(collection, engine):
