@@ -141,12 +141,17 @@ def _baseline_rows(
             # the common case, a sidecar's plain tag list: whole rows at C speed
             ids = [tag_ids.get(name, missing) for name in entry.positives]
             if missing in ids:
-                ids = [resolve(path, name) if i is missing else i for name, i in zip(entry.positives, ids)]
+                ids = [
+                    resolve(path, name) if i is missing else i
+                    for name, i in zip(entry.positives, ids, strict=True)
+                ]
             count = len(ids)
             if None not in ids and len(set(ids)) == count:
                 rows.extend(
-                    zip(repeat(image_id, count), ids, repeat(POSITIVE, count),
-                        repeat(default_source, count), range(count), repeat(now, count))
+                    zip(
+                        repeat(image_id, count), ids, repeat(POSITIVE, count),
+                        repeat(default_source, count), range(count), repeat(now, count), strict=True,
+                    )
                 )
                 report.positives_added += count
                 continue
