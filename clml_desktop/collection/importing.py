@@ -142,7 +142,10 @@ def _plan_reads(
         f = sidecar.file
         record = records.get(f.relpath)
         if record is None or record[0] != f.size or record[1] != f.mtime_ns:
-            jobs.extend((image, sidecar) for image in sidecar.images)
+            if len(sidecar.images) == 1:
+                jobs.append((sidecar.images[0], sidecar))
+            else:
+                jobs.extend((image, sidecar) for image in sidecar.images)
             continue
         if record[2] is None:
             refresh.append((f.relpath, f.size, f.mtime_ns, sidecar.images))

@@ -678,16 +678,17 @@ class CollectionStore:
     def set_source_file_states(self, items: Iterable[tuple]) -> None:
         """Remember (relpath, size, mtime_ns[, images]) of tag files just imported or written.
 
-        `images` (an iterable of image paths) says which images a sidecar was
+        `images` (a sequence of image paths) says which images a sidecar was
         read for; a 3-tuple keeps what was recorded before.
         """
         plain, with_images = [], []
         for item in items:
-            path, size, mtime_ns = str(item[0]), int(item[1]), int(item[2])
             if len(item) > 3:
-                with_images.append((path, size, mtime_ns, "\n".join(sorted(item[3]))))
+                images = item[3]
+                joined = images[0] if len(images) == 1 else "\n".join(sorted(images))
+                with_images.append((str(item[0]), int(item[1]), int(item[2]), joined))
             else:
-                plain.append((path, size, mtime_ns))
+                plain.append((str(item[0]), int(item[1]), int(item[2])))
         with self._write() as conn:
             conn.executemany(
                 "INSERT INTO source_files(path, size, mtime_ns) VALUES (?, ?, ?)"
