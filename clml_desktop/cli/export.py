@@ -83,9 +83,14 @@ def run(args: argparse.Namespace) -> int:
                     file=sys.stderr,
                 )
                 return 1
+            from clml_desktop.inference.errors import InferenceError
             from clml_desktop.inference.suggestions import suggestions_for_export
 
-            suggestions = suggestions_for_export(store, min_score=args.min_score)
+            try:
+                suggestions = suggestions_for_export(store, min_score=args.min_score)
+            except InferenceError as exc:
+                print(f"clml-desktop export: no suggestions from the active model: {exc}", file=sys.stderr)
+                return 1
         try:
             summary = export_labels(
                 store, args.format, out=args.out, in_place=args.in_place, image_ids=image_ids,
