@@ -22,7 +22,7 @@ LOSSES = ("bce", "focal", "asl", "hill", "splc")
 # best in benchmarks/quality.py at a CPU budget (plain BCE); ADR 0004 has the numbers.
 GPU_DEFAULTS = {"arch": "resnet101", "image_size": 448, "epochs": 20, "batch_size": 32,
                 "loss": "splc", "clml_lambda": 1.0}
-CPU_DEFAULTS = {"arch": "resnet18", "image_size": 128, "epochs": 8, "batch_size": 16,
+CPU_DEFAULTS = {"arch": "resnet18", "image_size": 96, "epochs": 8, "batch_size": 16,
                 "loss": "bce", "clml_lambda": 0.0}
 
 EXIT_CANCELLED = {signal.SIGTERM: 143, signal.SIGINT: 130}
