@@ -17,8 +17,10 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from PIL import Image, ImageOps
+from PIL import Image
 from torch.utils.data import Dataset
+
+from clml_desktop.inference.preprocess import open_rgb
 
 
 class TrainingSetError(ValueError):
@@ -145,19 +147,15 @@ def read_training_set(path: Path) -> TrainingSet:
 
 
 def load_rgb(path: Path, size_hint: int | None = None) -> Image.Image:
-    """Open an image the way the app shows it: EXIF orientation applied, RGB.
+    """Open an image exactly as the app's inference engine does.
 
-    `size_hint` lets the JPEG decoder skip detail we would throw away anyway.
-    Pillow's decompression-bomb warning is an error here: a huge image is a
-    problem to report, not a reason to exhaust memory.
+    One decoder serves both sides (EXIF orientation, 16-bit greys scaled,
+    transparency on white, JPEG draft at the input size), so a training image's
+    out-of-fold score and a new image's engine score mean the same thing. It
+    lives in the app's Qt-free, torch-free preprocessing module. Huge images
+    raise ImageTooLarge (a ValueError) instead of exhausting memory.
     """
-    with warnings.catch_warnings():
-        warnings.simplefilter("error", Image.DecompressionBombWarning)
-        with Image.open(path) as img:
-            if size_hint:
-                img.draft("RGB", (size_hint, size_hint))
-            img = ImageOps.exif_transpose(img)
-            return img.convert("RGB")
+    return open_rgb(path, size_hint)
 
 
 def find_unreadable(paths: Sequence[Path]) -> dict[int, str]:
