@@ -34,7 +34,7 @@ from clml_desktop.collection.formats.sidecar import (
 )
 from clml_desktop.collection.formats.training_set import render_training_set
 from clml_desktop.collection.formats.xmp import parse_xmp, render_xmp, xmp_candidates
-from clml_desktop.collection.labels import ImageLabels, Problem, Suggestion
+from clml_desktop.collection.labels import ImageLabels, LabelSource, Problem, Suggestion
 
 EXPORT_FORMATS = FORMATS + ("train-jsonl",)
 _SCORED_FORMATS = ("json", "csv-long")  # keep suggestions apart, with scores
@@ -228,6 +228,10 @@ def _export_sidecars(
         store.set_source_file_states(written_states)
 
 
+# Labels a person set: an image carrying one was looked at, so its labels are trusted.
+_PERSON_SOURCES = frozenset({LabelSource.MANUAL.value, LabelSource.ACCEPTED.value})
+
+
 def write_training_set(store, path: Path, image_ids: Iterable[int] | None = None, *, writer: _Writer | None = None) -> int:
     """Write the trainer's JSONL (ADR 0002) and return how many images it lists.
 
@@ -243,7 +247,8 @@ def write_training_set(store, path: Path, image_ids: Iterable[int] | None = None
     for rel, item in labels.items():
         if rel in problem or not (item.positives or item.negatives):
             continue
-        rows.append((str(root / rel), item.positives, item.negatives))
+        confirmed = any(source in _PERSON_SOURCES for source in item.sources.values())
+        rows.append((str(root / rel), item.positives, item.negatives, confirmed))
         used.update(item.positives)
         used.update(item.negatives)
     tags = [t.name for t in store.tags() if t.name in used]
