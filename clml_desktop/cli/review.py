@@ -11,6 +11,7 @@ import argparse
 import sys
 from pathlib import Path
 
+from clml_desktop.cli.collection_arg import opened_collection
 from clml_desktop.collection.paths import PathOutsideCollection, to_relpath
 from clml_desktop.collection.store import CollectionStore, StoreError
 from clml_desktop.collection.tagnames import tag_key
@@ -43,12 +44,8 @@ def _model_knows(store, tag: str) -> bool:
 
 
 def run(args: argparse.Namespace) -> int:
-    folder = args.folder.expanduser()
-    if not CollectionStore.exists(folder):
-        print(
-            f"clml-desktop review: {folder}: not an opened collection (run suggest or scan first)",
-            file=sys.stderr,
-        )
+    folder = opened_collection(args.folder, "review", "run suggest or scan first")
+    if folder is None:
         return 2
     try:
         relpath = to_relpath(folder, args.image)

@@ -10,6 +10,7 @@ import argparse
 import sys
 from pathlib import Path
 
+from clml_desktop.cli.collection_arg import opened_collection
 from clml_desktop.cli.suggest import model_folder, score_collection
 from clml_desktop.collection.paths import PathOutsideCollection, to_relpath
 from clml_desktop.collection.store import CollectionStore, StoreError
@@ -35,12 +36,8 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    folder = args.folder.expanduser()
-    if not CollectionStore.exists(folder):
-        print(
-            f"clml-desktop similar: {folder}: not an opened collection (run suggest first)",
-            file=sys.stderr,
-        )
+    folder = opened_collection(args.folder, "similar", "run suggest first")
+    if folder is None:
         return 2
     try:
         relpaths = [to_relpath(folder, image) for image in args.image]
