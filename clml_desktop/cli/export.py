@@ -15,7 +15,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from clml_desktop.collection.exporting import EXPORT_FORMATS
+from clml_desktop.collection.exporting import EXPORT_FORMATS, XMP_NAMINGS
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
@@ -40,6 +40,10 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--image-ids", help="comma-separated image ids to export (default: all)")
     parser.add_argument("--separator", default=", ", help="separator written between sidecar tags (default ', ')")
     parser.add_argument("--tags-delimiter", default=",", help="delimiter inside a csv-tags tags cell (default ,)")
+    parser.add_argument(
+        "--xmp-naming", choices=XMP_NAMINGS, default=XMP_NAMINGS[0],
+        help="name of new XMP sidecars: photo.jpg.xmp (digiKam, darktable; default) or photo.xmp (Lightroom)",
+    )
     parser.set_defaults(run=run)
 
 
@@ -95,6 +99,7 @@ def run(args: argparse.Namespace) -> int:
             summary = export_labels(
                 store, args.format, out=args.out, in_place=args.in_place, image_ids=image_ids,
                 suggestions=suggestions, separator=args.separator, tags_delimiter=args.tags_delimiter,
+                xmp_naming=args.xmp_naming,
             )
         except (FormatError, StoreError, OSError) as exc:
             print(f"clml-desktop export: {exc}", file=sys.stderr)

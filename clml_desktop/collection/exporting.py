@@ -37,6 +37,7 @@ from clml_desktop.collection.formats.xmp import parse_xmp, render_xmp, xmp_candi
 from clml_desktop.collection.labels import ImageLabels, LabelSource, Problem, Suggestion
 
 EXPORT_FORMATS = FORMATS + ("train-jsonl",)
+XMP_NAMINGS = ("name.ext.xmp", "name.xmp")  # digiKam/darktable, Lightroom
 _SCORED_FORMATS = ("json", "csv-long")  # keep suggestions apart, with scores
 
 
@@ -102,6 +103,7 @@ def export_labels(
     suggestions: Mapping[str, Sequence[Suggestion]] | None = None,
     separator: str = WRITE_SEPARATOR,
     tags_delimiter: str = ",",
+    xmp_naming: str = XMP_NAMINGS[0],
 ) -> ExportSummary:
     """Export the labels of `image_ids` (all images when None) as `fmt`.
 
@@ -110,11 +112,15 @@ def export_labels(
     `out` (`list` adds `<stem>_classes.txt` beside it). With `suggestions`
     (relpath -> suggestions above threshold) JSON and csv-long keep them
     apart with scores; the other formats write them as plain tags, which is
-    what a caption file for a trainer wants. Raises FormatError when the
-    request as a whole is impossible (unknown format, no target).
+    what a caption file for a trainer wants. `xmp_naming` names the XMP
+    sidecars this export creates (an existing one is written under its own
+    name). Raises FormatError when the request as a whole is impossible
+    (unknown format, no target, unknown XMP naming).
     """
     if fmt not in EXPORT_FORMATS:
         raise FormatError(f"unknown export format {fmt!r} (one of {', '.join(EXPORT_FORMATS)})")
+    if xmp_naming not in XMP_NAMINGS:
+        raise FormatError(f"unknown XMP naming {xmp_naming!r} (one of {', '.join(XMP_NAMINGS)})")
     if in_place and fmt not in SIDECAR_FORMATS:
         raise FormatError(f"--in-place writes sidecars; {fmt} is one file, give --out PATH instead")
     if not in_place and out is None:
@@ -129,7 +135,7 @@ def export_labels(
     if suggestions:
         _with_suggestions(labels, suggestions, keep_apart=fmt in _SCORED_FORMATS)
     if fmt in SIDECAR_FORMATS:
-        _export_sidecars(store, labels, fmt, None if in_place else Path(out), separator, writer)
+        _export_sidecars(store, labels, fmt, None if in_place else Path(out), separator, writer, xmp_naming)
         return summary
     tag_order = [t.name for t in store.tags()]
     target = Path(out)
@@ -175,16 +181,23 @@ def _safe_to_overwrite(store, rel: str, target: Path, fmt: str, known: dict) -> 
     return None
 
 
-def _xmp_target(rel: str, root: Path) -> str:
-    """Write into an existing `name.ext.xmp` or `name.xmp`; create `name.ext.xmp` otherwise."""
+def xmp_target(rel: str, root: Path, naming: str = XMP_NAMINGS[0]) -> str:
+    """The XMP sidecar to write for image `rel` under `root`.
+
+    An existing sidecar keeps its name, whichever program made it (the
+    preferred name first when both exist), so a Lightroom user's tags are not
+    split over two files; a new one is named after `naming`.
+    """
     with_ext, plain = xmp_candidates(rel)
-    if (root / with_ext).is_file() or not (root / plain).is_file():
-        return with_ext
-    return plain
+    preferred, other = (plain, with_ext) if naming == "name.xmp" else (with_ext, plain)
+    if not (root / preferred).is_file() and (root / other).is_file():
+        return other
+    return preferred
 
 
 def _export_sidecars(
-    store, labels: dict[str, ImageLabels], fmt: str, out: Path | None, separator: str, writer: _Writer
+    store, labels: dict[str, ImageLabels], fmt: str, out: Path | None, separator: str, writer: _Writer,
+    xmp_naming: str,
 ) -> None:
     root = Path(store.root)
     base = root if out is None else out
@@ -192,7 +205,7 @@ def _export_sidecars(
     claimed: dict[str, tuple[str, bytes]] = {}
     written_states = []
     for rel, item in labels.items():
-        side_rel = _xmp_target(rel, base) if fmt == "xmp" else sidecar_relpath(rel, EXTENSIONS[fmt])
+        side_rel = xmp_target(rel, base, xmp_naming) if fmt == "xmp" else sidecar_relpath(rel, EXTENSIONS[fmt])
         target = base / side_rel
         if out is None and not item.positives and not target.exists():
             continue

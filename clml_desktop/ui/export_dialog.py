@@ -86,6 +86,7 @@ def write_job(control: JobControl, root: Path, request: ExportRequest, separator
             image_ids=list(request.image_ids) if request.image_ids is not None else None,
             suggestions=suggestions,
             separator=separator,
+            xmp_naming=request.xmp_naming,
         )
     finally:
         store.close()
@@ -226,6 +227,7 @@ class ExportDialog(QDialog):
             with_suggestions=self.with_suggestions.isChecked(),
             in_place=in_place,
             out=None if in_place or not text else Path(text).expanduser(),
+            xmp_naming=self.context.settings.xmp_naming,
         )
 
     def set_choices(self, *, fmt: str | None = None, scope: str | None = None,

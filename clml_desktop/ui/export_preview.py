@@ -13,10 +13,9 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from clml_desktop.collection.exporting import EXPORT_FORMATS
+from clml_desktop.collection.exporting import EXPORT_FORMATS, XMP_NAMINGS, xmp_target
 from clml_desktop.collection.formats import SIDECAR_FORMATS
 from clml_desktop.collection.formats.sidecar import EXTENSIONS, sidecar_relpath
-from clml_desktop.collection.formats.xmp import xmp_candidates
 from clml_desktop.collection.labels import Suggestion
 
 KEEPS_NEGATIVES = ("json", "csv-wide", "csv-long", "train-jsonl")
@@ -46,13 +45,15 @@ DEFAULT_FILE_NAMES = {
 
 @dataclass(frozen=True)
 class ExportRequest:
-    """The dialog's choices: format, which images, suggestions or not, where to."""
+    """The dialog's choices: format, which images, suggestions or not, where to;
+    and the Settings' XMP naming, so the summary counts the files the write makes."""
 
     fmt: str
     image_ids: tuple[int, ...] | None
     with_suggestions: bool
     in_place: bool
     out: Path | None
+    xmp_naming: str = XMP_NAMINGS[0]
 
 
 @dataclass
@@ -116,8 +117,7 @@ def preview_export(
         if request.fmt in SIDECAR_FORMATS:
             base = root if request.in_place else (request.out or root)
             if request.fmt == "xmp":
-                with_ext, plain = xmp_candidates(rel)
-                side = with_ext if (base / with_ext).is_file() or not (base / plain).is_file() else plain
+                side = xmp_target(rel, base, request.xmp_naming)
             else:
                 side = sidecar_relpath(rel, EXTENSIONS[request.fmt])
             exists = (base / side).is_file()
@@ -142,4 +142,7 @@ def preview_export(
             preview.notes.append("Sidecars that changed on disk since the last scan are left untouched and reported.")
     else:
         preview.target = str(request.out) if request.out is not None else "(choose a folder)"
+    if request.fmt == "xmp":
+        example = "photo.xmp" if request.xmp_naming == "name.xmp" else "photo.jpg.xmp"
+        preview.notes.append(f"New XMP sidecars are named like {example} (Settings); existing ones keep their name.")
     return preview

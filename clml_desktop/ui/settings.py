@@ -12,10 +12,11 @@ from pathlib import Path
 
 from PySide6.QtCore import QObject, QSettings, Signal
 
+from clml_desktop.collection.exporting import XMP_NAMINGS
+
 MAX_RECENT = 10
 DEVICES = ("auto", "cuda", "cpu")
 THEMES = ("system", "light", "dark")
-XMP_NAMINGS = ("name.ext.xmp", "name.xmp")
 THUMB_SIZES = (96, 128, 160, 192, 256)
 
 

@@ -68,3 +68,11 @@ def test_export_with_suggestions_uses_the_active_models_suggestions(folder, tmp_
                  "--min-score", "0.7"]) == 0
     assert seen == {"min_score": 0.7}
     assert "a.jpg,grass,suggested,0.9,m1" in out.read_text(encoding="utf-8").splitlines()
+
+
+def test_export_xmp_naming_names_new_sidecars(folder, capsys):
+    (folder / "a.txt").write_text("cat", encoding="utf-8")
+    assert main(["scan", str(folder)]) == 0
+    assert main(["export", str(folder), "--format", "xmp", "--in-place", "--xmp-naming", "name.xmp"]) == 0
+    assert "<rdf:li>cat</rdf:li>" in (folder / "a.xmp").read_text(encoding="utf-8")
+    assert not (folder / "a.jpg.xmp").exists()

@@ -95,3 +95,31 @@ def test_file_format_needs_a_destination(dialog, qtbot):
     widget.path_edit.clear()
     qtbot.waitUntil(lambda: "Choose where to write" in widget.summary.text(), timeout=10000)
     assert not widget.export_button.isEnabled()
+
+
+EMPTY_XMP = (
+    '<x:xmpmeta xmlns:x="adobe:ns:meta/"><rdf:RDF xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#">'
+    "<rdf:Description/></rdf:RDF></x:xmpmeta>"
+)
+
+
+@pytest.mark.parametrize(("naming", "created", "absent"), [
+    ("name.xmp", "img00.xmp", "img00.png.xmp"),
+    ("name.ext.xmp", "img00.png.xmp", "img00.xmp"),
+])
+def test_xmp_export_follows_the_naming_setting(dialog, qtbot, naming, created, absent):
+    widget, context, info = dialog
+    folder = info["folder"]
+    context.settings.xmp_naming = naming
+    existing = folder / "img01.png.xmp"  # a digiKam sidecar already there keeps its name
+    existing.write_text(EMPTY_XMP, encoding="utf-8")
+    context.store.set_source_file_states([("img01.png.xmp", existing.stat().st_size, existing.stat().st_mtime_ns)])
+    widget.set_choices(fmt="xmp", scope="all")
+    text = wait_summary(qtbot, widget, "Writes ")
+    assert ("photo.xmp (Settings)" in text) == (naming == "name.xmp")
+    summary = export(qtbot, widget)
+    names = {p.name for p in summary.files_written}
+    assert created in names and absent not in names
+    assert "img01.png.xmp" in names and "img01.xmp" not in names
+    assert "<rdf:li>cat</rdf:li>" in (folder / created).read_text(encoding="utf-8")
+    assert not (folder / absent).exists()
