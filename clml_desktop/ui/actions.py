@@ -77,6 +77,8 @@ class ActionRegistry(QObject):
         """Register an action a panel created itself, so the help lists it."""
         if action_id in self._actions:
             raise ValueError(f"action {action_id!r} is registered twice")
+        if not action.statusTip():
+            action.setStatusTip(action.toolTip())  # the status bar says what a menu entry does
         self._actions[action_id] = action
         self._groups[action_id] = group
         return action
@@ -91,9 +93,12 @@ class ActionRegistry(QObject):
         return list(self._actions)
 
     def shortcut_table(self) -> list[ShortcutRow]:
-        """All actions grouped for the help dialog, in registration order."""
+        """All actions grouped for the help dialog, in registration order; a hidden
+        action (an empty recent-folder slot) has no working shortcut, so it is left out."""
         rows = []
         for action_id, action in self._actions.items():
+            if not action.isVisible():
+                continue
             keys = tuple(s.toString(QKeySequence.SequenceFormat.NativeText) for s in action.shortcuts())
             rows.append(
                 ShortcutRow(

@@ -33,7 +33,7 @@ from clml_desktop.ui.filter_bar import FilterBar
 from clml_desktop.ui.grid_model import GridModel
 from clml_desktop.ui.grid_view import GridView
 from clml_desktop.ui.job_status import JobStatusWidget
-from clml_desktop.ui.settings import THUMB_SIZES
+from clml_desktop.ui.settings import MAX_RECENT, THUMB_SIZES
 from clml_desktop.ui.tag_panel import TagPanel
 from clml_desktop.ui.theme import apply_theme
 from clml_desktop.ui.thumbnails import ThumbnailCache, prune_disk_cache
@@ -212,7 +212,7 @@ class MainWindow(QMainWindow):
         a("file.open", "&Open Folder…", group="File", tooltip="Open a folder of images", shortcut=QKeySequence.StandardKey.Open, slot=self.choose_folder)
         a("file.rescan", "&Rescan Folder", group="File", tooltip="Look for new, changed and removed images and tag files", shortcut="F5", slot=self.rescan)
         a("file.close", "&Close Folder", group="File", tooltip="Close the open collection", shortcut="Ctrl+W", slot=self.close_folder)
-        a("file.quit", "&Quit", group="File", tooltip="Quit CLML Desktop", shortcut=QKeySequence.StandardKey.Quit, slot=self.close)
+        a("file.quit", "&Quit", group="File", tooltip="Quit CLML Desktop", shortcut="Ctrl+Q", slot=self.close)
         a("edit.undo", "&Undo", group="Edit", tooltip="Undo the last edit (a batch edit is one step)", shortcut="Ctrl+Z", slot=self.context.undo)
         a("edit.redo", "&Redo", group="Edit", tooltip="Redo the last undone edit", shortcut=["Ctrl+Shift+Z", "Ctrl+Y"], slot=self.context.redo)
         a("edit.select_all", "Select &All", group="Edit", tooltip="Select every image the filter shows", shortcut="Ctrl+A", slot=self.grid.selectAll, context=Qt.ShortcutContext.WidgetWithChildrenShortcut)
@@ -232,6 +232,14 @@ class MainWindow(QMainWindow):
         for theme in ("system", "light", "dark"):
             action = a(f"view.theme.{theme}", f"{theme.capitalize()} Theme", group="View", tooltip=f"Use the {theme} colour scheme" if theme != "system" else "Follow the desktop's light/dark setting", checkable=True, slot=lambda t=theme: self._set_theme(t))
             action.setChecked(self.context.settings.theme == theme)
+        # One registered action per recent slot, so Ctrl+Alt+N works before the menu was
+        # ever opened and the help lists exactly the slots that exist.
+        for i in range(1, MAX_RECENT + 1):
+            a(f"file.recent.{i}", f"Recent Folder {i}", group="File", tooltip=f"Open recent folder number {i}",
+              shortcut=f"Ctrl+Alt+{i}" if i < 10 else None, slot=lambda n=i: self._open_recent(n))
+        a("file.recent.clear", "Clear Recent Folders", group="File", tooltip="Forget the list of recent folders",
+          slot=self.context.settings.clear_recent_folders)
+        self._update_recent_actions()
         self.recent_menu = QMenu("Open &Recent", self)
         self.recent_menu.aboutToShow.connect(self._fill_recent_menu)
 
@@ -271,6 +279,12 @@ class MainWindow(QMainWindow):
             if name in self.actions_:
                 toolbar.addAction(self.actions_.action(name))
         self.toolbar = toolbar
+        toggle = toolbar.toggleViewAction()
+        toggle.setText("&Toolbar")
+        toggle.setToolTip("Show or hide the toolbar")
+        toggle.setStatusTip("Show or hide the toolbar")
+        self.actions_.adopt("view.toolbar", toggle, group="View")
+        self.menus["view"].addAction(toggle)
 
     # ---- opening folders ------------------------------------------------------
 
@@ -404,7 +418,9 @@ class MainWindow(QMainWindow):
             self.context.settings.thumbnail_size = new
 
     def _on_setting_changed(self, key: str) -> None:
-        if key == "grid/thumbnail_size":
+        if key == "recent_folders":
+            self._update_recent_actions()
+        elif key == "grid/thumbnail_size":
             self.grid.set_thumb_size(self.context.settings.thumbnail_size)
             self._make_thumbnails()
         elif key == "theme":
@@ -419,19 +435,35 @@ class MainWindow(QMainWindow):
     def _set_theme(self, theme: str) -> None:
         self.context.settings.theme = theme
 
+    def _update_recent_actions(self) -> None:
+        """Name the recent-folder actions after their folders; hide the empty slots."""
+        folders = self.context.settings.recent_folders
+        for i in range(1, MAX_RECENT + 1):
+            action = self.actions_.action(f"file.recent.{i}")
+            folder = folders[i - 1] if i <= len(folders) else None
+            action.setVisible(folder is not None)
+            action.setText(f"&{i % 10}  {folder}" if folder is not None else f"Recent Folder {i}")
+            action.setStatusTip(f"Open {folder}" if folder is not None else f"Open recent folder number {i}")
+        self.actions_.action("file.recent.clear").setVisible(bool(folders))
+
+    def _open_recent(self, number: int) -> None:
+        folders = self.context.settings.recent_folders
+        if number <= len(folders):
+            self.open_folder(folders[number - 1])
+
     def _fill_recent_menu(self) -> None:
         self.recent_menu.clear()
         folders = self.context.settings.recent_folders
-        for i, folder in enumerate(folders):
-            action = self.recent_menu.addAction(f"&{i + 1}  {folder}" if i < 9 else folder)
-            action.triggered.connect(lambda _checked=False, f=folder: self.open_folder(f))
-            if i < 9:
-                action.setShortcut(QKeySequence(f"Ctrl+Alt+{i + 1}"))
+        for i in range(1, len(folders) + 1):
+            self.recent_menu.addAction(self.actions_.action(f"file.recent.{i}"))
         if folders:
             self.recent_menu.addSeparator()
-            self.recent_menu.addAction("Clear Recent Folders", self.context.settings.clear_recent_folders)
+            self.recent_menu.addAction(self.actions_.action("file.recent.clear"))
         else:
-            self.recent_menu.addAction("No recent folders").setEnabled(False)
+            empty = self.recent_menu.addAction("No recent folders")
+            empty.setEnabled(False)
+            empty.setToolTip("Folders you open are listed here")
+            empty.setStatusTip("Folders you open are listed here")
 
     def _show_message(self, text: str) -> None:
         self.statusBar().showMessage(text, 8000)

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 from PySide6.QtCore import Qt
+from PySide6.QtGui import QKeySequence
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
@@ -15,7 +16,7 @@ from panel_helpers import close_context, open_context  # noqa: E402
 
 from clml_desktop.collection.labels import LabelSource  # noqa: E402
 from clml_desktop.inference.suggestions import ScoredPair  # noqa: E402
-from clml_desktop.ui.review import ReviewView  # noqa: E402
+from clml_desktop.ui.review import REVIEW_KEYS, ReviewView  # noqa: E402
 from clml_desktop.ui.review_queue import ReviewMode, ReviewOrder, ReviewQueue, Verdict  # noqa: E402
 
 
@@ -153,3 +154,117 @@ def test_global_threshold_decides_what_is_reviewed(review, qtbot):
         view.reload()
     assert view.queue.items and all(item.pair.score >= item.pair.threshold for item in view.queue.items)
     assert all(item.pair.threshold == pytest.approx(0.9) for item in view.queue.items)
+
+
+def _all_labels(context) -> dict[tuple[int, str], tuple[str, str]]:
+    return {
+        (row.id, label.tag): (label.state, label.source)
+        for row in context.store.images() for label in context.store.labels_of(row.id)
+    }
+
+
+def _press(qtbot, view, key_text: str) -> None:
+    combo = QKeySequence(key_text)[0]
+    qtbot.keyClick(view, combo.key(), combo.keyboardModifiers())
+
+
+def _check_accept(qtbot, view, context, key):
+    item = view.queue.current
+    before = _all_labels(context)
+    _press(qtbot, view, key)
+    after = _all_labels(context)
+    assert after.pop((item.image_id, item.tag)) == ("positive", LabelSource.ACCEPTED.value)
+    assert after == before, "only the current pair changes"
+    assert view.queue.current is not item
+
+
+def _check_reject(qtbot, view, context, key):
+    item = view.queue.current
+    before = _all_labels(context)
+    _press(qtbot, view, key)
+    after = _all_labels(context)
+    assert after.pop((item.image_id, item.tag))[0] == "negative"
+    assert after == before
+    assert view.queue.current is not item
+
+
+def _check_skip(qtbot, view, context, key):
+    item = view.queue.current
+    before = _all_labels(context)
+    _press(qtbot, view, key)
+    assert _all_labels(context) == before, "a skip writes nothing"
+    assert item.verdict is Verdict.SKIPPED and view.queue.current is not item
+
+
+def _check_step_back(qtbot, view, context, key):
+    item = view.queue.current
+    before = _all_labels(context)
+    _press(qtbot, view, "A")
+    assert _all_labels(context) != before
+    _press(qtbot, view, key)
+    assert _all_labels(context) == before, "the accepted tag is gone from the store again"
+    assert view.queue.current is item and item.verdict is None
+
+
+def _check_next_image(qtbot, view, context, key):
+    view.set_mode(ReviewMode.IMAGES)
+    image = view.queue.current.image_id
+    before = _all_labels(context)
+    _press(qtbot, view, key)
+    assert view.queue.current.image_id != image
+    assert _all_labels(context) == before, "moving on writes nothing"
+
+
+def _check_previous_image(qtbot, view, context, key):
+    view.set_mode(ReviewMode.IMAGES)
+    image = view.queue.current.image_id
+    _press(qtbot, view, "Right")
+    before = _all_labels(context)
+    _press(qtbot, view, key)
+    assert view.queue.current.image_id == image
+    assert _all_labels(context) == before
+
+
+def _check_accept_image(qtbot, view, context, key):
+    view.set_mode(ReviewMode.IMAGES)
+    queue = view.queue
+    mixed = next(
+        image for image in dict.fromkeys(i.image_id for i in queue.items)
+        if {i.pair.passes for i in queue.items if i.image_id == image} == {True, False}
+    )
+    while queue.current.image_id != mixed:
+        _press(qtbot, view, "Right")
+    group = queue.image_items()
+    before = _all_labels(context)
+    _press(qtbot, view, key)
+    after = _all_labels(context)
+    for item in group:
+        expected = ("positive", LabelSource.ACCEPTED.value) if item.pair.passes else None
+        assert after.pop((item.image_id, item.tag), None) == expected, (item.tag, item.pair.score)
+    assert after == before, "no other image changes"
+    assert queue.current is None or queue.current.image_id != mixed
+
+
+KEY_CHECKS = {
+    "accept": _check_accept,
+    "reject": _check_reject,
+    "skip": _check_skip,
+    "step_back": _check_step_back,
+    "next_image": _check_next_image,
+    "previous_image": _check_previous_image,
+    "accept_image": _check_accept_image,
+}
+
+
+def test_every_review_command_has_a_key_test():
+    assert set(KEY_CHECKS) == {spec.command for spec in REVIEW_KEYS}
+
+
+@pytest.mark.parametrize(("command", "key"), [(s.command, k) for s in REVIEW_KEYS for k in s.keys])
+def test_each_review_key_writes_the_store(review, qtbot, command, key):
+    """Every key the help lists, pressed on the review widget, with the store checked after."""
+    view, context, _info = review
+    if command == "accept_image":  # needs suggestions below threshold too: the uncertain order has them
+        with qtbot.waitSignal(view.queueLoaded, timeout=10000):
+            view.set_order(ReviewOrder.UNCERTAIN)
+    KEY_CHECKS[command](qtbot, view, context, key)
