@@ -61,7 +61,8 @@ def add_fit_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--change-epoch", type=int, default=1,
                    help="first (0-based) epoch with label correction")
     p.add_argument("--folds", type=int, default=2, help="out-of-fold models (0 or 1: none)")
-    p.add_argument("--holdout-share", type=float, default=0.15)
+    p.add_argument("--holdout-share", type=float, default=0.15,
+                   help="with folds off: share of the unconfirmed images held out for metrics")
     p.add_argument("--ema-decay", type=float, default=0.9997)
     p.add_argument("--no-augment", action="store_true", help="resize only (no RandAugment/cutout)")
     p.add_argument("--no-amp", action="store_true", help="full float32 on CUDA")

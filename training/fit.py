@@ -2,14 +2,16 @@
 
 The run, in order (ADR 0002 for the files and events, ADR 0004 for why):
 1. read the JSONL, drop images whose header cannot be read (each one a warning);
-2. hold out the images a person confirmed (or a random share) for metrics and
-   per-tag thresholds;
-3. train the final model on the rest; its checkpoint is kept after every
-   epoch, so a cancelled run still leaves the last good weights;
-4. train K fold models, each on the other folds, and score the images it did
+2. train the final model on every image, the ones a person confirmed
+   included; its checkpoint is kept after every epoch, so a cancelled run
+   still leaves the last good weights;
+3. train K fold models, each on the other folds, and score the images it did
    not see: the out-of-fold scores that suggestions for the training images
-   come from (held-out images get the final model's scores, also unseen);
-5. write oof.npz, model.onnx, manifest.json, checkpoint.pt; emit `done`.
+   come from, and that the held-out mAP, the EMA-or-raw choice and the
+   per-tag thresholds are computed on (confirmed images preferred);
+4. write oof.npz, model.onnx, manifest.json, checkpoint.pt; emit `done`.
+With folds off, a share of the unconfirmed images is held out instead and
+scored by the final model.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from __future__ import annotations
 import math
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -31,9 +34,9 @@ from models.weights import resolve_init
 from training import ddp
 from training.base_losses import make_base_loss
 from training.dataset import TrainingSet, find_unreadable, load_rgb, read_training_set
-from training.folds import assign_folds, holdout_split
-from training.loop import Session, TrainSettings, steps_per_epoch, train_phase
-from training.metrics import calibrate_thresholds, map_known
+from training.folds import Plan, plan_split
+from training.loop import PhaseResult, Session, TrainSettings, steps_per_epoch, train_phase
+from training.metrics import calibrate_thresholds, evaluation_rows, map_known
 from training.progress import Eta, Progress
 from training.scoring import score_images
 
@@ -79,15 +82,23 @@ class FitResult:
     metrics: dict
     tags: list[str]
     paths: list[Path]  # readable images, in training-set order
-    oof_probs: np.ndarray | None  # float32 N×C, each image scored by a model that never saw it
+    oof_probs: np.ndarray | None  # float32 N×C, each image scored by a fold model that never saw it
     insample_probs: np.ndarray  # float32 N×C, the final model's scores (seen images biased)
     embeddings: np.ndarray  # float32 N×D, final model
-    holdout: np.ndarray  # indices into `paths` held out of all training
-    fold_mean_holdout_probs: np.ndarray | None  # the folds' mean on `holdout` (final vs mean)
+    holdout: np.ndarray  # indices into `paths` held out of all training (folds off only)
+    final_model: torch.nn.Module  # the weights written to model.onnx, eval mode
 
 
-def fit(cfg: FitConfig, runtime: ddp.Runtime, progress: Progress, stop: threading.Event) -> FitResult:
-    """Train, score out-of-fold, export; raises Cancelled on a stop request."""
+FoldHook = Callable[[int, PhaseResult], None]
+
+
+def fit(cfg: FitConfig, runtime: ddp.Runtime, progress: Progress, stop: threading.Event,
+        on_fold_model: FoldHook | None = None) -> FitResult:
+    """Train, score out-of-fold, export; raises Cancelled on a stop request.
+
+    `on_fold_model(k, phase)` sees each fold model after it scored its fold
+    (the quality benchmark scores extra images with it).
+    """
     started = time.monotonic()
     out = Path(cfg.out)
     if (out / "manifest.json").exists():
@@ -97,21 +108,23 @@ def fit(cfg: FitConfig, runtime: ddp.Runtime, progress: Progress, stop: threadin
     init = resolve_init(cfg.init, arch=cfg.arch, tags=data.tags)
     early += init.warnings
     lr = cfg.lr if cfg.lr is not None else (RANDOM_INIT_LR if init.kind == "random" else RECIPE_LR)
-    train_idx, val_idx, basis = holdout_split(data.confirmed, cfg.holdout_share, cfg.seed)
-    fold_of = _plan_folds(cfg, len(train_idx), early)
+    plan, plan_warnings = plan_split(data.confirmed, cfg.folds, cfg.holdout_share, cfg.seed)
+    early += plan_warnings
+    folds = 0 if plan.fold_of is None else cfg.folds
     settings = TrainSettings(
         image_size=cfg.image_size, epochs=cfg.epochs, batch_size=cfg.batch_size, lr=lr,
         weight_decay=cfg.weight_decay, clml_lambda=cfg.clml_lambda, tau=cfg.tau,
         change_epoch=cfg.change_epoch, ema_decay=cfg.ema_decay, augment=cfg.augment,
         amp=cfg.amp, workers=cfg.workers, seed=cfg.seed)
-    eta = Eta(_total_steps(cfg, len(train_idx), fold_of, runtime.world_size))
+    eta = Eta(_total_steps(cfg, plan, runtime.world_size))
     progress.emit("start", device=str(runtime.device), device_reason=runtime.device_reason,
-                  arch=cfg.arch, image_size=cfg.image_size, epochs=cfg.epochs,
-                  folds=0 if fold_of is None else cfg.folds, images=len(data), tags=len(data.tags),
-                  holdout=int(val_idx.size), holdout_basis=basis, init=init.description,
+                  arch=cfg.arch, image_size=cfg.image_size, epochs=cfg.epochs, folds=folds,
+                  images=len(data), tags=len(data.tags), holdout=int(plan.holdout.size),
+                  holdout_basis=plan.holdout_basis, init=init.description,
                   world_size=runtime.world_size)
     progress.log(f"training on {runtime.device} ({runtime.device_reason}); {len(data)} images, "
-                 f"{len(data.tags)} tags, {val_idx.size} held out ({basis})")
+                 f"{len(data.tags)} tags, " + (f"{folds} folds" if folds else
+                                                f"{plan.holdout.size} held out"))
     for message in early:
         progress.warning(message)
     if runtime.is_main:
@@ -129,51 +142,110 @@ def fit(cfg: FitConfig, runtime: ddp.Runtime, progress: Progress, stop: threadin
                       make_model=make_model, base_loss=make_base_loss(cfg.loss),
                       mean=list(init.mean), std=list(init.std), eta=eta, save_checkpoint=keep)
 
-    final = train_phase(session, "final", train_idx, val_idx, keep_checkpoints=True)
-    n, c = len(data), len(data.tags)
-    scored = _score(session, final.model, np.arange(n))
-    ok = scored.ok
-    oof = None
-    fold_val_probs: list[np.ndarray] = []
-    if fold_of is not None:
-        oof = np.zeros((n, c), dtype=np.float32)
-        oof[val_idx] = scored.probs[val_idx]
-        for k in range(cfg.folds):
-            own = train_idx[fold_of == k]
-            fold_model = train_phase(session, f"fold {k + 1}/{cfg.folds}", train_idx[fold_of != k],
-                                     val_idx, keep_checkpoints=False).model
-            s = _score(session, fold_model, np.concatenate([own, val_idx]))
-            oof[own] = s.probs[: own.size]
-            fold_val_probs.append(s.probs[own.size:][ok[val_idx]])
-            del fold_model
+    final = train_phase(session, "final", plan.train, keep_checkpoints=True)
+    unseen = _unseen_scores(session, plan, final, on_fold_model)
     ddp.barrier(runtime)
-    val_ok = val_idx[ok[val_idx]]  # held-out images that could be read
-    metrics = _metrics(data, val_ok, basis, scored.probs, fold_val_probs, final, len(train_idx))
+    metrics, chosen, unseen_rows = _metrics(data, plan, unseen, final)
+    model = final.weights(chosen)
+    scored = _score(session, model, np.arange(len(data)))
+    ok = scored.ok & (unseen.ok if plan.fold_of is not None else True)
     thresholds, pooled = calibrate_thresholds(
-        scored.probs[val_ok], data.targets[val_ok], data.known_negative[val_ok],
-        data.confirmed[val_ok], data.tags)
+        unseen.probs[chosen][unseen_rows], data.targets[unseen_rows],
+        data.known_negative[unseen_rows], data.confirmed[unseen_rows], data.tags)
     metrics["threshold_pooled"] = pooled
     metrics["seconds"] = round(time.monotonic() - started, 1)
+    oof = unseen.probs[chosen] if plan.fold_of is not None else None
     if runtime.is_main:
         if oof is not None:
             _write_oof(out / "oof.npz", data, ok, oof, scored.embeddings)
         training = {k: (str(v) if isinstance(v, Path) else v) for k, v in asdict(cfg).items()}
         training.update(lr=lr, device=str(runtime.device), world_size=runtime.world_size,
-                        init=init.description, weights=final.chosen, holdout_basis=basis)
+                        init=init.description, weights=chosen, holdout_basis=plan.holdout_basis)
         save_model_dir(
-            out, final.model, tags=data.tags, arch=cfg.arch, image_size=cfg.image_size,
+            out, model, tags=data.tags, arch=cfg.arch, image_size=cfg.image_size,
             mean=list(init.mean), std=list(init.std), thresholds=thresholds, training=training,
             metrics=metrics, parent=init.parent, has_oof=oof is not None,
             verify_images=_verify_images(data, ok, cfg.image_size, init.mean, init.std))
-    paths = [p for p, good in zip(data.paths, ok, strict=True) if good]
     keep_rows = np.flatnonzero(ok)
-    remap = -np.ones(n, dtype=np.int64)
+    remap = -np.ones(len(data), dtype=np.int64)
     remap[keep_rows] = np.arange(keep_rows.size)
+    held = plan.holdout[ok[plan.holdout]]
     return FitResult(
-        model_dir=out.resolve(), metrics=metrics, tags=data.tags, paths=paths,
+        model_dir=out.resolve(), metrics=metrics, tags=data.tags,
+        paths=[data.paths[i] for i in keep_rows],
         oof_probs=None if oof is None else oof[keep_rows], insample_probs=scored.probs[keep_rows],
-        embeddings=scored.embeddings[keep_rows], holdout=remap[val_ok],
-        fold_mean_holdout_probs=np.mean(np.stack(fold_val_probs), axis=0) if fold_val_probs else None)
+        embeddings=scored.embeddings[keep_rows], holdout=remap[held], final_model=model)
+
+
+@dataclass
+class _Unseen:
+    """Scores of images by a model that never trained on them, for both sets of weights."""
+
+    probs: dict[str, np.ndarray]  # "ema" / "raw" -> float32 N×C (zero where not scored)
+    ok: np.ndarray  # bool N: scored by an unseeing model and readable
+
+
+def _unseen_scores(session: Session, plan: Plan, final: PhaseResult,
+                   on_fold_model: FoldHook | None) -> _Unseen:
+    """Out-of-fold scores (folds on) or the final model's scores of the held-out images."""
+    n, c = len(session.data), len(session.data.tags)
+    probs = {w: np.zeros((n, c), dtype=np.float32) for w in ("ema", "raw")}
+    ok = np.zeros(n, dtype=bool)
+    if plan.fold_of is None:
+        if plan.holdout.size:
+            _score_both(session, final, plan.holdout, probs, ok)
+        return _Unseen(probs=probs, ok=ok)
+    k_total = int(plan.fold_of.max()) + 1
+    for k in range(k_total):
+        phase = train_phase(session, f"fold {k + 1}/{k_total}", plan.train[plan.fold_of != k],
+                            keep_checkpoints=False)
+        _score_both(session, phase, plan.train[plan.fold_of == k], probs, ok)
+        if on_fold_model is not None:
+            on_fold_model(k, phase)
+        del phase
+    return _Unseen(probs=probs, ok=ok)
+
+
+def _score_both(session: Session, phase: PhaseResult, rows: np.ndarray,
+                probs: dict[str, np.ndarray], ok: np.ndarray) -> None:
+    for chosen in probs:
+        s = _score(session, phase.weights(chosen), rows)
+        probs[chosen][rows] = s.probs
+        ok[rows] = s.ok
+
+
+def _metrics(data: TrainingSet, plan: Plan, unseen: _Unseen,
+             final: PhaseResult) -> tuple[dict, str, np.ndarray]:
+    """Held-out quality from unseen scores; also picks EMA or raw weights on the same images.
+
+    Returns (metrics, "ema" | "raw", the rows thresholds are calibrated on).
+    """
+    rows = np.flatnonzero(unseen.ok)
+    metrics: dict = {"train_images": int(plan.train.size), "train_loss": final.train_loss}
+    if plan.holdout.size:
+        metrics["holdout_images"] = int(plan.holdout.size)
+    if rows.size == 0:
+        metrics.update(weights="ema", val_map=None, val_map_basis=None, val_scores=None,
+                       val_images=0, val_images_basis=None)
+        return metrics, "ema", rows
+    if plan.fold_of is not None:
+        val_rows, val_images_basis = evaluation_rows(data.confirmed, rows)
+        val_scores = "out-of-fold"
+    else:
+        val_rows, val_images_basis, val_scores = rows, "unconfirmed-holdout", "held-out"
+    t, kn, cf = data.targets[val_rows], data.known_negative[val_rows], data.confirmed[val_rows]
+    results = {w: map_known(p[val_rows], t, kn, cf) for w, p in unseen.probs.items()}
+    raw, ema = results["raw"].map, results["ema"].map
+    chosen = "raw" if math.isfinite(raw) and (not math.isfinite(ema) or raw > ema) else "ema"
+    result = results[chosen]
+    metrics.update(
+        weights=chosen, val_scores=val_scores, val_images=int(val_rows.size),
+        val_images_basis=val_images_basis, val_map=_num(result.map), val_map_basis=result.basis,
+        val_tags_scored=result.tags_scored, thresholds_from=val_scores,
+        thresholds_images=int(rows.size),
+        val_ap={tag: _num(v) for tag, v in zip(data.tags, result.per_tag, strict=True)
+                if math.isfinite(v)})
+    return metrics, chosen, rows
 
 
 def _read_data(path: Path, warnings: list[str]) -> TrainingSet:
@@ -190,21 +262,11 @@ def _read_data(path: Path, warnings: list[str]) -> TrainingSet:
     return data
 
 
-def _plan_folds(cfg: FitConfig, n_train: int, warnings: list[str]) -> np.ndarray | None:
-    if cfg.folds < 2:
-        return None
-    if n_train < 2 * cfg.folds:
-        warnings.append(f"{n_train} training images are too few for {cfg.folds} folds; "
-                         "no out-of-fold scores this time")
-        return None
-    return assign_folds(n_train, cfg.folds, cfg.seed)
-
-
-def _total_steps(cfg: FitConfig, n_train: int, fold_of: np.ndarray | None, world: int) -> int:
-    total = cfg.epochs * steps_per_epoch(n_train, cfg.batch_size, world)
-    if fold_of is not None:
-        for k in range(cfg.folds):
-            total += cfg.epochs * steps_per_epoch(int((fold_of != k).sum()), cfg.batch_size, world)
+def _total_steps(cfg: FitConfig, plan: Plan, world: int) -> int:
+    total = cfg.epochs * steps_per_epoch(plan.train.size, cfg.batch_size, world)
+    if plan.fold_of is not None:
+        for k in range(int(plan.fold_of.max()) + 1):
+            total += cfg.epochs * steps_per_epoch(int((plan.fold_of != k).sum()), cfg.batch_size, world)
     return total
 
 
@@ -216,27 +278,6 @@ def _score(session: Session, model: torch.nn.Module, rows: np.ndarray):
                           amp=cfg.amp and session.runtime.device.type == "cuda", stop=session.stop)
     session.report(scores.problems, rows)
     return scores
-
-
-def _metrics(data: TrainingSet, val_idx: np.ndarray, basis: str, probs: np.ndarray,
-             fold_val_probs: list[np.ndarray], final, n_train: int) -> dict:
-    """Held-out quality of the final model and, for comparison, of the folds' mean."""
-    metrics: dict = {"train_images": n_train, "holdout_images": int(val_idx.size),
-                     "holdout_basis": basis, "weights": final.chosen,
-                     "train_loss": final.train_loss}
-    if val_idx.size == 0:
-        metrics.update(val_map=None, val_map_basis=None)
-        return metrics
-    t, kn, cf = data.targets[val_idx], data.known_negative[val_idx], data.confirmed[val_idx]
-    result = map_known(probs[val_idx], t, kn, cf)
-    metrics.update(val_map=_num(result.map), val_map_basis=result.basis,
-                   val_tags_scored=result.tags_scored,
-                   val_ap={tag: _num(v) for tag, v in zip(data.tags, result.per_tag, strict=True)
-                           if math.isfinite(v)})
-    if fold_val_probs:
-        mean_probs = np.mean(np.stack(fold_val_probs), axis=0)
-        metrics["fold_mean_val_map"] = _num(map_known(mean_probs, t, kn, cf).map)
-    return metrics
 
 
 def _num(value: float) -> float | None:

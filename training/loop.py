@@ -32,9 +32,8 @@ from training.clml import clml_loss, correct_labels
 from training.dataset import ImageDataset, TrainingSet, collate
 from training.distributed import gather_features
 from training.ema import ModelEma
-from training.metrics import map_known
 from training.progress import Eta, Progress
-from training.scoring import Cancelled, score_images
+from training.scoring import Cancelled
 
 
 @dataclass
@@ -58,12 +57,15 @@ class TrainSettings:
 
 @dataclass
 class PhaseResult:
-    """The phase's chosen weights (EMA or raw, whichever scored better held out)."""
+    """Both sets of weights a phase ends with; the caller picks one on unseen images (ADR 0004)."""
 
-    model: nn.Module
-    chosen: str
-    val_map: float
+    ema: nn.Module
+    raw: nn.Module
     train_loss: float
+
+    def weights(self, chosen: str) -> nn.Module:
+        """The "ema" or "raw" network, in eval mode."""
+        return (self.raw if chosen == "raw" else self.ema).eval()
 
 
 @dataclass
@@ -118,21 +120,25 @@ def steps_per_epoch(n_images: int, batch_size: int, world_size: int) -> int:
     return max(1, math.ceil(per_rank / batch_size))
 
 
-def train_phase(session: Session, phase: str, train_idx: np.ndarray, val_idx: np.ndarray,
+def train_phase(session: Session, phase: str, train_idx: np.ndarray,
                 keep_checkpoints: bool) -> PhaseResult:
-    """Train one network on `train_idx`, watching mAP on `val_idx` after each epoch."""
-    return _Phase(session, phase, train_idx, val_idx, keep_checkpoints).run()
+    """Train one network on `train_idx`.
+
+    Nothing is scored between epochs: the held-out numbers come from images
+    the phase never saw, scored once at the end by the caller, which costs
+    less than watching them every epoch and serves the same decisions.
+    """
+    return _Phase(session, phase, train_idx, keep_checkpoints).run()
 
 
 class _Phase:
-    def __init__(self, session: Session, phase: str, train_idx: np.ndarray, val_idx: np.ndarray,
+    def __init__(self, session: Session, phase: str, train_idx: np.ndarray,
                  keep_checkpoints: bool) -> None:
         self.s = session
         self.cfg = session.settings
         self.rt = session.runtime
         self.phase = phase
         self.train_idx = np.asarray(train_idx, dtype=np.int64)
-        self.val_idx = np.asarray(val_idx, dtype=np.int64)
         self.keep_checkpoints = keep_checkpoints
         self._last_emit = 0.0
 
@@ -155,19 +161,17 @@ class _Phase:
         self.scheduler = torch.optim.lr_scheduler.OneCycleLR(
             self.optimizer, max_lr=cfg.lr, total_steps=total, pct_start=0.2)
         self.scaler = torch.amp.GradScaler("cuda", enabled=cfg.amp and rt.device.type == "cuda")
-        val_map, mean_loss = float("nan"), float("nan")
+        mean_loss = float("nan")
         for epoch in range(cfg.epochs):
             if isinstance(sampler, DistributedSampler):
                 sampler.set_epoch(epoch)
             mean_loss = self._epoch(loader, epoch)
-            val_map = self._evaluate(self.ema.module)
             self.s.progress.emit("epoch", phase=self.phase, epoch=epoch + 1, epochs=cfg.epochs,
-                                 train_loss=mean_loss, val_map=val_map)
-            self.s.progress.log(f"{self.phase} epoch {epoch + 1}/{cfg.epochs}: loss {mean_loss:.4f}, "
-                                f"held-out mAP {val_map:.4f}")
+                                 train_loss=mean_loss, val_map=None)
+            self.s.progress.log(f"{self.phase} epoch {epoch + 1}/{cfg.epochs}: loss {mean_loss:.4f}")
             if self.keep_checkpoints and self.s.save_checkpoint is not None and rt.is_main:
                 self.s.save_checkpoint(self.ema.module)
-        return self._choose(val_map, mean_loss)
+        return PhaseResult(ema=self.ema.module.eval(), raw=self.model.eval(), train_loss=mean_loss)
 
     def _loader(self) -> tuple[DataLoader, object]:
         cfg, rt = self.cfg, self.rt
@@ -271,35 +275,3 @@ class _Phase:
                              step=step, steps=steps, loss=loss, eta_s=eta.seconds_left,
                              images_per_s=eta.images_per_s, fraction=eta.fraction,
                              batch_size=self.s.micro_batch)
-
-    def _evaluate(self, model: nn.Module) -> float:
-        """Held-out mAP over known labels (rank 0 scores; the others wait)."""
-        if self.val_idx.size == 0:
-            return float("nan")
-        value = float("nan")
-        if self.rt.is_main:
-            probs, ok = self._score(model)
-            d = self.s.data
-            rows = self.val_idx[ok]
-            if rows.size:
-                value = map_known(probs[ok], d.targets[rows], d.known_negative[rows],
-                                  d.confirmed[rows]).map
-        ddp.barrier(self.rt)
-        return value
-
-    def _score(self, model: nn.Module) -> tuple[np.ndarray, np.ndarray]:
-        cfg = self.cfg
-        scores = score_images(model, [self.s.data.paths[i] for i in self.val_idx], size=cfg.image_size,
-                              mean=self.s.mean, std=self.s.std, device=self.rt.device,
-                              batch_size=cfg.batch_size, workers=0, amp=self.scaler.is_enabled(),
-                              stop=self.s.stop)
-        self.s.report(scores.problems, self.val_idx)
-        return scores.probs, scores.ok
-
-    def _choose(self, ema_map: float, loss: float) -> PhaseResult:
-        """Keep the EMA unless the raw weights score better on the held-out images."""
-        raw_map = self._evaluate(self.model) if self.val_idx.size else float("nan")
-        if math.isfinite(raw_map) and (not math.isfinite(ema_map) or raw_map > ema_map):
-            return PhaseResult(self.model.eval(), "raw", raw_map, loss)
-        return PhaseResult(self.ema.module.eval(), "ema", ema_map, loss)
-

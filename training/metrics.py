@@ -39,6 +39,24 @@ def known_mask(targets: np.ndarray, known_negative: np.ndarray, confirmed: np.nd
     return known | np.asarray(confirmed, dtype=bool)[:, None]
 
 
+MIN_CONFIRMED_IMAGES = 20  # fewer confirmed images than this give too noisy an mAP on their own
+
+
+def evaluation_rows(confirmed: np.ndarray, rows: np.ndarray,
+                    min_confirmed: int = MIN_CONFIRMED_IMAGES) -> tuple[np.ndarray, str]:
+    """The images (of `rows`) an mAP is computed on, and which they are.
+
+    A confirmed image's every pair is known, so those images give the most
+    trustworthy metric; when there are too few of them, all images are used
+    (their known pairs only, see `map_known`). Returns (rows, "confirmed" | "all").
+    """
+    rows = np.asarray(rows, dtype=np.int64)
+    picked = rows[np.asarray(confirmed, dtype=bool)[rows]]
+    if picked.size >= min_confirmed:
+        return picked, "confirmed"
+    return rows, "all"
+
+
 @dataclass(frozen=True)
 class MapResult:
     """mAP and per-tag AP over the tags that have a known positive and negative."""

@@ -18,7 +18,7 @@ from training.dataset import (
     load_rgb,
     read_training_set,
 )
-from training.folds import assign_folds, holdout_split
+from training.folds import assign_folds, holdout_split, plan_split
 
 
 def _img(path: Path, size=(20, 10), mode="RGB") -> Path:
@@ -101,14 +101,36 @@ def test_cutout_paints_a_square_and_keeps_size():
     assert np.asarray(img).sum() == 0  # the input is not modified
 
 
-def test_holdout_prefers_confirmed_images_and_folds_partition():
+def test_with_folds_every_image_trains_the_final_model_and_confirmed_ones_spread_over_folds():
     confirmed = np.zeros(40, dtype=bool)
-    confirmed[[3, 7, 11]] = True
-    train, held, basis = holdout_split(confirmed, 0.15, seed=0)
-    assert basis == "confirmed" and set(held) == {3, 7, 11}
-    assert sorted(np.r_[train, held].tolist()) == list(range(40))
-    train, held, basis = holdout_split(np.zeros(40, dtype=bool), 0.15, seed=0)
-    assert basis == "random" and len(held) == 6
-    assert holdout_split(np.zeros(5, dtype=bool), 0.15, seed=0)[2] == "none"
+    confirmed[[3, 7, 11, 12, 30, 31]] = True
+    plan, warnings = plan_split(confirmed, folds=2, share=0.15, seed=0)
+    assert plan.train.tolist() == list(range(40)) and plan.holdout.size == 0 and not warnings
+    assert sorted(np.bincount(plan.fold_of).tolist()) == [20, 20]
+    assert np.bincount(plan.fold_of[confirmed]).tolist() == [3, 3]
+
+
+def test_without_folds_only_unconfirmed_images_are_held_out():
+    confirmed = np.zeros(40, dtype=bool)
+    confirmed[:30] = True
+    plan, _ = plan_split(confirmed, folds=0, share=0.15, seed=0)
+    assert plan.fold_of is None and plan.holdout_basis == "unconfirmed"
+    assert len(plan.holdout) == 6 and not confirmed[plan.holdout].any()
+    assert sorted(np.r_[plan.train, plan.holdout].tolist()) == list(range(40))
+    plan, warnings = plan_split(np.ones(40, dtype=bool), folds=1, share=0.15, seed=0)
+    assert plan.holdout.size == 0 and plan.train.size == 40 and "0.5" in warnings[0]
+    assert holdout_split(np.zeros(5, dtype=bool), 0.15, seed=0)[1].size == 0
+
+
+def test_too_few_images_for_folds_fall_back_to_a_holdout_with_a_warning():
+    plan, warnings = plan_split(np.zeros(3, dtype=bool), folds=2, share=0.15, seed=0)
+    assert plan.fold_of is None and "too few" in warnings[0]
+
+
+def test_folds_partition():
     folds = assign_folds(11, 2, seed=1)
     assert sorted(np.bincount(folds).tolist()) == [5, 6]
+    strata = np.arange(11) < 5
+    folds = assign_folds(11, 2, seed=1, strata=strata)
+    assert sorted(np.bincount(folds).tolist()) == [5, 6]
+    assert sorted(np.bincount(folds[strata]).tolist()) == [2, 3]

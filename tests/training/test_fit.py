@@ -60,6 +60,8 @@ def trained(tmp_path_factory) -> tuple[Path, Path, list[dict]]:
     rows = make_images(base / "images")
     rows[0]["positives"] = rows[0]["positives"][:1]
     rows[1]["negatives"] = ["blue"] if "blue" not in rows[1]["positives"] else ["red"]
+    for row in rows[2:6]:
+        row["confirmed"] = True
     broken = base / "images" / "broken.png"
     broken.write_bytes(b"\x89PNG\r\n\x1a\n this is not really a png")
     rows.append({"path": str(broken), "positives": ["square"]})
@@ -87,6 +89,18 @@ def test_protocol_events(trained):
     assert any("broken.png" in w for w in warnings)
     assert Path(events[-1]["model_dir"]) == out.resolve()
     assert "val_map" in events[-1]["metrics"]
+
+
+def test_final_model_trains_on_every_image_and_metrics_come_from_out_of_fold_scores(trained):
+    _, out, events = trained
+    assert events[0]["holdout"] == 0
+    metrics = Manifest.read(out).metrics
+    assert all(metrics[k] == v for k, v in events[-1]["metrics"].items())
+    assert metrics["train_images"] == 24 and "holdout_images" not in metrics  # confirmed ones too
+    assert metrics["val_scores"] == "out-of-fold" and metrics["thresholds_from"] == "out-of-fold"
+    assert metrics["val_images_basis"] == "all" and metrics["val_images"] == 24  # 4 confirmed: too few
+    assert metrics["val_map_basis"] == "known" and metrics["weights"] in ("ema", "raw")
+    assert Manifest.read(out).training["weights"] == metrics["weights"]
 
 
 def test_artifact_is_valid_and_onnx_matches_torch(trained):

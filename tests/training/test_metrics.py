@@ -11,6 +11,7 @@ from training.metrics import (
     average_precision,
     best_f1_threshold,
     calibrate_thresholds,
+    evaluation_rows,
     map_known,
     recall_at_precision,
 )
@@ -89,3 +90,13 @@ def test_recall_at_precision():
     labels = np.array([1, 1, 0, 1, 0])
     assert recall_at_precision(scores, labels, 0.9) == pytest.approx(2 / 3)
     assert recall_at_precision(scores, labels, 0.7) == pytest.approx(1.0)
+
+
+def test_evaluation_prefers_confirmed_images_when_there_are_enough():
+    confirmed = np.zeros(50, dtype=bool)
+    confirmed[:25] = True
+    rows = np.arange(1, 50)  # image 0 could not be scored
+    picked, basis = evaluation_rows(confirmed, rows, min_confirmed=20)
+    assert basis == "confirmed" and picked.tolist() == list(range(1, 25))
+    picked, basis = evaluation_rows(confirmed, rows, min_confirmed=30)
+    assert basis == "all" and picked.tolist() == rows.tolist()
