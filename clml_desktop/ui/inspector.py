@@ -157,6 +157,7 @@ class Inspector(QWidget):
         splitter.setStretchFactor(0, 1)
         splitter.setStretchFactor(1, 1)
         lower.setMinimumHeight(170)
+        splitter.setSizes([360, 480])  # a dock-wide photo needs less height than its tags and suggestions
         splitter.setChildrenCollapsible(False)
         self.splitter = splitter
 

@@ -394,10 +394,13 @@ class MainWindow(QMainWindow):
         self.stack.setCurrentWidget(self.welcome)
 
     def _default_dock_sizes(self) -> None:
-        """First run: give the tag list room for names and counts."""
-        dock = self.docks.get("tags")
-        if dock is not None:
-            self.resizeDocks([dock], [300], Qt.Orientation.Horizontal)
+        """First run: give the tag list room for names beside its three counts, and the
+        inspector enough for its chips, leaving the centre most of a 1440 px screen."""
+        wanted = {"tags": 330, "inspector": 370}
+        docks = [self.docks[name] for name in wanted if name in self.docks]
+        if docks:
+            self.resizeDocks(docks, [wanted[d.objectName().removeprefix("dock_")] for d in docks],
+                             Qt.Orientation.Horizontal)
 
     def is_busy(self) -> bool:
         """Whether any background work is still running or queued (scripts, tests)."""

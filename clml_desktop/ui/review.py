@@ -44,12 +44,14 @@ PRELOAD_IMAGES = 4
 
 @dataclass(frozen=True)
 class ReviewKey:
-    """One review command: its keys (the first is shown on the button) and what it does."""
+    """One review command: its keys (the first is shown on the button), its name in
+    the help, what it does, and a shorter button caption where the name is long."""
 
     command: str
     keys: tuple[str, ...]
     label: str
     help: str
+    button: str = ""
 
 
 REVIEW_KEYS: tuple[ReviewKey, ...] = (
@@ -57,15 +59,15 @@ REVIEW_KEYS: tuple[ReviewKey, ...] = (
     ReviewKey("reject", ("R", "N"), "Reject", "Reject the suggestion (a known negative for training)"),
     ReviewKey("skip", ("S", "Space"), "Skip", "Skip this suggestion for now"),
     ReviewKey("accept_image", ("Shift+A",), "Accept all here",
-              "Accept every suggestion of this image that passes its threshold"),
-    ReviewKey("previous_image", ("Left", "K"), "Previous image", "Back to the previous image"),
-    ReviewKey("next_image", ("Right", "J"), "Next image", "Leave this image's other suggestions for later"),
+              "Accept every suggestion of this image that passes its threshold", "All here"),
+    ReviewKey("previous_image", ("Left", "K"), "Previous image", "Back to the previous image", "Previous"),
+    ReviewKey("next_image", ("Right", "J"), "Next image", "Leave this image's other suggestions for later", "Next"),
     ReviewKey("step_back", ("U", "Backspace"), "Undo", "Undo the last decision and go back to it"),
 )
 
 
 PRIMARY_COMMANDS = ("accept", "reject", "skip")
-KEY_GLYPHS = {"Left": "←", "Right": "→"}
+KEY_GLYPHS = {"Left": "←", "Right": "→", "Shift+A": "⇧A"}
 
 
 def load_queue(control: JobControl, root: Path, order: str, global_threshold: float | None = None) -> list:
@@ -183,7 +185,7 @@ class ReviewView(QWidget):
             row.addStretch(1)
         for spec in REVIEW_KEYS:
             key = KEY_GLYPHS.get(spec.keys[0], spec.keys[0])
-            button = QPushButton(f"{spec.label}  ({key})", self)
+            button = QPushButton(f"{spec.button or spec.label}  ({key})", self)
             button.setToolTip(f"{spec.help} — {' or '.join(spec.keys)}")
             button.setFocusPolicy(Qt.FocusPolicy.NoFocus)
             button.clicked.connect(lambda _c=False, cmd=spec.command: self.run_command(cmd))
@@ -227,21 +229,26 @@ class ReviewView(QWidget):
         self.table.setAlternatingRowColors(True)
         self.table.setWordWrap(False)
         self.table.setTextElideMode(Qt.TextElideMode.ElideMiddle)
+        # Widths from the font, not pixels: the image name must stay readable
+        # beside a typical tag at 1440 px with both docks open.
+        metrics = self.table.fontMetrics()
         header = self.table.horizontalHeader()
-        for column, width in ((0, 24), (1, 92), (2, 48)):
+        widths = (metrics.horizontalAdvance("✓") + 14, metrics.horizontalAdvance("long hair") + 18,
+                  metrics.horizontalAdvance("100%") + 18)
+        for column, width in enumerate(widths):
             header.setSectionResizeMode(column, QHeaderView.ResizeMode.Interactive)
             header.resizeSection(column, width)
         header.setStretchLastSection(True)
         self.table.clicked.connect(self._on_table_clicked)
-        self.table.setMinimumWidth(220)
+        self.table.setMinimumWidth(sum(widths) + metrics.horizontalAdvance("img_0000.jpg") + 60)
         self.table.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
 
         splitter = QSplitter(Qt.Orientation.Horizontal, self)
         splitter.addWidget(centre)
         splitter.addWidget(self.table)
-        splitter.setStretchFactor(0, 3)
-        splitter.setStretchFactor(1, 1)
-        splitter.setSizes([600, 400])
+        splitter.setStretchFactor(0, 1)
+        splitter.setStretchFactor(1, 0)
+        splitter.setSizes([600, self.table.minimumWidth()])
         splitter.setChildrenCollapsible(False)
 
         line = QFrame(self)

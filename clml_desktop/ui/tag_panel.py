@@ -72,12 +72,9 @@ class TagPanel(QWidget):
         header.setStretchLastSection(False)
         header.setMinimumSectionSize(24)
         header.setSectionResizeMode(COL_NAME, QHeaderView.ResizeMode.Stretch)
-        metrics = self.view.fontMetrics()
+        # Counts take what their digits and titles need, so tag names get the rest.
         for col in range(1, 4):
-            title = str(self.model.headerData(col, Qt.Orientation.Horizontal))
-            width = max(metrics.horizontalAdvance("00,000"), metrics.horizontalAdvance(title)) + 22
-            header.setSectionResizeMode(col, QHeaderView.ResizeMode.Fixed)
-            header.resizeSection(col, width)
+            header.setSectionResizeMode(col, QHeaderView.ResizeMode.ResizeToContents)
 
         top = QHBoxLayout()
         top.setSpacing(6)
@@ -109,7 +106,7 @@ class TagPanel(QWidget):
             self.addAction(action)
 
     def sizeHint(self) -> QSize:
-        return QSize(300, 600)
+        return QSize(330, 600)
 
     # ---- selection and filtering -------------------------------------------
 

@@ -11,7 +11,6 @@ from __future__ import annotations
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QFont, QFontDatabase, QPalette
 from PySide6.QtWidgets import (
-    QFrame,
     QGridLayout,
     QHBoxLayout,
     QLabel,
@@ -86,6 +85,8 @@ class TrainPanel(QWidget):
         self.cancel_button = QPushButton("Cancel", self)
         self.cancel_button.setToolTip("Stop the trainer; the collection stays as it is")
         self.cancel_button.clicked.connect(self.trainer.cancel)
+        for button in (self.options_button, self.cancel_button):
+            button.setMinimumHeight(34)  # one row of equal buttons beside the bigger Train
 
         self.phase_label = QLabel(PHASE_TEXT[TrainerPhase.IDLE], self)
         phase_font = self.phase_label.font()
@@ -171,9 +172,6 @@ class TrainPanel(QWidget):
         top_layout.addWidget(log_title)
         top_layout.addWidget(self.log_view, 1)
 
-        line = QFrame(self)
-        line.setFrameShape(QFrame.Shape.HLine)
-        line.setFrameShadow(QFrame.Shadow.Sunken)
         splitter = QSplitter(Qt.Orientation.Vertical, self)
         splitter.addWidget(top)
         splitter.addWidget(self.models)
