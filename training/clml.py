@@ -14,7 +14,11 @@ is divided by the loss scale. Here (see docs/adr/0003-clml-loss-gram-matrix.md):
   G_c. Labels are grouped by their positive count into blocks of a few sizes
   and each group is one batched `torch.linalg.eigh`; the whole batch is G.
 * The gradient with respect to X is Q X / N with Q = sum_active P_c - P_all
-  (an N x N matrix built in the forward), multiplied by the incoming gradient.
+  (an N x N matrix built in float64 in the forward), multiplied by the
+  incoming gradient; the product Q X runs in the features' precision.
+* Which Gram entries each label reads is planned on the host in numpy from
+  one copy of the N x C label matrix: a handful of numpy calls instead of a
+  dozen small tensor ops, whose fixed cost dominated at COCO label density.
 
 `correct_labels` lives in training.label_correction and is re-exported here
 because the training issue names it beside the loss.
@@ -22,6 +26,7 @@ because the training issue names it beside the loss.
 
 from __future__ import annotations
 
+import numpy as np
 import torch
 
 from training.label_correction import correct_labels
@@ -34,31 +39,37 @@ SINGULAR_VALUE_FLOOR = 1e-6
 _EPS64 = torch.finfo(torch.float64).eps
 
 
-def _block_size(count: int, n: int) -> int:
-    """The smallest power of two (at least 4) holding `count` rows, never more than the batch.
+def _plan(members: torch.Tensor, n: int) -> tuple[int, list[tuple[int, int]], np.ndarray]:
+    """Which Gram entries each label's block reads, grouped by block size (host side).
 
-    Few distinct sizes keep the number of eigh calls (and their fixed cost)
-    small; padding at most doubles a block, and eigh of tiny blocks is cheap.
+    Returns the number of labels without positives, (block size, number of
+    labels) per group, and for all blocks in group order the flat indices into the Gram
+    matrix padded with a zero row/column n: the label's member rows first, the
+    remaining slots pointing at n, so a block's spectrum is the label's
+    spectrum plus zeros and nothing needs masking.
+
+    Block sizes are powers of two (at least 4, at most N): few distinct sizes
+    keep the number of batched eigh calls (each with a fixed cost) small, and
+    padding at most doubles a block. This bookkeeping is a few numpy calls on
+    an N x C byte matrix, far cheaper than the same steps as tensor ops.
     """
-    size = 4
-    while size < count:
-        size *= 2
-    return min(size, n)
-
-
-def _schedule(counts: list[int], n: int) -> tuple[list[int], list[tuple[int, int]]]:
-    """Labels with positives ordered by block size, and (block size, how many) per group.
-
-    Ordering by size makes every group a contiguous slice of the label order.
-    """
-    ranked = sorted((_block_size(count, n), label) for label, count in enumerate(counts) if count)
-    groups: list[tuple[int, int]] = []
-    for size, _ in ranked:
-        if groups and groups[-1][0] == size:
-            groups[-1] = (size, groups[-1][1] + 1)
-        else:
-            groups.append((size, 1))
-    return [label for _, label in ranked], groups
+    host = members.to(device="cpu", dtype=torch.uint8).numpy().T
+    counts = host.sum(axis=1, dtype=np.int64)
+    used = np.flatnonzero(counts)
+    sizes = np.minimum(np.maximum(4, 1 << np.ceil(np.log2(np.maximum(counts[used], 1))).astype(np.int64)), n)
+    ranked = np.argsort(sizes, kind="stable")
+    labels, sizes = used[ranked], sizes[ranked]
+    group_sizes, group_counts = np.unique(sizes, return_counts=True)
+    order = np.argsort(-host[labels].astype(np.int8), axis=1, kind="stable")
+    rows = np.where(np.arange(n) < counts[labels, None], order, n)
+    groups = list(zip(group_sizes.tolist(), group_counts.tolist(), strict=True))
+    flats = [np.zeros(0, dtype=np.int64)]
+    start = 0
+    for size, count in groups:
+        index = rows[start : start + count, :size]
+        flats.append((index[:, :, None] * (n + 1) + index[:, None, :]).reshape(-1))
+        start += count
+    return len(counts) - len(used), groups, np.concatenate(flats)
 
 
 def _kept(eigenvalues: torch.Tensor, feature_dim: int) -> torch.Tensor:
@@ -71,8 +82,7 @@ def _kept(eigenvalues: torch.Tensor, feature_dim: int) -> torch.Tensor:
     would put an arbitrary direction into the gradient.
     """
     size = eigenvalues.shape[-1]
-    largest = eigenvalues[..., -1:]
-    noise = largest * (size * max(feature_dim, 1) ** 0.5 * _EPS64)
+    noise = eigenvalues[..., -1:] * (size * max(feature_dim, 1) ** 0.5 * _EPS64)
     return eigenvalues >= torch.clamp_min(noise, SINGULAR_VALUE_FLOOR**2)
 
 
@@ -82,8 +92,9 @@ def _spectra(
     """Nuclear norms, eigenvectors and lambda^-1/2 (0 where dropped) of Gram blocks."""
     eigenvalues, eigenvectors = torch.linalg.eigh(blocks)
     keep = _kept(eigenvalues, feature_dim)
-    roots = torch.sqrt(torch.where(keep, eigenvalues, 1.0))
-    return (roots * keep).sum(dim=-1), eigenvectors, keep / roots
+    roots = torch.sqrt(torch.clamp_min(eigenvalues, SINGULAR_VALUE_FLOOR**2))
+    inverse_roots = keep / roots
+    return (inverse_roots * eigenvalues).sum(dim=-1), eigenvectors, inverse_roots
 
 
 def _projector(eigenvectors: torch.Tensor, weights: torch.Tensor) -> torch.Tensor:
@@ -96,10 +107,8 @@ def _clml_forward(
 ) -> tuple[torch.Tensor, torch.Tensor | None]:
     """The loss value (float64 scalar) and, when wanted, the N x N matrix Q.
 
-    The whole batch is the Gram matrix itself. Each label gets a block of it:
-    its member rows first (stable argsort), the remaining slots pointing at an
-    extra all-zero row/column n, so a block's spectrum is the label's spectrum
-    plus zeros and nothing needs masking. Projector entries that land in
+    The whole batch is the Gram matrix itself; each label gets a principal
+    block of it (see `_plan`). Projector entries that land in the padding
     row/column n are dropped with it.
     """
     n, feature_dim = x.shape
@@ -116,34 +125,26 @@ def _clml_forward(
         q = torch.zeros((n + 1, n + 1), dtype=torch.float64, device=device)
         q[:n, :n] = -_projector(vectors, inverse_roots)
 
-    members = (targets if targets.dtype == torch.bool else targets > 0.5).mT
-    counts = members.sum(dim=1)
+    members = targets if targets.dtype == torch.bool else targets > 0.5
     # The one host read: block sizes must be known to shape the eigh batches.
     # (On CUDA, torch.linalg.eigh synchronises anyway to check its solver.)
-    host_counts = counts.tolist()
-    labels, groups = _schedule(host_counts, n)
+    empty, groups, host_flat = _plan(members, n)
     # A label without positives contributes max(delta, 0) = delta.
-    label_sum = torch.full((), delta * host_counts.count(0), dtype=torch.float64, device=device)
-    if labels:
-        label_order = torch.tensor(labels, device=device)
-        rows_first = members[label_order].to(torch.int8)
-        order = torch.argsort(rows_first, dim=1, descending=True, stable=True)
-        slots = torch.arange(n, device=device)
-        index_all = torch.where(slots < counts[label_order, None], order, n)
-        padded = torch.nn.functional.pad(gram, (0, 1, 0, 1))
+    label_sum = torch.full((), delta * empty, dtype=torch.float64, device=device)
+    if groups:
+        flat_all = torch.from_numpy(host_flat).to(device, non_blocking=True)
+        padded = torch.nn.functional.pad(gram, (0, 1, 0, 1)).view(-1)
         start = 0
         for size, count in groups:
-            index = index_all[start : start + count, :size]
-            start += count
+            flat = flat_all[start : start + count * size * size]
+            start += count * size * size
             nuclear, vectors, inverse_roots = _spectra(
-                padded[index[:, :, None], index[:, None, :]], feature_dim
+                padded[flat].view(count, size, size), feature_dim
             )
             label_sum = label_sum + torch.clamp_min(nuclear, delta).sum()
             if q is not None:
                 active = (nuclear > delta)[:, None]
-                projector = _projector(vectors, inverse_roots * active)
-                flat = index[:, :, None] * (n + 1) + index[:, None, :]
-                q.view(-1).index_add_(0, flat.reshape(-1), projector.reshape(-1))
+                q.view(-1).index_add_(0, flat, _projector(vectors, inverse_roots * active).view(-1))
     value = torch.where(finite, (label_sum - whole_norm) / n, torch.nan)
     return value, (torch.where(finite, q[:n, :n], torch.nan) if q is not None else None)
 
@@ -156,18 +157,22 @@ class _CLMLFunction(torch.autograd.Function):
         with torch.autocast(device_type=features.device.type, enabled=False):
             x = features.to(torch.float64)
             value, q = _clml_forward(x, targets, float(delta), ctx.needs_input_grad[0])
-        ctx.save_for_backward(x, q)
-        ctx.features_dtype = features.dtype
+            if q is not None:
+                # Q carries the float64 spectral work; its product with X only
+                # has to match the features' own precision, so it runs in
+                # float32 (float64 for float64 features) at a fraction of the cost.
+                q = (q / x.shape[0]).to(torch.promote_types(features.dtype, torch.float32))
+        ctx.save_for_backward(features, q)
         return value.to(torch.promote_types(features.dtype, torch.float32))
 
     @staticmethod
     def backward(ctx, grad_output: torch.Tensor):
-        x, q = ctx.saved_tensors
+        features, q = ctx.saved_tensors
         grad = None
         if ctx.needs_input_grad[0]:
-            with torch.autocast(device_type=x.device.type, enabled=False):
-                scale = grad_output.to(torch.float64) / x.shape[0]
-                grad = ((q * scale) @ x).to(ctx.features_dtype)
+            with torch.autocast(device_type=features.device.type, enabled=False):
+                grad = (q * grad_output.to(q.dtype)) @ features.to(q.dtype)
+            grad = grad.to(features.dtype)
         return grad, None, None
 
 
