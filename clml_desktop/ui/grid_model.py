@@ -49,12 +49,10 @@ class GridModel(QAbstractListModel):
     def set_thumbnails(self, cache: ThumbnailCache | None) -> None:
         """Use `cache` for DecorationRole (None: no thumbnails, e.g. no collection)."""
         if self._thumbs is not None:
-            self._thumbs.thumbnailReady.disconnect(self._on_thumbnail)
-            self._thumbs.thumbnailFailed.disconnect(self._on_thumbnail)
+            self._thumbs.thumbnailsChanged.disconnect(self._on_thumbnails)
         self._thumbs = cache
         if cache is not None:
-            cache.thumbnailReady.connect(self._on_thumbnail)
-            cache.thumbnailFailed.connect(self._on_thumbnail)
+            cache.thumbnailsChanged.connect(self._on_thumbnails)
         if self._ids.size:
             self.dataChanged.emit(self.index(0), self.index(len(self._ids) - 1), [ThumbnailRole])
 
@@ -176,8 +174,20 @@ class GridModel(QAbstractListModel):
             lines.append(f"{pending} pending suggestion{'s' if pending != 1 else ''}")
         return "\n".join(lines)
 
-    def _on_thumbnail(self, image_id: int, *_: object) -> None:
-        row = self.row_of(image_id)
-        if row is not None:
-            idx = self.index(row)
-            self.dataChanged.emit(idx, idx, [ThumbnailRole, ProblemRole, CellRole])
+    def keep_thumbnails(self, rows: range) -> None:
+        """Let the thumbnail cache drop requests for rows outside `rows` (scrolled away)."""
+        if self._thumbs is not None:
+            self._thumbs.keep_only(self._ids[rows.start:rows.stop].tolist())
+
+    def _on_thumbnails(self, image_ids: list[int]) -> None:
+        """One dataChanged over the rows a batch of thumbnails touched.
+
+        A single span (first to last changed row) rather than one signal per
+        image: the grid repaints only the visible part of it, so a span is
+        as cheap as its visible cells.
+        """
+        rows = self.rows_of(image_ids)
+        rows = rows[rows >= 0]
+        if len(rows):
+            first, last = self.index(int(rows.min())), self.index(int(rows.max()))
+            self.dataChanged.emit(first, last, [ThumbnailRole, ProblemRole, CellRole])

@@ -2,21 +2,41 @@
 
 List mode with a fixed grid size (icon mode keeps a geometry per item and
 asks the model for every index on each reset) and uniform cell sizes let Qt
-lay out 20,000 cells in about 50 ms without asking for any thumbnail, so the
-grid appears as soon as the file list is known; only the cells being painted
-request decodes. Layout is single-pass on purpose: batched layout stopped
-after its first batch here, leaving the rest of the grid unreachable.
+lay out 20,000 cells in about 25 ms of CPU without asking for any thumbnail,
+so the grid appears as soon as the file list is known; only the cells being
+painted request decodes.
+
+A layout costs one call into Python per row (Qt asks the model's rowCount
+for every index it makes), so it must happen only when rows change (ADR
+0014): QListView's list mode re-lays out the whole grid on every dataChanged,
+which with a thumbnail arriving every few milliseconds kept the GUI thread
+busy; `dataChanged` here only repaints the visible changed cells, which is
+all a change can need when every cell has the same size. That relayout was
+also why batched layout once seemed to stop after its first batch. After a
+scroll the view tells the thumbnail cache what it shows, so decodes for
+cells that scrolled away are dropped.
 """
 
 from __future__ import annotations
 
 import numpy as np
-from PySide6.QtCore import QItemSelection, QItemSelectionModel, QModelIndex, QPoint, QSize, Signal
+from PySide6.QtCore import (
+    QItemSelection,
+    QItemSelectionModel,
+    QModelIndex,
+    QPersistentModelIndex,
+    QPoint,
+    QSize,
+    QTimer,
+    Signal,
+)
 from PySide6.QtWidgets import QAbstractItemView, QListView, QWidget
 
 from clml_desktop.ui.context import AppContext
 from clml_desktop.ui.grid_delegate import GridDelegate
 from clml_desktop.ui.grid_model import GridModel
+
+KEEP_MS = 60
 
 
 class GridView(QListView):
@@ -51,6 +71,13 @@ class GridView(QListView):
         self.selectionModel().selectionChanged.connect(self._on_selection)
         self.selectionModel().currentChanged.connect(self._on_current)
         model.modelReset.connect(self._restore_after_reset)
+        # At most every KEEP_MS while scrolling: forget decodes for cells no longer shown.
+        self._keep_timer = QTimer(self)
+        self._keep_timer.setSingleShot(True)
+        self._keep_timer.setInterval(KEEP_MS)
+        self._keep_timer.timeout.connect(lambda: self.grid_model.keep_thumbnails(self.visible_rows()))
+        self.verticalScrollBar().valueChanged.connect(self._schedule_keep)
+        model.modelReset.connect(self._schedule_keep)
         self.activated.connect(lambda idx: self.imageActivated.emit(model.image_id(idx.row())))
         context.currentImageChanged.connect(self._follow_current)
 
@@ -89,6 +116,29 @@ class GridView(QListView):
             rows = self.viewport().height() // max(1, cell.height()) + 1
             stop = min(n, start + cols * (rows + 1))
         return range(start, min(n, stop))
+
+    def dataChanged(
+        self,
+        top_left: QModelIndex | QPersistentModelIndex,
+        bottom_right: QModelIndex | QPersistentModelIndex,
+        roles: list[int] | None = None,
+    ) -> None:
+        """Repaint the visible cells of the changed span; never re-lay out (module docstring)."""
+        visible = self.visible_rows()
+        first = max(top_left.row(), visible.start)
+        last = min(bottom_right.row(), visible.stop - 1)
+        if first > last:
+            return
+        model = self.grid_model
+        rect = self.visualRect(model.index(first)).united(self.visualRect(model.index(last)))
+        if first != last:
+            rect.setLeft(0)
+            rect.setRight(self.viewport().width())
+        self.viewport().update(rect)
+
+    def _schedule_keep(self) -> None:
+        if not self._keep_timer.isActive():
+            self._keep_timer.start()
 
     def _on_selection(self, _selected: QItemSelection, _deselected: QItemSelection) -> None:
         if self._syncing:

@@ -5,9 +5,16 @@ thread and holding every thumbnail in memory are what make big folders hang.
 Here the GUI asks `get()`; a miss queues the image and returns None at once.
 A few quiet pool workers drain the queue newest-first (what is on screen now
 wins over what scrolled past), decode with Pillow (JPEG draft mode, EXIF
-orientation), write a small JPEG under `<data_dir>/thumbs/` keyed by
-path + content version + size, and send back a QImage (QImage, unlike
-QPixmap, may be made off the GUI thread). Memory holds a bounded LRU.
+orientation), scale to the cell size, write a small JPEG under
+`<data_dir>/thumbs/` keyed by path + content version + size, and hand back a
+QImage (QImage, unlike QPixmap, may be made off the GUI thread). Memory holds
+a bounded LRU.
+
+The GUI thread's share is kept to one short slot per batch (ADR 0014):
+finished thumbnails are collected in a list and announced at most every
+`COLLECT_MS` with one `thumbnailsChanged(ids)` signal, not one queued signal
+per image; and the grid calls `keep_only()` with what it shows, so requests
+for cells that scrolled away are dropped instead of being decoded.
 """
 
 from __future__ import annotations
@@ -16,6 +23,7 @@ import hashlib
 import os
 import threading
 from collections import OrderedDict, deque
+from collections.abc import Iterable
 from pathlib import Path
 
 from PIL import Image, ImageOps
@@ -27,6 +35,7 @@ from clml_desktop.jobs.worker import JobControl, Worker
 
 MEMORY_BUDGET_BYTES = 96 * 1024 * 1024
 QUEUE_LIMIT = 512
+COLLECT_MS = 25  # finished thumbnails reach the grid in batches at most this often
 DISK_BUDGET_BYTES = 512 * 1024 * 1024
 
 
@@ -86,19 +95,18 @@ def prune_disk_cache(folder: Path, max_bytes: int = DISK_BUDGET_BYTES) -> int:
 
 
 class _Signals(QObject):
-    ready = Signal(int, QImage)
-    failed = Signal(int, str)
+    results = Signal()  # the result list went from empty to non-empty
 
 
 class ThumbnailCache(QObject):
     """Thumbnails for one collection at one size. See the module docstring.
 
-    Signals: `thumbnailReady(image_id)` when `get(image_id)` would now hit;
-    `thumbnailFailed(image_id, message)` when the image could not be decoded.
+    Signals: `thumbnailsChanged(ids)` when `get()` would now hit for those
+    images, or they turned out unreadable (`failure()` says why); `idle` when
+    nothing is queued or decoding any more.
     """
 
-    thumbnailReady = Signal(int)
-    thumbnailFailed = Signal(int, str)
+    thumbnailsChanged = Signal(list)
     idle = Signal()
 
     def __init__(
@@ -120,12 +128,18 @@ class ThumbnailCache(QObject):
         self._bytes = 0
         self._failed: dict[int, str] = {}
         self._lock = threading.Lock()
+        # Guarded by _lock: waiting requests, ids waiting or decoding, finished results.
         self._queue: deque[tuple[int, str, int]] = deque()
         self._queued: set[int] = set()
+        self._running: set[int] = set()
+        self._results: list[tuple[int, QImage | None, str]] = []
         self._active: list[Worker] = []
         self._signals = _Signals()
-        self._signals.ready.connect(self._on_ready)
-        self._signals.failed.connect(self._on_failed)
+        self._signals.results.connect(self._on_results)
+        self._collect_timer = QTimer(self)
+        self._collect_timer.setSingleShot(True)
+        self._collect_timer.setInterval(COLLECT_MS)
+        self._collect_timer.timeout.connect(self._collect)
         self._closed = False
         self._pump_scheduled = False
 
@@ -146,7 +160,7 @@ class ThumbnailCache(QObject):
         if image_id in self._failed or self._closed:
             return None
         with self._lock:
-            if image_id in self._queued:
+            if image_id in self._queued or image_id in self._running:
                 return None
             self._queued.add(image_id)
             self._queue.append((image_id, relpath, int(version)))
@@ -159,13 +173,33 @@ class ThumbnailCache(QObject):
             QTimer.singleShot(0, self._pump)
         return None
 
+    def keep_only(self, image_ids: Iterable[int]) -> int:
+        """Drop waiting requests for images not in `image_ids`; returns how many.
+
+        The grid calls this with the cells it shows after a scroll, so a
+        fast scroll through thousands of images decodes only where it stops.
+        Decodes already running finish (and land in memory).
+        """
+        keep = set(image_ids)
+        with self._lock:
+            if not self._queue:
+                return 0
+            kept = deque(item for item in self._queue if item[0] in keep)
+            dropped = len(self._queue) - len(kept)
+            if dropped:
+                self._queue = kept
+                self._queued = {item[0] for item in kept}
+        if dropped and self.pending() == 0:
+            self.idle.emit()
+        return dropped
+
     def failure(self, image_id: int) -> str | None:
         return self._failed.get(image_id)
 
     def pending(self) -> int:
         """Decodes queued or running (0 means everything asked for is shown)."""
         with self._lock:
-            return len(self._queued)
+            return len(self._queued) + len(self._running)
 
     def forget(self, image_id: int) -> None:
         """Drop an image from memory (its file changed); the next get re-decodes."""
@@ -177,9 +211,12 @@ class ThumbnailCache(QObject):
     def close(self) -> None:
         """Stop decoding; queued requests are dropped, running ones end soon."""
         self._closed = True
+        self._collect_timer.stop()
         with self._lock:
             self._queue.clear()
             self._queued.clear()
+            self._running.clear()
+            self._results.clear()
         for worker in self._active:
             worker.cancel()
 
@@ -198,39 +235,49 @@ class ThumbnailCache(QObject):
                 if not self._queue:
                     return
                 image_id, relpath, version = self._queue.pop()
+                self._queued.discard(image_id)
+                self._running.add(image_id)
             target = self._dir / cache_key(relpath, version, self._size)
+            result: tuple[int, QImage | None, str]
             try:
                 image = QImage(str(target)) if target.exists() else QImage()
                 if image.isNull():
                     image = make_thumbnail(self._root / relpath, target, self._size)
             except Exception as exc:
-                self._signals.failed.emit(image_id, f"{relpath}: {exc}")
+                result = (image_id, None, f"{relpath}: {exc}")
             else:
-                self._signals.ready.emit(image_id, image)
+                result = (image_id, image, "")
+            with self._lock:
+                first = not self._results
+                self._results.append(result)
+            if first:
+                self._signals.results.emit()
 
-    def _on_ready(self, image_id: int, image: QImage) -> None:
+    def _on_results(self) -> None:
+        if not self._collect_timer.isActive():
+            self._collect_timer.start()
+
+    def _collect(self) -> None:
+        """Take every finished thumbnail into memory and announce them with one signal."""
         with self._lock:
-            self._queued.discard(image_id)
-            empty = not self._queued
-        if self._closed:
+            results, self._results = self._results, []
+            for image_id, _image, _message in results:
+                self._running.discard(image_id)
+            empty = not self._queued and not self._running
+        if self._closed or not results:
             return
-        old = self._memory.pop(image_id, None)
-        if old is not None:
-            self._bytes -= old.sizeInBytes()
-        self._memory[image_id] = image
-        self._bytes += image.sizeInBytes()
+        for image_id, image, message in results:
+            if image is None:
+                self._failed[image_id] = message
+                continue
+            old = self._memory.pop(image_id, None)
+            if old is not None:
+                self._bytes -= old.sizeInBytes()
+            self._memory[image_id] = image
+            self._bytes += image.sizeInBytes()
         while self._bytes > MEMORY_BUDGET_BYTES and len(self._memory) > 1:
             _old_id, old_image = self._memory.popitem(last=False)
             self._bytes -= old_image.sizeInBytes()
-        self.thumbnailReady.emit(image_id)
-        if empty:
-            self.idle.emit()
-
-    def _on_failed(self, image_id: int, message: str) -> None:
-        with self._lock:
-            self._queued.discard(image_id)
-            empty = not self._queued
-        self._failed[image_id] = message
-        self.thumbnailFailed.emit(image_id, message)
+        self.thumbnailsChanged.emit([image_id for image_id, _i, _m in results])
         if empty:
             self.idle.emit()
