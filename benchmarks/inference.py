@@ -1,31 +1,59 @@
 """Inference speed: onnxruntime (our session options) vs torch eager, share of the CPU's
 sgemm rate, and end-to-end `suggest` over generated JPEGs vs model-only throughput.
 
-    .venv/bin/python benchmarks/inference.py            # full run (several minutes on 2 cores)
-    .venv/bin/python benchmarks/inference.py --quick    # fewer repetitions and images
+    .venv/bin/python benchmarks/inference.py                 # CPU table + end-to-end
+    .venv/bin/python benchmarks/inference.py --quick         # fewer rounds and images
+    .venv/bin/python benchmarks/inference.py --profile       # + where ORT's time goes
+    .venv/bin/python benchmarks/inference.py --device cuda   # CUDA provider vs torch CUDA
 
-Prints tables; numbers on a shared machine are noisy, so each cell is the best
-of several timed repetitions after a warm-up. FLOPs are counted as 2 × the
-multiply-accumulates of every conv/linear layer (the same convention as the
-2·n³ of sgemm); torchvision's "7.8 GFLOPS" for ResNet101 counts MACs.
-With `--cuda` (or automatically when a GPU is usable) the same model table is
-run on the CUDA provider and torch on cuda.
+How it keeps a shared machine from deciding the result:
+- every engine of a cell (ours, ORT with default options, torch eager, and
+  the sgemm that the share is measured against) runs once per round, in
+  alternating order, after two warm-up calls each; so all see the same load,
+  and the table gives medians over rounds;
+- "ours/torch" and "of sgemm (paired)" are medians of per-round ratios;
+  "of sgemm (best)" is the best round of ours against the best sgemm of the
+  whole run (capability against capability);
+- numpy's OpenBLAS, torch and onnxruntime all use the same thread count
+  (the cores this process may use), set before the libraries load.
+FLOPs are 2 × the multiply-accumulates of every Conv and Gemm/MatMul node of
+the ONNX graph at that size (the same convention as sgemm's 2·n³); for
+ResNet101 at 224 px that is 7.8 GMAC = 15.6 GFLOP per image.
 """
 
 from __future__ import annotations
 
-import argparse
 import os
-import shutil
-import sys
-import tempfile
-import time
-from pathlib import Path
 
-import numpy as np
-import onnxruntime as ort
-import torch
-from PIL import Image
+
+def _usable_cores() -> int:
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:
+        return max(1, os.cpu_count() or 1)
+
+
+# BLAS and OpenMP size their pools when the library loads: before numpy and torch.
+for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+    os.environ.setdefault(_var, str(_usable_cores()))
+
+import argparse  # noqa: E402
+import json  # noqa: E402
+import shutil  # noqa: E402
+import statistics  # noqa: E402
+import sys  # noqa: E402
+import tempfile  # noqa: E402
+import time  # noqa: E402
+from collections import defaultdict  # noqa: E402
+from collections.abc import Callable  # noqa: E402
+from pathlib import Path  # noqa: E402
+
+import numpy as np  # noqa: E402
+import onnx  # noqa: E402
+import onnxruntime as ort  # noqa: E402
+import torch  # noqa: E402
+from onnx import shape_inference  # noqa: E402
+from PIL import Image  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
@@ -41,6 +69,8 @@ from models.manifest import Manifest  # noqa: E402
 from models.resnet import build_model  # noqa: E402
 
 TAGS = [f"tag{i:02d}" for i in range(20)]
+SGEMM_N = 4096
+WARMUP = 2
 
 
 def best_time(fn, reps: int, min_seconds: float = 0.0) -> float:
@@ -55,36 +85,96 @@ def best_time(fn, reps: int, min_seconds: float = 0.0) -> float:
     return min(times)
 
 
-def sgemm_gflops(n: int = 4096, reps: int = 3) -> tuple[float, float]:
-    """fp32 matrix-multiply rate of numpy and torch on this CPU (GFLOP/s, 2·n³ per product)."""
+def interleaved(
+    fns: dict[str, Callable[[], object]], rounds: int, min_seconds: float = 0.0
+) -> dict[str, list[float]]:
+    """Seconds per call of each function, one call each per round in alternating order
+    (ABC, CBA, ...) after WARMUP calls each, so a change of load hits all of them alike."""
+    for fn in fns.values():
+        for _ in range(WARMUP):
+            fn()
+    names = list(fns)
+    times: dict[str, list[float]] = {name: [] for name in names}
+    start = time.perf_counter()
+    r = 0
+    while r < rounds or time.perf_counter() - start < min_seconds:
+        for name in names if r % 2 == 0 else reversed(names):
+            t = time.perf_counter()
+            fns[name]()
+            times[name].append(time.perf_counter() - t)
+        r += 1
+    return times
+
+
+def sgemm_fns(device: str) -> dict[str, Callable[[], object]]:
+    """fp32 n×n matrix products: numpy (OpenBLAS) and torch (MKL) on the CPU; torch with
+    TF32 off on CUDA."""
     rng = np.random.default_rng(0)
-    a = rng.standard_normal((n, n), dtype=np.float32)
-    b = rng.standard_normal((n, n), dtype=np.float32)
-    flops = 2.0 * n**3
-    t_np = best_time(lambda: a @ b, reps)
+    a = rng.standard_normal((SGEMM_N, SGEMM_N), dtype=np.float32)
+    b = rng.standard_normal((SGEMM_N, SGEMM_N), dtype=np.float32)
+    if device == "cuda":
+        torch.backends.cuda.matmul.allow_tf32 = False
+        ta, tb = torch.from_numpy(a).cuda(), torch.from_numpy(b).cuda()
+
+        def cuda_mm():
+            ta @ tb
+            torch.cuda.synchronize()
+
+        return {"torch-cuda": cuda_mm}
     ta, tb = torch.from_numpy(a), torch.from_numpy(b)
-    t_torch = best_time(lambda: ta @ tb, reps)
-    return flops / t_np / 1e9, flops / t_torch / 1e9
+    return {"numpy": lambda: a @ b, "torch": lambda: ta @ tb}
 
 
-class SgemmPeak:
-    """The best sgemm rate seen so far, re-measured beside every timed row: on a shared
-    machine one unlucky measurement would make any share look better than it is."""
+def gflops_of(seconds: float) -> float:
+    return 2.0 * SGEMM_N**3 / seconds / 1e9
 
-    def __init__(self, reps: int) -> None:
-        self.reps = reps
-        self.best = 0.0
-        self.samples: list[float] = []
 
-    def sample(self) -> float:
-        gf_np, gf_torch = sgemm_gflops(reps=self.reps)
-        self.samples += [gf_np, gf_torch]
-        self.best = max(self.best, gf_np, gf_torch)
-        return self.best
+class Sgemm:
+    """The sgemm side of the share: picks the faster library once, then provides one
+    product per round (paired with the model's runs) and remembers the best rate seen."""
+
+    def __init__(self, device: str, rounds: int) -> None:
+        fns = sgemm_fns(device)
+        times = interleaved(fns, rounds)
+        self.first = {name: gflops_of(min(ts)) for name, ts in times.items()}
+        self.name = max(self.first, key=self.first.get)
+        self.fn = fns[self.name]
+        self.best = max(self.first.values())
+
+    def seen(self, seconds: list[float]) -> list[float]:
+        rates = [gflops_of(s) for s in seconds]
+        self.best = max(self.best, *rates)
+        return rates
+
+
+def onnx_gflop(path: Path, size: int) -> float:
+    """GFLOP of one image: 2 × the MACs of every Conv and Gemm/MatMul node, with shapes
+    from ONNX shape inference at batch 1 and `size` px."""
+    model = onnx.load(str(path))
+    dims = model.graph.input[0].type.tensor_type.shape.dim
+    dims[0].dim_value, dims[2].dim_value, dims[3].dim_value = 1, size, size
+    model = shape_inference.infer_shapes(model)
+    shapes: dict[str, list[int]] = {
+        vi.name: [d.dim_value for d in vi.type.tensor_type.shape.dim]
+        for vi in [*model.graph.input, *model.graph.value_info, *model.graph.output]
+    }
+    shapes.update({init.name: list(init.dims) for init in model.graph.initializer})
+    macs = 0
+    for node in model.graph.node:
+        out = int(np.prod(shapes[node.output[0]]))
+        if node.op_type == "Conv":
+            weight = shapes[node.input[1]]
+            macs += out * int(np.prod(weight[1:]))
+        elif node.op_type in ("Gemm", "MatMul"):
+            a = shapes[node.input[0]]
+            trans_a = any(at.name == "transA" and at.i for at in node.attribute)
+            macs += out * (a[-2] if trans_a else a[-1])
+    return 2.0 * macs / 1e9
 
 
 def count_macs(model: torch.nn.Module, size: int) -> float:
-    """Multiply-accumulates of one image through every Conv2d and Linear layer."""
+    """Multiply-accumulates of one image through every Conv2d and Linear layer (torch
+    side; a cross-check of `onnx_gflop`)."""
     total = 0.0
 
     def conv_hook(mod, _inp, out):
@@ -127,50 +217,149 @@ def default_session(path: Path, provider: str) -> ort.InferenceSession:
     return ort.InferenceSession(str(path), providers=[provider])
 
 
+def median_ratio(a: list[float], b: list[float]) -> float:
+    """Median over rounds of a[i] / b[i]."""
+    return statistics.median(x / y for x, y in zip(a, b, strict=True))
+
+
+def torch_runner(net: torch.nn.Module, x: np.ndarray, device: str) -> Callable[[], object]:
+    """torch eager doing what `Engine.run` does: host array in, host arrays out."""
+
+    def run():
+        with torch.inference_mode():
+            xt = torch.from_numpy(x).to(device)
+            logits, embedding = net(xt)
+            return logits.cpu().numpy(), embedding.cpu().numpy()
+
+    return run
+
+
 def model_table(
-    model, dirs: dict[int, Path], batches, reps, device: str, sgemm: SgemmPeak | None
+    model, dirs: dict[int, Path], batches, rounds: int, device: str, sgemm: Sgemm
 ) -> list[list[str]]:
-    """images/s of onnxruntime (ours, default options) and torch eager per size and batch."""
+    """images/s of onnxruntime (ours, and default options) and torch eager per size and
+    batch, interleaved with the sgemm the share is measured against."""
     rows = []
-    torch_device = "cuda" if device == "cuda" else "cpu"
-    net = model.to(torch_device).eval()
+    net = model.to(device).eval()
     for size, folder in dirs.items():
         engine = Engine.load(folder, device=device)
         plain = default_session(folder / "model.onnx", engine.provider.provider)
-        gflop = 2 * count_macs(model.cpu(), size) / 1e9
-        net = model.to(torch_device).eval()
+        gflop = onnx_gflop(folder / "model.onnx", size)
+        torch_gflop = 2 * count_macs(model.cpu(), size) / 1e9
+        net = model.to(device).eval()
+        print(
+            f"  {size} px: {gflop:.2f} GFLOP/image from the ONNX graph "
+            f"({torch_gflop:.2f} from torch's layers); {engine.provider.status()}",
+            flush=True,
+        )
         for batch in batches:
             x = np.random.default_rng(0).standard_normal((batch, 3, size, size)).astype(np.float32)
-            xt = torch.from_numpy(x).to(torch_device)
-
-            def run_torch(net=net, xt=xt):
-                with torch.inference_mode():
-                    net(xt)
-                if torch_device == "cuda":
-                    torch.cuda.synchronize()
-
-            t_ours = best_time(lambda engine=engine, x=x: engine.run(x), reps)
-            t_plain = best_time(lambda plain=plain, x=x: plain.run(None, {"images": x}), reps)
-            t_torch = best_time(run_torch, reps)
-            ours = batch / t_ours
-            peak = sgemm.sample() if sgemm else None
-            share = f"{ours * gflop / peak * 100:5.1f}%" if peak else "-"
+            times = interleaved(
+                {
+                    "ours": lambda engine=engine, x=x: engine.run(x),
+                    "default": lambda plain=plain, x=x: plain.run(None, {"images": x}),
+                    "torch": torch_runner(net, x, device),
+                    "sgemm": sgemm.fn,
+                },
+                rounds,
+                min_seconds=5.0,
+            )
+            sg = sgemm.seen(times["sgemm"])
+            ours = [batch / t for t in times["ours"]]
+            paired = statistics.median(o * gflop / s for o, s in zip(ours, sg, strict=True))
+            med = statistics.median
             rows.append(
                 [
                     f"{size}",
                     f"{batch}",
-                    f"{gflop:.1f}",
-                    f"{ours:8.2f}",
-                    f"{batch / t_plain:8.2f}",
-                    f"{batch / t_torch:8.2f}",
-                    f"{ours / (batch / t_torch):5.2f}x",
-                    f"{ours * gflop:7.1f}",
-                    share,
+                    f"{len(ours)}",
+                    f"{med(ours):8.2f}",
+                    f"{batch / med(times['default']):8.2f}",
+                    f"{batch / med(times['torch']):8.2f}",
+                    f"{median_ratio(times['torch'], times['ours']):5.2f}x",
+                    f"{med(ours) * gflop:7.1f}",
+                    f"{med(sg):7.1f}",
+                    f"{paired * 100:5.1f}%",
+                    f"{max(ours) * gflop / sgemm.best * 100:5.1f}%",
                 ]
             )
             print("  " + "  ".join(rows[-1]), flush=True)
     model.cpu()
     return rows
+
+
+MODEL_HEADER = [
+    "px",
+    "batch",
+    "rounds",
+    "ORT ours",
+    "ORT default",
+    "torch",
+    "ours/torch",
+    "GFLOP/s",
+    "sgemm",
+    "of sgemm (paired)",
+    "of sgemm (best)",
+]
+
+
+def profile_table(dirs: dict[int, Path], batches, runs: int, sgemm: Sgemm) -> list[list[str]]:
+    """Where our CPU session spends its time (onnxruntime's profiler, after one warm-up
+    run): share per operator type, the convolutions' own GFLOP/s and their share of the
+    best sgemm, and the run time outside any operator."""
+    rows = []
+    for size, folder in dirs.items():
+        gflop = onnx_gflop(folder / "model.onnx", size)
+        for batch in batches:
+            opts = providers.session_options(on_cpu=True)
+            opts.enable_profiling = True
+            opts.profile_file_prefix = str(folder / f"profile-{batch}")
+            session = ort.InferenceSession(
+                str(folder / "model.onnx"), opts, providers=[providers.CPU]
+            )
+            x = np.random.default_rng(0).standard_normal((batch, 3, size, size)).astype(np.float32)
+            for _ in range(runs + 1):
+                session.run(None, {"images": x})
+            events = json.loads(Path(session.end_profiling()).read_text())
+            model_runs = sorted(
+                (e for e in events if e.get("name") == "model_run"), key=lambda e: e["ts"]
+            )
+            after_warmup = model_runs[0]["ts"] + model_runs[0]["dur"]
+            wall = sum(e["dur"] for e in model_runs[1:])
+            per_op: dict[str, float] = defaultdict(float)
+            for e in events:
+                if e.get("cat") == "Node" and e["ts"] >= after_warmup:
+                    per_op[e["args"].get("op_name", "?")] += e["dur"]
+            in_ops = sum(per_op.values())
+            conv = per_op.get("Conv", 0.0)
+            conv_gflops = gflop * batch * runs / (conv / 1e6) if conv else 0.0
+            others = sorted(((v, k) for k, v in per_op.items() if k != "Conv"), reverse=True)
+            rows.append(
+                [
+                    f"{size}",
+                    f"{batch}",
+                    f"{wall / runs / 1000:8.1f}",
+                    f"{conv / wall * 100:5.1f}%",
+                    ", ".join(f"{k} {v / wall * 100:.1f}%" for v, k in others[:3]),
+                    f"{(wall - in_ops) / wall * 100:5.1f}%",
+                    f"{conv_gflops:7.1f}",
+                    f"{conv_gflops / sgemm.best * 100:5.1f}%",
+                ]
+            )
+            print("  " + "  ".join(rows[-1]), flush=True)
+    return rows
+
+
+PROFILE_HEADER = [
+    "px",
+    "batch",
+    "ms/run",
+    "Conv",
+    "other operators",
+    "outside operators",
+    "Conv GFLOP/s",
+    "Conv of best sgemm",
+]
 
 
 def make_jpegs(folder: Path, count: int, size=(1024, 768)) -> None:
@@ -280,32 +469,63 @@ def print_table(title: str, header: list[str], rows: list[list[str]]) -> None:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true", help="fewer repetitions and images")
+    parser.add_argument("--quick", action="store_true", help="fewer rounds and images")
+    parser.add_argument(
+        "--device",
+        choices=("cpu", "cuda"),
+        default="cpu",
+        help="cpu: CPU provider vs torch on the CPU; cuda: CUDA provider vs torch on CUDA",
+    )
+    parser.add_argument("--rounds", type=int, default=None, help="timed rounds per cell")
+    parser.add_argument(
+        "--sizes", type=int, nargs="+", default=[224, 448], help="input sizes of the table"
+    )
+    parser.add_argument(
+        "--batches", type=int, nargs="+", default=None, help="batch sizes (CPU 1 8, CUDA 1 8 32)"
+    )
     parser.add_argument(
         "--images", type=int, default=None, help="JPEGs for the end-to-end run (default 500)"
     )
     parser.add_argument(
         "--e2e-size", type=int, default=224, help="input size for the end-to-end run"
     )
+    parser.add_argument("--skip-table", action="store_true", help="no engine comparison table")
     parser.add_argument("--skip-e2e", action="store_true")
     parser.add_argument("--skip-similarity", action="store_true")
     parser.add_argument(
-        "--cuda", action="store_true", help="also run the CUDA table (auto when usable)"
+        "--profile", action="store_true", help="also profile our CPU session per operator type"
     )
     args = parser.parse_args()
-    reps = 2 if args.quick else 4
+    rounds = args.rounds or (3 if args.quick else 7)
     images = args.images or (100 if args.quick else 500)
+    device = args.device
+    if device == "cuda":
+        problem = providers.cuda_problem()
+        if problem is not None or not torch.cuda.is_available():
+            print(f"CUDA benchmark impossible here: {problem or 'torch sees no CUDA device'}")
+            return 2
+        torch.backends.cudnn.benchmark = True  # ORT's CUDA provider searches conv algorithms too
     threads = providers.cpu_threads()
     torch.set_num_threads(threads)
     print(
-        f"CPU threads {threads}; onnxruntime {ort.__version__}; torch {torch.__version__}; "
-        f"cpu: {providers.ProviderChoice('auto', providers.CPU).status()}",
+        f"CPU threads {threads} (OMP/OpenBLAS/MKL {os.environ['OMP_NUM_THREADS']}/"
+        f"{os.environ['OPENBLAS_NUM_THREADS']}/{os.environ['MKL_NUM_THREADS']}); "
+        f"onnxruntime {ort.__version__}; torch {torch.__version__}; "
+        f"load average {' '.join(f'{v:.1f}' for v in os.getloadavg())}",
         flush=True,
     )
-    sgemm = SgemmPeak(reps)
-    sgemm.sample()
+    if device == "cuda":
+        print(
+            f"GPU {torch.cuda.get_device_name()}; torch cudnn.allow_tf32="
+            f"{torch.backends.cudnn.allow_tf32} matmul.allow_tf32="
+            f"{torch.backends.cuda.matmul.allow_tf32}",
+            flush=True,
+        )
+    sgemm = Sgemm(device, rounds=3)
     print(
-        f"fp32 sgemm 4096² (numpy, torch): {sgemm.samples[0]:.1f}, {sgemm.samples[1]:.1f} GFLOP/s"
+        f"fp32 sgemm {SGEMM_N}² ({', '.join(f'{k} {v:.1f}' for k, v in sgemm.first.items())} "
+        f"GFLOP/s); pairing each round with {sgemm.name}",
+        flush=True,
     )
 
     if not args.skip_similarity:
@@ -321,41 +541,37 @@ def main() -> int:
     model.eval()
     work = Path(tempfile.mkdtemp(prefix="clml-bench-"))
     try:
-        dirs = {size: make_model_dir(work / f"m{size}", model, size) for size in (224, 448)}
-        header = [
-            "px",
-            "batch",
-            "GFLOP/img",
-            "ORT ours",
-            "ORT default",
-            "torch",
-            "ours/torch",
-            "GFLOP/s",
-            "of sgemm",
-        ]
-        print("\nResNet101 (random weights, BN-calibrated), CPU, images/s:", flush=True)
-        rows = model_table(model, dirs, (1, 8), reps, "cpu", sgemm)
-        print_table("ResNet101 on CPU (images/s; best of repetitions)", header, rows)
-        print(
-            f"'of sgemm' is against the best fp32 sgemm rate seen so far ({sgemm.best:.1f} GFLOP/s; "
-            f"samples {min(sgemm.samples):.1f}–{max(sgemm.samples):.1f})"
-        )
-        cuda_problem = providers.cuda_problem()
-        if cuda_problem is None and torch.cuda.is_available():
-            print("\nResNet101 on CUDA:", flush=True)
-            gpu_rows = model_table(model, dirs, (1, 8, 32), reps * 3, "cuda", None)
-            print_table("ResNet101 on CUDA (images/s)", header, gpu_rows)
-        else:
-            print(f"\nCUDA table skipped: {cuda_problem or 'torch sees no CUDA device'}")
+        sizes = sorted(set(args.sizes) | ({args.e2e_size} if not args.skip_e2e else set()))
+        dirs = {size: make_model_dir(work / f"m{size}", model, size) for size in sizes}
+        table_dirs = {size: dirs[size] for size in args.sizes}
+        batches = args.batches or ((1, 8, 32) if device == "cuda" else (1, 8))
+        if not args.skip_table:
+            where = "CUDA" if device == "cuda" else "CPU"
+            print(f"\nResNet101 (random weights, BN-calibrated) on {where}, images/s:", flush=True)
+            rows = model_table(model, table_dirs, batches, rounds, device, sgemm)
+            print_table(
+                f"ResNet101 on {where} (images/s, median of interleaved rounds)",
+                MODEL_HEADER,
+                rows,
+            )
+            print(
+                f"'of sgemm (paired)': median over rounds of ours against that round's sgemm; "
+                f"'(best)': ours' best round against the best sgemm seen ({sgemm.best:.1f} "
+                f"GFLOP/s)"
+            )
+        if args.profile and device == "cpu":
+            print("\nwhere our CPU session's time goes (onnxruntime profiler):", flush=True)
+            print_table(
+                "operator time per run (Conv includes the Add/ReLU fused into it)",
+                PROFILE_HEADER,
+                profile_table(table_dirs, batches, 3, sgemm),
+            )
         if not args.skip_e2e:
             print(
-                f"\nend-to-end suggest over {images} JPEGs (1024×768), ResNet101 at {args.e2e_size} px:"
+                f"\nend-to-end suggest over {images} JPEGs (1024×768), ResNet101 at "
+                f"{args.e2e_size} px on {device}:"
             )
-            e2e_dir = dirs.get(args.e2e_size) or make_model_dir(
-                work / f"m{args.e2e_size}", model, args.e2e_size
-            )
-            device = "auto"
-            rows = end_to_end(e2e_dir, images, work, device)
+            rows = end_to_end(dirs[args.e2e_size], images, work, device)
             print_table(
                 "end-to-end (decode threads + model + store) vs model only, same batch",
                 ["px", "batch", "decode nice", "images", "model only", "end-to-end", "share"],
@@ -367,5 +583,4 @@ def main() -> int:
 
 
 if __name__ == "__main__":
-    os.environ.setdefault("OMP_NUM_THREADS", str(providers.cpu_threads()))
     sys.exit(main())

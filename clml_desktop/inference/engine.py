@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 import onnxruntime as ort
 
-from clml_desktop.inference import providers
+from clml_desktop.inference import optimized_cache, providers
 from clml_desktop.inference.errors import ModelLoadError, TagMismatchError
 from clml_desktop.inference.preprocess import Normalizer
 from models.manifest import Manifest, ManifestError
@@ -91,7 +91,7 @@ class Engine:
         wanted, reason = providers.plan_providers(device)
         opts = providers.session_options(on_cpu=wanted == [providers.CPU])
         try:
-            session = ort.InferenceSession(str(onnx_path), sess_options=opts, providers=wanted)
+            session = optimized_cache.open_session(onnx_path, opts, wanted)
         except Exception as exc:  # onnxruntime raises its own Fail/InvalidGraph types
             raise ModelLoadError(f"{onnx_path}: onnxruntime cannot load it: {exc}") from exc
         choice = providers.resolve(device, reason, session)

@@ -47,8 +47,13 @@ def _lower_thread_priority(niceness: int) -> None:
     """
     if niceness <= 0 or not hasattr(os, "setpriority"):
         return
+    tid = threading.get_native_id()
     try:
-        os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), niceness)
+        # Relative to what the thread inherited: under `nice -n 19` an absolute 5 would
+        # raise the decoders' priority (for root) instead of lowering it.
+        os.setpriority(
+            os.PRIO_PROCESS, tid, min(19, os.getpriority(os.PRIO_PROCESS, tid) + niceness)
+        )
     except OSError:
         pass
 

@@ -67,6 +67,12 @@ def write_model(
     return ModelKit(dir=folder, torch_model=model, manifest=manifest)
 
 
+@pytest.fixture(autouse=True)
+def private_ort_cache(tmp_path, monkeypatch):
+    """Optimised-model cache entries go to the test's folder, never the user's cache."""
+    monkeypatch.setenv("CLML_DESKTOP_ORT_CACHE", str(tmp_path / "ort-cache"))
+
+
 @pytest.fixture(scope="session")
 def model_kit(tmp_path_factory) -> ModelKit:
     torch.set_num_threads(1)
