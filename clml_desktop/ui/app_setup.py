@@ -12,6 +12,7 @@ from PySide6.QtGui import QIcon
 from PySide6.QtWidgets import QApplication
 
 from clml_desktop.ui.context import AppContext
+from clml_desktop.ui.gc_tuning import tune_gc
 from clml_desktop.ui.main_window import MainWindow
 from clml_desktop.ui.settings import Settings
 from clml_desktop.ui.theme import apply_theme, follow_system
@@ -45,7 +46,9 @@ def create_window(settings: QSettings | None = None) -> MainWindow:
     context = AppContext(Settings(settings))
     apply_theme(app, context.settings.theme)
     follow_system(app, lambda: context.settings.theme)
-    return MainWindow(context)
+    window = MainWindow(context)
+    tune_gc()
+    return window
 
 
 def wait_until(predicate: Callable[[], object], timeout_s: float = 60.0, step_ms: int = 10) -> bool:

@@ -27,6 +27,7 @@ from PySide6.QtCore import (
     QPersistentModelIndex,
     QPoint,
     QSize,
+    Qt,
     QTimer,
     Signal,
 )
@@ -37,6 +38,7 @@ from clml_desktop.ui.grid_delegate import GridDelegate
 from clml_desktop.ui.grid_model import GridModel
 
 KEEP_MS = 60
+LAYOUT_BATCH = 2000
 
 
 class GridView(QListView):
@@ -58,9 +60,13 @@ class GridView(QListView):
         self.setSelectionMode(QAbstractItemView.SelectionMode.ExtendedSelection)
         self.setSelectionRectVisible(True)
         self.setVerticalScrollMode(QAbstractItemView.ScrollMode.ScrollPerPixel)
+        # Always shown: a bar that appears after the first layout narrows the
+        # viewport, and list mode then lays out every row a second time.
+        self.setVerticalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOn)
         self.setMouseTracking(True)
         self.setSpacing(4)
-        self.setLayoutMode(QListView.LayoutMode.SinglePass)
+        self.setLayoutMode(QListView.LayoutMode.Batched)
+        self.setBatchSize(LAYOUT_BATCH)
         self.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
         self.setToolTip("")
         self._delegate = GridDelegate(context.settings.thumbnail_size, self)
