@@ -12,7 +12,8 @@ folder in a 1440×900 main window, and measures:
 - visible thumbnails: end of scan until every visible cell shows its thumbnail;
 - worst GUI-thread stall while scrolling page by page through the whole grid
   (cold thumbnail cache, decodes in the background), and again scrolling back
-  while the ONNX engine scores the collection in the background;
+  while the ONNX engine scores the collection in the background the way the
+  app does it (`clml_desktop.jobs.rescore.score_in_child`);
 - peak RSS of the process (the model is exported in a subprocess, so torch is
   never loaded here).
 
@@ -237,19 +238,12 @@ def main() -> int:
     stall_infer = None
     infer_note = "skipped"
     if have_model:
-        from clml_desktop.collection.store import CollectionStore
-        from clml_desktop.inference.engine import Engine
-        from clml_desktop.inference.pipeline import predict_collection
+        from clml_desktop.jobs.rescore import score_in_child
         from clml_desktop.jobs.worker import Worker
 
         def infer(control) -> object:  # noqa: ANN001
-            store = CollectionStore.open(folder)
-            try:
-                engine = Engine.load(model_dir, device="cpu")
-                return predict_collection(store, engine, cancel=lambda: control.cancelled,
-                                          progress=lambda p: control.report(p.done, p.total, "Scoring"))
-            finally:
-                store.close()
+            # The app's own background scoring (a niced child process, ADR 0014).
+            return score_in_child(control, folder, model_dir, "cpu")
 
         worker = Worker(infer, name="Scoring (benchmark)")
         results: list[object] = []

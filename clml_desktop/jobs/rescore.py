@@ -1,41 +1,131 @@
 """Background job: score what changed with the active model (after a training,
 a model switch, or new images), so suggestions are fresh without blocking.
 
-Runs on a worker thread with its own store connection (ADR 0001). Only images
-without a current cached score are run through the model: a new model's
-training images already carry its out-of-fold scores, so after a training
-this is typically just the images added or changed since the training set
-was written.
+Only images without a current cached score are run through the model: a new
+model's training images already carry its out-of-fold scores, so after a
+training this is typically just the images added or changed since the
+training set was written.
+
+The scoring itself runs in a child process at lower CPU priority (ADR 0014),
+like the trainer: in-process, its decode threads, the onnxruntime thread pool
+and its Python loop competed with the GUI thread for the GIL and for the
+cores, and the grid stalled for 100-200 ms at a time while it ran. The job's
+worker thread only relays the child's progress lines and its report, and a
+cancel asks the child to stop after its current batch (what it scored is
+kept, as before).
 """
 
 from __future__ import annotations
 
+import base64
+import os
+import pickle
+import queue
+import signal
+import subprocess
+import sys
+import tempfile
+import threading
 from pathlib import Path
 
-from clml_desktop.inference.pipeline import PipelineReport, Progress
-from clml_desktop.jobs.worker import JobControl
+from clml_desktop.inference.pipeline import PipelineReport
+from clml_desktop.jobs.worker import Cancelled, JobControl
+
+# Scoring yields the cores to the GUI (and to the user's foreground work).
+SCORING_NICENESS = 10
+STOP_GRACE_S = 30.0
 
 
 def rescore_active_model(control: JobControl, root: Path, device: str = "auto") -> PipelineReport | None:
     """Run the active model over images lacking a current score; None when no model is active."""
     from clml_desktop.collection.store import CollectionStore
-    from clml_desktop.inference.engine import Engine
-    from clml_desktop.inference.pipeline import predict_collection
 
     store = CollectionStore.open(Path(root))
     try:
         model = store.active_model()
-        if model is None:
-            return None
-        control.report(0, 0, "Loading the model")
-        engine = Engine.load(Path(model.path), device=device)
-        control.check()
-
-        def progress(p: Progress) -> None:
-            control.report(p.done, p.total, f"Scoring images ({p.images_per_s:.1f}/s)")
-
-        return predict_collection(
-            store, engine, progress=progress, cancel=lambda: control.cancelled
-        )
     finally:
         store.close()
+    if model is None:
+        return None
+    return score_in_child(control, Path(root), Path(model.path), device)
+
+
+def score_in_child(
+    control: JobControl, root: Path, model_dir: Path, device: str = "auto", niceness: int = SCORING_NICENESS
+) -> PipelineReport:
+    """Score the collection at `root` with the model in `model_dir` in a child process.
+
+    Blocks the calling (worker) thread until the child ends; raises
+    `Cancelled` after a cancel once the child has stopped, and RuntimeError
+    with the child's message when scoring failed.
+    """
+    cmd = [sys.executable, "-m", "clml_desktop.jobs.score_child", str(root), str(model_dir), device, str(niceness)]
+    env = dict(os.environ)
+    package_root = str(Path(__file__).resolve().parents[2])
+    env["PYTHONPATH"] = os.pathsep.join(p for p in (package_root, env.get("PYTHONPATH", "")) if p)
+    with tempfile.TemporaryFile() as errors:
+        proc = subprocess.Popen(
+            cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=errors, text=True, encoding="utf-8", env=env
+        )
+        lines: queue.Queue[str | None] = queue.Queue()
+        reader = threading.Thread(target=_read_lines, args=(proc, lines), name="clml-score-reader", daemon=True)
+        reader.start()
+        report: PipelineReport | None = None
+        failure = ""
+        stopping = False
+        try:
+            while True:
+                if control.cancelled and not stopping:
+                    stopping = True
+                    _ask_to_stop(proc)
+                try:
+                    line = lines.get(timeout=0.2)
+                except queue.Empty:
+                    continue
+                if line is None:
+                    break
+                kind, _, text = line.rstrip("\n").partition(" ")
+                if kind == "progress":
+                    done, total, label = (text.split(" ", 2) + ["", ""])[:3]
+                    control.report(int(done), int(total), label)
+                elif kind == "result":
+                    report = pickle.loads(base64.b64decode(text))
+                elif kind == "error":
+                    failure = text
+        finally:
+            if proc.poll() is None:
+                _ask_to_stop(proc)
+            try:
+                proc.wait(STOP_GRACE_S)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
+            reader.join()
+            for stream in (proc.stdin, proc.stdout):
+                if stream is not None:
+                    stream.close()
+        if report is None:
+            if control.cancelled:
+                raise Cancelled()
+            errors.seek(0)
+            tail = errors.read().decode("utf-8", "replace").strip().splitlines()[-1:]
+            raise RuntimeError(failure or (tail[0] if tail else f"scoring stopped (exit code {proc.returncode})"))
+    return report
+
+
+def _read_lines(proc: subprocess.Popen, lines: queue.Queue[str | None]) -> None:
+    assert proc.stdout is not None
+    for line in proc.stdout:
+        lines.put(line)
+    lines.put(None)
+
+
+def _ask_to_stop(proc: subprocess.Popen) -> None:
+    """SIGTERM where there is one (the child stops after its batch); otherwise close its stdin."""
+    try:
+        if hasattr(signal, "SIGTERM") and os.name != "nt":
+            proc.send_signal(signal.SIGTERM)
+        elif proc.stdin is not None:
+            proc.stdin.close()
+    except (OSError, ValueError):
+        pass
