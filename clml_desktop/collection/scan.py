@@ -28,7 +28,9 @@ class ScanError(RuntimeError):
 Progress = Callable[[int, int], None]
 Cancel = Callable[[], bool]
 
-_FLUSH_EVERY = 2000  # images per transaction: a cancelled or killed scan keeps its work
+# Images per transaction: a cancelled or killed scan keeps its work, and each write
+# is short (a few ms) so an edit on the GUI thread never waits long behind it (ADR 0010).
+_FLUSH_EVERY = 256
 _TICK = 256  # files between progress reports and cancel checks
 
 

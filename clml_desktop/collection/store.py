@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 import sqlite3
 import threading
+import time
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -75,6 +76,21 @@ def _id_list(image_ids: int | Iterable[int]) -> list[int]:
     if isinstance(image_ids, (int, np.integer)):
         return [int(image_ids)]
     return [int(i) for i in image_ids]
+
+
+# Background writers (scores, scans) commit in slices of about this long, so an
+# edit on the GUI thread waits at most about one slice for the write lock (ADR 0010).
+WRITE_SLICE_SECONDS = 0.015
+_FIRST_SLICE = 64
+
+
+def _next_slice(size: int, seconds: float) -> int:
+    """The next slice's row count, steered towards `WRITE_SLICE_SECONDS`."""
+    if seconds > WRITE_SLICE_SECONDS:
+        return max(8, int(size * WRITE_SLICE_SECONDS / seconds))
+    if seconds < WRITE_SLICE_SECONDS / 2:
+        return min(4096, size * 2)
+    return size
 
 
 def _plural(n: int, word: str) -> str:
@@ -740,14 +756,30 @@ class CollectionStore:
             predictions.set_active(conn, model_id)
 
     def put_predictions(self, model_id: str, rows: Iterable[PredictionIn]) -> int:
-        """Cache scores of `model_id` (float32 probs, float16 embeddings) in one transaction."""
+        """Cache scores of `model_id` (float32 probs, float16 embeddings).
+
+        Written in short transactions (about `WRITE_SLICE_SECONDS` each, ADR 0010):
+        a model's out-of-fold scores for 20,000 images would otherwise hold the
+        write lock for seconds, and an edit on the GUI thread waits for it. The
+        scores are a cache, so a failure part-way keeps what was written; the
+        rest is scored again.
+        """
+        items = list(rows)
+        written, start, size = 0, 0, _FIRST_SLICE
         try:
-            with self._write() as conn:
-                return predictions.put_predictions(conn, model_id, rows)
+            while start < len(items) or not items:
+                began = time.perf_counter()
+                with self._write() as conn:
+                    written += predictions.put_predictions(conn, model_id, items[start:start + size])
+                start += size
+                if not items:
+                    break
+                size = _next_slice(size, time.perf_counter() - began)
         except sqlite3.IntegrityError as exc:
             raise StoreError(f"predictions for model {model_id!r} refused: {exc}") from exc
         except ValueError as exc:
             raise StoreError(str(exc)) from exc
+        return written
 
     def _model_width(self, model_id: str) -> int | None:
         r = self._conn.execute("SELECT tags FROM models WHERE id = ?", (model_id,)).fetchone()
