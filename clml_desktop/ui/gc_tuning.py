@@ -22,9 +22,9 @@ from __future__ import annotations
 
 import gc
 
-YOUNG_THRESHOLD = 2000
+YOUNG_THRESHOLD = 1000
 MIDDLE_THRESHOLD = 5
-OLD_THRESHOLD = 2000
+OLD_THRESHOLD = 5000
 
 
 def tune_gc() -> None:

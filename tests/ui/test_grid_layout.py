@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from PySide6.QtCore import QTimer
+
 from .conftest import open_and_wait, write_collection
 
 
@@ -18,5 +20,31 @@ def test_last_image_is_laid_out_and_reachable(qtbot, window, tmp_path):
     last = grid.visualRect(model.index(n - 1))
     assert last.isValid()
     assert 0 <= last.top() < grid.viewport().height()
+    assert grid.visible_rows().stop == n
+    qtbot.waitUntil(lambda: not window.is_busy(), timeout=30000)
+
+
+def test_batched_layout_finishes_while_cells_keep_changing(qtbot, window, tmp_path):
+    """Data changes (thumbnails, label edits) arrive all the time; they must not
+    restart the layout, or rows past the first batch are never laid out."""
+    folder = tmp_path / "batches"
+    n = 900
+    write_collection(folder, n)
+    grid, model = window.grid, window.grid_model
+    grid.setBatchSize(100)
+    open_and_wait(qtbot, window, folder, n)
+    qtbot.waitUntil(lambda: model.rowCount() == n, timeout=10000)
+    changes = QTimer()
+    changes.setInterval(3)
+    changes.timeout.connect(lambda: model.dataChanged.emit(model.index(0), model.index(0)))
+    changes.start()  # like thumbnails arriving for the first cells, throughout
+    try:
+        model.beginResetModel()
+        model.endResetModel()
+        qtbot.waitUntil(lambda: grid.visualRect(model.index(n - 1)).isValid(), timeout=10000)
+    finally:
+        changes.stop()
+    grid.scrollToBottom()
+    qtbot.wait(20)
     assert grid.visible_rows().stop == n
     qtbot.waitUntil(lambda: not window.is_busy(), timeout=30000)

@@ -1,0 +1,79 @@
+"""The thumbnail cache: decodes off the GUI thread, announces finished
+thumbnails in batches, drops requests for cells that scrolled away, and
+reports unreadable images."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import pytest
+from PIL import Image
+from PySide6.QtCore import QThreadPool
+
+from clml_desktop.jobs.tracker import JobTracker
+from clml_desktop.ui.thumbnails import ThumbnailCache
+
+
+@pytest.fixture
+def images(tmp_path: Path) -> list[str]:
+    for i in range(8):
+        Image.new("RGB", (64 + i, 48), (30 * i, 90, 160)).save(tmp_path / f"img_{i}.jpg")
+    (tmp_path / "broken.jpg").write_bytes(b"\xff\xd8\xff\xe0 not a jpeg")
+    return [f"img_{i}.jpg" for i in range(8)] + ["broken.jpg"]
+
+
+@pytest.fixture
+def cache(qtbot, tmp_path: Path):
+    pool = QThreadPool()
+    pool.setMaxThreadCount(2)
+    jobs = JobTracker(pool)
+    made = ThumbnailCache(jobs, tmp_path, tmp_path / "thumbs", size=32, workers=1)
+    yield made
+    made.close()
+    jobs.shutdown()
+    pool.waitForDone(10000)
+
+
+def _announced(qtbot, cache: ThumbnailCache) -> list[list[int]]:
+    batches: list[list[int]] = []
+    cache.thumbnailsChanged.connect(lambda ids: batches.append(list(ids)))
+    return batches
+
+
+def test_decodes_finished_while_the_gui_is_busy_arrive_as_one_batch(qtbot, cache, images):
+    batches = _announced(qtbot, cache)
+    for image_id, rel in enumerate(images[:8]):
+        assert cache.get(image_id, rel) is None  # a miss queues a decode
+    qtbot.wait(1)  # one event-loop pass starts the worker
+    deadline = time.monotonic() + 20
+    while len(cache._results) < 8 and time.monotonic() < deadline:
+        time.sleep(0.01)  # the GUI thread is "busy": no events processed
+    qtbot.waitUntil(lambda: cache.pending() == 0, timeout=20000)
+    assert len(batches) == 1, "results that piled up are announced with one signal"
+    assert sorted(batches[0]) == list(range(8))
+    for image_id, rel in enumerate(images[:8]):
+        image = cache.get(image_id, rel)
+        assert image is not None and max(image.width(), image.height()) <= 32
+
+
+def test_requests_for_cells_no_longer_shown_are_dropped(qtbot, cache, images):
+    batches = _announced(qtbot, cache)
+    for image_id, rel in enumerate(images[:8]):
+        cache.get(image_id, rel)
+    assert cache.pending() == 8
+    assert cache.keep_only([6, 7]) == 6
+    assert cache.pending() == 2
+    qtbot.waitUntil(lambda: cache.pending() == 0, timeout=20000)
+    assert sorted(sum(batches, [])) == [6, 7]
+    assert cache.get(0, images[0]) is None, "a dropped request is asked again when shown again"
+    qtbot.waitUntil(lambda: cache.get(0, images[0]) is not None, timeout=20000)
+
+
+def test_unreadable_images_are_reported_not_retried(qtbot, cache, images):
+    batches = _announced(qtbot, cache)
+    cache.get(99, "broken.jpg")
+    qtbot.waitUntil(lambda: cache.failure(99) is not None, timeout=20000)
+    assert batches == [[99]]
+    assert "broken.jpg" in (cache.failure(99) or "")
+    assert cache.get(99, "broken.jpg") is None and cache.pending() == 0
