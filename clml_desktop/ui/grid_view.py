@@ -12,9 +12,13 @@ for every index it makes), so it must happen only when rows change (ADR
 which with a thumbnail arriving every few milliseconds kept the GUI thread
 busy; `dataChanged` here only repaints the visible changed cells, which is
 all a change can need when every cell has the same size. That relayout was
-also why batched layout once seemed to stop after its first batch. After a
-scroll the view tells the thumbnail cache what it shows, so decodes for
-cells that scrolled away are dropped.
+also why batched layout once stopped after its first batch (each change
+restarted it from row 0); with it gone the layout runs in batches of
+`LAYOUT_BATCH` rows per event-loop pass, so no single pass holds the GUI
+thread for the whole grid. The vertical scroll bar is always shown, since
+its appearing would narrow the viewport and lay everything out again.
+After a scroll the view tells the thumbnail cache what it shows, so decodes
+for cells that scrolled away are dropped.
 """
 
 from __future__ import annotations
