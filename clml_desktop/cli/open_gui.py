@@ -60,30 +60,34 @@ def run_from_argv(argv: Sequence[str]) -> int:
 
 
 def run_headless(folder: Path | None) -> int:
-    """The main job without a window, printing each step."""
+    """The main job without a window, printing each step; every progress bar a
+    step draws starts with its number (`[2/4] [####----] 45%  training fold 1/2 …`)."""
     from clml_desktop.app import main as cli
     from clml_desktop.cli.demo import default_demo_dir
+    from clml_desktop.cli.progress_text import job_step
+
+    def step(number: int, title: str, argv: list[str]) -> int:
+        print(f"\n== {number}/4 {title}", flush=True)
+        with job_step(f"{number}/4"):
+            return cli(argv)
 
     if folder is None:
         folder = default_demo_dir()
-        print(f"\n== 1/4 demo collection: {folder}", flush=True)
-        code = cli(["demo", str(folder), "--no-gui"])
+        code = step(1, f"demo collection: {folder}", ["demo", str(folder), "--no-gui"])
         if code:
             return code
     else:
         folder = folder.expanduser().resolve()
         print(f"\n== 1/4 collection: {folder}", flush=True)
-    print("\n== 2/4 train a model on the collection's labels", flush=True)
-    code = cli(["train", str(folder)])
+    code = step(2, "train a model on the collection's labels", ["train", str(folder)])
     if code:
         return code
-    print("\n== 3/4 suggest the missing tags", flush=True)
-    code = cli(["suggest", str(folder), "--limit", "20"])
+    code = step(3, "suggest the missing tags", ["suggest", str(folder), "--limit", "20"])
     if code:
         return code
     out = folder.parent / f"{folder.name}-labels.json"
-    print(f"\n== 4/4 export labels with suggestions to {out}", flush=True)
-    code = cli(["export", str(folder), "--format", "json", "--out", str(out), "--with-suggestions"])
+    code = step(4, f"export labels with suggestions to {out}",
+                ["export", str(folder), "--format", "json", "--out", str(out), "--with-suggestions"])
     if code:
         return code
     print(f"\nDone. Labels and suggestions: {out}", flush=True)

@@ -2,16 +2,31 @@
 
 Redrawn in place with a carriage return when stderr is a terminal; when it is
 a file or a pipe (CI logs), a plain line at most every few seconds, so logs
-stay readable.
+stay readable. Inside `job_step("2/4")` every bar starts with `[2/4]`, so a
+multi-step job (the headless main job) says which step a bar belongs to.
 """
 
 from __future__ import annotations
 
 import sys
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import TextIO
 
 WIDTH = 28
+_step_label = ""
+
+
+@contextmanager
+def job_step(label: str) -> Iterator[None]:
+    """Prefix the bars drawn meanwhile with `[label]` (e.g. `2/4`)."""
+    global _step_label
+    previous, _step_label = _step_label, label
+    try:
+        yield
+    finally:
+        _step_label = previous
 
 
 def format_seconds(seconds: float | None) -> str:
@@ -44,7 +59,8 @@ class ProgressBar:
         self._last = now
         fraction = min(1.0, max(0.0, fraction))
         filled = int(round(fraction * WIDTH))
-        line = f"[{'#' * filled}{'-' * (WIDTH - filled)}] {fraction * 100:5.1f}%  {text}"
+        prefix = f"[{_step_label}] " if _step_label else ""
+        line = f"{prefix}[{'#' * filled}{'-' * (WIDTH - filled)}] {fraction * 100:5.1f}%  {text}"
         if self.interactive:
             pad = max(0, self._width - len(line))
             self.stream.write("\r" + line + " " * pad)

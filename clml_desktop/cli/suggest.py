@@ -68,7 +68,7 @@ def score_collection(
         if bar is not None:
             bar.update(
                 p.done / max(1, p.total),
-                f"{p.done}/{p.total} images  {p.images_per_s:.1f} img/s  ETA {format_seconds(p.eta_s)}",
+                f"scoring {p.done}/{p.total} images  {p.images_per_s:.1f} img/s  ETA {format_seconds(p.eta_s)}",
                 force=p.done == p.total,
             )
 

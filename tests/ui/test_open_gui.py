@@ -56,3 +56,57 @@ def test_headless_stops_at_the_first_failing_step(monkeypatch, tmp_path):
     assert open_gui.run_from_argv([str(folder)]) == 3
     assert calls == ["train"]
     assert open_gui.run_from_argv([str(tmp_path / "missing")]) == 2
+
+
+def test_headless_steps_number_their_progress_bars(monkeypatch, tmp_path):
+    import io
+
+    import clml_desktop.app
+    import clml_desktop.cli.demo
+    from clml_desktop.cli.progress_text import ProgressBar
+
+    lines: dict[str, str] = {}
+
+    def fake_cli(argv):
+        stream = io.StringIO()
+        ProgressBar(stream, min_interval_s=0).update(0.5, "working")
+        lines[argv[0]] = stream.getvalue()
+        return 0
+
+    monkeypatch.setattr(clml_desktop.app, "main", fake_cli)
+    monkeypatch.setattr(clml_desktop.cli.demo, "default_demo_dir", lambda: tmp_path / "demo")
+    assert open_gui.run_headless(None) == 0
+    assert {name: line[:5] for name, line in lines.items()} == {
+        "demo": "[1/4]", "train": "[2/4]", "suggest": "[3/4]", "export": "[4/4]"}
+    stream = io.StringIO()
+    ProgressBar(stream, min_interval_s=0).update(0.5, "outside the job")
+    assert stream.getvalue().startswith("[#"), "no step prefix outside the main job"
+
+
+def test_training_bar_covers_all_phases_without_restarting(capsys):
+    import io
+
+    from clml_desktop.cli.progress_text import ProgressBar
+    from clml_desktop.cli.train import TrainProgress
+    from clml_desktop.jobs.trainer_protocol import DoneEvent, EpochEvent, ProgressEvent, StartEvent
+
+    stream = io.StringIO()
+    shown = TrainProgress(ProgressBar(stream, min_interval_s=0))
+    shown.handle(StartEvent(device="cpu", epochs=2, folds=2, images=10, tags=3))
+    for phase in ("final", "fold 1/2", "fold 2/2"):
+        for epoch in (1, 2):
+            for step in (1, 2):
+                shown.handle(ProgressEvent(phase=phase, epoch=epoch, epochs=2, step=step, steps=2, loss=0.5))
+            shown.handle(EpochEvent(phase=phase, epoch=epoch, train_loss=0.4))
+    shown.handle(DoneEvent(model_dir="m"))
+    lines = stream.getvalue().splitlines()
+    percents = [float(line.split("]")[1].split("%")[0]) for line in lines]
+    assert percents == sorted(percents), "the bar never runs backwards"
+    full = [line for line, pct in zip(lines, percents, strict=True) if pct == 100.0]
+    assert full and all("fold 2/2" in line or "training done" in line for line in full), \
+        "100% only at the end of the last phase, never per phase"
+    assert "training final model (phase 1 of 3)  epoch 1/2" in lines[0]
+    assert any("training fold 2/2 (phase 3 of 3)  epoch 2/2 done" in line for line in lines)
+    assert abs(percents[lines.index(next(x for x in lines if "fold 1/2" in x and "epoch 1/2 done" in x))]
+               - 100 * 1.5 / 3) < 0.1
+    assert "3 models to train" in capsys.readouterr().err
