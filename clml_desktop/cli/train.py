@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import argparse
 import sys
-import time
 from pathlib import Path
 
 from clml_desktop.cli.progress_text import ProgressBar, format_seconds
@@ -31,6 +30,7 @@ from clml_desktop.jobs.trainer_protocol import (
     TrainerEvent,
     WarningEvent,
 )
+from clml_desktop.ui.run_progress import RunProgress
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
@@ -68,77 +68,41 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
 
 
 class TrainProgress:
-    """Turns the trainer's events into one bar for the whole run.
-
-    The trainer reports per phase (the final model, then one model per fold),
-    each from epoch 1 to 100%, so a bar fed those numbers would restart and
-    show "100%" several times. Here the bar covers all phases: phase i of n
-    fills the i-th n-th, the text names the phase, and the time left is for
-    the whole run (from the pace so far).
-    """
+    """One bar for the whole run (see `RunProgress`): the text names the phase,
+    the percentage and time left are for all phases together."""
 
     def __init__(self, bar: ProgressBar) -> None:
         self.bar = bar
-        self.phases: list[str] = []
-        self.total_phases = 1
-        self.epochs = 0
-        self.started = time.monotonic()
-        self.fraction = 0.0
-
-    def _phase_index(self, phase: str) -> int:
-        if phase not in self.phases:
-            self.phases.append(phase)
-        self.total_phases = max(self.total_phases, len(self.phases))
-        return self.phases.index(phase)
-
-    def _overall(self, phase: str, within: float) -> float:
-        index = self._phase_index(phase)
-        fraction = (index + min(1.0, max(0.0, within))) / self.total_phases
-        self.fraction = max(self.fraction, fraction)  # never runs backwards
-        return self.fraction
-
-    def _name(self, phase: str) -> str:
-        what = "final model" if phase == "final" else phase
-        return f"training {what} (phase {self._phase_index(phase) + 1} of {self.total_phases})"
-
-    def _eta(self, phase_eta: float | None) -> str:
-        elapsed = time.monotonic() - self.started
-        if self.fraction >= 0.02:
-            return format_seconds(elapsed / self.fraction - elapsed)
-        return format_seconds(phase_eta)
+        self.run = RunProgress()
 
     def handle(self, event: TrainerEvent) -> None:
         """Draw `event` (call once per trainer event)."""
-        bar = self.bar
+        bar, run = self.bar, self.run
         if isinstance(event, StartEvent):
-            self.total_phases = event.folds + 1 if event.folds > 1 else 1
-            self.epochs = event.epochs
+            run.start(event)
             reason = f" ({event.device_reason})" if event.device_reason else ""
+            models = f"{run.total_phases} model{'s' if run.total_phases != 1 else ''} to train"
             print(
                 f"clml-desktop: training {event.arch} at {event.image_size} px on {event.device}{reason}: "
                 f"{event.images} images, {event.tags} tags, {event.epochs} epochs, {event.folds} folds"
-                f" ({self.total_phases} model{'s' if self.total_phases != 1 else ''} to train)",
+                f" ({models})",
                 file=sys.stderr,
             )
         elif isinstance(event, ProgressEvent):
-            self.epochs = event.epochs or self.epochs
-            steps = max(1, event.epochs * event.steps)
-            within = (max(0, event.epoch - 1) * event.steps + event.step) / steps
-            fraction = self._overall(event.phase, within)
+            fraction = run.progress(event)
             loss = f"loss {event.loss:.4f}  " if event.loss is not None else ""
             bar.update(
                 fraction,
-                f"{self._name(event.phase)}  epoch {event.epoch}/{event.epochs}  {loss}"
-                f"ETA {self._eta(event.eta_s)}",
+                f"training {run.label(event.phase)}  epoch {event.epoch}/{event.epochs}  {loss}"
+                f"ETA {format_seconds(run.eta_s())}",
             )
         elif isinstance(event, EpochEvent):
-            within = event.epoch / self.epochs if self.epochs else 1.0
-            fraction = self._overall(event.phase, within)
+            fraction = run.epoch_done(event)
             val = f", held-out mAP {event.val_map:.3f}" if event.val_map is not None else ""
             loss = f"loss {event.train_loss:.4f}" if event.train_loss is not None else "done"
             bar.update(
                 fraction,
-                f"{self._name(event.phase)}  epoch {event.epoch}/{self.epochs or '?'} done: {loss}{val}",
+                f"training {run.label(event.phase)}  epoch {event.epoch}/{run.epochs or '?'} done: {loss}{val}",
                 force=True,
             )
         elif isinstance(event, WarningEvent):

@@ -31,6 +31,7 @@ from clml_desktop.jobs.trainer_protocol import (
     WarningEvent,
 )
 from clml_desktop.ui.models_panel import ModelsPanel
+from clml_desktop.ui.run_progress import RunProgress
 from clml_desktop.ui.train_dialog import TrainDialog, load_options
 
 IDLE_TEXT = "Ready to train on your confirmed tags and rejections"
@@ -140,6 +141,7 @@ class TrainPanel(QWidget):
         )
         self.warning_banner.hide()
         self._warnings: list[str] = []
+        self._run = RunProgress()
 
         self.log_view = QPlainTextEdit(self)
         self.log_view.setReadOnly(True)
@@ -225,6 +227,8 @@ class TrainPanel(QWidget):
 
     def _on_event(self, event: TrainerEvent) -> None:
         if isinstance(event, StartEvent):
+            self._run = RunProgress()
+            self._run.start(event)
             reason = f" — {event.device_reason}" if event.device_reason else ""
             self.values["device"].setText(event.device)
             self.values["device"].setToolTip(f"{event.device}{reason}")
@@ -232,26 +236,33 @@ class TrainPanel(QWidget):
                 f"Training {event.arch} at {event.image_size} px on {event.images:,} images, {event.tags} tags"
             )
         elif isinstance(event, ProgressEvent):
-            phase = f"{event.phase}: " if event.phase else ""
-            self.phase_label.setText(f"Training — {phase}epoch {event.epoch} of {event.epochs}")
+            fraction = self._run.progress(event)
+            self.phase_label.setText(
+                f"Training {self._run.label(event.phase)} — epoch {event.epoch} of {event.epochs}"
+            )
             self.values["step"].setText(f"{event.epoch}/{event.epochs} · {event.step}/{event.steps}")
             if event.loss is not None:
                 self.values["loss"].setText(f"{event.loss:.4f}")
-            self.values["eta"].setText(format_eta(event.eta_s))
+            self.values["eta"].setText(format_eta(self._run.eta_s()))
+            self.values["eta"].setToolTip("For the whole run: every model it trains")
             if event.images_per_s is not None:
                 self.values["speed"].setText(f"{event.images_per_s:.1f} images/s")
-            total = max(1, event.epochs * event.steps)
-            done = (max(0, event.epoch - 1) * event.steps) + event.step
-            self.progress.setRange(0, 1000)
-            self.progress.setValue(round(1000 * min(1.0, done / total)))
-        elif isinstance(event, EpochEvent) and event.val_map is not None:
-            self.values["val"].setText(f"{event.val_map:.3f}")
+            self._show_fraction(fraction)
+        elif isinstance(event, EpochEvent):
+            self._show_fraction(self._run.epoch_done(event))
+            if event.val_map is not None:
+                self.values["val"].setText(f"{event.val_map:.3f}")
         elif isinstance(event, WarningEvent) and event.message:
             self._warnings.append(event.message)
             more = len(self._warnings) - 1
             extra = f"  (and {more} more in the log)" if more else ""
             self.warning_banner.setText(f"⚠ {self._warnings[0]}{extra}")
             self.warning_banner.show()
+
+    def _show_fraction(self, fraction: float) -> None:
+        """The bar covers the whole run (all its models), so it never restarts."""
+        self.progress.setRange(0, 1000)
+        self.progress.setValue(round(1000 * fraction))
 
     def _append_log(self, line: str) -> None:
         self.log_view.appendPlainText(line)

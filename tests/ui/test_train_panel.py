@@ -177,3 +177,28 @@ def test_a_trainer_that_cannot_start_is_reported(tmp_path, qtbot):
         assert store_state(context) == before
     finally:
         close_context(context, panel)
+
+
+def test_progress_covers_every_model_of_the_run(tmp_path, qtbot):
+    """A run trains the final model and one per fold; the bar fills once over all of
+    them instead of restarting (and showing 100%) for each."""
+    from clml_desktop.jobs.trainer_protocol import EpochEvent, ProgressEvent, StartEvent
+
+    panel, context, _info = make_panel(tmp_path, qtbot, "success")
+    try:
+        panel._on_event(StartEvent(device="cpu", arch="resnet18", image_size=96, epochs=2, folds=2,
+                                   images=6, tags=3))
+        values = []
+        for phase in ("final", "fold 1/2", "fold 2/2"):
+            for epoch in (1, 2):
+                panel._on_event(ProgressEvent(phase=phase, epoch=epoch, epochs=2, step=1, steps=1, eta_s=5.0))
+                values.append(panel.progress.value())
+                panel._on_event(EpochEvent(phase=phase, epoch=epoch, val_map=0.5))
+                values.append(panel.progress.value())
+            if phase == "fold 1/2":
+                assert "fold 1/2 (phase 2 of 3)" in panel.phase_label.text()
+        assert values == sorted(values) and values[-1] == 1000
+        assert values.count(1000) == 2, "full only when the last model's last epoch ends"
+        assert values[3] == 333, "the final model is a third of a 2-fold run"
+    finally:
+        close_context(context, panel)
