@@ -2,7 +2,9 @@
 
 A checkpoint is only weights; the app also needs the tag names in output
 order and the preprocessing. For a checkpoint inside one of our model
-folders the manifest beside it says all that. For the authors' release
+folders the manifest beside it says all that; a run that stopped before its
+manifest leaves `run.json` beside its last good checkpoint with the same
+facts, so `python -m training export MODEL_DIR/checkpoint.pt` needs no options. For the authors' release
 (github.com/chuangua/ContrastiveLossMLML) the tag names come from a class
 names file, and the preprocessing is theirs: squash-resize to 448 and scale
 to [0, 1] with no mean/std normalisation (mean 0, std 1), with 0.5 as the
@@ -11,11 +13,13 @@ decision threshold their validation uses.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 from torch import Tensor
 
+from clml_desktop.collection.atomic import atomic_write_text
 from models.artifact import save_model_dir, synthetic_images
 from models.checkpoint import CheckpointError, load_checkpoint, load_into
 from models.manifest import IMAGENET_MEAN, IMAGENET_STD, MANIFEST_NAME, Manifest, ManifestError
@@ -26,6 +30,7 @@ AUTHORS_MEAN = (0.0, 0.0, 0.0)
 AUTHORS_STD = (1.0, 1.0, 1.0)
 AUTHORS_IMAGE_SIZE = 448
 AUTHORS_THRESHOLD = 0.5
+RUN_INFO_NAME = "run.json"
 _IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".webp", ".bmp", ".gif", ".tif", ".tiff"}
 
 
@@ -112,7 +117,7 @@ def export_checkpoint(
         state = load_checkpoint(checkpoint)
     except CheckpointError as exc:
         raise ConvertError(str(exc)) from exc
-    beside = _manifest_beside(checkpoint)
+    beside = _manifest_beside(checkpoint) or _run_info_beside(checkpoint)
     arch = arch or (beside.architecture if beside else None) or infer_arch(state)
     if arch not in ARCHITECTURES:
         raise ConvertError(
@@ -142,7 +147,8 @@ def export_checkpoint(
         if verify_folder
         else synthetic_images(2, size, mean, std)
     )
-    info = dict(training or {})
+    run_info = beside is not None and beside.id == RUN_INFO_NAME
+    info = dict(training if training is not None else (beside.training if run_info else {}))
     info.setdefault("source_checkpoint", str(checkpoint.resolve()))
     return save_model_dir(
         out_dir,
@@ -155,7 +161,7 @@ def export_checkpoint(
         thresholds=thresholds,
         training=info,
         metrics=dict(beside.metrics) if beside else {},
-        parent=beside.id if beside else None,
+        parent=(beside.parent if run_info else beside.id) if beside else None,
         verify_images=verify,
     )
 
@@ -196,3 +202,32 @@ def _manifest_beside(checkpoint: Path) -> Manifest | None:
         return Manifest.read(folder / MANIFEST_NAME)
     except ManifestError as exc:
         raise ConvertError(str(exc)) from exc
+
+
+def write_run_info(folder: Path, *, tags: Sequence[str], arch: str, image_size: int,
+                   mean: Sequence[float], std: Sequence[float], parent: str | None,
+                   training: Mapping[str, object]) -> Path:
+    """What `export` needs to turn a run's checkpoint into a model, written when the run starts."""
+    path = Path(folder) / RUN_INFO_NAME
+    info = {"tags": list(tags), "architecture": arch, "input_size": int(image_size),
+            "mean": [float(v) for v in mean], "std": [float(v) for v in std], "parent": parent,
+            "training": dict(training)}
+    atomic_write_text(path, json.dumps(info, indent=1, ensure_ascii=False) + "\n")
+    return path
+
+
+def _run_info_beside(checkpoint: Path) -> Manifest | None:
+    """run.json beside the checkpoint, as a manifest-shaped record (id "run.json", no metrics)."""
+    folder = checkpoint if checkpoint.is_dir() else checkpoint.parent
+    path = folder / RUN_INFO_NAME
+    if not path.is_file():
+        return None
+    try:
+        info = json.loads(path.read_text(encoding="utf-8"))
+        block, _ = ARCHITECTURES[info["architecture"]]
+        return Manifest(id=RUN_INFO_NAME, tags=list(info["tags"]), architecture=info["architecture"],
+                        input_size=int(info["input_size"]), embedding_dim=512 * block.expansion,
+                        mean=list(info["mean"]), std=list(info["std"]), parent=info.get("parent"),
+                        training=dict(info.get("training") or {}))
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        raise ConvertError(f"{path}: unreadable run record ({exc}); give the options explicitly") from exc

@@ -28,6 +28,7 @@ import torch
 
 from clml_desktop.collection.atomic import atomic_write_bytes
 from models.artifact import save_model_dir
+from models.convert import RUN_INFO_NAME, write_run_info
 from models.resnet import build_model
 from models.transforms import eval_transform
 from models.weights import resolve_init
@@ -129,6 +130,9 @@ def fit(cfg: FitConfig, runtime: ddp.Runtime, progress: Progress, stop: threadin
         progress.warning(message)
     if runtime.is_main:
         out.mkdir(parents=True, exist_ok=True)
+        write_run_info(out, tags=data.tags, arch=cfg.arch, image_size=cfg.image_size,
+                       mean=init.mean, std=init.std, parent=init.parent,
+                       training={"init": init.description, "unfinished_run": True})
 
     def make_model() -> torch.nn.Module:
         model = build_model(cfg.arch, len(data.tags))
@@ -166,6 +170,7 @@ def fit(cfg: FitConfig, runtime: ddp.Runtime, progress: Progress, stop: threadin
             mean=list(init.mean), std=list(init.std), thresholds=thresholds, training=training,
             metrics=metrics, parent=init.parent, has_oof=oof is not None,
             verify_images=_verify_images(data, ok, cfg.image_size, init.mean, init.std))
+        (out / RUN_INFO_NAME).unlink(missing_ok=True)  # the manifest says it all now
     keep_rows = np.flatnonzero(ok)
     remap = -np.ones(len(data), dtype=np.int64)
     remap[keep_rows] = np.arange(keep_rows.size)

@@ -109,6 +109,7 @@ def test_artifact_is_valid_and_onnx_matches_torch(trained):
     assert manifest.tags == ["blue", "circle", "green", "red", "square"]
     assert set(manifest.thresholds) == set(manifest.tags)
     assert manifest.files["oof"] == "oof.npz" and manifest.parent is None
+    assert not (out / "run.json").exists()  # only a run without a manifest keeps it
     assert manifest.training["loss"] == "splc" and manifest.training["folds"] == 2
     assert manifest.training["clml_lambda"] == 1.0
     onnx.checker.check_model(onnx.load(out / "model.onnx"))
@@ -187,6 +188,16 @@ def test_sigterm_stops_cleanly_and_keeps_the_checkpoint(tiny_set, tmp_path):
     assert Path(events[-1]["checkpoint"]) == (out / "checkpoint.pt").resolve()
     state = load_checkpoint(out / "checkpoint.pt")
     assert "fc.weight" in state and not (out / "manifest.json").exists()
+    # the kept weights become a model with no options: run.json says tags, size, preprocessing
+    rescued = tmp_path / "rescued"
+    proc = subprocess.run([sys.executable, "-m", "training", "export", str(out / "checkpoint.pt"),
+                           "--out", str(rescued)], cwd=ROOT, env=env(), capture_output=True,
+                          text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    manifest = Manifest.read(rescued)
+    assert manifest.tags == ["blue", "circle", "green", "red", "square"]
+    assert manifest.input_size == 32 and manifest.architecture == "resnet18"
+    assert manifest.training["unfinished_run"] is True
 
 
 def test_two_process_gloo_run(tiny_set, tmp_path):
