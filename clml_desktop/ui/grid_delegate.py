@@ -16,6 +16,10 @@ TEXT_GAP = 4
 RADIUS = 6.0
 BADGE_ACCENT = QColor("#2f6fdb")
 BADGE_PROBLEM = QColor("#c62828")
+# Plain ints: PySide's enum.Flag arithmetic runs in Python (~5 µs an operation, per cell).
+_SELECTED = QStyle.StateFlag.State_Selected.value
+_HAS_FOCUS = QStyle.StateFlag.State_HasFocus.value
+_MOUSE_OVER = QStyle.StateFlag.State_MouseOver.value
 
 
 class GridDelegate(QStyledItemDelegate):
@@ -44,15 +48,15 @@ class GridDelegate(QStyledItemDelegate):
         name, image, pending, problem, wh = cell
         palette: QPalette = option.palette
         rect: QRect = option.rect.adjusted(2, 2, -2, -2)
-        state = option.state
-        selected = bool(state & QStyle.StateFlag.State_Selected)
+        state = option.state.value
+        selected = bool(state & _SELECTED)
         painter.save()
         painter.setRenderHint(QPainter.RenderHint.Antialiasing, True)
-        if selected or state & (QStyle.StateFlag.State_MouseOver | QStyle.StateFlag.State_HasFocus):
+        if selected or state & (_MOUSE_OVER | _HAS_FOCUS):
             highlight = palette.color(QPalette.ColorRole.Highlight)
             fill = QColor(highlight if selected else palette.color(QPalette.ColorRole.Text))
             fill.setAlpha(70 if selected else 14)
-            painter.setPen(highlight if selected or state & QStyle.StateFlag.State_HasFocus else Qt.PenStyle.NoPen)
+            painter.setPen(highlight if selected or state & _HAS_FOCUS else Qt.PenStyle.NoPen)
             painter.setBrush(fill)
             painter.drawRoundedRect(QRectF(rect), RADIUS, RADIUS)
 
