@@ -16,6 +16,7 @@ from clml_desktop.ui.gc_tuning import tune_gc
 from clml_desktop.ui.main_window import MainWindow
 from clml_desktop.ui.settings import Settings
 from clml_desktop.ui.theme import apply_theme, follow_system
+from clml_desktop.ui.warmup import import_background_modules
 
 ICON = Path(__file__).resolve().parent / "resources" / "io.github.clml_desktop.CLMLDesktop.svg"
 
@@ -47,6 +48,7 @@ def create_window(settings: QSettings | None = None) -> MainWindow:
     apply_theme(app, context.settings.theme)
     follow_system(app, lambda: context.settings.theme)
     window = MainWindow(context)
+    import_background_modules()
     tune_gc()
     return window
 
