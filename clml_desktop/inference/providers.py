@@ -132,8 +132,12 @@ def cpu_threads() -> int:
 def session_options(on_cpu: bool) -> ort.SessionOptions:
     """Our session options: full graph optimisation, one intra-op pool sized to the cores.
 
-    Sequential execution and no inter-op pool: a ResNet is a chain, so a
-    second pool only competes with the first for the same cores.
+    ENABLE_ALL includes the NCHWc layout transform, which turns every Conv of a
+    ResNet (with its BatchNorm, Add and ReLU fused in) into a blocked-layout
+    kernel. Sequential execution and no inter-op pool: a ResNet is a chain, so a
+    second pool only competes with the first for the same cores. Pool threads
+    sleep instead of spinning between operators: the decode threads and the GUI
+    share these cores, and measured under load spinning cost 0-25% (ADR 0016).
     """
     opts = ort.SessionOptions()
     opts.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
@@ -142,4 +146,5 @@ def session_options(on_cpu: bool) -> ort.SessionOptions:
     if on_cpu:
         opts.intra_op_num_threads = cpu_threads()
         opts.inter_op_num_threads = 1
+        opts.add_session_config_entry("session.intra_op.allow_spinning", "0")
     return opts

@@ -6,6 +6,7 @@ import json
 import shutil
 
 import numpy as np
+import onnxruntime as ort
 import pytest
 
 from clml_desktop.inference import providers
@@ -149,6 +150,15 @@ def test_gpu_choice_reports_no_reason():
 
     choice = providers.resolve("auto", None, FakeSession())
     assert choice.on_gpu and choice.reason is None and "CUDA GPU" in choice.status()
+
+
+def test_cpu_session_options_are_ours():
+    """One pool of sleeping (not spinning) threads sized to the cores, full optimisation."""
+    opts = providers.session_options(on_cpu=True)
+    assert opts.intra_op_num_threads == providers.cpu_threads()
+    assert opts.inter_op_num_threads == 1
+    assert opts.graph_optimization_level == ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+    assert opts.get_session_config_entry("session.intra_op.allow_spinning") == "0"
 
 
 def test_sigmoid_is_stable_at_extremes():
