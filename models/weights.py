@@ -54,6 +54,8 @@ class InitPlan:
     old_tags: list[str] | None = None
     tags: list[str] = field(default_factory=list)
     skip_fc: bool = False
+    root: str = "imagenet"  # the --init a chain of fine-tunes started from (manifest training.root_init)
+    fold_start: str | None = None  # the --init for fold models when this start saw the images
 
     def apply(self, model: nn.Module) -> None:
         """Load the start into `model` (built with this plan's tag count)."""
@@ -87,7 +89,8 @@ def resolve_init(
             "than from ImageNet weights"
         )
         log.warning(message)
-        return InitPlan("random", "random init (asked)", warnings=[message], tags=tags)
+        return InitPlan("random", "random init (asked)", warnings=[message], tags=tags,
+                        root="random")
     if text == "imagenet":
         return _imagenet(arch, tags, progress, fetch or _fetch_imagenet)
     path = Path(text).expanduser()
@@ -140,7 +143,8 @@ def _weights_file(path: Path, arch: str, tags: list[str]) -> InitPlan:
     except CheckpointError as exc:
         raise InitError(str(exc)) from exc
     plan = InitPlan(
-        "file", f"weights file {path}", state=state, tags=tags, skip_fc=report.skipped_fc
+        "file", f"weights file {path}", state=state, tags=tags, skip_fc=report.skipped_fc,
+        root=str(path.resolve()),
     )
     plan.warnings.extend(report.messages)
     return plan
@@ -171,13 +175,25 @@ def _previous_model(folder: Path, arch: str, tags: list[str]) -> InitPlan:
         state=state,
         old_tags=list(manifest.tags),
         tags=tags,
+        root=_root_of(manifest),
     )
+    if "origin" not in manifest.training:  # imported checkpoints never saw this collection
+        plan.fold_start = plan.root
     new = [t for t in tags if _find(t, plan.old_tags) is None]
     if new:
         plan.warnings.append(
             f"{len(new)} tag(s) new to model {manifest.id} start untrained: {', '.join(new[:10])}"
         )
     return plan
+
+
+def _root_of(manifest: Manifest) -> str:
+    """Where the parent's chain of fine-tunes began (older manifests: read from its init text)."""
+    root = manifest.training.get("root_init")
+    if isinstance(root, str) and root:
+        return root
+    described = str(manifest.training.get("init", ""))
+    return "random" if described.startswith("random") else "imagenet"
 
 
 def _probe(arch: str, num_classes: int) -> nn.Module:

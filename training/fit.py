@@ -20,7 +20,7 @@ import math
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -31,7 +31,7 @@ from models.artifact import save_model_dir
 from models.convert import RUN_INFO_NAME, write_run_info
 from models.resnet import build_model
 from models.transforms import eval_transform
-from models.weights import resolve_init
+from models.weights import InitError, InitPlan, resolve_init
 from training import ddp
 from training.base_losses import make_base_loss
 from training.dataset import TrainingSet, find_unreadable, load_rgb, read_training_set
@@ -108,7 +108,7 @@ def fit(cfg: FitConfig, runtime: ddp.Runtime, progress: Progress, stop: threadin
     data = _read_data(cfg.data, early)
     init = resolve_init(cfg.init, arch=cfg.arch, tags=data.tags)
     early += init.warnings
-    lr = cfg.lr if cfg.lr is not None else (RANDOM_INIT_LR if init.kind == "random" else RECIPE_LR)
+    lr = _lr(cfg, init)
     plan, plan_warnings = plan_split(data.confirmed, cfg.folds, cfg.holdout_share, cfg.seed)
     early += plan_warnings
     folds = 0 if plan.fold_of is None else cfg.folds
@@ -132,7 +132,8 @@ def fit(cfg: FitConfig, runtime: ddp.Runtime, progress: Progress, stop: threadin
         out.mkdir(parents=True, exist_ok=True)
         write_run_info(out, tags=data.tags, arch=cfg.arch, image_size=cfg.image_size,
                        mean=init.mean, std=init.std, parent=init.parent,
-                       training={"init": init.description, "unfinished_run": True})
+                       training={"init": init.description, "root_init": init.root,
+                                 "unfinished_run": True})
 
     def make_model() -> torch.nn.Module:
         model = build_model(cfg.arch, len(data.tags))
@@ -147,7 +148,11 @@ def fit(cfg: FitConfig, runtime: ddp.Runtime, progress: Progress, stop: threadin
                       mean=list(init.mean), std=list(init.std), eta=eta, save_checkpoint=keep)
 
     final = train_phase(session, "final", plan.train, keep_checkpoints=True)
-    unseen = _unseen_scores(session, plan, final, on_fold_model)
+    fold_init, fold_session = init, session
+    if plan.fold_of is not None and init.fold_start is not None:
+        fold_init = _fold_init(init, cfg, data.tags, progress)
+        fold_session = _fold_session(session, fold_init, cfg)
+    unseen = _unseen_scores(fold_session, plan, final, on_fold_model)
     ddp.barrier(runtime)
     metrics, chosen, unseen_rows = _metrics(data, plan, unseen, final)
     model = final.weights(chosen)
@@ -164,7 +169,9 @@ def fit(cfg: FitConfig, runtime: ddp.Runtime, progress: Progress, stop: threadin
             _write_oof(out / "oof.npz", data, ok, oof, scored.embeddings)
         training = {k: (str(v) if isinstance(v, Path) else v) for k, v in asdict(cfg).items()}
         training.update(lr=lr, device=str(runtime.device), world_size=runtime.world_size,
-                        init=init.description, weights=chosen, holdout_basis=plan.holdout_basis)
+                        init=init.description, root_init=init.root,
+                        fold_init=fold_init.description if plan.fold_of is not None else None,
+                        weights=chosen, holdout_basis=plan.holdout_basis)
         save_model_dir(
             out, model, tags=data.tags, arch=cfg.arch, image_size=cfg.image_size,
             mean=list(init.mean), std=list(init.std), thresholds=thresholds, training=training,
@@ -180,6 +187,43 @@ def fit(cfg: FitConfig, runtime: ddp.Runtime, progress: Progress, stop: threadin
         paths=[data.paths[i] for i in keep_rows],
         oof_probs=None if oof is None else oof[keep_rows], insample_probs=scored.probs[keep_rows],
         embeddings=scored.embeddings[keep_rows], holdout=remap[held], final_model=model)
+
+
+def _lr(cfg: FitConfig, init: InitPlan) -> float:
+    return cfg.lr if cfg.lr is not None else (RANDOM_INIT_LR if init.kind == "random" else RECIPE_LR)
+
+
+def _fold_init(init: InitPlan, cfg: FitConfig, tags: list[str], progress: Progress) -> InitPlan:
+    """Where fold models start when the final model fine-tunes a model that trained on these images.
+
+    Starting them from that model would let each fold model remember the fold
+    it scores, burying its missing tags and flattering the metrics; so they
+    start where the chain of fine-tunes began (ImageNet, random, a weights
+    file), normalised as the final model is.
+    """
+    try:
+        fold_init = resolve_init(init.fold_start, arch=cfg.arch, tags=tags)
+    except InitError as exc:
+        progress.log(f"fold models cannot start from {init.fold_start} ({exc}); using ImageNet")
+        fold_init = resolve_init("imagenet", arch=cfg.arch, tags=tags)
+    for message in fold_init.warnings:
+        progress.log(f"fold models: {message}")
+    progress.log(f"fold models start from {fold_init.description}, not from {init.description}: "
+                 "out-of-fold scores must come from weights that never saw the image")
+    fold_init.mean, fold_init.std = init.mean, init.std
+    return fold_init
+
+
+def _fold_session(session: Session, fold_init: InitPlan, cfg: FitConfig) -> Session:
+    """The session the fold models train in: their own start and learning rate, shared state."""
+
+    def make_model() -> torch.nn.Module:
+        model = build_model(cfg.arch, len(session.data.tags))
+        fold_init.apply(model)
+        return model
+
+    return replace(session, make_model=make_model,
+                   settings=replace(session.settings, lr=_lr(cfg, fold_init)))
 
 
 @dataclass

@@ -138,3 +138,24 @@ def test_previous_model_maps_classifier_rows_by_tag_name(tmp_path):
     assert torch.equal(new.fc.weight[1], fresh_bird)  # bird is new
     with pytest.raises(InitError, match="resnet18"):
         resolve_init(tmp_path / "m1", arch="resnet50", tags=["dog"])
+
+
+@pytest.mark.parametrize(
+    ("training", "fold_start"),
+    [
+        ({"init": "random init (asked)"}, "random"),  # older manifests: read from the init text
+        ({"init": "fine-tuning model m0", "root_init": "random"}, "random"),
+        ({"init": "ImageNet weights (IMAGENET1K_V1)", "root_init": "imagenet"}, "imagenet"),
+        ({"origin": "authors' release"}, None),  # never saw this collection: folds may start there
+    ],
+)
+def test_fold_models_start_where_the_chain_began_unless_the_parent_never_saw_the_images(
+    tmp_path, training, fold_start
+):
+    (tmp_path / "m1").mkdir()
+    torch.save(build_model("resnet18", 1).state_dict(), tmp_path / "m1" / "checkpoint.pt")
+    Manifest(id="m1", tags=["cat"], architecture="resnet18", input_size=64, embedding_dim=512,
+             training=training).write(tmp_path / "m1")
+    plan = resolve_init(tmp_path / "m1", arch="resnet18", tags=["cat"])
+    assert plan.fold_start == fold_start
+    assert resolve_init("random", arch="resnet18", tags=["cat"]).fold_start is None

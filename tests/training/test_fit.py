@@ -158,6 +158,19 @@ def test_fine_tune_records_parent_and_maps_tags_by_name(trained, tmp_path):
         assert torch.equal(old["fc.weight"][i], new["fc.weight"][j])
 
 
+def test_fold_models_of_a_fine_tune_never_start_from_the_parent(trained, tmp_path):
+    """The parent trained on these images; fold models starting from it would remember them."""
+    data, parent_dir, _ = trained
+    out = tmp_path / "child"
+    rc, _, stderr = run_trainer("--data", str(data), "--out", str(out), "--epochs", "1",
+                                "--folds", "2", *tiny(str(parent_dir)))
+    assert rc == 0, stderr
+    training = Manifest.read(out).training
+    assert training["init"].startswith("fine-tuning") and training["root_init"] == "random"
+    assert training["fold_init"] == "random init (asked)" and training["lr"] == 1e-4
+    assert "fold models start from random init" in stderr
+
+
 def test_existing_model_dir_is_refused(trained):
     data, out, _ = trained
     rc, events, _ = run_trainer("--data", str(data), "--out", str(out), "--epochs", "1", *TINY)
