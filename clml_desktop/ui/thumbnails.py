@@ -4,8 +4,9 @@ Why this shape (DESIGN.md, lessons from digiKam/taggui): decoding on the GUI
 thread and holding every thumbnail in memory are what make big folders hang.
 Here the GUI asks `get()`; a miss queues the image and returns None at once.
 A few quiet pool workers drain the queue newest-first (what is on screen now
-wins over what scrolled past), decode with Pillow (JPEG draft mode, EXIF
-orientation), scale to the cell size, write a small JPEG under
+wins over what scrolled past), decode with Qt's reader (JPEG scaled while
+decoding, EXIF orientation; Pillow for what Qt cannot read), scale to the
+cell size, write a small JPEG under
 `<data_dir>/thumbs/` keyed by path + content version + size, and hand back a
 QImage (QImage, unlike QPixmap, may be made off the GUI thread). Memory holds
 a bounded LRU.
@@ -27,8 +28,8 @@ from collections.abc import Iterable
 from pathlib import Path
 
 from PIL import Image, ImageOps
-from PySide6.QtCore import QObject, QTimer, Signal
-from PySide6.QtGui import QImage
+from PySide6.QtCore import QObject, Qt, QTimer, Signal
+from PySide6.QtGui import QColor, QImage, QImageReader, QPainter
 
 from clml_desktop.jobs.tracker import JobTracker
 from clml_desktop.jobs.worker import JobControl, Worker
@@ -48,9 +49,47 @@ def cache_key(relpath: str, version: int, size: int) -> str:
 def make_thumbnail(source: Path, target: Path, size: int) -> QImage:
     """Decode `source` to at most size×size, store it as JPEG at `target`, return it.
 
-    Raises on unreadable images (the caller marks them); the cache file is
-    written via a temp name and rename, so a crash never leaves half a file.
+    Qt's reader first (EXIF orientation, JPEG scaled while decoding): its
+    work runs in C++ without the GIL, where Pillow's header, EXIF and
+    plugin code is Python that the GUI thread must take turns with
+    (ADR 0014). Pillow decodes what Qt cannot. Raises on unreadable images
+    (the caller marks them); the cache file is written via a temp name and
+    rename, so a crash never leaves half a file.
     """
+    image = _qt_decode(source, size)
+    if image is None:
+        image = _pillow_decode(source, size)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    tmp = target.with_name(f".{target.name}.{threading.get_ident()}.tmp")
+    if not image.save(str(tmp), "JPG", 85):
+        raise OSError(f"cannot write the thumbnail {tmp}")
+    os.replace(tmp, target)
+    return image
+
+
+def _qt_decode(source: Path, size: int) -> QImage | None:
+    """RGB888, at most size×size, transparency over grey; None when Qt cannot read it."""
+    reader = QImageReader(str(source))
+    reader.setAutoTransform(True)
+    full = reader.size()
+    if full.isValid() and (full.width() > size or full.height() > size):
+        reader.setScaledSize(full.scaled(size, size, Qt.AspectRatioMode.KeepAspectRatio))
+    image = reader.read()
+    if image.isNull():
+        return None
+    if max(image.width(), image.height()) > size:  # rotated, or no size known up front
+        image = image.scaled(size, size, Qt.AspectRatioMode.KeepAspectRatio, Qt.TransformationMode.SmoothTransformation)
+    if image.hasAlphaChannel():
+        flat = QImage(image.size(), QImage.Format.Format_RGB888)
+        flat.fill(QColor(128, 128, 128))
+        painter = QPainter(flat)
+        painter.drawImage(0, 0, image)
+        painter.end()
+        return flat
+    return image.convertToFormat(QImage.Format.Format_RGB888)
+
+
+def _pillow_decode(source: Path, size: int) -> QImage:
     with Image.open(source) as img:
         img.draft("RGB", (size * 2, size * 2))
         img = ImageOps.exif_transpose(img)
@@ -62,13 +101,8 @@ def make_thumbnail(source: Path, target: Path, size: int) -> QImage:
             img = background
         else:
             img = img.convert("RGB")
-        target.parent.mkdir(parents=True, exist_ok=True)
-        tmp = target.with_name(f".{target.name}.{threading.get_ident()}.tmp")
-        img.save(tmp, "JPEG", quality=85)
-        os.replace(tmp, target)
         data = img.tobytes("raw", "RGB")
-        qimage = QImage(data, img.width, img.height, img.width * 3, QImage.Format.Format_RGB888)
-        return qimage.copy()
+        return QImage(data, img.width, img.height, img.width * 3, QImage.Format.Format_RGB888).copy()
 
 
 def prune_disk_cache(folder: Path, max_bytes: int = DISK_BUDGET_BYTES) -> int:

@@ -77,3 +77,27 @@ def test_unreadable_images_are_reported_not_retried(qtbot, cache, images):
     assert batches == [[99]]
     assert "broken.jpg" in (cache.failure(99) or "")
     assert cache.get(99, "broken.jpg") is None and cache.pending() == 0
+
+
+def test_thumbnails_follow_exif_orientation_and_flatten_transparency(tmp_path):
+    from clml_desktop.ui.thumbnails import make_thumbnail
+
+    exif = Image.Exif()
+    exif[0x0112] = 6  # stored landscape, shown rotated 90° (a phone held upright)
+    Image.new("RGB", (80, 40), (200, 30, 30)).save(tmp_path / "rotated.jpg", exif=exif)
+    rotated = make_thumbnail(tmp_path / "rotated.jpg", tmp_path / "t" / "r.jpg", 32)
+    assert (rotated.width(), rotated.height()) == (16, 32)
+
+    Image.new("RGBA", (20, 20), (255, 0, 0, 0)).save(tmp_path / "clear.png")
+    clear = make_thumbnail(tmp_path / "clear.png", tmp_path / "t" / "c.jpg", 32)
+    assert clear.pixelColor(10, 10).getRgb()[:3] == (128, 128, 128)
+    assert (tmp_path / "t" / "c.jpg").is_file()
+
+
+def test_pillow_decodes_what_qt_cannot(tmp_path, monkeypatch):
+    from clml_desktop.ui import thumbnails
+
+    Image.new("RGB", (64, 48), (10, 200, 10)).save(tmp_path / "a.jpg")
+    monkeypatch.setattr(thumbnails, "_qt_decode", lambda _source, _size: None)
+    image = thumbnails.make_thumbnail(tmp_path / "a.jpg", tmp_path / "t" / "a.jpg", 32)
+    assert (image.width(), image.height()) == (32, 24)
