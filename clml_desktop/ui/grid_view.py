@@ -43,6 +43,8 @@ from clml_desktop.ui.grid_model import GridModel
 
 KEEP_MS = 60
 LAYOUT_BATCH = 2000
+FOLLOW_RETRY_MS = 25
+FOLLOW_TRIES = 80  # 2 s: far more than batched layout needs for 20,000 rows
 
 
 class GridView(QListView):
@@ -185,7 +187,19 @@ class GridView(QListView):
             self._syncing = False
         if flags != QItemSelectionModel.SelectionFlag.NoUpdate:
             self._context.set_selection([image_id])
-        self.scrollTo(idx)
+        self._scroll_to_image(image_id, FOLLOW_TRIES)
+
+    def _scroll_to_image(self, image_id: int, tries: int) -> None:
+        """Scroll the image's cell into view; while the batched layout has not
+        reached it yet (just after the rows changed), try again shortly."""
+        row = self.grid_model.row_of(image_id)
+        if row is None or image_id != self._context.current_image_id:
+            return
+        idx = self.grid_model.index(row)
+        if self.visualRect(idx).isValid():
+            self.scrollTo(idx)
+        elif tries > 0:
+            QTimer.singleShot(FOLLOW_RETRY_MS, self, lambda: self._scroll_to_image(image_id, tries - 1))
 
     def _restore_after_reset(self) -> None:
         """After the filter changed, keep the current image and selection where still shown."""

@@ -48,3 +48,21 @@ def test_batched_layout_finishes_while_cells_keep_changing(qtbot, window, tmp_pa
     qtbot.wait(20)
     assert grid.visible_rows().stop == n
     qtbot.waitUntil(lambda: not window.is_busy(), timeout=30000)
+
+
+def test_following_an_image_not_yet_laid_out_scrolls_to_it(qtbot, window, tmp_path):
+    """Right after the rows change the layout is still running in batches; an
+    image chosen elsewhere (inspector, review) must still be scrolled into view."""
+    folder = tmp_path / "follow"
+    n = 900
+    write_collection(folder, n)
+    grid, model, context = window.grid, window.grid_model, window.context
+    grid.setBatchSize(100)
+    open_and_wait(qtbot, window, folder, n)
+    model.beginResetModel()
+    model.endResetModel()
+    last = model.image_id(n - 1)
+    context.set_current_image(last)
+    qtbot.waitUntil(lambda: (n - 1) in grid.visible_rows(), timeout=10000)
+    assert grid.currentIndex().row() == n - 1
+    qtbot.waitUntil(lambda: not window.is_busy(), timeout=30000)
