@@ -17,9 +17,8 @@ kept, as before).
 
 from __future__ import annotations
 
-import base64
+import json
 import os
-import pickle
 import queue
 import signal
 import subprocess
@@ -28,6 +27,7 @@ import tempfile
 import threading
 from pathlib import Path
 
+from clml_desktop.collection.labels import Problem
 from clml_desktop.inference.pipeline import PipelineReport
 from clml_desktop.jobs.worker import Cancelled, JobControl
 
@@ -89,7 +89,7 @@ def score_in_child(
                     done, total, label = (text.split(" ", 2) + ["", ""])[:3]
                     control.report(int(done), int(total), label)
                 elif kind == "result":
-                    report = pickle.loads(base64.b64decode(text))
+                    report = _report_from_json(text)
                 elif kind == "error":
                     failure = text
         finally:
@@ -111,6 +111,14 @@ def score_in_child(
             tail = errors.read().decode("utf-8", "replace").strip().splitlines()[-1:]
             raise RuntimeError(failure or (tail[0] if tail else f"scoring stopped (exit code {proc.returncode})"))
     return report
+
+
+def _report_from_json(text: str) -> PipelineReport:
+    """The child's report, parsed as plain JSON data: the parent never unpickles
+    what another process wrote."""
+    fields = json.loads(text)
+    problems = [Problem(str(p["path"]), str(p["message"])) for p in fields.pop("problems", [])]
+    return PipelineReport(**fields, problems=problems)
 
 
 def _read_lines(proc: subprocess.Popen, lines: queue.Queue[str | None]) -> None:

@@ -4,16 +4,16 @@
 
 Scores the collection at ROOT with the model in MODEL_DIR and talks to its
 parent on stdout, one line per message: `progress DONE TOTAL TEXT` after each
-batch, then `result <base64 pickle of PipelineReport>` or `error <message>`.
+batch, then `result <PipelineReport as one JSON object>` or `error <message>`.
 SIGTERM asks it to stop after the current batch (what was scored is kept);
 so does a closed stdin on systems without SIGTERM.
 """
 
 from __future__ import annotations
 
-import base64
+import dataclasses
+import json
 import os
-import pickle
 import signal
 import sys
 import threading
@@ -52,7 +52,7 @@ def main(argv: list[str]) -> int:
     except Exception as exc:  # reported to the parent, which raises it in its job
         _say("error", (str(exc) or type(exc).__name__).replace("\n", " "))
         return 1
-    _say("result", base64.b64encode(pickle.dumps(report)).decode("ascii"))
+    _say("result", json.dumps(dataclasses.asdict(report)))
     return 0
 
 

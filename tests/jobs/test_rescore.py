@@ -75,3 +75,19 @@ def test_failure_is_an_error_with_the_childs_message(tmp_path):
     with pytest.raises(RuntimeError) as err:
         score_in_child(JobControl(_Signals()), folder, tmp_path / "no-such-model", "cpu")
     assert "no-such-model" in str(err.value) or "manifest" in str(err.value).lower()
+
+
+def test_child_report_round_trips_as_json_with_problems() -> None:
+    """The report crosses the process boundary as JSON (never a pickle) and keeps
+    every field, the unreadable images included."""
+    import dataclasses
+    import json
+
+    from clml_desktop.collection.labels import Problem
+    from clml_desktop.inference.pipeline import PipelineReport
+    from clml_desktop.jobs.rescore import _report_from_json
+
+    sent = PipelineReport("m1", "CPUExecutionProvider", total=5, scored=4,
+                          problems=[Problem("a/b.jpg", "cannot identify image file")],
+                          cancelled=True, seconds=1.5)
+    assert _report_from_json(json.dumps(dataclasses.asdict(sent))) == sent
