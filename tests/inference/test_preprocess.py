@@ -81,6 +81,7 @@ def test_preprocess_file_writes_into_a_batch_slot(image_files):
     assert not batch[0].any()
 
 
+@pytest.mark.filterwarnings("ignore::PIL.Image.DecompressionBombWarning")
 def test_images_over_the_pixel_limit_are_refused(image_files, monkeypatch):
     monkeypatch.setattr(
         Image, "MAX_IMAGE_PIXELS", 40_000
