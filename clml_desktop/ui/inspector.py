@@ -222,6 +222,11 @@ class Inspector(QWidget):
         """Wait for preview decodes (window close, tests)."""
         self.loader.shutdown()
 
+    def set_preview_shown(self, shown: bool) -> None:
+        """Show or fold away the photo. Review mode already shows the photo large
+        in the middle; there the inspector gives all its height to the tags."""
+        self.preview.setVisible(shown)
+
     def show_image(self, image_id: int) -> None:
         """Show `image_id` (-1 for none): preview from cache or off-thread, chips at once."""
         self._image_id = int(image_id)

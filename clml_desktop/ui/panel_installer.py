@@ -31,6 +31,9 @@ def install_panels(window) -> None:
     window.add_page("review", window.review_view)
     window.train_panel = TrainPanel(context, window)
     window.add_page("train", window.train_panel)
+    window.stack.currentChanged.connect(
+        lambda _index: window.inspector.set_preview_shown(window.stack.currentWidget() is not window.review_view)
+    )
 
     def show(name: str) -> None:
         window.show_view(name)

@@ -85,3 +85,19 @@ def test_closing_the_window_stops_a_running_trainer(opened, qtbot):
     window.close()
     stat = Path(f"/proc/{pid}/stat")
     assert not stat.exists() or stat.read_text().rsplit(")", 1)[-1].split()[0] == "Z"
+
+
+def test_review_mode_folds_the_inspector_photo_away(opened, qtbot):
+    """The photo is large in the middle of review mode, so the inspector does not repeat
+    it there; back on the grid it shows the photo again."""
+    window, _folder, _expected = opened
+    add_scored_model(window.context)
+    window.show()
+    qtbot.waitExposed(window)
+    preview = window.inspector.preview
+    assert preview.isVisible()
+    window.actions_.action("view.review").trigger()
+    assert window.current_view() == "review"
+    qtbot.waitUntil(lambda: not preview.isVisible(), timeout=3000)
+    window.actions_.action("view.grid").trigger()
+    qtbot.waitUntil(preview.isVisible, timeout=3000)
