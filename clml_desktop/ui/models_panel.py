@@ -55,6 +55,22 @@ def format_images(metrics: dict) -> str:
     return "—"
 
 
+def metric_provenance(metrics: dict) -> list[str]:
+    """Where the held-out numbers come from, in words: a person comparing models
+    must see whether a mAP was measured out-of-fold, on confirmed images or on
+    a held-out share, and what the thresholds were tuned on."""
+    lines = []
+    scores, images, basis = metrics.get("val_scores"), metrics.get("val_images"), metrics.get("val_images_basis")
+    if scores:
+        on = f" on {images:,} images" if isinstance(images, int) else ""
+        lines.append(f"mAP from {scores} scores{on}" + (f" ({basis})" if basis else ""))
+    if metrics.get("thresholds_from"):
+        lines.append(f"thresholds tuned on {metrics['thresholds_from']} scores")
+    if metrics.get("weights"):
+        lines.append(f"weights: {metrics['weights']}")
+    return lines
+
+
 class ModelsTableModel(QAbstractTableModel):
     """Rows are `ModelRow`s, newest first; the active one is marked and bold."""
 
@@ -108,6 +124,7 @@ class ModelsTableModel(QAbstractTableModel):
                      f"{len(row.tags)} tags"]
             if basis:
                 lines.append(f"held-out labels: {basis}")
+            lines.extend(metric_provenance(row.metrics))
             return "\n".join(lines)
         if role == Qt.ItemDataRole.TextAlignmentRole and col in (0, 3):
             return int(Qt.AlignmentFlag.AlignCenter)

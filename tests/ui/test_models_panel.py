@@ -12,7 +12,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from fake_trainer import write_model_dir  # noqa: E402
 from panel_helpers import close_context, open_context  # noqa: E402
 
-from clml_desktop.ui.models_panel import ModelsPanel, format_created, format_map  # noqa: E402
+from clml_desktop.ui.models_panel import ModelsPanel, format_created, format_map, metric_provenance  # noqa: E402
 
 
 def add_second_model(context) -> str:
@@ -63,3 +63,15 @@ def test_formatting_helpers():
     assert format_map({"val_map": None}) == "—"
     assert format_created("not a date") == "not a date"
     assert format_created("2026-11-26T10:00:00+00:00").startswith("2026-11-26")
+
+
+def test_tooltip_says_where_the_metrics_come_from():
+    """The trainer's manifest names the basis of its numbers; the panel passes it on."""
+    metrics = {"val_map": 0.3, "val_scores": "out-of-fold", "val_images": 1200,
+               "val_images_basis": "confirmed", "thresholds_from": "out-of-fold", "weights": "ema"}
+    assert metric_provenance(metrics) == [
+        "mAP from out-of-fold scores on 1,200 images (confirmed)",
+        "thresholds tuned on out-of-fold scores",
+        "weights: ema",
+    ]
+    assert metric_provenance({"val_map": 0.3}) == []
