@@ -29,6 +29,30 @@ _SOURCES = {s.value for s in LabelSource}
 _BULK_ROWS = 5000  # from here on a first import rebuilds the tag index once instead of per row
 
 
+class _TagIds:
+    """Tag ids by name for one import, each name resolved (created when new) once.
+
+    `known` is the plain dict so a hot loop can look names up at C speed and
+    call the object only for names it has not met. Inside a logged edit a new
+    tag's creation is logged; in a baseline (`edit_id` None) it is not. A name
+    no tag file can hold is reported against the file that used it and maps
+    to None, so the rest of the import goes on.
+    """
+
+    def __init__(self, conn: sqlite3.Connection, edit_id: int | None, report: ImportReport) -> None:
+        self.known: dict[str, int | None] = {}
+        self._conn, self._edit_id, self._report = conn, edit_id, report
+
+    def __call__(self, path: str, name: str) -> int | None:
+        if name not in self.known:
+            try:
+                self.known[name] = tag_table.resolve(self._conn, name, self._edit_id)
+            except TagNameError as exc:
+                self._report.problems.append(Problem(path, str(exc)))
+                self.known[name] = None
+        return self.known[name]
+
+
 def _desired(
     conn: sqlite3.Connection,
     edit_id: int | None,
@@ -42,20 +66,8 @@ def _desired(
     edit their creation is logged, in a baseline (`edit_id` None) it is not.
     """
     paths = dict(conn.execute("SELECT path, id FROM images"))
-    tag_ids: dict[str, int | None] = {}
+    tag_of = _TagIds(conn, edit_id, report)
     default_source = str(source)
-
-    def tag_of(path: str, name: str) -> int | None:
-        try:
-            return tag_ids[name]
-        except KeyError:
-            pass
-        try:
-            tag_ids[name] = tag_table.resolve(conn, name, edit_id)
-        except TagNameError as exc:
-            report.problems.append(Problem(path, str(exc)))
-            tag_ids[name] = None
-        return tag_ids[name]
 
     desired = []
     append = desired.append
@@ -112,20 +124,13 @@ def _baseline_rows(
     a tag both present and absent stays present and is reported.
     """
     paths = dict(conn.execute("SELECT path, id FROM images"))
-    tag_ids: dict[str, int | None] = {}
+    resolve = _TagIds(conn, None, report)
+    tag_ids = resolve.known
     default_source = str(source)
     now = time.time()
     rows: list[tuple] = []
     append = rows.append
     missing = object()
-
-    def resolve(path: str, name: str) -> int | None:
-        try:
-            tag_ids[name] = tag_table.resolve(conn, name, None)
-        except TagNameError as exc:
-            report.problems.append(Problem(path, str(exc)))
-            tag_ids[name] = None
-        return tag_ids[name]
 
     def source_of(entry: ImageLabels, name: str) -> str:
         given = entry.sources.get(name, default_source)
