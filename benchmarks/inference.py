@@ -60,7 +60,7 @@ sys.path.insert(0, str(ROOT))
 
 from clml_desktop.collection.scan import scan_folder  # noqa: E402
 from clml_desktop.collection.store import CollectionStore  # noqa: E402
-from clml_desktop.inference import providers  # noqa: E402
+from clml_desktop.inference import cpu_share, providers  # noqa: E402
 from clml_desktop.inference.engine import Engine  # noqa: E402
 from clml_desktop.inference.pipeline import DECODE_NICENESS, predict_collection  # noqa: E402
 from clml_desktop.inference.preprocess import preprocess_file  # noqa: E402
@@ -71,6 +71,7 @@ from models.resnet import build_model  # noqa: E402
 TAGS = [f"tag{i:02d}" for i in range(20)]
 SGEMM_N = 4096
 WARMUP = 2
+SETTLE_S = 0.3  # pause before each timed call; see `interleaved`
 
 
 def best_time(fn, reps: int, min_seconds: float = 0.0) -> float:
@@ -89,7 +90,12 @@ def interleaved(
     fns: dict[str, Callable[[], object]], rounds: int, min_seconds: float = 0.0
 ) -> dict[str, list[float]]:
     """Seconds per call of each function, one call each per round in alternating order
-    (ABC, CBA, ...) after WARMUP calls each, so a change of load hits all of them alike."""
+    (ABC, CBA, ...) after WARMUP calls each, so a change of load hits all of them alike.
+
+    Each timed call starts after a SETTLE_S pause: the pool threads of the call
+    before (onnxruntime's and OpenBLAS's spin after a run, OpenBLAS's for up to
+    ~0.1 s) must not compete with the next engine, as they never do in the app,
+    which runs one engine at a time."""
     for fn in fns.values():
         for _ in range(WARMUP):
             fn()
@@ -99,6 +105,7 @@ def interleaved(
     r = 0
     while r < rounds or time.perf_counter() - start < min_seconds:
         for name in names if r % 2 == 0 else reversed(names):
+            time.sleep(SETTLE_S)
             t = time.perf_counter()
             fns[name]()
             times[name].append(time.perf_counter() - t)
@@ -255,6 +262,11 @@ def model_table(
         engine = Engine.load(folder, device=device) if with_ort else None
         plain = default_session(folder / "model.onnx", engine.provider.provider) if engine else None
         status = engine.provider.status() if engine else "onnxruntime left out"
+        if engine and not engine.provider.on_gpu:
+            spins = engine.session.get_session_options().get_session_config_entry(
+                "session.intra_op.allow_spinning"
+            )
+            status += f"; our threads {'spin' if spins == '1' else 'sleep'} between operators"
         print(
             f"  {size} px: {gflop:.2f} GFLOP/image from the ONNX graph "
             f"({torch_gflop:.2f} from torch's layers); {status}",
@@ -324,7 +336,7 @@ def profile_table(dirs: dict[int, Path], batches, runs: int, sgemm: Sgemm) -> li
     for size, folder in dirs.items():
         gflop = onnx_gflop(folder / "model.onnx", size)
         for batch in batches:
-            opts = providers.session_options(on_cpu=True)
+            opts = providers.session_options(on_cpu=True, spin=cpu_share.spinning()[0])
             opts.enable_profiling = True
             opts.profile_file_prefix = str(folder / f"profile-{batch}")
             session = ort.InferenceSession(

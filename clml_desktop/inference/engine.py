@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 import onnxruntime as ort
 
-from clml_desktop.inference import optimized_cache, providers
+from clml_desktop.inference import cpu_share, optimized_cache, providers
 from clml_desktop.inference.errors import ModelLoadError, TagMismatchError
 from clml_desktop.inference.preprocess import Normalizer
 from models.manifest import Manifest, ManifestError
@@ -78,8 +78,12 @@ class Engine:
         self.normalizer = Normalizer(manifest.mean, manifest.std)
 
     @classmethod
-    def load(cls, model_dir: Path | str, device: str = "auto") -> Engine:
-        """Open a model folder on the best provider `device` allows; see providers.py."""
+    def load(cls, model_dir: Path | str, device: str = "auto", spin: bool | None = None) -> Engine:
+        """Open a model folder on the best provider `device` allows; see providers.py.
+
+        `spin`: whether CPU threads busy-wait between operators; None decides
+        from how busy the machine is now (`cpu_share.spinning`).
+        """
         model_dir = Path(model_dir)
         manifest = read_manifest(model_dir)
         # The manifest's validation allows only a plain file name, so this stays inside.
@@ -89,7 +93,11 @@ class Engine:
                 f"{onnx_path}: missing; the manifest names it as the model's ONNX file"
             )
         wanted, reason = providers.plan_providers(device)
-        opts = providers.session_options(on_cpu=wanted == [providers.CPU])
+        on_cpu = wanted == [providers.CPU]
+        if on_cpu and spin is None:
+            spin, why = cpu_share.spinning()
+            log.info("CPU threads %s: %s", "spin" if spin else "sleep", why)
+        opts = providers.session_options(on_cpu=on_cpu, spin=bool(spin))
         try:
             session = optimized_cache.open_session(onnx_path, opts, wanted)
         except Exception as exc:  # onnxruntime raises its own Fail/InvalidGraph types

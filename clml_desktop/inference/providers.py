@@ -129,15 +129,16 @@ def cpu_threads() -> int:
         return max(1, os.cpu_count() or 1)
 
 
-def session_options(on_cpu: bool) -> ort.SessionOptions:
+def session_options(on_cpu: bool, spin: bool = False) -> ort.SessionOptions:
     """Our session options: full graph optimisation, one intra-op pool sized to the cores.
 
     ENABLE_ALL includes the NCHWc layout transform, which turns every Conv of a
     ResNet (with its BatchNorm, Add and ReLU fused in) into a blocked-layout
     kernel. Sequential execution and no inter-op pool: a ResNet is a chain, so a
     second pool only competes with the first for the same cores. Pool threads
-    sleep instead of spinning between operators: the decode threads and the GUI
-    share these cores, and measured under load spinning cost 0-25% (ADR 0016).
+    spin between operators only when `spin` says the cores are ours alone
+    (`cpu_share.spinning`): spinning is faster on an idle machine and much
+    slower on a busy one (ADR 0016).
     """
     opts = ort.SessionOptions()
     opts.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
@@ -146,5 +147,5 @@ def session_options(on_cpu: bool) -> ort.SessionOptions:
     if on_cpu:
         opts.intra_op_num_threads = cpu_threads()
         opts.inter_op_num_threads = 1
-        opts.add_session_config_entry("session.intra_op.allow_spinning", "0")
+        opts.add_session_config_entry("session.intra_op.allow_spinning", "1" if spin else "0")
     return opts

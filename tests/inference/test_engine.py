@@ -153,12 +153,14 @@ def test_gpu_choice_reports_no_reason():
 
 
 def test_cpu_session_options_are_ours():
-    """One pool of sleeping (not spinning) threads sized to the cores, full optimisation."""
+    """One pool of threads sized to the cores, full optimisation; spinning only when asked."""
     opts = providers.session_options(on_cpu=True)
     assert opts.intra_op_num_threads == providers.cpu_threads()
     assert opts.inter_op_num_threads == 1
     assert opts.graph_optimization_level == ort.GraphOptimizationLevel.ORT_ENABLE_ALL
     assert opts.get_session_config_entry("session.intra_op.allow_spinning") == "0"
+    spinning = providers.session_options(on_cpu=True, spin=True)
+    assert spinning.get_session_config_entry("session.intra_op.allow_spinning") == "1"
 
 
 def test_sigmoid_is_stable_at_extremes():
