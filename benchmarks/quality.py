@@ -21,6 +21,7 @@ standard deviation over seeds:
 
     python benchmarks/quality.py            # 6 settings x 3 seeds, 200 + 60 images
     python benchmarks/quality.py --quick    # 120 + 40 images, 4 epochs
+    python benchmarks/quality.py --device cuda --size 64   # on a GPU (benchmarks/run_gpu.sh)
     # on two cores, run halves side by side and merge their tables (ADR 0004's
     # table: --images 160 --new-images 40, 26 min wall on the busy shared machine):
     python benchmarks/quality.py --settings BCE BCE+CLML Hill --json a.json &
@@ -118,7 +119,7 @@ class NewImages:
 
     def score(self, model, mean, std) -> np.ndarray:
         return score_images(model, self.paths, size=self.args.size, mean=mean, std=std,
-                            device=torch.device("cpu"), batch_size=self.args.batch_size).probs
+                            device=self.args.torch_device, batch_size=self.args.batch_size).probs
 
     def on_fold_model(self, _k: int, phase: PhaseResult) -> None:
         for chosen, probs in self.fold_probs.items():
@@ -155,8 +156,8 @@ def run_one(demo: Path, data: Path, new_rels: list[str], work: Path, loss: str, 
     cfg = FitConfig(data=data, out=work / f"{loss}-{lam}-{seed}", init="random", arch=args.arch,
                     image_size=args.size, epochs=args.epochs, batch_size=args.batch_size,
                     lr=args.lr, loss=loss, clml_lambda=lam, tau=args.tau, folds=2, seed=seed,
-                    amp=False, workers=0)
-    runtime = Runtime(device=torch.device("cpu"), device_reason="benchmark on the CPU")
+                    amp=args.torch_device.type == "cuda", workers=0)
+    runtime = Runtime(device=args.torch_device, device_reason=f"benchmark on {args.torch_device}")
     new = NewImages([demo / rel for rel in new_rels], args)
     started = time.monotonic()
     result = fit(cfg, runtime, Progress(io.StringIO(), io.StringIO()), threading.Event(),
@@ -184,6 +185,9 @@ def main() -> int:
     parser.add_argument("--lr", type=float, default=2e-3)
     parser.add_argument("--tau", type=float, default=0.8)
     parser.add_argument("--arch", default="resnet18")
+    parser.add_argument("--device", choices=("auto", "cpu", "cuda"), default="cpu",
+                        help="where every setting trains and scores (auto: CUDA when present; "
+                             "CUDA runs with AMP, as the trainer does)")
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     parser.add_argument("--settings", nargs="+", choices=list(SETTINGS), default=list(SETTINGS))
     parser.add_argument("--threads", type=int, default=1,
@@ -202,6 +206,10 @@ def main() -> int:
         return 0
     if args.quick:
         args.images, args.new_images, args.epochs = 120, 40, 4
+    if args.device == "cuda" and not torch.cuda.is_available():
+        parser.error("--device cuda: torch sees no CUDA device here")
+    cuda = args.device != "cpu" and torch.cuda.is_available()
+    args.torch_device = torch.device("cuda" if cuda else "cpu")
     torch.set_num_threads(args.threads)
     rows = {}
     with tempfile.TemporaryDirectory(prefix="clml-quality-") as tmp:
@@ -220,7 +228,8 @@ def main() -> int:
     title = (f"quality on the demo collection ({args.images} training + {args.new_images} new "
              f"images, 40% of positives hidden); "
              f"{args.arch} {args.size}px, {args.epochs} epochs, lr {args.lr:g}, batch "
-             f"{args.batch_size}, random init, 2 folds; mean ± std over seeds")
+             f"{args.batch_size}, random init, 2 folds, on {args.torch_device}"
+             f"{' with AMP' if cuda else ''}; mean ± std over seeds")
     print_table(rows, title)
     if args.json:
         args.json.write_text(json.dumps({"title": title, "rows": rows}, indent=2), encoding="utf-8")

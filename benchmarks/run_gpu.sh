@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The GPU checks of issues 3 and 4 in one prepared run (~8 minutes at most),
+# The GPU checks of issues 3 and 4 in one prepared run (~9.5 minutes at most),
 # for a session that has a CUDA machine (the device tool's `run`):
 #
 #   1. env       nvidia-smi, Python, torch/onnxruntime versions and providers
@@ -9,7 +9,9 @@
 #   4. inference benchmarks/inference.py --device cuda: onnxruntime's CUDA provider
 #                vs torch CUDA eager (torch alone when this onnxruntime has no
 #                CUDA provider; the log says why)
-#   5. smoke     demo collection -> `train --device cuda` (ResNet18, random init,
+#   5. quality   benchmarks/quality.py --device cuda: the six loss settings x 3 seeds
+#                on the demo collection (ResNet18, 64 px, random init: no internet)
+#   6. smoke     demo collection -> `train --device cuda` (ResNet18, random init,
 #                a few epochs) -> `suggest --json`: recall/precision of the
 #                hidden tags, i.e. that training on the GPU learns something
 #
@@ -48,7 +50,7 @@ OUT=${OUT:-$ROOT/gpu-out}
 mkdir -p "$OUT"
 SUMMARY=$OUT/summary.txt
 : >"$SUMMARY"
-STEPS=${CLML_GPU_STEPS:-env pytest clml_loss inference smoke}
+STEPS=${CLML_GPU_STEPS:-env pytest clml_loss inference quality smoke}
 DEVICE=${CLML_GPU_DEVICE:-cuda}  # cpu: try the smoke step on a machine without a GPU
 SMOKE_TRAIN=${CLML_SMOKE_TRAIN:---arch resnet18 --image-size 128 --epochs 6 --folds 2}
 
@@ -138,8 +140,9 @@ EOF
 
 echo "run_gpu.sh on $(hostname) at $(date -u +%FT%TZ); steps: $STEPS; python $PY" | tee -a "$SUMMARY"
 step env 20 env_report
-step pytest 100 "$PY" -m pytest -m gpu -q -p no:cacheprovider --continue-on-collection-errors tests
-step clml_loss 100 "$PY" benchmarks/clml_loss.py --repeats 20
-step inference 150 "$PY" benchmarks/inference.py --device cuda --skip-similarity --skip-e2e --rounds 10
-step smoke 100 smoke
+step pytest 90 "$PY" -m pytest -m gpu -q -p no:cacheprovider --continue-on-collection-errors tests
+step clml_loss 90 "$PY" benchmarks/clml_loss.py --repeats 20
+step inference 120 "$PY" benchmarks/inference.py --device cuda --skip-similarity --skip-e2e --rounds 10
+step quality 150 "$PY" benchmarks/quality.py --device "$DEVICE" --size 64 --epochs 8 --images 160 --new-images 40 --threads 4 --json "$OUT/quality.json"
+step smoke 90 smoke
 echo "done after $SECONDS s" | tee -a "$SUMMARY"
