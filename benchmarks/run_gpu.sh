@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The GPU checks of issues 3 and 4 in one prepared run (~9.5 minutes at most),
+# The GPU checks of issues 3 and 4 in one prepared run (~10 minutes at most),
 # for a session that has a CUDA machine (the device tool's `run`):
 #
 #   1. env       nvidia-smi, Python, torch/onnxruntime versions and providers
@@ -143,6 +143,6 @@ step env 20 env_report
 step pytest 90 "$PY" -m pytest -m gpu -q -p no:cacheprovider --continue-on-collection-errors tests
 step clml_loss 90 "$PY" benchmarks/clml_loss.py --repeats 20
 step inference 120 "$PY" benchmarks/inference.py --device cuda --skip-similarity --skip-e2e --rounds 10
-step quality 150 "$PY" benchmarks/quality.py --device "$DEVICE" --size 64 --epochs 8 --images 160 --new-images 40 --threads 4 --json "$OUT/quality.json"
+step quality 200 "$PY" benchmarks/quality.py --device "$DEVICE" --size 64 --epochs 6 --images 160 --new-images 40 --threads 4 --json "$OUT/quality.json"
 step smoke 90 smoke
 echo "done after $SECONDS s" | tee -a "$SUMMARY"
