@@ -4,6 +4,8 @@ Scores only what is new or changed since the last run (cached per image
 version and model), says which onnxruntime provider ran and why not CUDA,
 and prints every unknown pair above its threshold. `--json` prints exactly one
 object so scripts can measure recall and precision against a ground truth.
+`--order uncertain`, `--tag` and `--image` print the review queues the GUI
+offers (what to ask next, images likely to miss a tag, one image's pairs).
 """
 
 from __future__ import annotations
@@ -15,13 +17,14 @@ import sys
 from pathlib import Path
 
 from clml_desktop.cli.progress_text import ProgressBar, format_seconds
+from clml_desktop.collection.paths import PathOutsideCollection, to_relpath
 from clml_desktop.collection.scan import scan_folder
 from clml_desktop.collection.store import CollectionStore, StoreError
 from clml_desktop.inference.engine import Engine, model_dir_of
 from clml_desktop.inference.errors import InferenceError
 from clml_desktop.inference.pipeline import PipelineReport, Progress, predict_collection
 from clml_desktop.inference.providers import DEVICES
-from clml_desktop.inference.suggestions import ScoredPair, SuggestionSet
+from clml_desktop.inference.suggestions import QUEUE_ORDERS, ScoredPair, SuggestionSet
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
@@ -47,6 +50,16 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         default=None,
         help="list pairs scoring at least P (default: each tag's threshold)",
     )
+    parser.add_argument(
+        "--order",
+        choices=QUEUE_ORDERS,
+        default="confident",
+        help="confident: pairs reaching the threshold (or --min-score), highest score first "
+        "(default); uncertain: every unknown pair (or those reaching --min-score), closest to "
+        "its tag's threshold first: what to review next",
+    )
+    parser.add_argument("--tag", help="only this tag's pairs (images likely to miss it)")
+    parser.add_argument("--image", help="only this image's pairs (a path in the collection)")
     parser.add_argument(
         "--limit", type=int, default=50, help="text output: at most N lines (default 50; 0 = all)"
     )
@@ -117,13 +130,34 @@ def run(args: argparse.Namespace) -> int:
         print(f"clml-desktop suggest: {folder}: not a folder", file=sys.stderr)
         return 2
     try:
+        relpath = to_relpath(folder, args.image) if args.image else None
+    except PathOutsideCollection as exc:
+        print(f"clml-desktop suggest: {exc}", file=sys.stderr)
+        return 2
+    try:
         with CollectionStore.open(folder) as store:
             scan_folder(store)
+            image = store.image_by_path(relpath) if relpath else None
+            if relpath and image is None:
+                print(f"clml-desktop suggest: not in the collection: {relpath}", file=sys.stderr)
+                return 2
             engine, _ = score_collection(
                 store, model_folder(store, args.model), args.device, quiet=args.json
             )
             suggestions = SuggestionSet.build(store, engine.model_id)
-            pairs = suggestions.unknown_pairs(args.min_score)
+            if args.tag is not None and args.tag not in suggestions.tag_names:
+                print(
+                    f"clml-desktop suggest: model {engine.model_id} gives no scores for tag "
+                    f"{args.tag!r}",
+                    file=sys.stderr,
+                )
+                return 2
+            pairs = suggestions.select(
+                args.order,
+                args.min_score,
+                tag=args.tag,
+                image_id=image.id if image else None,
+            )
             likely_wrong = suggestions.likely_wrong()
     except (InferenceError, StoreError) as exc:
         print(f"clml-desktop suggest: {exc}", file=sys.stderr)
@@ -155,12 +189,19 @@ def _print(
         print()
         return
     shown = pairs if args.limit <= 0 else pairs[: args.limit]
-    print(f"{len(pairs)} suggestion(s) from model {engine.model_id} ({engine.provider.provider})")
+    what = "unknown pair(s), closest to the threshold first," if args.order == "uncertain" else (
+        "suggestion(s)"
+    )
+    print(f"{len(pairs)} {what} from model {engine.model_id} ({engine.provider.provider})")
+    # The uncertain queue sits at the threshold: show enough digits to tell them apart.
+    digits = 4 if args.order == "uncertain" else 3
     if shown:
         width = max(len(p.path) for p in shown)
         for p in shown:
             new = "  (new tag)" if p.is_new_tag else ""
-            print(f"{p.path:<{width}}  {p.tag}  {p.score:.3f} ≥ {p.threshold:.2f}{new}")
+            sign = "≥" if p.passes else "<"
+            print(f"{p.path:<{width}}  {p.tag}  {p.score:.{digits}f} {sign} "
+                  f"{p.threshold:.{digits}f}{new}")
         if len(shown) < len(pairs):
             print(f"... {len(pairs) - len(shown)} more (--limit 0 shows all, --json for scripts)")
     if likely_wrong:

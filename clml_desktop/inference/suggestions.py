@@ -29,6 +29,7 @@ log = logging.getLogger(__name__)
 
 DEFAULT_THRESHOLD = 0.5
 LIKELY_WRONG_BELOW = 0.05
+QUEUE_ORDERS = ("confident", "uncertain")
 
 
 @dataclass(frozen=True)
@@ -139,42 +140,66 @@ class SuggestionSet:
 
     # -- queues ---------------------------------------------------------------------------
 
+    def select(
+        self,
+        order: str = "confident",
+        min_score: float | None = None,
+        tag: str | None = None,
+        image_id: int | None = None,
+        limit: int | None = None,
+    ) -> list[ScoredPair]:
+        """One review queue of unknown pairs; every other queue is a case of this one.
+
+        `confident` (fast acceptance): pairs scoring at least `min_score`
+        (default: the tag's threshold), highest score first. `uncertain`
+        (active learning, what to ask a person next): every unknown pair, or
+        those scoring at least `min_score` when given, closest to its tag's
+        threshold first. `tag` (a collection or model tag name) and `image_id`
+        narrow the queue to one tag or one image; one this set does not know
+        gives an empty queue.
+        """
+        if order not in QUEUE_ORDERS:
+            raise ValueError(f"order must be one of {', '.join(QUEUE_ORDERS)}, not {order!r}")
+        mask = self.states == 0
+        if order == "confident" or min_score is not None:
+            mask &= self._at_least(min_score)
+        if tag is not None:
+            if tag not in self.tag_names:
+                return []
+            mask[:, np.arange(len(self.tag_names)) != self.tag_names.index(tag)] = False
+        if image_id is not None:
+            row = self._row_of.get(int(image_id))
+            if row is None:
+                return []
+            mask[np.arange(len(self.image_ids)) != row] = False
+        if order == "confident":
+            key = -self.scores
+        else:
+            key = np.abs(self.scores - self.thresholds[None, :])
+        return self._pairs(mask, key, limit)
+
     def unknown_pairs(self, min_score: float | None = None) -> list[ScoredPair]:
         """Every unknown pair scoring at least `min_score` (default: the tag's threshold),
         most confident first."""
-        mask = (self.states == 0) & self._at_least(min_score)
-        return self._pairs(mask, -self.scores)
+        return self.select("confident", min_score)
 
     def most_confident(self, limit: int | None = None) -> list[ScoredPair]:
         """Unknown pairs that pass their threshold, highest score first (fast acceptance)."""
-        return self._pairs((self.states == 0) & self._passing(), -self.scores, limit)
+        return self.select("confident", limit=limit)
 
     def most_uncertain(self, limit: int | None = None) -> list[ScoredPair]:
         """Unknown pairs closest to their threshold first: what to ask a person next."""
-        distance = np.abs(self.scores - self.thresholds[None, :])
-        return self._pairs(self.states == 0, distance, limit)
+        return self.select("uncertain", limit=limit)
 
     def for_tag(
         self, tag: str, limit: int | None = None, passing_only: bool = True
     ) -> list[ScoredPair]:
         """Images likely to miss `tag` (a collection or model tag name), best first."""
-        if tag not in self.tag_names:
-            return []
-        column = np.zeros(len(self.tag_names), dtype=bool)
-        column[self.tag_names.index(tag)] = True
-        mask = (self.states == 0) & column[None, :]
-        if passing_only:
-            mask &= self._passing()
-        return self._pairs(mask, -self.scores, limit)
+        return self.select("confident", None if passing_only else -np.inf, tag=tag, limit=limit)
 
     def for_image(self, image_id: int) -> list[ScoredPair]:
         """All unknown pairs of one image, best first (each says whether it passes)."""
-        row = self._row_of.get(int(image_id))
-        if row is None:
-            return []
-        mask = np.zeros(self.scores.shape, dtype=bool)
-        mask[row] = self.states[row] == 0
-        return self._pairs(mask, -self.scores)
+        return self.select("confident", -np.inf, image_id=image_id)
 
     def likely_wrong(
         self, below: float = LIKELY_WRONG_BELOW, limit: int | None = None

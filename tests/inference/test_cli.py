@@ -62,6 +62,50 @@ def test_suggest_text_output(with_model, capsys):
     assert out.startswith("31 suggestion(s) from model tiny-1") and "... 28 more" in out
 
 
+def test_suggest_queues_by_order_tag_and_image(with_model, capsys):
+    """The GUI's review queues from the command line: uncertain first, one tag, one image."""
+    folder = str(with_model.root)
+    everything, _ = _json_run(capsys, "suggest", folder, "--json", "--min-score", "0")
+    all_pairs = {(s["image"], s["tag"]): s for s in everything["suggestions"]}
+
+    uncertain, _ = _json_run(capsys, "suggest", folder, "--json", "--order", "uncertain")
+    items = uncertain["suggestions"]
+    assert {(s["image"], s["tag"]) for s in items} == set(all_pairs), "every unknown pair"
+    distances = [abs(s["score"] - s["threshold"]) for s in items]
+    assert distances == sorted(distances)
+
+    cat, _ = _json_run(capsys, "suggest", folder, "--json", "--tag", "cat", "--min-score", "0")
+    assert cat["suggestions"] and {s["tag"] for s in cat["suggestions"]} == {"cat"}
+    scores = [s["score"] for s in cat["suggestions"]]
+    assert scores == sorted(scores, reverse=True)
+    assert len(cat["suggestions"]) == sum(1 for image, tag in all_pairs if tag == "cat")
+
+    grey, _ = _json_run(
+        capsys, "suggest", folder, "--json", "--image", "grey.png", "--min-score", "0"
+    )
+    assert {s["image"] for s in grey["suggestions"]} == {"grey.png"}
+    assert len(grey["suggestions"]) == sum(1 for image, tag in all_pairs if image == "grey.png")
+
+    assert main(["suggest", folder, "--order", "uncertain", "--limit", "2"]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith("31 unknown pair(s), closest to the threshold first")
+    listed = out.split("\n... 29 more")[0].splitlines()[1:]
+    assert len(listed) == 2 and all(" < " in line or " ≥ " in line for line in listed)
+
+
+@pytest.mark.parametrize(
+    ("argv", "words"),
+    [
+        (["--tag", "unicorn"], "no scores for tag 'unicorn'"),
+        (["--image", "../outside.jpg"], "leaves the collection"),
+        (["--image", "missing.jpg"], "not in the collection: missing.jpg"),
+    ],
+)
+def test_suggest_queue_filters_refuse_bad_input(with_model, capsys, argv, words):
+    assert main(["suggest", str(with_model.root), *argv]) == 2
+    assert words in capsys.readouterr().err
+
+
 def test_suggest_with_a_given_model_folder(collection, model_kit, capsys):
     data, _ = _json_run(
         capsys, "suggest", str(collection.root), "--json", "--model", str(model_kit.dir)
