@@ -8,7 +8,8 @@ spinning measured 1.3-1.5x faster model-only at batch 1 and +4% end-to-end
 the spinning burns the time slices they would use, and end-to-end `suggest`
 under load ran 1.8x faster with sleeping threads (ADR 0016). A session's
 options are fixed when it is made, so the machine is sampled once then: how
-much CPU is used by everything except this process.
+much CPU is used by everything except this process, and a long scoring run
+looks again between batches (`LoadWatch`, `Engine.follow_load`).
 """
 
 from __future__ import annotations
@@ -47,26 +48,65 @@ def _own_ticks(proc: Path) -> int:
     return int(rest[11]) + int(rest[12])
 
 
+class LoadWatch:
+    """Cores' worth of CPU used by other processes between successive `sample()` calls.
+
+    Each call compares /proc/stat (all CPUs) and /proc/self/stat (this
+    process, every thread) with the previous call, so a long job can ask
+    between batches without sleeping. Linux only; elsewhere `sample()` is None.
+    """
+
+    def __init__(self, proc: Path = Path("/proc"), clock: Callable[[], float] = time.monotonic):
+        self._proc = proc
+        self._clock = clock
+        self._last = self._read()
+
+    def _read(self) -> tuple[int, int, float] | None:
+        try:
+            return _machine_busy_ticks(self._proc), _own_ticks(self._proc), self._clock()
+        except (OSError, ValueError, IndexError):
+            return None
+
+    def sample(self, min_seconds: float = 0.0) -> float | None:
+        """Other processes' CPU use since the last call (or since construction)."""
+        now = self._read()
+        last, self._last = self._last, now
+        if now is None or last is None:
+            return None
+        try:
+            hz = os.sysconf("SC_CLK_TCK")
+        except (AttributeError, ValueError, OSError):
+            return None
+        elapsed = max(now[2] - last[2], min_seconds)
+        if elapsed <= 0:
+            return None
+        return max(0, (now[0] - last[0]) - (now[1] - last[1])) / (hz * elapsed)
+
+
 def others_busy_cores(
     window_s: float = SAMPLE_SECONDS,
     proc: Path = Path("/proc"),
     sleep: Callable[[float], None] = time.sleep,
 ) -> float | None:
-    """Cores' worth of CPU used by other processes over `window_s`; None where unknown.
+    """Cores' worth of CPU used by other processes over the next `window_s`; None where unknown."""
+    watch = LoadWatch(proc)
+    sleep(window_s)
+    return watch.sample(min_seconds=window_s)
 
-    Linux only (from /proc/stat and /proc/self/stat, both in USER_HZ ticks);
-    elsewhere, or when those files cannot be read, None.
-    """
-    try:
-        hz = os.sysconf("SC_CLK_TCK")
-        machine, own = _machine_busy_ticks(proc), _own_ticks(proc)
-        started = time.monotonic()
-        sleep(window_s)
-        elapsed = max(time.monotonic() - started, window_s)
-        machine, own = _machine_busy_ticks(proc) - machine, _own_ticks(proc) - own
-    except (OSError, ValueError, IndexError, AttributeError):
-        return None
-    return max(0, machine - own) / (hz * elapsed)
+
+def forced(env: Mapping[str, str] = os.environ) -> bool | None:
+    """The choice `CLML_DESKTOP_ORT_SPIN=on|off` makes, or None when the load decides."""
+    value = env.get(SPIN_ENV, "").strip().lower()
+    return {"on": True, "off": False}.get(value)
+
+
+def spin_for(busy: float | None) -> tuple[bool, str]:
+    """Spin unless other processes use at least BUSY_CORES_LIMIT cores; and why."""
+    if busy is None:
+        return True, "the load of other processes is unknown here; onnxruntime's default"
+    if busy >= BUSY_CORES_LIMIT:
+        return False, f"other processes use {busy:.1f} cores, so threads sleep between operators"
+    return True, f"other processes use {busy:.1f} cores, so threads spin between operators"
 
 
 def spinning(
@@ -77,12 +117,7 @@ def spinning(
 
     `sample` measures other processes' CPU use (default: `others_busy_cores`).
     """
-    forced = env.get(SPIN_ENV, "").strip().lower()
-    if forced in ("on", "off"):
-        return forced == "on", f"{SPIN_ENV}={forced}"
-    busy = (sample or others_busy_cores)()
-    if busy is None:
-        return True, "the load of other processes is unknown here; onnxruntime's default"
-    if busy >= BUSY_CORES_LIMIT:
-        return False, f"other processes use {busy:.1f} cores, so threads sleep between operators"
-    return True, f"other processes use {busy:.1f} cores, so threads spin between operators"
+    choice = forced(env)
+    if choice is not None:
+        return choice, f"{SPIN_ENV}={'on' if choice else 'off'}"
+    return spin_for((sample or others_busy_cores)())

@@ -61,6 +61,13 @@ class Outputs:
     embeddings: np.ndarray
 
 
+def _open(onnx_path: Path, opts: ort.SessionOptions, wanted: list[str]) -> ort.InferenceSession:
+    try:
+        return optimized_cache.open_session(onnx_path, opts, wanted)
+    except Exception as exc:  # onnxruntime raises its own Fail/InvalidGraph types
+        raise ModelLoadError(f"{onnx_path}: onnxruntime cannot load it: {exc}") from exc
+
+
 class Engine:
     """An onnxruntime session plus the manifest that says how to feed it."""
 
@@ -76,6 +83,7 @@ class Engine:
         self.session = session
         self.provider = choice
         self.normalizer = Normalizer(manifest.mean, manifest.std)
+        self._load_rule: tuple[Path, bool] | None = None  # (onnx file, spinning now)
 
     @classmethod
     def load(cls, model_dir: Path | str, device: str = "auto", spin: bool | None = None) -> Engine:
@@ -94,18 +102,46 @@ class Engine:
             )
         wanted, reason = providers.plan_providers(device)
         on_cpu = wanted == [providers.CPU]
+        follows_load = on_cpu and spin is None and cpu_share.forced() is None
         if on_cpu and spin is None:
             spin, why = cpu_share.spinning()
             log.info("CPU threads %s: %s", "spin" if spin else "sleep", why)
-        opts = providers.session_options(on_cpu=on_cpu, spin=bool(spin))
-        try:
-            session = optimized_cache.open_session(onnx_path, opts, wanted)
-        except Exception as exc:  # onnxruntime raises its own Fail/InvalidGraph types
-            raise ModelLoadError(f"{onnx_path}: onnxruntime cannot load it: {exc}") from exc
+        session = _open(onnx_path, providers.session_options(on_cpu=on_cpu, spin=bool(spin)), wanted)
         choice = providers.resolve(device, reason, session)
         engine = cls(model_dir, manifest, session, choice)
         engine._check_signature(onnx_path)
+        if follows_load and not choice.on_gpu:
+            engine._load_rule = (onnx_path, bool(spin))
         return engine
+
+    @property
+    def follows_load(self) -> bool:
+        """Whether `follow_load` may switch spinning (a CPU session whose spinning nobody forced)."""
+        return self._load_rule is not None
+
+    def follow_load(self, busy: float | None) -> bool:
+        """Reopen the CPU session with threads spinning or sleeping, as other processes'
+        CPU use `busy` (cores, from `cpu_share.LoadWatch`) now calls for; True when it did.
+
+        Call it between runs: the session in use is replaced. A session that
+        cannot be reopened keeps the one it has.
+        """
+        if self._load_rule is None or busy is None:
+            return False
+        onnx_path, spinning = self._load_rule
+        wanted, why = cpu_share.spin_for(busy)
+        if wanted == spinning:
+            return False
+        try:
+            self.session = _open(
+                onnx_path, providers.session_options(on_cpu=True, spin=wanted), [providers.CPU]
+            )
+        except ModelLoadError as exc:
+            log.warning("kept the CPU session as it was: %s", exc)
+            return False
+        self._load_rule = (onnx_path, wanted)
+        log.info("CPU threads now %s: %s", "spin" if wanted else "sleep", why)
+        return True
 
     @property
     def model_id(self) -> str:

@@ -25,6 +25,7 @@ import numpy as np
 
 from clml_desktop.collection.labels import Problem
 from clml_desktop.collection.rows import ImageRow, ModelRow, PredictionIn
+from clml_desktop.inference import cpu_share
 from clml_desktop.inference.engine import Engine
 from clml_desktop.inference.preprocess import preprocess_file
 from clml_desktop.inference.providers import cpu_threads
@@ -32,6 +33,10 @@ from clml_desktop.inference.providers import cpu_threads
 log = logging.getLogger(__name__)
 
 PREFETCH_BATCHES = 2
+LOAD_CHECK_S = 30.0
+"""How often a long CPU run looks whether other processes now need the cores
+(`Engine.follow_load`): often enough to stop spinning soon after a heavy
+job starts, rarely enough that reopening a session (~0.5 s) stays noise."""
 DECODE_NICENESS = 0
 
 
@@ -160,9 +165,14 @@ def predict_collection(
                     return
                 pending.append((row, pool.submit(decode, row)))
 
+        watch = cpu_share.LoadWatch() if engine.follows_load else None
+        looked = time.monotonic()
         try:
             refill()
             while pending:
+                if watch is not None and time.monotonic() - looked >= LOAD_CHECK_S:
+                    engine.follow_load(watch.sample())
+                    looked = time.monotonic()
                 if cancel is not None and cancel():
                     report.cancelled = True
                     break

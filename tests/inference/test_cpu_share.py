@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 
+import numpy as np
 import pytest
 
 from clml_desktop.inference import cpu_share
@@ -88,3 +89,69 @@ def test_engine_decides_spinning_from_the_machine(model_kit, monkeypatch):
         "session.intra_op.allow_spinning"
     )
     assert entry == "0"
+
+
+def test_load_watch_measures_between_calls_without_sleeping(tmp_path):
+    now = [100.0]
+    _write_proc(tmp_path, 1000, 500)
+    watch = cpu_share.LoadWatch(proc=tmp_path, clock=lambda: now[0])
+    now[0] += 10.0
+    _write_proc(tmp_path, 1000 + 20 * HZ, 500 + 5 * HZ)  # 20 s of CPU in 10 s, 5 of them ours
+    assert watch.sample() == pytest.approx(1.5)
+    now[0] += 10.0
+    _write_proc(tmp_path, 1000 + 22 * HZ, 500 + 7 * HZ)  # since the last call: all ours
+    assert watch.sample() == pytest.approx(0.0)
+    assert cpu_share.LoadWatch(proc=tmp_path / "missing").sample() is None
+
+
+def _spins(engine) -> bool:
+    entry = engine.session.get_session_options().get_session_config_entry(
+        "session.intra_op.allow_spinning"
+    )
+    return entry == "1"
+
+
+def test_engine_follows_the_load_between_runs(model_kit, monkeypatch):
+    """Spinning by the sample at load, then sleeping once others need the cores, and back."""
+    monkeypatch.delenv(cpu_share.SPIN_ENV, raising=False)
+    monkeypatch.setattr(cpu_share, "others_busy_cores", lambda: 0.0)
+    engine = Engine.load(model_kit.dir, device="cpu")
+    x = np.zeros((1, 3, engine.input_size, engine.input_size), np.float32)
+    before = engine.run(x).probs
+    assert engine.follows_load and _spins(engine)
+    assert not engine.follow_load(0.2) and not engine.follow_load(None)
+    assert engine.follow_load(1.5) and not _spins(engine)
+    np.testing.assert_array_equal(engine.run(x).probs, before)
+    assert engine.follow_load(0.0) and _spins(engine)
+
+
+@pytest.mark.parametrize(("spin", "env"), [(True, None), (None, "off")])
+def test_a_forced_choice_does_not_follow_the_load(model_kit, monkeypatch, spin, env):
+    if env is None:
+        monkeypatch.delenv(cpu_share.SPIN_ENV, raising=False)
+    else:
+        monkeypatch.setenv(cpu_share.SPIN_ENV, env)
+    engine = Engine.load(model_kit.dir, device="cpu", spin=spin)
+    assert not engine.follows_load
+    assert not engine.follow_load(3.0) and _spins(engine) is (spin is True)
+
+
+def test_a_long_run_looks_at_the_load_between_batches(collection, model_kit, monkeypatch):
+    from clml_desktop.inference import pipeline
+
+    monkeypatch.delenv(cpu_share.SPIN_ENV, raising=False)
+    monkeypatch.setattr(cpu_share, "others_busy_cores", lambda: 0.0)
+    engine = Engine.load(model_kit.dir, device="cpu")
+    seen = []
+
+    class Watch:
+        def sample(self):
+            seen.append(_spins(engine))
+            return 2.0  # a heavy job started beside us
+
+    monkeypatch.setattr(pipeline, "LOAD_CHECK_S", 0.0)
+    monkeypatch.setattr(cpu_share, "LoadWatch", Watch)
+    report = pipeline.predict_collection(collection, engine, batch_size=2)
+    assert report.scored == collection.image_count()
+    assert seen[0] is True and not _spins(engine), "switched to sleeping threads mid-run"
+    assert len(seen) >= 2
