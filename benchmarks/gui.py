@@ -74,8 +74,8 @@ def generate(folder: Path, n: int) -> float:
     return time.perf_counter() - started
 
 
-def export_model(out: Path) -> bool:
-    """A 32-px ResNet18 ONNX model over TAGS, made in a subprocess (torch stays out of here)."""
+def export_model(out: Path, size: int = 32) -> bool:
+    """A ResNet18 ONNX model over TAGS at `size` px, made in a subprocess (torch stays out of here)."""
     code = f"""
 import sys, torch
 sys.path.insert(0, {str(ROOT)!r})
@@ -87,10 +87,10 @@ from pathlib import Path
 out = Path({str(out)!r}); out.mkdir(parents=True, exist_ok=True)
 tags = {TAGS!r}
 m = build_model("resnet18", len(tags))
-calibrate_batchnorm(m, torch.rand(16, 3, 32, 32) * 2 - 1)
+calibrate_batchnorm(m, torch.rand(16, 3, {size}, {size}) * 2 - 1)
 m.eval()
-export_onnx(m, out / "model.onnx", 32)
-Manifest(id="bench-r18", tags=tags, architecture="resnet18", input_size=32, embedding_dim=512,
+export_onnx(m, out / "model.onnx", {size})
+Manifest(id="bench-r18-{size}", tags=tags, architecture="resnet18", input_size={size}, embedding_dim=512,
          mean=[0.485, 0.456, 0.406], std=[0.229, 0.224, 0.225], thresholds={{t: 0.5 for t in tags}},
          files={{"onnx": "model.onnx", "checkpoint": None, "oof": None}}).write(out)
 """
@@ -214,13 +214,17 @@ def main() -> int:
     parser.add_argument("--images", type=int, default=20000)
     parser.add_argument("--dir", type=Path, default=Path(tempfile.gettempdir()) / "clml-gui-bench")
     parser.add_argument("--no-inference", action="store_true", help="skip the background-inference phase")
+    parser.add_argument("--model-size", type=int, default=32,
+                        help="input size of the scoring model (ResNet18); 224 makes scoring compute-bound")
     args = parser.parse_args()
 
     folder = args.dir / f"images-{args.images}"
     gen_s = generate(folder, args.images)
     shutil.rmtree(folder / ".clml", ignore_errors=True)
-    model_dir = args.dir / "model-r18-32"
-    have_model = not args.no_inference and ((model_dir / "manifest.json").exists() or export_model(model_dir))
+    model_dir = args.dir / f"model-r18-{args.model_size}"
+    have_model = not args.no_inference and (
+        (model_dir / "manifest.json").exists() or export_model(model_dir, args.model_size)
+    )
 
     load_start = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
     app = ensure_app()

@@ -45,9 +45,10 @@ def main(argv: list[str]) -> int:
         store = CollectionStore.open(root)
         try:
             _say("progress", "0 0 Loading the model")
-            # Threads sleep between operators: these cores also run the GUI,
-            # whose stall budget (ADR 0014) was measured that way.
-            engine = Engine.load(model_dir, device=device, spin=False)
+            # Threads spin only while no other process (the GUI included) needs
+            # the cores, looked at again every 30 s (ADR 0016 addendum); the GUI's
+            # stalls while scrolling stayed as low as with sleeping threads.
+            engine = Engine.load(model_dir, device=device)
             report = predict_collection(store, engine, progress=progress, cancel=stop.is_set)
         finally:
             store.close()
