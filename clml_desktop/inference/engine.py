@@ -129,18 +129,18 @@ class Engine:
         if self._load_rule is None or busy is None:
             return False
         onnx_path, spinning = self._load_rule
-        wanted, why = cpu_share.spin_for(busy)
-        if wanted == spinning:
+        spin, why = cpu_share.spin_for(busy)
+        if spin == spinning:
             return False
         try:
             self.session = _open(
-                onnx_path, providers.session_options(on_cpu=True, spin=wanted), [providers.CPU]
+                onnx_path, providers.session_options(on_cpu=True, spin=spin), [providers.CPU]
             )
         except ModelLoadError as exc:
             log.warning("kept the CPU session as it was: %s", exc)
             return False
-        self._load_rule = (onnx_path, wanted)
-        log.info("CPU threads now %s: %s", "spin" if wanted else "sleep", why)
+        self._load_rule = (onnx_path, spin)
+        log.info("CPU threads now %s: %s", "spin" if spin else "sleep", why)
         return True
 
     @property
