@@ -21,6 +21,7 @@ from clml_desktop.collection.store import CollectionStore, StoreError
 from clml_desktop.inference.errors import InferenceError
 from clml_desktop.inference.providers import DEVICES
 from clml_desktop.inference.suggestions import SuggestionSet
+from clml_desktop.jobs.run_progress import RunProgress
 from clml_desktop.jobs.train_runner import TrainingRun, TrainOptions, prepare_training
 from clml_desktop.jobs.trainer_protocol import (
     DoneEvent,
@@ -30,7 +31,6 @@ from clml_desktop.jobs.trainer_protocol import (
     TrainerEvent,
     WarningEvent,
 )
-from clml_desktop.ui.run_progress import RunProgress
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:

@@ -22,6 +22,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from clml_desktop.jobs.run_progress import RunProgress
 from clml_desktop.jobs.trainer_process import TrainerPhase, TrainerProcess
 from clml_desktop.jobs.trainer_protocol import (
     EpochEvent,
@@ -31,7 +32,6 @@ from clml_desktop.jobs.trainer_protocol import (
     WarningEvent,
 )
 from clml_desktop.ui.models_panel import ModelsPanel
-from clml_desktop.ui.run_progress import RunProgress
 from clml_desktop.ui.train_dialog import TrainDialog, load_options
 
 IDLE_TEXT = "Ready to train on your confirmed tags and rejections"
