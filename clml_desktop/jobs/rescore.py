@@ -29,6 +29,7 @@ from pathlib import Path
 
 from clml_desktop.collection.labels import Problem
 from clml_desktop.inference.pipeline import PipelineReport
+from clml_desktop.jobs.child_process import child_environment, stop_child
 from clml_desktop.jobs.worker import Cancelled, JobControl
 
 # Scoring yields the cores to the GUI (and to the user's foreground work).
@@ -60,12 +61,10 @@ def score_in_child(
     with the child's message when scoring failed.
     """
     cmd = [sys.executable, "-m", "clml_desktop.jobs.score_child", str(root), str(model_dir), device, str(niceness)]
-    env = dict(os.environ)
-    package_root = str(Path(__file__).resolve().parents[2])
-    env["PYTHONPATH"] = os.pathsep.join(p for p in (package_root, env.get("PYTHONPATH", "")) if p)
     with tempfile.TemporaryFile() as errors:
         proc = subprocess.Popen(
-            cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=errors, text=True, encoding="utf-8", env=env
+            cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=errors, text=True, encoding="utf-8",
+            env=child_environment(),
         )
         lines: queue.Queue[str | None] = queue.Queue()
         reader = threading.Thread(target=_read_lines, args=(proc, lines), name="clml-score-reader", daemon=True)
@@ -93,13 +92,7 @@ def score_in_child(
                 elif kind == "error":
                     failure = text
         finally:
-            if proc.poll() is None:
-                _ask_to_stop(proc)
-            try:
-                proc.wait(STOP_GRACE_S)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait()
+            stop_child(proc, STOP_GRACE_S, ask=_ask_to_stop)
             reader.join()
             for stream in (proc.stdin, proc.stdout):
                 if stream is not None:
@@ -136,4 +129,4 @@ def _ask_to_stop(proc: subprocess.Popen) -> None:
         elif proc.stdin is not None:
             proc.stdin.close()
     except (OSError, ValueError):
-        pass
+        pass  # it ended meanwhile, or its stdin is already closed

@@ -10,11 +10,9 @@ cancel leaves the collection exactly as it was.
 from __future__ import annotations
 
 import logging
-import os
 import signal
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -24,6 +22,7 @@ from clml_desktop.collection.rows import ModelRow
 from clml_desktop.inference.engine import model_dir_of, read_manifest
 from clml_desktop.inference.errors import InferenceError, ModelLoadError
 from clml_desktop.inference.oof import load_oof, store_oof
+from clml_desktop.jobs.child_process import child_environment, stop_child
 from clml_desktop.jobs.trainer_protocol import (
     CancelledEvent,
     DoneEvent,
@@ -35,7 +34,6 @@ from models.manifest import new_model_id
 
 log = logging.getLogger(__name__)
 
-_PROJECT_ROOT = Path(__file__).resolve().parents[2]
 CANCEL_GRACE_S = 60.0
 
 
@@ -108,16 +106,6 @@ def build_fit_command(
         if value is not None:
             cmd += [flag, str(value)]
     return cmd
-
-
-def trainer_environment() -> dict[str, str]:
-    """The environment for the trainer: ours, with this checkout importable as `training`
-    even when the app runs from source rather than an installed wheel."""
-    env = dict(os.environ)
-    parts = [str(_PROJECT_ROOT)] + ([env["PYTHONPATH"]] if env.get("PYTHONPATH") else [])
-    env["PYTHONPATH"] = os.pathsep.join(parts)
-    env.setdefault("PYTHONUNBUFFERED", "1")
-    return env
 
 
 def register_trained_model(store, model_dir: Path | str, *, activate: bool = True) -> ModelRow:
@@ -211,7 +199,7 @@ class TrainingRun:
                 stdout=subprocess.PIPE,
                 stderr=log_file,
                 stdin=subprocess.DEVNULL,
-                env=trainer_environment(),
+                env=child_environment(),
             )
             stdout = self._process.stdout
             try:
@@ -240,16 +228,8 @@ class TrainingRun:
 
     def _stop(self) -> None:
         """Never leave a trainer behind: SIGTERM, a grace period to save, then SIGKILL."""
-        process = self._process
-        if process is None or process.poll() is not None:
-            return
-        process.send_signal(signal.SIGTERM)
-        deadline = time.monotonic() + CANCEL_GRACE_S
-        while process.poll() is None and time.monotonic() < deadline:
-            time.sleep(0.1)
-        if process.poll() is None:
-            process.kill()
-            process.wait()
+        if self._process is not None:
+            stop_child(self._process, CANCEL_GRACE_S)
 
     def log_tail(self, lines: int = 8) -> str:
         """The last lines of the trainer's human log (its stderr)."""

@@ -30,13 +30,13 @@ from pathlib import Path
 
 from PySide6.QtCore import QObject, QProcess, QProcessEnvironment, QTimer, Signal
 
+from clml_desktop.jobs.child_process import child_environment
 from clml_desktop.jobs.train_runner import (
     TrainingJob,
     TrainOptions,
     build_fit_command,
     prepare_training,
     register_trained_model,
-    trainer_environment,
 )
 from clml_desktop.jobs.trainer_protocol import (
     CancelledEvent,
@@ -224,7 +224,7 @@ class TrainerProcess(QObject):
         self._note("$ " + shlex.join(self.command))
         process = QProcess(self)
         env = QProcessEnvironment()
-        for key, value in trainer_environment().items():
+        for key, value in child_environment().items():
             env.insert(key, value)
         process.setProcessEnvironment(env)
         process.setProgram(self.command[0])
