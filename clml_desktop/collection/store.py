@@ -767,12 +767,12 @@ class CollectionStore:
         items = list(rows)
         written, start, size = 0, 0, _FIRST_SLICE
         try:
-            while start < len(items) or not items:
+            while True:  # at least once: an empty call still checks the model
                 began = time.perf_counter()
                 with self._write() as conn:
                     written += predictions.put_predictions(conn, model_id, items[start:start + size])
                 start += size
-                if not items:
+                if start >= len(items):
                     break
                 size = _next_slice(size, time.perf_counter() - began)
         except sqlite3.IntegrityError as exc:
