@@ -70,6 +70,8 @@ def make_thumbnail(source: Path, target: Path, size: int) -> QImage:
 def _qt_decode(source: Path, size: int) -> QImage | None:
     """RGB888, at most size×size, transparency over grey; None when Qt cannot read it."""
     reader = QImageReader(str(source))
+    if bytes(reader.format().data()) == b"jpeg" and not _ends_like_jpeg(source):
+        return None  # Qt would show a truncated JPEG half grey and say nothing; Pillow raises
     reader.setAutoTransform(True)
     full = reader.size()
     if full.isValid() and (full.width() > size or full.height() > size):
@@ -87,6 +89,23 @@ def _qt_decode(source: Path, size: int) -> QImage | None:
         painter.end()
         return flat
     return image.convertToFormat(QImage.Format.Format_RGB888)
+
+
+def _ends_like_jpeg(source: Path, tail: int = 4096) -> bool:
+    """Whether the file's last `tail` bytes hold an end-of-image marker (FF D9).
+
+    Qt's JPEG reader returns a cut-off file as a complete image with a grey
+    rest and only logs a warning, so a half-copied photo would look fine in
+    the grid. Files with more than `tail` bytes of trailer after the marker
+    go to Pillow too: slower, never wrong.
+    """
+    try:
+        with open(source, "rb") as f:
+            f.seek(0, os.SEEK_END)
+            f.seek(max(0, f.tell() - tail))
+            return b"\xff\xd9" in f.read()
+    except OSError:
+        return False
 
 
 def _pillow_decode(source: Path, size: int) -> QImage:

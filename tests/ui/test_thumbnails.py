@@ -20,7 +20,10 @@ def images(tmp_path: Path) -> list[str]:
     for i in range(8):
         Image.new("RGB", (64 + i, 48), (30 * i, 90, 160)).save(tmp_path / f"img_{i}.jpg")
     (tmp_path / "broken.jpg").write_bytes(b"\xff\xd8\xff\xe0 not a jpeg")
-    return [f"img_{i}.jpg" for i in range(8)] + ["broken.jpg"]
+    whole = tmp_path / "whole.jpg"
+    Image.effect_noise((320, 240), 60).convert("RGB").save(whole, quality=90)
+    (tmp_path / "truncated.jpg").write_bytes(whole.read_bytes()[: whole.stat().st_size // 3])
+    return [f"img_{i}.jpg" for i in range(8)] + ["broken.jpg", "truncated.jpg"]
 
 
 @pytest.fixture
@@ -68,6 +71,14 @@ def test_requests_for_cells_no_longer_shown_are_dropped(qtbot, cache, images):
     assert sorted(sum(batches, [])) == [6, 7]
     assert cache.get(0, images[0]) is None, "a dropped request is asked again when shown again"
     qtbot.waitUntil(lambda: cache.get(0, images[0]) is not None, timeout=20000)
+
+
+def test_a_truncated_jpeg_is_reported_not_shown_half_grey(qtbot, cache, images):
+    """Qt's reader alone returns a cut-off JPEG as an image; the user must see a problem."""
+    cache.get(98, "truncated.jpg")
+    qtbot.waitUntil(lambda: cache.failure(98) is not None, timeout=20000)
+    assert "truncated" in (cache.failure(98) or "")
+    assert cache.get(98, "truncated.jpg") is None
 
 
 def test_unreadable_images_are_reported_not_retried(qtbot, cache, images):
