@@ -14,8 +14,7 @@ long. Two changes keep collections short and rare:
   collections stay cheap (they only walk young objects) while a burst of
   allocations no longer promotes itself into repeated full collections.
   Reference cycles are rare in this code (numpy arrays and plain rows), so
-  the memory held back is small; `collect_when_idle()` lets the app do a
-  full collection at a moment the user is not waiting.
+  the memory a rarer full collection holds back is small.
 """
 
 from __future__ import annotations
@@ -33,7 +32,3 @@ def tune_gc() -> None:
     gc.freeze()
     gc.set_threshold(YOUNG_THRESHOLD, MIDDLE_THRESHOLD, OLD_THRESHOLD)
 
-
-def collect_when_idle() -> int:
-    """A full collection, for moments with nothing to paint; returns objects freed."""
-    return gc.collect()
