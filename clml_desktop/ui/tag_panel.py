@@ -72,7 +72,10 @@ class TagPanel(QWidget):
         header.setStretchLastSection(False)
         header.setMinimumSectionSize(24)
         header.setSectionResizeMode(COL_NAME, QHeaderView.ResizeMode.Stretch)
-        # Counts take what their digits and titles need, so tag names get the rest.
+        # Counts take what their digits and titles need, so tag names get the rest;
+        # measured over the visible rows only, so a count update with a thousand
+        # tags does not make the header ask every row for its width.
+        header.setResizeContentsPrecision(0)
         for col in range(1, 4):
             header.setSectionResizeMode(col, QHeaderView.ResizeMode.ResizeToContents)
 
