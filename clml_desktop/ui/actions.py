@@ -8,6 +8,7 @@ toolbar and the shortcut table one source, and the help dialog lists
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
@@ -103,7 +104,7 @@ class ActionRegistry(QObject):
             rows.append(
                 ShortcutRow(
                     group=self._groups[action_id],
-                    text=action.text().replace("&", "").rstrip("…").rstrip("."),
+                    text=re.sub(r"&(&?)", r"\1", action.text()).rstrip("…").rstrip("."),
                     shortcuts=keys,
                     tooltip=action.statusTip() or action.toolTip(),
                 )

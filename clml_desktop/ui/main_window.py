@@ -445,7 +445,8 @@ class MainWindow(QMainWindow):
             action = self.actions_.action(f"file.recent.{i}")
             folder = folders[i - 1] if i <= len(folders) else None
             action.setVisible(folder is not None)
-            action.setText(f"&{i % 10}  {folder}" if folder is not None else f"Recent Folder {i}")
+            shown = str(folder).replace("&", "&&")  # a literal '&', not a mnemonic marker
+            action.setText(f"&{i % 10}  {shown}" if folder is not None else f"Recent Folder {i}")
             action.setStatusTip(f"Open {folder}" if folder is not None else f"Open recent folder number {i}")
         self.actions_.action("file.recent.clear").setVisible(bool(folders))
 

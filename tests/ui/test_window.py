@@ -123,3 +123,15 @@ def test_screenshot_command_writes_a_png(qtbot, collection, tmp_path):
         assert img.size == (1200, 700)
     bad = argparse.Namespace(folder=Path(tmp_path / "nope"), out=out, view="grid", size="800x500", theme="light", timeout=5.0)
     assert screenshot.run(bad) == 2
+
+
+def test_an_ampersand_in_a_recent_folder_stays_an_ampersand(window, tmp_path):
+    """Qt reads '&' in an action's text as a mnemonic marker; a folder name must show as it is."""
+    folder = tmp_path / "Tom & Jerry"
+    folder.mkdir()
+    window.context.settings.add_recent_folder(folder)
+    window._update_recent_actions()
+    action = window.actions_.action("file.recent.1")
+    assert action.text() == f"&1  {str(folder.resolve()).replace('&', '&&')}"
+    shown = [row.text for row in window.actions_.shortcut_table()]
+    assert f"1  {folder.resolve()}" in shown
