@@ -177,7 +177,12 @@ def _previous_model(folder: Path, arch: str, tags: list[str]) -> InitPlan:
         tags=tags,
         root=_root_of(manifest),
     )
-    if "origin" not in manifest.training:  # imported checkpoints never saw this collection
+    if "origin" in manifest.training:
+        # An imported checkpoint never saw this collection: its fold models may start
+        # from it, and the chain of fine-tunes starting here begins with it (with its
+        # own normalisation), not with ImageNet.
+        plan.root = str(folder.resolve())
+    else:
         plan.fold_start = plan.root
     new = [t for t in tags if _find(t, plan.old_tags) is None]
     if new:

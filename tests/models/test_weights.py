@@ -159,3 +159,27 @@ def test_fold_models_start_where_the_chain_began_unless_the_parent_never_saw_the
     plan = resolve_init(tmp_path / "m1", arch="resnet18", tags=["cat"])
     assert plan.fold_start == fold_start
     assert resolve_init("random", arch="resnet18", tags=["cat"]).fold_start is None
+
+
+def test_a_chain_of_fine_tunes_from_an_imported_model_begins_at_that_model(tmp_path):
+    """The second fine-tune of an authors' model must start its fold models from the
+    imported model (with its normalisation), not from ImageNet."""
+    imported = tmp_path / "authors"
+    imported.mkdir()
+    torch.save(build_model("resnet18", 1).state_dict(), imported / "checkpoint.pt")
+    Manifest(id="authors", tags=["cat"], architecture="resnet18", input_size=64, embedding_dim=512,
+             mean=[0.0, 0.0, 0.0], std=[1.0, 1.0, 1.0],
+             training={"origin": "authors' release"}).write(imported)
+    first = resolve_init(imported, arch="resnet18", tags=["cat"])
+    assert first.fold_start is None and first.root == str(imported.resolve())
+
+    child = tmp_path / "child"
+    child.mkdir()
+    torch.save(build_model("resnet18", 1).state_dict(), child / "checkpoint.pt")
+    Manifest(id="child", tags=["cat"], architecture="resnet18", input_size=64, embedding_dim=512,
+             mean=[0.0, 0.0, 0.0], std=[1.0, 1.0, 1.0], parent="authors",
+             training={"init": first.description, "root_init": first.root}).write(child)
+    second = resolve_init(child, arch="resnet18", tags=["cat"])
+    assert second.fold_start == str(imported.resolve())
+    fold_start = resolve_init(second.fold_start, arch="resnet18", tags=["cat"])
+    assert fold_start.mean == (0.0, 0.0, 0.0) and fold_start.std == (1.0, 1.0, 1.0)
