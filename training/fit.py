@@ -204,10 +204,11 @@ def _fold_init(init: InitPlan, cfg: FitConfig, tags: list[str], progress: Progre
     try:
         fold_init = resolve_init(init.fold_start, arch=cfg.arch, tags=tags)
     except InitError as exc:
-        progress.log(f"fold models cannot start from {init.fold_start} ({exc}); using ImageNet")
+        # The fold models set the metrics and thresholds: a weaker start must reach the app.
+        progress.warning(f"fold models cannot start from {init.fold_start} ({exc}); using ImageNet")
         fold_init = resolve_init("imagenet", arch=cfg.arch, tags=tags)
     for message in fold_init.warnings:
-        progress.log(f"fold models: {message}")
+        progress.warning(f"fold models: {message}")
     progress.log(f"fold models start from {fold_init.description}, not from {init.description}: "
                  "out-of-fold scores must come from weights that never saw the image")
     fold_init.mean, fold_init.std = init.mean, init.std

@@ -236,3 +236,27 @@ def test_cuda_run_with_amp_and_channels_last(tiny_set, tmp_path):
     assert rc == 0, stderr
     assert events[0]["device"].startswith("cuda") and events[-1]["event"] == "done"
     assert Manifest.read(tmp_path / "m").training["amp"] is True
+
+
+def test_a_weaker_start_for_the_fold_models_is_a_warning_event(tmp_path, monkeypatch):
+    """The fold models set the metrics and thresholds: when their start is gone the app must
+    hear it (a `warning` event), not only the human log."""
+    import io
+    from types import SimpleNamespace
+
+    from models import weights
+    from training import fit
+    from training.progress import Progress
+
+    real = weights.resolve_init
+    monkeypatch.setattr(
+        fit, "resolve_init",
+        lambda init, **kw: real("random" if init == "imagenet" else init, **kw),  # offline here
+    )
+    events, log = io.StringIO(), io.StringIO()
+    init = weights.InitPlan("model", "fine-tuning model m1", fold_start=str(tmp_path / "gone.pt"))
+    fold = fit._fold_init(init, SimpleNamespace(arch="resnet18"), ["cat"], Progress(events, log))
+    warnings = [json.loads(line)["message"] for line in events.getvalue().splitlines()
+                if json.loads(line)["event"] == "warning"]
+    assert any("fold models cannot start from" in w and "gone.pt" in w for w in warnings)
+    assert fold.kind == "random"
