@@ -43,6 +43,12 @@ from training.base_losses import bce  # noqa: E402
 from training.clml import SINGULAR_VALUE_FLOOR, clml_loss  # noqa: E402
 
 LossFn = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
+BLOCK = 5  # calls of one method in a row; see `time_pair`
+
+
+def timed_calls(repeats: int, block: int = BLOCK) -> int:
+    """How many timed calls each method gets: `repeats` rounded up to whole blocks."""
+    return max(1, -(-repeats // block)) * block
 
 
 class _ReleaseCLML(torch.autograd.Function):
@@ -103,7 +109,7 @@ def forward_backward(fn: LossFn, features: torch.Tensor,
 
 
 def time_pair(fns: dict[str, LossFn], features: torch.Tensor, labels: torch.Tensor,
-              repeats: int, block: int = 5) -> dict[str, tuple[float, float]]:
+              repeats: int, block: int = BLOCK) -> dict[str, tuple[float, float]]:
     """Median (wall ms, process CPU ms) of forward + backward per method.
 
     The methods alternate in blocks of `block` calls (after one untimed call
@@ -118,7 +124,7 @@ def time_pair(fns: dict[str, LossFn], features: torch.Tensor, labels: torch.Tens
     """
     wall: dict[str, list[float]] = {name: [] for name in fns}
     cpu: dict[str, list[float]] = {name: [] for name in fns}
-    for _ in range(max(1, -(-repeats // block))):
+    for _ in range(timed_calls(repeats, block) // block):
         for name, fn in fns.items():
             forward_backward(fn, features, labels)
             for _ in range(block):
@@ -226,7 +232,7 @@ def main(argv: list[str] | None = None) -> int:
     print(f"torch {torch.__version__}, CPU threads {torch.get_num_threads()} of {os.cpu_count()} "
           f"cores (load average {load}), OMP_WAIT_POLICY={os.environ['OMP_WAIT_POLICY']}, "
           f"N={args.n} C={args.classes} D={args.dim}, "
-          f"median of {args.repeats} runs, alternating in blocks of 5")
+          f"median of {timed_calls(args.repeats)} runs each, alternating in blocks of {BLOCK}")
     header = (f"| {'device':<16} | {'labels/img':>10} | {'ours ms':>8} | {'release ms':>10} "
               f"| {'speedup':>7} | {'ours CPU ms':>11} | {'release CPU ms':>14} | {'CPU speedup':>11} "
               f"| {'value diff':>10} | {'grad diff':>9} |")
