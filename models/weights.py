@@ -97,6 +97,10 @@ def resolve_init(
     if path.is_dir():
         return _previous_model(path, arch, tags)
     if path.is_file():
+        if _is_model_checkpoint(path):
+            # A model folder's own checkpoint is a fine-tune of that model, with its
+            # tags, normalisation and lineage (and fold models kept off it).
+            return _previous_model(path.parent, arch, tags)
         return _weights_file(path, arch, tags)
     raise InitError(
         f"--init {text!r}: expected 'imagenet', 'random', a model folder or a weights file, "
@@ -133,6 +137,15 @@ def _imagenet(
     return InitPlan(
         "imagenet", f"ImageNet weights ({weights})", state=dict(state), tags=tags, skip_fc=True
     )
+
+
+def _is_model_checkpoint(path: Path) -> bool:
+    """Whether `path` is the checkpoint a readable manifest beside it names."""
+    try:
+        manifest = Manifest.read(path.parent / MANIFEST_NAME)
+    except (ManifestError, OSError):
+        return False
+    return path.name == ((manifest.files or {}).get("checkpoint") or CHECKPOINT_NAME)
 
 
 def _weights_file(path: Path, arch: str, tags: list[str]) -> InitPlan:

@@ -183,3 +183,17 @@ def test_a_chain_of_fine_tunes_from_an_imported_model_begins_at_that_model(tmp_p
     assert second.fold_start == str(imported.resolve())
     fold_start = resolve_init(second.fold_start, arch="resnet18", tags=["cat"])
     assert fold_start.mean == (0.0, 0.0, 0.0) and fold_start.std == (1.0, 1.0, 1.0)
+
+
+def test_a_model_folders_checkpoint_file_fine_tunes_that_model(tmp_path):
+    """`--init MODEL/checkpoint.pt` must not slip past the fold-model protection of `--init MODEL`."""
+    (tmp_path / "m1").mkdir()
+    torch.save(build_model("resnet18", 1).state_dict(), tmp_path / "m1" / "checkpoint.pt")
+    Manifest(id="m1", tags=["cat"], architecture="resnet18", input_size=64, embedding_dim=512,
+             training={"init": "fine-tuning model m0", "root_init": "random"}).write(tmp_path / "m1")
+    by_file = resolve_init(tmp_path / "m1" / "checkpoint.pt", arch="resnet18", tags=["cat"])
+    assert by_file.kind == "model" and by_file.parent == "m1"
+    assert by_file.fold_start == "random"
+    loose = tmp_path / "loose.pt"
+    torch.save(build_model("resnet18", 1).state_dict(), loose)
+    assert resolve_init(loose, arch="resnet18", tags=["cat"]).kind == "file"
