@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from torch import Tensor
@@ -36,6 +37,33 @@ _IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".webp", ".bmp", ".gif", ".tif", ".t
 
 class ConvertError(ValueError):
     """The checkpoint, names file or options cannot make a model folder; names the file."""
+
+
+@dataclass
+class _Known:
+    """What a record beside a checkpoint says about it (a model's manifest or a run's run.json).
+
+    `training` is carried into the new manifest only from a run record: a
+    finished model's settings describe that model, and its export becomes a
+    new model whose parent it is.
+    """
+
+    tags: list[str]
+    architecture: str
+    input_size: int
+    mean: list[float]
+    std: list[float]
+    parent: str | None
+    thresholds: dict[str, float] = field(default_factory=dict)
+    metrics: dict[str, object] = field(default_factory=dict)
+    training: dict[str, object] = field(default_factory=dict)
+
+    @classmethod
+    def of_manifest(cls, manifest: Manifest) -> _Known:
+        return cls(tags=list(manifest.tags), architecture=manifest.architecture,
+                   input_size=manifest.input_size, mean=list(manifest.mean),
+                   std=list(manifest.std), parent=manifest.id,
+                   thresholds=dict(manifest.thresholds), metrics=dict(manifest.metrics))
 
 
 def infer_arch(state: Mapping[str, Tensor]) -> str:
@@ -147,8 +175,7 @@ def export_checkpoint(
         if verify_folder
         else synthetic_images(2, size, mean, std)
     )
-    run_info = beside is not None and beside.id == RUN_INFO_NAME
-    info = dict(training if training is not None else (beside.training if run_info else {}))
+    info = dict(training if training is not None else (beside.training if beside else {}))
     info.setdefault("source_checkpoint", str(checkpoint.resolve()))
     return save_model_dir(
         out_dir,
@@ -161,7 +188,7 @@ def export_checkpoint(
         thresholds=thresholds,
         training=info,
         metrics=dict(beside.metrics) if beside else {},
-        parent=(beside.parent if run_info else beside.id) if beside else None,
+        parent=beside.parent if beside else None,
         verify_images=verify,
     )
 
@@ -194,12 +221,12 @@ def import_authors_checkpoint(
     )
 
 
-def _manifest_beside(checkpoint: Path) -> Manifest | None:
+def _manifest_beside(checkpoint: Path) -> _Known | None:
     folder = checkpoint if checkpoint.is_dir() else checkpoint.parent
     if not (folder / MANIFEST_NAME).is_file():
         return None
     try:
-        return Manifest.read(folder / MANIFEST_NAME)
+        return _Known.of_manifest(Manifest.read(folder / MANIFEST_NAME))
     except ManifestError as exc:
         raise ConvertError(str(exc)) from exc
 
@@ -216,18 +243,17 @@ def write_run_info(folder: Path, *, tags: Sequence[str], arch: str, image_size: 
     return path
 
 
-def _run_info_beside(checkpoint: Path) -> Manifest | None:
-    """run.json beside the checkpoint, as a manifest-shaped record (id "run.json", no metrics)."""
+def _run_info_beside(checkpoint: Path) -> _Known | None:
+    """run.json beside the checkpoint: a run that stopped before its manifest (no metrics)."""
     folder = checkpoint if checkpoint.is_dir() else checkpoint.parent
     path = folder / RUN_INFO_NAME
     if not path.is_file():
         return None
     try:
         info = json.loads(path.read_text(encoding="utf-8"))
-        block, _ = ARCHITECTURES[info["architecture"]]
-        return Manifest(id=RUN_INFO_NAME, tags=list(info["tags"]), architecture=info["architecture"],
-                        input_size=int(info["input_size"]), embedding_dim=512 * block.expansion,
-                        mean=list(info["mean"]), std=list(info["std"]), parent=info.get("parent"),
-                        training=dict(info.get("training") or {}))
+        return _Known(tags=[str(t) for t in info["tags"]], architecture=str(info["architecture"]),
+                      input_size=int(info["input_size"]),
+                      mean=[float(v) for v in info["mean"]], std=[float(v) for v in info["std"]],
+                      parent=info.get("parent"), training=dict(info.get("training") or {}))
     except (OSError, ValueError, KeyError, TypeError) as exc:
         raise ConvertError(f"{path}: unreadable run record ({exc}); give the options explicitly") from exc
