@@ -39,6 +39,11 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _by_device(option: str) -> str:
+    """The help text's defaults, read from the tables above so they cannot drift."""
+    return f"default: {GPU_DEFAULTS[option]} on GPU, {CPU_DEFAULTS[option]} on CPU"
+
+
 def add_fit_parser(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("fit", help="train a model from a training-set JSONL (events on stdout)",
                        description="Train from TRAIN.jsonl into MODEL_DIR. Unset options take the "
@@ -47,10 +52,12 @@ def add_fit_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--out", type=Path, required=True, help="new model directory")
     p.add_argument("--init", default="imagenet",
                    help="imagenet | random | a previous MODEL_DIR (fine-tune) | weights.pt")
-    p.add_argument("--arch", choices=("resnet18", "resnet50", "resnet101"))
-    p.add_argument("--image-size", type=int)
-    p.add_argument("--epochs", type=int)
-    p.add_argument("--batch-size", type=int, help="per process under torchrun")
+    p.add_argument("--arch", choices=("resnet18", "resnet50", "resnet101"),
+                   help=_by_device("arch"))
+    p.add_argument("--image-size", type=int, help=f"input size in pixels ({_by_device('image_size')})")
+    p.add_argument("--epochs", type=int, help=_by_device("epochs"))
+    p.add_argument("--batch-size", type=int,
+                   help=f"per process under torchrun ({_by_device('batch_size')})")
     p.add_argument("--lr", type=float,
                    help="peak learning rate (default 1e-4; 1e-3 when starting from random weights)")
     p.add_argument("--weight-decay", type=float, default=1e-4)

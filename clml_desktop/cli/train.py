@@ -45,9 +45,12 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         ),
     )
     parser.add_argument("folder", type=Path, help="the collection folder")
-    parser.add_argument("--arch", help="resnet101 (default on GPU), resnet50, resnet18")
     parser.add_argument(
-        "--image-size", type=int, help="input size in pixels (e.g. 448 GPU, 224 CPU)"
+        "--arch", help="resnet101 (the trainer's default on a GPU), resnet50, resnet18 (on a CPU)"
+    )
+    parser.add_argument(
+        "--image-size", type=int,
+        help="input size in pixels (the trainer's default: 448 on a GPU, 96 on a CPU)",
     )
     parser.add_argument("--epochs", type=int)
     parser.add_argument("--batch-size", type=int)

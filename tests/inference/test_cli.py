@@ -236,3 +236,13 @@ def test_progress_bar_text():
     bar.update(0.6, "throttled")
     bar.finish()
     assert stream.getvalue() == f"[{'#' * 14}{'-' * 14}]  50.0%  half\n"
+
+
+def test_train_help_states_the_trainers_real_defaults(capsys):
+    from training.cli import CPU_DEFAULTS, GPU_DEFAULTS
+
+    with pytest.raises(SystemExit):
+        main(["train", "--help"])
+    text = " ".join(capsys.readouterr().out.split())
+    for option in ("arch", "image_size"):
+        assert str(GPU_DEFAULTS[option]) in text and str(CPU_DEFAULTS[option]) in text
