@@ -9,12 +9,14 @@ when ImageNet weights cannot be fetched, leaves a warning the trainer shows.
 
 from __future__ import annotations
 
+import contextlib
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import torch
+import torch.hub
 from torch import Tensor, nn
 from torchvision.models import ResNet18_Weights, ResNet50_Weights, ResNet101_Weights
 
@@ -29,6 +31,10 @@ IMAGENET_WEIGHTS = {
     "resnet50": ResNet50_Weights.IMAGENET1K_V2,
     "resnet101": ResNet101_Weights.IMAGENET1K_V2,
 }
+
+
+DownloadReport = Callable[[str, int, int | None], None]
+"""Called as bytes of a download arrive: (what, bytes so far, total bytes or None)."""
 
 
 class InitError(ValueError):
@@ -75,11 +81,14 @@ def resolve_init(
     tags: Sequence[str],
     progress: bool = True,
     fetch: Callable[[str, bool], dict[str, Tensor]] | None = None,
+    on_download: DownloadReport | None = None,
 ) -> InitPlan:
     """Turn `--init` (imagenet | random | MODEL_DIR | weights file) into an InitPlan.
 
     Loads and checks the weights once, here, so a bad file fails before any
-    training starts. `fetch` replaces the ImageNet download (tests).
+    training starts. `fetch` replaces the ImageNet download (tests);
+    `on_download` hears how a first-time ImageNet download is going, so the
+    app can show it (torchvision's own bar only reaches a terminal).
     """
     tags = list(tags)
     text = str(init)
@@ -92,7 +101,8 @@ def resolve_init(
         return InitPlan("random", "random init (asked)", warnings=[message], tags=tags,
                         root="random")
     if text == "imagenet":
-        return _imagenet(arch, tags, progress, fetch or _fetch_imagenet)
+        with reporting_downloads(on_download, f"ImageNet weights for {arch}"):
+            return _imagenet(arch, tags, progress, fetch or _fetch_imagenet)
     path = Path(text).expanduser()
     if path.is_dir():
         return _previous_model(path, arch, tags)
@@ -106,6 +116,43 @@ def resolve_init(
         f"--init {text!r}: expected 'imagenet', 'random', a model folder or a weights file, "
         "and no such file or folder exists"
     )
+
+
+@contextlib.contextmanager
+def reporting_downloads(report: DownloadReport | None, what: str) -> Iterator[None]:
+    """Hear the bytes of any torch.hub download made inside the block.
+
+    torch.hub draws its progress bar with the module-level `tqdm` it looks up
+    for every download; this swaps in a bar that calls `report` instead and
+    restores the original afterwards. A torch without that hook downloads
+    unheard, as before.
+    """
+    if report is None or not hasattr(torch.hub, "tqdm"):
+        yield
+        return
+
+    class _ReportingBar:
+        def __init__(self, total: int | None = None, **_options: object) -> None:
+            self.total = int(total) if total else None
+            self.n = 0
+            report(what, 0, self.total)
+
+        def update(self, n: int) -> None:
+            self.n += int(n)
+            report(what, self.n, self.total)
+
+        def __enter__(self) -> _ReportingBar:
+            return self
+
+        def __exit__(self, *_exc: object) -> None:
+            return None
+
+    original = torch.hub.tqdm
+    torch.hub.tqdm = _ReportingBar
+    try:
+        yield
+    finally:
+        torch.hub.tqdm = original
 
 
 def _fetch_imagenet(arch: str, progress: bool) -> dict[str, Tensor]:

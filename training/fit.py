@@ -106,7 +106,7 @@ def fit(cfg: FitConfig, runtime: ddp.Runtime, progress: Progress, stop: threadin
         raise FitError(f"{out} already holds a model; choose a new folder for the new model")
     early: list[str] = []  # said after `start`, which the protocol puts first
     data = _read_data(cfg.data, early)
-    init = resolve_init(cfg.init, arch=cfg.arch, tags=data.tags)
+    init = resolve_init(cfg.init, arch=cfg.arch, tags=data.tags, on_download=progress.download)
     early += init.warnings
     lr = _lr(cfg, init)
     plan, plan_warnings = plan_split(data.confirmed, cfg.folds, cfg.holdout_share, cfg.seed)
@@ -202,11 +202,13 @@ def _fold_init(init: InitPlan, cfg: FitConfig, tags: list[str], progress: Progre
     file), normalised as the final model is.
     """
     try:
-        fold_init = resolve_init(init.fold_start, arch=cfg.arch, tags=tags)
+        fold_init = resolve_init(init.fold_start, arch=cfg.arch, tags=tags,
+                                 on_download=progress.download)
     except InitError as exc:
         # The fold models set the metrics and thresholds: a weaker start must reach the app.
         progress.warning(f"fold models cannot start from {init.fold_start} ({exc}); using ImageNet")
-        fold_init = resolve_init("imagenet", arch=cfg.arch, tags=tags)
+        fold_init = resolve_init("imagenet", arch=cfg.arch, tags=tags,
+                                 on_download=progress.download)
     for message in fold_init.warnings:
         progress.warning(f"fold models: {message}")
     progress.log(f"fold models start from {fold_init.description}, not from {init.description}: "

@@ -30,11 +30,14 @@ def _clean(value: Any) -> Any:
 class Progress:
     """Emits protocol events (one JSON object a line) and human log lines."""
 
+    DOWNLOAD_EVERY_S = 0.5  # how often a running download is reported
+
     def __init__(self, out: TextIO | None, log: TextIO | None = None, enabled: bool = True) -> None:
         self._out = out
         self._log = log if log is not None else sys.stderr
         self.enabled = enabled
         self._started = time.monotonic()
+        self._download_said = -math.inf
 
     def emit(self, event: str, **fields: Any) -> None:
         """Write one event line and flush, so a reader sees it at once."""
@@ -50,6 +53,18 @@ class Progress:
             return
         self._log.write(f"[{time.monotonic() - self._started:7.1f}s] {message}\n")
         self._log.flush()
+
+    def download(self, what: str, done_bytes: int, total_bytes: int | None) -> None:
+        """A download's bytes so far: its first and last chunk, and one report per interval
+        between, so a 170 MB file on a slow line shows movement without flooding stdout."""
+        now = time.monotonic()
+        finished = total_bytes is not None and done_bytes >= total_bytes
+        if done_bytes and not finished and now - self._download_said < self.DOWNLOAD_EVERY_S:
+            return
+        self._download_said = now
+        self.emit("download", what=what, done_bytes=done_bytes, total_bytes=total_bytes)
+        size = f" of {total_bytes / 1e6:.1f}" if total_bytes else ""
+        self.log(f"downloading {what}: {done_bytes / 1e6:.1f}{size} MB")
 
     def warning(self, message: str) -> None:
         """A problem the run survives (skipped image, halved batch): event and log."""

@@ -25,6 +25,7 @@ from clml_desktop.jobs.run_progress import RunProgress
 from clml_desktop.jobs.train_runner import TrainingRun, TrainOptions, prepare_training
 from clml_desktop.jobs.trainer_protocol import (
     DoneEvent,
+    DownloadEvent,
     EpochEvent,
     ProgressEvent,
     StartEvent,
@@ -81,7 +82,11 @@ class TrainProgress:
     def handle(self, event: TrainerEvent) -> None:
         """Draw `event` (call once per trainer event)."""
         bar, run = self.bar, self.run
-        if isinstance(event, StartEvent):
+        if isinstance(event, DownloadEvent):
+            bar.update(event.fraction or 0.0, event.text, force=event.fraction == 1.0)
+            if event.fraction == 1.0:
+                bar.finish()
+        elif isinstance(event, StartEvent):
             run.start(event)
             reason = f" ({event.device_reason})" if event.device_reason else ""
             models = f"{run.total_phases} model{'s' if run.total_phases != 1 else ''} to train"

@@ -25,6 +25,7 @@ from PySide6.QtWidgets import (
 from clml_desktop.jobs.run_progress import RunProgress
 from clml_desktop.jobs.trainer_process import TrainerPhase, TrainerProcess
 from clml_desktop.jobs.trainer_protocol import (
+    DownloadEvent,
     EpochEvent,
     ProgressEvent,
     StartEvent,
@@ -226,7 +227,16 @@ class TrainPanel(QWidget):
         self._update_buttons()
 
     def _on_event(self, event: TrainerEvent) -> None:
-        if isinstance(event, StartEvent):
+        if isinstance(event, DownloadEvent):
+            text = event.text
+            self.phase_label.setText(text[:1].upper() + text[1:] + " (once; then cached)")
+            fraction = event.fraction
+            if fraction is None:
+                self.progress.setRange(0, 0)  # busy: the size is unknown
+            else:
+                self._show_fraction(fraction)
+        elif isinstance(event, StartEvent):
+            self._show_fraction(0.0)
             self._run = RunProgress()
             self._run.start(event)
             reason = f" — {event.device_reason}" if event.device_reason else ""

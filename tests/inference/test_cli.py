@@ -246,3 +246,19 @@ def test_train_help_states_the_trainers_real_defaults(capsys):
     text = " ".join(capsys.readouterr().out.split())
     for option in ("arch", "image_size"):
         assert str(GPU_DEFAULTS[option]) in text and str(CPU_DEFAULTS[option]) in text
+
+
+def test_train_progress_shows_a_first_time_download():
+    import io
+
+    from clml_desktop.cli.progress_text import ProgressBar
+    from clml_desktop.cli.train import TrainProgress
+    from clml_desktop.jobs.trainer_protocol import DownloadEvent
+
+    stream = io.StringIO()
+    shown = TrainProgress(ProgressBar(stream, min_interval_s=0.0))
+    shown.handle(DownloadEvent("ImageNet weights for resnet18", 23_000_000, 46_000_000))
+    shown.handle(DownloadEvent("ImageNet weights for resnet18", 46_000_000, 46_000_000))
+    lines = stream.getvalue().splitlines()
+    assert "50.0%  downloading ImageNet weights for resnet18: 23.0 of 46.0 MB" in lines[0]
+    assert "100.0%" in lines[-1]

@@ -11,6 +11,7 @@ from hypothesis import strategies as st
 from clml_desktop.jobs.trainer_protocol import (
     CancelledEvent,
     DoneEvent,
+    DownloadEvent,
     EpochEvent,
     ErrorEvent,
     ProgressEvent,
@@ -43,6 +44,13 @@ def test_every_event_of_adr_0002():
         "out of memory"
     )
     assert parse_line('{"event": "cancelled"}') == CancelledEvent()
+    download = parse_line('{"event": "download", "what": "ImageNet weights for resnet18",'
+                          ' "done_bytes": 23000000, "total_bytes": 46000000}')
+    assert download == DownloadEvent("ImageNet weights for resnet18", 23_000_000, 46_000_000)
+    assert download.fraction == 0.5
+    assert download.text == "downloading ImageNet weights for resnet18: 23.0 of 46.0 MB"
+    unsized = parse_line('{"event": "download", "what": "w", "done_bytes": 5, "total_bytes": null}')
+    assert unsized.fraction is None and unsized.text.endswith("0.0 MB")
 
 
 @pytest.mark.parametrize(

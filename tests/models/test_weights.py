@@ -12,7 +12,7 @@ from torchvision.models import ResNet18_Weights
 from models.checkpoint import CheckpointError, load_checkpoint, load_into, strip_prefixes
 from models.manifest import Manifest
 from models.resnet import build_model
-from models.weights import InitError, resolve_init
+from models.weights import InitError, reporting_downloads, resolve_init
 
 
 def _same_backbone(a, b) -> bool:
@@ -197,3 +197,36 @@ def test_a_model_folders_checkpoint_file_fine_tunes_that_model(tmp_path):
     loose = tmp_path / "loose.pt"
     torch.save(build_model("resnet18", 1).state_dict(), loose)
     assert resolve_init(loose, arch="resnet18", tags=["cat"]).kind == "file"
+
+
+def test_a_torch_hub_download_is_heard_byte_by_byte(tmp_path):
+    """The real torch.hub path, from a file:// URL: the app sees a first-time ImageNet download."""
+    source = tmp_path / "weights-0123abcd.pth"
+    torch.save({"w": torch.arange(300_000, dtype=torch.float32)}, source)  # 1.2 MB: several chunks
+    heard = []
+    original_bar = torch.hub.tqdm
+    with reporting_downloads(lambda *report: heard.append(report), "test weights"):
+        state = torch.hub.load_state_dict_from_url(source.as_uri(), model_dir=str(tmp_path / "hub"),
+                                                   progress=True, check_hash=False)
+    assert torch.equal(state["w"], torch.arange(300_000, dtype=torch.float32))
+    size = source.stat().st_size
+    assert heard[0] == ("test weights", 0, size) and heard[-1] == ("test weights", size, size)
+    assert len(heard) > 3 and [done for _w, done, _t in heard] == sorted(done for _w, done, _t in heard)
+    assert torch.hub.tqdm is original_bar
+
+
+def test_resolve_init_passes_imagenet_download_progress_on(tmp_path, monkeypatch):
+    source = tmp_path / "resnet18-fake.pth"
+    torch.save({"w": torch.zeros(200_000)}, source)
+    reference = build_model("resnet18", 1000)
+
+    def fetch(arch, progress):  # downloads like torchvision's loader would, then hands weights over
+        torch.hub.load_state_dict_from_url(source.as_uri(), model_dir=str(tmp_path / "hub"),
+                                           progress=progress)
+        return reference.state_dict()
+
+    heard = []
+    plan = resolve_init("imagenet", arch="resnet18", tags=["a"], fetch=fetch,
+                        on_download=lambda *report: heard.append(report))
+    assert plan.kind == "imagenet"
+    assert heard[-1] == ("ImageNet weights for resnet18", source.stat().st_size, source.stat().st_size)

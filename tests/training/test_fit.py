@@ -260,3 +260,41 @@ def test_a_weaker_start_for_the_fold_models_is_a_warning_event(tmp_path, monkeyp
                 if json.loads(line)["event"] == "warning"]
     assert any("fold models cannot start from" in w and "gone.pt" in w for w in warnings)
     assert fold.kind == "random"
+
+
+def test_a_first_time_imagenet_download_is_reported_before_start(tmp_path, monkeypatch):
+    """fit hands torch.hub's download progress to the app as `download` events (here the
+    download comes from a file:// URL, as torchvision's loader would fetch it online)."""
+    import io
+    import threading
+
+    from torchvision.models import ResNet18_Weights
+
+    from training.ddp import Runtime
+    from training.fit import FitConfig, fit
+    from training.progress import Progress
+
+    source = tmp_path / "resnet18-fake.pth"
+    torch.save({"w": torch.zeros(300_000)}, source)
+    reference = build_model("resnet18", 1000).state_dict()
+
+    def downloading_loader(self, progress=True, check_hash=False):
+        torch.hub.load_state_dict_from_url(source.as_uri(), model_dir=str(tmp_path / "hub"),
+                                           progress=progress)
+        return reference
+
+    monkeypatch.setattr(ResNet18_Weights, "get_state_dict", downloading_loader)
+    data = write_jsonl(tmp_path / "train.jsonl", make_images(tmp_path / "images", count=8))
+    cfg = FitConfig(data=data, out=tmp_path / "model", init="imagenet", arch="resnet18",
+                    image_size=32, epochs=1, batch_size=8, lr=None, loss="bce", clml_lambda=0.0,
+                    tau=0.8, folds=0, seed=0, augment=False, amp=False)
+    events = io.StringIO()
+    result = fit(cfg, Runtime(torch.device("cpu"), "test"), Progress(events, io.StringIO()),
+                 threading.Event())
+    said = read_events(events.getvalue())
+    kinds = [e["event"] for e in said]
+    first_start = kinds.index("start")
+    downloads = [e for e in said[:first_start] if e["event"] == "download"]
+    assert downloads and downloads[-1]["done_bytes"] == downloads[-1]["total_bytes"] == source.stat().st_size
+    assert downloads[-1]["what"] == "ImageNet weights for resnet18"
+    assert (result.model_dir / "manifest.json").is_file()

@@ -41,3 +41,19 @@ def test_ema_warms_up_then_follows_the_weights():
         ema.update(model)
     assert torch.allclose(ema.module.weight, model.weight, atol=1e-3)
     assert not ema.module.weight.requires_grad
+
+
+def test_a_download_reports_its_start_its_end_and_one_line_per_interval(monkeypatch):
+    clock = [100.0]
+    monkeypatch.setattr("training.progress.time.monotonic", lambda: clock[0])
+    events, log = io.StringIO(), io.StringIO()
+    progress = Progress(events, log)
+    total = 10_000_000
+    for done in range(0, total + 1, 100_000):  # 101 chunks, 0.1 s apart
+        progress.download("ImageNet weights for resnet18", done, total)
+        clock[0] += 0.1
+    said = [json.loads(line) for line in events.getvalue().splitlines()]
+    assert all(e["event"] == "download" and e["total_bytes"] == total for e in said)
+    assert said[0]["done_bytes"] == 0 and said[-1]["done_bytes"] == total
+    assert 15 <= len(said) <= 22, "about one report per 0.5 s of a 10 s download"
+    assert "downloading ImageNet weights for resnet18: 10.0 of 10.0 MB" in log.getvalue()

@@ -202,3 +202,21 @@ def test_progress_covers_every_model_of_the_run(tmp_path, qtbot):
         assert values[3] == 333, "the final model is a third of a 2-fold run"
     finally:
         close_context(context, panel)
+
+
+def test_a_first_time_download_shows_before_training_starts(tmp_path, qtbot):
+    from clml_desktop.jobs.trainer_protocol import DownloadEvent, StartEvent
+
+    panel, context, _info = make_panel(tmp_path, qtbot, "success")
+    try:
+        panel._on_event(DownloadEvent("ImageNet weights for resnet101", 45_000_000, 180_000_000))
+        assert "Downloading ImageNet weights for resnet101: 45.0 of 180.0 MB" in panel.phase_label.text()
+        assert panel.progress.value() == 250
+        panel._on_event(DownloadEvent("ImageNet weights for resnet101", 1_000, None))
+        assert panel.progress.maximum() == 0, "an unknown size shows a busy bar"
+        panel._on_event(StartEvent(device="cpu", arch="resnet101", image_size=96, epochs=2, folds=2,
+                                   images=6, tags=3))
+        assert panel.progress.maximum() == 1000 and panel.progress.value() == 0
+        assert "Training resnet101" in panel.phase_label.text()
+    finally:
+        close_context(context, panel)
