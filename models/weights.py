@@ -41,6 +41,10 @@ class InitError(ValueError):
     """The requested start cannot be used (wrong architecture, unreadable file, ...)."""
 
 
+class DownloadStopped(Exception):
+    """A download report asked to stop (the run was cancelled): not a reason to fall back."""
+
+
 @dataclass
 class InitPlan:
     """A resolved start: call `apply(model)` on each freshly built network.
@@ -125,7 +129,8 @@ def reporting_downloads(report: DownloadReport | None, what: str) -> Iterator[No
     torch.hub draws its progress bar with the module-level `tqdm` it looks up
     for every download; this swaps in a bar that calls `report` instead and
     restores the original afterwards. A torch without that hook downloads
-    unheard, as before.
+    unheard, as before. `report` may raise DownloadStopped to abandon the
+    download (torch.hub deletes its partial file).
     """
     if report is None or not hasattr(torch.hub, "tqdm"):
         yield
@@ -168,6 +173,8 @@ def _imagenet(
     weights = IMAGENET_WEIGHTS[arch]
     try:
         state = fetch(arch, progress)
+    except DownloadStopped:
+        raise
     except Exception as exc:  # offline, proxy, disk full, corrupt cache: all mean "fall back"
         message = (
             f"could not load ImageNet weights for {arch} ({type(exc).__name__}: {exc}); "

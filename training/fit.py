@@ -31,7 +31,7 @@ from models.artifact import save_model_dir
 from models.convert import RUN_INFO_NAME, write_run_info
 from models.resnet import build_model
 from models.transforms import eval_transform
-from models.weights import InitError, InitPlan, resolve_init
+from models.weights import DownloadStopped, InitError, InitPlan, resolve_init
 from training import ddp
 from training.base_losses import make_base_loss
 from training.dataset import TrainingSet, find_unreadable, load_rgb, read_training_set
@@ -39,7 +39,7 @@ from training.folds import Plan, plan_split
 from training.loop import PhaseResult, Session, TrainSettings, steps_per_epoch, train_phase
 from training.metrics import calibrate_thresholds, evaluation_rows, map_known
 from training.progress import Eta, Progress
-from training.scoring import score_images
+from training.scoring import Cancelled, score_images
 
 RECIPE_LR = 1e-4  # the authors' rate, for fine-tuning pretrained weights
 RANDOM_INIT_LR = 1e-3  # random weights learn nothing useful at 1e-4 in a CPU-sized budget
@@ -106,7 +106,7 @@ def fit(cfg: FitConfig, runtime: ddp.Runtime, progress: Progress, stop: threadin
         raise FitError(f"{out} already holds a model; choose a new folder for the new model")
     early: list[str] = []  # said after `start`, which the protocol puts first
     data = _read_data(cfg.data, early)
-    init = resolve_init(cfg.init, arch=cfg.arch, tags=data.tags, on_download=progress.download)
+    init = _resolve(cfg.init, cfg, data.tags, progress, stop)
     early += init.warnings
     lr = _lr(cfg, init)
     plan, plan_warnings = plan_split(data.confirmed, cfg.folds, cfg.holdout_share, cfg.seed)
@@ -150,7 +150,7 @@ def fit(cfg: FitConfig, runtime: ddp.Runtime, progress: Progress, stop: threadin
     final = train_phase(session, "final", plan.train, keep_checkpoints=True)
     fold_init, fold_session = init, session
     if plan.fold_of is not None and init.fold_start is not None:
-        fold_init = _fold_init(init, cfg, data.tags, progress)
+        fold_init = _fold_init(init, cfg, data.tags, progress, stop)
         fold_session = _fold_session(session, fold_init, cfg)
     unseen = _unseen_scores(fold_session, plan, final, on_fold_model)
     ddp.barrier(runtime)
@@ -193,7 +193,22 @@ def _lr(cfg: FitConfig, init: InitPlan) -> float:
     return cfg.lr if cfg.lr is not None else (RANDOM_INIT_LR if init.kind == "random" else RECIPE_LR)
 
 
-def _fold_init(init: InitPlan, cfg: FitConfig, tags: list[str], progress: Progress) -> InitPlan:
+def _resolve(text: str, cfg: FitConfig, tags: list[str], progress: Progress,
+             stop: threading.Event) -> InitPlan:
+    """`resolve_init` with a first-time download shown to the app and stopped by a cancel."""
+    def heard(what: str, done: int, total: int | None) -> None:
+        if stop.is_set():
+            raise DownloadStopped(f"{what}: download stopped on request")
+        progress.download(what, done, total)
+
+    try:
+        return resolve_init(text, arch=cfg.arch, tags=tags, on_download=heard)
+    except DownloadStopped as exc:
+        raise Cancelled(str(exc)) from exc
+
+
+def _fold_init(init: InitPlan, cfg: FitConfig, tags: list[str], progress: Progress,
+               stop: threading.Event) -> InitPlan:
     """Where fold models start when the final model fine-tunes a model that trained on these images.
 
     Starting them from that model would let each fold model remember the fold
@@ -202,13 +217,11 @@ def _fold_init(init: InitPlan, cfg: FitConfig, tags: list[str], progress: Progre
     file), normalised as the final model is.
     """
     try:
-        fold_init = resolve_init(init.fold_start, arch=cfg.arch, tags=tags,
-                                 on_download=progress.download)
+        fold_init = _resolve(init.fold_start, cfg, tags, progress, stop)
     except InitError as exc:
         # The fold models set the metrics and thresholds: a weaker start must reach the app.
         progress.warning(f"fold models cannot start from {init.fold_start} ({exc}); using ImageNet")
-        fold_init = resolve_init("imagenet", arch=cfg.arch, tags=tags,
-                                 on_download=progress.download)
+        fold_init = _resolve("imagenet", cfg, tags, progress, stop)
     for message in fold_init.warnings:
         progress.warning(f"fold models: {message}")
     progress.log(f"fold models start from {fold_init.description}, not from {init.description}: "

@@ -12,6 +12,7 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 from pathlib import Path
 
 import numpy as np
@@ -255,7 +256,8 @@ def test_a_weaker_start_for_the_fold_models_is_a_warning_event(tmp_path, monkeyp
     )
     events, log = io.StringIO(), io.StringIO()
     init = weights.InitPlan("model", "fine-tuning model m1", fold_start=str(tmp_path / "gone.pt"))
-    fold = fit._fold_init(init, SimpleNamespace(arch="resnet18"), ["cat"], Progress(events, log))
+    fold = fit._fold_init(init, SimpleNamespace(arch="resnet18"), ["cat"], Progress(events, log),
+                          threading.Event())
     warnings = [json.loads(line)["message"] for line in events.getvalue().splitlines()
                 if json.loads(line)["event"] == "warning"]
     assert any("fold models cannot start from" in w and "gone.pt" in w for w in warnings)
@@ -266,7 +268,6 @@ def test_a_first_time_imagenet_download_is_reported_before_start(tmp_path, monke
     """fit hands torch.hub's download progress to the app as `download` events (here the
     download comes from a file:// URL, as torchvision's loader would fetch it online)."""
     import io
-    import threading
 
     from torchvision.models import ResNet18_Weights
 
@@ -298,3 +299,35 @@ def test_a_first_time_imagenet_download_is_reported_before_start(tmp_path, monke
     assert downloads and downloads[-1]["done_bytes"] == downloads[-1]["total_bytes"] == source.stat().st_size
     assert downloads[-1]["what"] == "ImageNet weights for resnet18"
     assert (result.model_dir / "manifest.json").is_file()
+
+
+def test_cancel_during_the_imagenet_download_stops_it(tmp_path, monkeypatch):
+    """A cancel (SIGTERM sets the stop flag) ends a long first-time download at its next
+    chunk, with no partial file left in the cache and no fallback to random weights."""
+    import io
+
+    from torchvision.models import ResNet18_Weights
+
+    from training.ddp import Runtime
+    from training.fit import FitConfig, fit
+    from training.progress import Progress
+    from training.scoring import Cancelled
+
+    source = tmp_path / "resnet18-fake.pth"
+    torch.save({"w": torch.zeros(300_000)}, source)
+    hub = tmp_path / "hub"
+    stop = threading.Event()
+
+    def downloading_loader(self, progress=True, check_hash=False):
+        stop.set()  # the person pressed Cancel while the download ran
+        return torch.hub.load_state_dict_from_url(source.as_uri(), model_dir=str(hub), progress=progress)
+
+    monkeypatch.setattr(ResNet18_Weights, "get_state_dict", downloading_loader)
+    data = write_jsonl(tmp_path / "train.jsonl", make_images(tmp_path / "images", count=8))
+    cfg = FitConfig(data=data, out=tmp_path / "model", init="imagenet", arch="resnet18",
+                    image_size=32, epochs=1, batch_size=8, lr=None, loss="bce", clml_lambda=0.0,
+                    tau=0.8, folds=0, seed=0, augment=False, amp=False)
+    with pytest.raises(Cancelled, match="download stopped"):
+        fit(cfg, Runtime(torch.device("cpu"), "test"), Progress(io.StringIO(), io.StringIO()), stop)
+    assert not any(hub.iterdir()), "no partial or finished download is left behind"
+    assert not (tmp_path / "model" / "manifest.json").exists()
