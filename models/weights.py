@@ -14,6 +14,7 @@ import logging
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from urllib.parse import urlparse
 
 import torch
 import torch.hub
@@ -160,6 +161,12 @@ def reporting_downloads(report: DownloadReport | None, what: str) -> Iterator[No
         torch.hub.tqdm = original
 
 
+def imagenet_cache_file(arch: str) -> Path:
+    """Where torchvision keeps the downloaded ImageNet weights of `arch` (torch.hub's cache)."""
+    name = Path(urlparse(IMAGENET_WEIGHTS[arch].url).path).name
+    return Path(torch.hub.get_dir()) / "checkpoints" / name
+
+
 def _fetch_imagenet(arch: str, progress: bool) -> dict[str, Tensor]:
     """torchvision's own loader: downloads once into the torch hub cache, checks the hash."""
     return IMAGENET_WEIGHTS[arch].get_state_dict(progress=progress, check_hash=True)
@@ -176,10 +183,16 @@ def _imagenet(
     except DownloadStopped:
         raise
     except Exception as exc:  # offline, proxy, disk full, corrupt cache: all mean "fall back"
+        cached = imagenet_cache_file(arch)
+        remedy = (
+            f"The cached copy {cached} is unreadable: delete it and connect once to download it again"
+            if cached.is_file()
+            else f"Connect once so torchvision can cache {weights.url}"
+        )
         message = (
             f"could not load ImageNet weights for {arch} ({type(exc).__name__}: {exc}); "
             f"TRAINING FROM RANDOM WEIGHTS instead, which gives much weaker suggestions. "
-            f"Connect once so torchvision can cache {weights.url}, or pass --init weights.pt"
+            f"{remedy}, or pass --init weights.pt"
         )
         log.warning(message)
         return InitPlan(

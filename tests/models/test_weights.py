@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import pickle
 import urllib.error
+import urllib.parse
+from pathlib import Path
 
 import pytest
 import torch
@@ -12,7 +14,7 @@ from torchvision.models import ResNet18_Weights
 from models.checkpoint import CheckpointError, load_checkpoint, load_into, strip_prefixes
 from models.manifest import Manifest
 from models.resnet import build_model
-from models.weights import InitError, reporting_downloads, resolve_init
+from models.weights import InitError, imagenet_cache_file, reporting_downloads, resolve_init
 
 
 def _same_backbone(a, b) -> bool:
@@ -230,3 +232,26 @@ def test_resolve_init_passes_imagenet_download_progress_on(tmp_path, monkeypatch
                         on_download=lambda *report: heard.append(report))
     assert plan.kind == "imagenet"
     assert heard[-1] == ("ImageNet weights for resnet18", source.stat().st_size, source.stat().st_size)
+
+
+def test_an_unreadable_cached_download_is_named_with_what_to_do(tmp_path, monkeypatch):
+    """torchvision loads a cached file without checking it again; a broken one must not
+    leave the person told to 'connect once' while every training starts from random."""
+    monkeypatch.setattr(torch.hub, "get_dir", lambda: str(tmp_path / "hub"))
+    cached = imagenet_cache_file("resnet18")
+    assert cached.name == Path(urllib.parse.urlparse(ResNet18_Weights.IMAGENET1K_V1.url).path).name
+    cached.parent.mkdir(parents=True)
+    cached.write_bytes(b"PK\x03\x04 not really a checkpoint")
+    plan = resolve_init("imagenet", arch="resnet18", tags=["a"])  # torchvision's real loader
+    assert plan.kind == "random"
+    assert str(cached) in plan.warnings[0] and "delete it" in plan.warnings[0]
+
+
+def test_offline_without_a_cached_copy_says_connect_once(tmp_path, monkeypatch):
+    monkeypatch.setattr(torch.hub, "get_dir", lambda: str(tmp_path / "hub"))
+
+    def offline(arch, progress):
+        raise urllib.error.URLError("no network")
+
+    plan = resolve_init("imagenet", arch="resnet18", tags=["a"], fetch=offline)
+    assert "Connect once" in plan.warnings[0] and "delete it" not in plan.warnings[0]
