@@ -264,9 +264,11 @@ def test_a_weaker_start_for_the_fold_models_is_a_warning_event(tmp_path, monkeyp
     assert fold.kind == "random"
 
 
-def test_a_first_time_imagenet_download_is_reported_before_start(tmp_path, monkeypatch):
-    """fit hands torch.hub's download progress to the app as `download` events (here the
-    download comes from a file:// URL, as torchvision's loader would fetch it online)."""
+def _fit_downloading_imagenet(tmp_path, monkeypatch, stop: threading.Event,
+                              on_download_start=lambda: None):
+    """An in-process tiny fit from `--init imagenet` whose ImageNet weights torchvision's
+    loader downloads through torch.hub from a file:// URL (as it would online).
+    Returns (events said, the downloaded file, the hub folder, fit's result or exception)."""
     import io
 
     from torchvision.models import ResNet18_Weights
@@ -277,11 +279,12 @@ def test_a_first_time_imagenet_download_is_reported_before_start(tmp_path, monke
 
     source = tmp_path / "resnet18-fake.pth"
     torch.save({"w": torch.zeros(300_000)}, source)
+    hub = tmp_path / "hub"
     reference = build_model("resnet18", 1000).state_dict()
 
     def downloading_loader(self, progress=True, check_hash=False):
-        torch.hub.load_state_dict_from_url(source.as_uri(), model_dir=str(tmp_path / "hub"),
-                                           progress=progress)
+        on_download_start()
+        torch.hub.load_state_dict_from_url(source.as_uri(), model_dir=str(hub), progress=progress)
         return reference
 
     monkeypatch.setattr(ResNet18_Weights, "get_state_dict", downloading_loader)
@@ -290,9 +293,16 @@ def test_a_first_time_imagenet_download_is_reported_before_start(tmp_path, monke
                     image_size=32, epochs=1, batch_size=8, lr=None, loss="bce", clml_lambda=0.0,
                     tau=0.8, folds=0, seed=0, augment=False, amp=False)
     events = io.StringIO()
-    result = fit(cfg, Runtime(torch.device("cpu"), "test"), Progress(events, io.StringIO()),
-                 threading.Event())
-    said = read_events(events.getvalue())
+    try:
+        outcome = fit(cfg, Runtime(torch.device("cpu"), "test"), Progress(events, io.StringIO()), stop)
+    except Exception as exc:  # noqa: BLE001 - the caller asserts which
+        outcome = exc
+    return read_events(events.getvalue()), source, hub, outcome
+
+
+def test_a_first_time_imagenet_download_is_reported_before_start(tmp_path, monkeypatch):
+    """fit hands torch.hub's download progress to the app as `download` events."""
+    said, source, _hub, result = _fit_downloading_imagenet(tmp_path, monkeypatch, threading.Event())
     kinds = [e["event"] for e in said]
     first_start = kinds.index("start")
     downloads = [e for e in said[:first_start] if e["event"] == "download"]
@@ -304,30 +314,11 @@ def test_a_first_time_imagenet_download_is_reported_before_start(tmp_path, monke
 def test_cancel_during_the_imagenet_download_stops_it(tmp_path, monkeypatch):
     """A cancel (SIGTERM sets the stop flag) ends a long first-time download at its next
     chunk, with no partial file left in the cache and no fallback to random weights."""
-    import io
-
-    from torchvision.models import ResNet18_Weights
-
-    from training.ddp import Runtime
-    from training.fit import FitConfig, fit
-    from training.progress import Progress
     from training.scoring import Cancelled
 
-    source = tmp_path / "resnet18-fake.pth"
-    torch.save({"w": torch.zeros(300_000)}, source)
-    hub = tmp_path / "hub"
-    stop = threading.Event()
-
-    def downloading_loader(self, progress=True, check_hash=False):
-        stop.set()  # the person pressed Cancel while the download ran
-        return torch.hub.load_state_dict_from_url(source.as_uri(), model_dir=str(hub), progress=progress)
-
-    monkeypatch.setattr(ResNet18_Weights, "get_state_dict", downloading_loader)
-    data = write_jsonl(tmp_path / "train.jsonl", make_images(tmp_path / "images", count=8))
-    cfg = FitConfig(data=data, out=tmp_path / "model", init="imagenet", arch="resnet18",
-                    image_size=32, epochs=1, batch_size=8, lr=None, loss="bce", clml_lambda=0.0,
-                    tau=0.8, folds=0, seed=0, augment=False, amp=False)
-    with pytest.raises(Cancelled, match="download stopped"):
-        fit(cfg, Runtime(torch.device("cpu"), "test"), Progress(io.StringIO(), io.StringIO()), stop)
+    stop = threading.Event()  # the person presses Cancel while the download runs
+    _said, _source, hub, outcome = _fit_downloading_imagenet(tmp_path, monkeypatch, stop,
+                                                             on_download_start=stop.set)
+    assert isinstance(outcome, Cancelled) and "download stopped" in str(outcome)
     assert not any(hub.iterdir()), "no partial or finished download is left behind"
     assert not (tmp_path / "model" / "manifest.json").exists()
