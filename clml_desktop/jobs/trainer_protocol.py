@@ -63,9 +63,9 @@ class DownloadEvent:
 
     @property
     def text(self) -> str:
-        """"downloading ImageNet weights for resnet101: 45.2 of 170.5 MB" (GUI and CLI alike)."""
+        """"Downloading ImageNet weights for resnet101: 45.2 of 170.5 MB" (GUI and CLI alike)."""
         total = f" of {self.total_bytes / 1e6:.1f}" if self.total_bytes else ""
-        return f"downloading {self.what}: {self.done_bytes / 1e6:.1f}{total} MB"
+        return f"Downloading {self.what}: {self.done_bytes / 1e6:.1f}{total} MB"
 
 
 @dataclass(frozen=True)

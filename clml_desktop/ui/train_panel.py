@@ -228,8 +228,7 @@ class TrainPanel(QWidget):
 
     def _on_event(self, event: TrainerEvent) -> None:
         if isinstance(event, DownloadEvent):
-            text = event.text
-            self.phase_label.setText(text[:1].upper() + text[1:] + " (once; then cached)")
+            self.phase_label.setText(f"{event.text} (once; then cached)")
             fraction = event.fraction
             if fraction is None:
                 self.progress.setRange(0, 0)  # busy: the size is unknown

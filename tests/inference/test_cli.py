@@ -260,5 +260,5 @@ def test_train_progress_shows_a_first_time_download():
     shown.handle(DownloadEvent("ImageNet weights for resnet18", 23_000_000, 46_000_000))
     shown.handle(DownloadEvent("ImageNet weights for resnet18", 46_000_000, 46_000_000))
     lines = stream.getvalue().splitlines()
-    assert "50.0%  downloading ImageNet weights for resnet18: 23.0 of 46.0 MB" in lines[0]
+    assert "50.0%  Downloading ImageNet weights for resnet18: 23.0 of 46.0 MB" in lines[0]
     assert "100.0%" in lines[-1]

@@ -48,7 +48,7 @@ def test_every_event_of_adr_0002():
                           ' "done_bytes": 23000000, "total_bytes": 46000000}')
     assert download == DownloadEvent("ImageNet weights for resnet18", 23_000_000, 46_000_000)
     assert download.fraction == 0.5
-    assert download.text == "downloading ImageNet weights for resnet18: 23.0 of 46.0 MB"
+    assert download.text == "Downloading ImageNet weights for resnet18: 23.0 of 46.0 MB"
     unsized = parse_line('{"event": "download", "what": "w", "done_bytes": 5, "total_bytes": null}')
     assert unsized.fraction is None and unsized.text.endswith("0.0 MB")
 
