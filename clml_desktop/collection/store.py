@@ -11,6 +11,7 @@ a busy worker may also open its own store on the same folder.
 from __future__ import annotations
 
 import json
+import math
 import sqlite3
 import threading
 import time
@@ -55,6 +56,8 @@ from clml_desktop.collection.tagnames import TagNameError
 POSITIVE = LabelState.POSITIVE.value
 NEGATIVE = LabelState.NEGATIVE.value
 _SOURCES = {s.value for s in LabelSource}
+# The `meta` row holding the collection's minimum likelihood for suggestions.
+MIN_LIKELIHOOD_KEY = "min_likelihood"
 _IMAGE_COLUMNS = (
     "id, path, size, mtime_ns, width, height, problem, version, missing, tag_file_problem"
 )
@@ -364,7 +367,7 @@ class CollectionStore:
         return r[0]
 
     def set_tag_threshold(self, tag: str | int, value: float | None) -> None:
-        """Override the suggestion threshold of one tag (None: use the model's)."""
+        """Override the suggestion threshold of one tag (None: the collection's minimum likelihood)."""
         if value is not None and not 0.0 <= float(value) <= 1.0:
             raise StoreError(f"a threshold must lie between 0 and 1, not {value}")
         with self._write() as conn:
@@ -382,6 +385,46 @@ class CollectionStore:
                     "SELECT name, threshold FROM tags WHERE deleted = 0 AND threshold IS NOT NULL"
                 )
             )
+
+    def min_likelihood(self) -> float | None:
+        """The collection's "suggest a tag when it is at least P likely" (0 < P < 1), or
+        None when nobody set it. Kept in the collection, not in per-user preferences, so
+        the window and the headless commands show the same suggestions; the rule that
+        applies it, and the default, live in `clml_desktop.inference.thresholds`."""
+        with self._lock:
+            r = self._conn.execute(
+                "SELECT value FROM meta WHERE key = ?", (MIN_LIKELIHOOD_KEY,)
+            ).fetchone()
+        if r is None:
+            return None
+        try:
+            value = float(r[0])
+        except ValueError:
+            return None
+        return value if 0.0 < value < 1.0 else None
+
+    def set_min_likelihood(self, value: float | None) -> None:
+        """Set the collection's minimum likelihood (a probability, 0 < P < 1), or forget it
+        with None so the default applies. Raises StoreError for anything else."""
+        if value is not None:
+            try:
+                number = float(value)
+            except (TypeError, ValueError):
+                number = math.nan
+            if isinstance(value, bool) or not 0.0 < number < 1.0:
+                raise StoreError(
+                    "the minimum likelihood must be a probability above 0 and below 1 "
+                    f"(0.7 for 70%), not {value!r}"
+                )
+        with self._write() as conn:
+            if value is None:
+                conn.execute("DELETE FROM meta WHERE key = ?", (MIN_LIKELIHOOD_KEY,))
+            else:
+                conn.execute(
+                    "INSERT INTO meta(key, value) VALUES (?, ?) "
+                    "ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+                    (MIN_LIKELIHOOD_KEY, repr(number)),
+                )
 
     # -- label reads --------------------------------------------------------
 
