@@ -117,7 +117,9 @@ class SuggestionSet:
             dtype=np.float32,
         )
         image_ids = np.asarray(pred.image_ids, dtype=np.int64)
-        probs = np.asarray(pred.probs, dtype=np.float32).reshape(len(image_ids), -1)
+        probs = np.asarray(pred.probs, dtype=np.float32)
+        # A model nobody has scored with yet has no rows: an empty set, not a reshape error.
+        probs = probs.reshape(len(image_ids), -1) if len(image_ids) else probs.reshape(0, len(model_tags))
         if probs.shape[1] != len(model_tags):
             raise InferenceError(
                 f"model {row.id}: cached predictions have {probs.shape[1]} scores per image "

@@ -179,3 +179,12 @@ def test_tagmap_rules():
     assert TagMap.build(["a"], []).new_names == ["a"], (
         "an untagged collection takes every tag as new"
     )
+
+
+def test_a_model_not_yet_scored_with_gives_an_empty_set(collection, model_kit):
+    collection.add_model(
+        model_kit.manifest.id, str(model_kit.dir), tags=model_kit.manifest.tags, activate=True
+    )
+    found = SuggestionSet.build(collection)
+    assert len(found.image_ids) == 0 and found.scores.shape == (0, 5)
+    assert found.most_confident() == [] and found.most_uncertain() == []
