@@ -19,6 +19,7 @@ COMMANDS = (
     "export",
     "train",
     "suggest",
+    "settings",
     "review",
     "similar",
     "screenshot",

@@ -4,8 +4,9 @@ the trainer's JSONL.
 
 Default: the labels in the store (positives and confirmed negatives, no
 suggestions; `--confirmed-only` says so explicitly). `--with-suggestions`
-adds the active model's suggestions above each tag's threshold (scores kept
-in json and csv-long). Files that cannot be written safely are listed on
+adds the active model's suggestions: exactly the pairs the window shows, at
+least as likely as the collection's minimum likelihood or the tag's own cut
+(`clml-desktop settings`); scores are kept in json and csv-long. Files that cannot be written safely are listed on
 stderr and skipped; the command fails only when nothing sensible can be done.
 """
 
@@ -34,9 +35,13 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         "--confirmed-only", action="store_true", help="only the labels in the store, no suggestions (default)"
     )
     which.add_argument(
-        "--with-suggestions", action="store_true", help="add the active model's suggestions above threshold"
+        "--with-suggestions", action="store_true",
+        help="add the active model's suggestions (those the window shows; see `clml-desktop settings`)",
     )
-    parser.add_argument("--min-score", type=float, help="with --with-suggestions: score floor instead of thresholds")
+    parser.add_argument(
+        "--min-score", type=float, metavar="P",
+        help="with --with-suggestions: pairs scoring at least P (0.7 for 70%%) instead of the collection's cuts",
+    )
     parser.add_argument("--image-ids", help="comma-separated image ids to export (default: all)")
     parser.add_argument("--separator", default=", ", help="separator written between sidecar tags (default ', ')")
     parser.add_argument("--tags-delimiter", default=",", help="delimiter inside a csv-tags tags cell (default ,)")

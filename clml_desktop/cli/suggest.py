@@ -2,7 +2,9 @@
 
 Scores only what is new or changed since the last run (cached per image
 version and model), says which onnxruntime provider ran and why not CUDA,
-and prints every unknown pair above its threshold. `--json` prints exactly one
+and prints every unknown pair at least as likely as its tag's cut (the
+collection's minimum likelihood, `clml-desktop settings`, or the tag's own;
+`--min-score` overrides it for one run). `--json` prints exactly one
 object so scripts can measure recall and precision against a ground truth.
 `--order uncertain`, `--tag` and `--image` print the review queues the GUI
 offers (what to ask next, images likely to miss a tag, one image's pairs).
@@ -34,7 +36,8 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         help="score the collection with the active (or a given) model and print suggestions",
         description=(
             "Run the model over new or changed images (cached otherwise) and print every "
-            "unknown (image, tag) pair whose score reaches the tag's threshold."
+            "unknown (image, tag) pair at least as likely as the collection's minimum "
+            "likelihood (see `clml-desktop settings`) or the tag's own cut."
         ),
     )
     parser.add_argument("folder", type=Path, help="the collection folder")
@@ -48,7 +51,9 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         "--min-score",
         type=float,
         default=None,
-        help="list pairs scoring at least P (default: each tag's threshold)",
+        metavar="P",
+        help="list pairs scoring at least P (a probability, 0.7 for 70%%) for this run only "
+        "(default: the collection's minimum likelihood, or the tag's own cut)",
     )
     parser.add_argument(
         "--order",

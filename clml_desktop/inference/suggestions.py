@@ -1,9 +1,9 @@
 """Suggestions: scores for the unknown (image, tag) pairs, and the queues to review them.
 
 Every unknown pair gets the model's probability and a pass/fail against the
-tag's threshold: the person's per-tag override (`store.tag_thresholds()`)
-first, then the threshold the trainer calibrated (manifest), then 0.5.
-Positives and rejected (negative) pairs are never suggested. Scores come from
+tag's threshold, which `clml_desktop.inference.thresholds` decides (the
+person's per-tag cut, then the collection's minimum likelihood, then the
+default; never the trainer's F1 cut, ADR 0017). Positives and rejected (negative) pairs are never suggested. Scores come from
 the store's cached predictions, where a training image carries the trainer's
 out-of-fold probability (in-sample scores bury exactly the missing tags we
 look for) and any image added or changed since carries the engine's score.
@@ -24,10 +24,10 @@ from clml_desktop.collection.rows import ModelRow
 from clml_desktop.inference.engine import model_dir_of, read_manifest
 from clml_desktop.inference.errors import InferenceError, ModelLoadError
 from clml_desktop.inference.tagmap import TagMap
+from clml_desktop.inference.thresholds import suggestion_thresholds
 
 log = logging.getLogger(__name__)
 
-DEFAULT_THRESHOLD = 0.5
 LIKELY_WRONG_BELOW = 0.05
 QUEUE_ORDERS = ("confident", "uncertain")
 
@@ -92,15 +92,12 @@ class SuggestionSet:
         """
         row = _model_row(store, model)
         try:
-            manifest = read_manifest(model_dir_of(store, row))
-            model_tags, manifest_thresholds = list(manifest.tags), dict(manifest.thresholds or {})
+            model_tags = list(read_manifest(model_dir_of(store, row)).tags)
         except ModelLoadError as exc:
             if not row.tags:
                 raise
-            log.warning(
-                "using the stored tag list of model %s without its thresholds: %s", row.id, exc
-            )
-            model_tags, manifest_thresholds = list(row.tags), {}
+            log.warning("using the stored tag list of model %s: %s", row.id, exc)
+            model_tags = list(row.tags)
         tagmap = TagMap.build(model_tags, store.tags(), source=f"model {row.id}")
         pred = store.predictions(row.id)
         columns = np.concatenate([tagmap.columns, tagmap.new_columns]).astype(np.int64)
@@ -108,14 +105,7 @@ class SuggestionSet:
         tag_ids = np.concatenate(
             [tagmap.tag_ids, np.full(len(tagmap.new_columns), -1, dtype=np.int64)]
         )
-        overrides = store.tag_thresholds()
-        thresholds = np.array(
-            [
-                overrides.get(name, manifest_thresholds.get(model_tags[col], DEFAULT_THRESHOLD))
-                for name, col in zip(names, columns, strict=True)
-            ],
-            dtype=np.float32,
-        )
+        thresholds = suggestion_thresholds(store, names)
         image_ids = np.asarray(pred.image_ids, dtype=np.int64)
         probs = np.asarray(pred.probs, dtype=np.float32)
         # A model nobody has scored with yet has no rows: an empty set, not a reshape error.

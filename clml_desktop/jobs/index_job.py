@@ -15,20 +15,18 @@ from clml_desktop.collection.query import LabelIndex, SuggestionScores
 from clml_desktop.jobs.worker import JobControl
 
 
-def load_index(control: JobControl | None, root: Path, global_threshold: float | None = None) -> LabelIndex:
+def load_index(control: JobControl | None, root: Path) -> LabelIndex:
     """Open the collection at `root` read-mostly and build its index."""
     from clml_desktop.collection.store import CollectionStore
 
     store = CollectionStore.open(Path(root))
     try:
-        return index_from_store(store, global_threshold, control)
+        return index_from_store(store, control)
     finally:
         store.close()
 
 
-def index_from_store(
-    store: Any, global_threshold: float | None = None, control: JobControl | None = None
-) -> LabelIndex:
+def index_from_store(store: Any, control: JobControl | None = None) -> LabelIndex:
     """Images sorted by path, label states, and active-model suggestion scores."""
     images = sorted(store.images(), key=lambda row: row.path)
     if control is not None:
@@ -48,7 +46,7 @@ def index_from_store(
         states[np.ix_(have_r, have_c)] = src[np.ix_(rows[have_r], cols[have_c])]
     if control is not None:
         control.check()
-    scores = suggestion_scores(store, global_threshold)
+    scores = suggestion_scores(store)
     return LabelIndex.build(
         ids,
         [row.path for row in images],
@@ -72,10 +70,10 @@ def _positions(haystack: np.ndarray, needles: np.ndarray) -> np.ndarray:
     return np.where(hit, pos, -1)
 
 
-def suggestion_scores(store: Any, global_threshold: float | None = None) -> SuggestionScores | None:
-    """Scores of the active model (inference.suggestions decides thresholds and
-    out-of-fold vs engine scores); the settings' global threshold replaces the
-    calibrated one for tags without a per-tag override."""
+def suggestion_scores(store: Any) -> SuggestionScores | None:
+    """Scores and thresholds of the active model, exactly as `SuggestionSet` has them
+    (which decides thresholds and out-of-fold vs engine scores), so the grid's badges
+    count the pairs that review and exports offer."""
     from clml_desktop.inference.errors import InferenceError
     from clml_desktop.inference.suggestions import SuggestionSet
 
@@ -87,15 +85,9 @@ def suggestion_scores(store: Any, global_threshold: float | None = None) -> Sugg
         return None
     if len(found.image_ids) == 0:
         return None
-    thresholds = np.asarray(found.thresholds, dtype=np.float32).copy()
-    if global_threshold is not None:
-        overrides = store.tag_thresholds()
-        for j, name in enumerate(found.tag_names):
-            if name not in overrides:
-                thresholds[j] = float(global_threshold)
     return SuggestionScores(
         image_ids=np.asarray(found.image_ids, dtype=np.int64),
         tags=list(found.tag_names),
         probs=np.asarray(found.scores, dtype=np.float32),
-        thresholds=thresholds,
+        thresholds=np.asarray(found.thresholds, dtype=np.float32),
     )

@@ -16,13 +16,14 @@ on `context.jobs` via `clml_desktop.jobs.worker.Worker`.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
 from PySide6.QtCore import QObject, QThreadPool, QTimer, Signal
 
 from clml_desktop.collection.query import NEGATIVE, POSITIVE, UNKNOWN, ImageFilter, LabelIndex
+from clml_desktop.inference.likely_text import cut_percent
 from clml_desktop.jobs.tracker import JobTracker
 from clml_desktop.jobs.worker import Worker
 from clml_desktop.ui.settings import Settings
@@ -41,7 +42,7 @@ class AppContext(QObject):
       tagsChanged()               the set or names of tags changed
       currentImageChanged(int)    -1 when none
       selectionChanged(list[int])
-      suggestionsChanged()        scores/thresholds changed (new model, new predictions)
+      suggestionsChanged()        scores or cuts changed (new model, new predictions, Settings)
       modelChanged()              the active model changed
       indexChanged()              `context.index` was rebuilt or patched (counts, filters)
       filterChanged(object)       the active `ImageFilter`
@@ -91,11 +92,6 @@ class AppContext(QObject):
         self.tagsChanged.connect(self.historyChanged.emit)
         self.modelChanged.connect(self.suggestionsChanged.emit)
         self.suggestionsChanged.connect(self.refresh_index)
-        self.settings.changed.connect(self._on_setting_changed)
-
-    def _on_setting_changed(self, key: str) -> None:
-        if key == "global_threshold":
-            self.suggestionsChanged.emit()
 
     # ---- collection -------------------------------------------------------
 
@@ -180,9 +176,7 @@ class AppContext(QObject):
         from clml_desktop.jobs.index_job import load_index
 
         self._index_again = False
-        worker = Worker(
-            load_index, Path(self._store.root), self.settings.global_threshold, name="Reading labels"
-        )
+        worker = Worker(load_index, Path(self._store.root), name="Reading labels")
         store_at_start = self._store
         worker.signals.result.connect(lambda index: self._on_index(index, store_at_start))
         worker.signals.error.connect(self.statusMessage.emit)
@@ -379,6 +373,37 @@ class AppContext(QObject):
             unchanged=f"'{tag}' was already deleted",
             tags_changed=True,
         )
+
+    # ---- suggestion cuts ----------------------------------------------------
+
+    def set_suggestion_cuts(
+        self, min_likelihood: float | None, tag_cuts: Mapping[str, float | None]
+    ) -> bool:
+        """Write the collection's minimum likelihood (None: keep it) and per-tag cuts
+        (a value, or None to drop that tag's own cut), then re-derive suggestions from
+        the cached scores (nothing is re-scored). False, with a message, when refused."""
+        if self._store is None:
+            self.statusMessage.emit("Open a folder first")
+            return False
+        if min_likelihood is None and not tag_cuts:
+            return False
+        try:
+            if min_likelihood is not None:
+                self._store.set_min_likelihood(min_likelihood)
+            for tag, value in tag_cuts.items():
+                self._store.set_tag_threshold(tag, value)
+        except Exception as exc:  # the store's errors name the problem; keep the GUI alive
+            self.statusMessage.emit(f"Could not change when tags are suggested: {exc}")
+            self.suggestionsChanged.emit()
+            return False
+        self.suggestionsChanged.emit()
+        if min_likelihood is not None:
+            self.statusMessage.emit(
+                f"Suggesting a tag when it is at least {cut_percent(min_likelihood)} likely"
+            )
+        else:
+            self.statusMessage.emit("Per-tag suggestion cuts changed")
+        return True
 
     def can_undo(self) -> bool:
         return self._store is not None and bool(self._store.can_undo())

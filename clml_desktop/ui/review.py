@@ -70,12 +70,11 @@ PRIMARY_COMMANDS = ("accept", "reject", "skip")
 KEY_GLYPHS = {"Left": "←", "Right": "→", "Shift+A": "⇧A"}
 
 
-def load_queue(control: JobControl, root: Path, order: str, global_threshold: float | None = None) -> list:
+def load_queue(control: JobControl, root: Path, order: str) -> list:
     """Build the review order for the active model on a worker thread (own connection).
 
-    A global threshold from the settings replaces the model's calibrated ones for
-    tags without a per-tag override — the precedence the grid's badges use
-    (jobs/index_job.py), so review mode and the badges agree on what is pending.
+    The thresholds are `SuggestionSet`'s (clml_desktop.inference.thresholds), the
+    ones the grid's badges and exports use, so review offers exactly what they count.
     """
     from clml_desktop.collection.store import CollectionStore
     from clml_desktop.inference.suggestions import SuggestionSet
@@ -86,11 +85,6 @@ def load_queue(control: JobControl, root: Path, order: str, global_threshold: fl
             return []
         control.check()
         suggestions = SuggestionSet.build(store)
-        if global_threshold is not None:
-            overrides = store.tag_thresholds()
-            for column, name in enumerate(suggestions.tag_names):
-                if name not in overrides:
-                    suggestions.thresholds[column] = global_threshold
         control.check()
         if order == ReviewOrder.UNCERTAIN:
             return suggestions.most_uncertain(QUEUE_LIMIT)
@@ -295,10 +289,7 @@ class ReviewView(QWidget):
             self._worker.cancel()
         self._stale = False
         self.progress_label.setText("Loading suggestions…")
-        worker = Worker(
-            load_queue, Path(store.root), self.order.value, self.context.settings.global_threshold,
-            name="Loading the review queue",
-        )
+        worker = Worker(load_queue, Path(store.root), self.order.value, name="Loading the review queue")
         worker.signals.result.connect(lambda pairs, w=worker: self._on_queue(w, pairs))
         worker.signals.error.connect(lambda message, w=worker: self._on_queue_error(w, message))
         self._worker = worker

@@ -18,6 +18,7 @@ MAX_RECENT = 10
 DEVICES = ("auto", "cuda", "cpu")
 THEMES = ("system", "light", "dark")
 THUMB_SIZES = (96, 128, 160, 192, 256)
+RETIRED_KEYS = ("global_threshold",)
 
 
 class Settings(QObject):
@@ -28,6 +29,16 @@ class Settings(QObject):
     def __init__(self, qsettings: QSettings | None = None, parent: QObject | None = None) -> None:
         super().__init__(parent)
         self._q = qsettings if qsettings is not None else QSettings("clml-desktop", "CLML Desktop")
+        self._drop_retired_keys()
+
+    def _drop_retired_keys(self) -> None:
+        """Forget preferences that moved elsewhere. `global_threshold` (one cut for every
+        tag, per user) became each collection's minimum likelihood (ADR 0017); it is not
+        carried over, because one user value cannot say which collection it was meant for."""
+        if any(self._q.contains(key) for key in RETIRED_KEYS):
+            for key in RETIRED_KEYS:
+                self._q.remove(key)
+            self._q.sync()
 
     @property
     def qsettings(self) -> QSettings:
@@ -70,21 +81,6 @@ class Settings(QObject):
         if value not in DEVICES:
             raise ValueError(f"device must be one of {DEVICES}, not {value!r}")
         self._set("device", value)
-
-    @property
-    def global_threshold(self) -> float | None:
-        """A threshold for every tag, or None to use each tag's calibrated one."""
-        raw = self._q.value("global_threshold", "")
-        if raw in (None, ""):
-            return None
-        try:
-            return min(1.0, max(0.0, float(raw)))
-        except (TypeError, ValueError):
-            return None
-
-    @global_threshold.setter
-    def global_threshold(self, value: float | None) -> None:
-        self._set("global_threshold", "" if value is None else float(value))
 
     @property
     def sidecar_extension(self) -> str:

@@ -1,36 +1,35 @@
-"""Preferences: device, suggestion thresholds, tag-file conventions, thumbnails, theme.
+"""Preferences: device, when tags are suggested, tag-file conventions, thumbnails, theme.
 
-Application preferences go to QSettings (`Settings`); per-tag threshold
-overrides belong to the collection and go to its store, so they travel with
-the folder and the headless `suggest` uses them too. Nothing is written until
-OK, and a threshold change re-scores nothing: suggestions are recomputed from
-cached scores.
+Application preferences go to QSettings (`Settings`). When a tag is suggested
+belongs to the collection and goes to its store (the minimum likelihood and
+per-tag cuts), so it travels with the folder and the headless `suggest` and
+`export` use it too. Nothing is written until OK, and a change re-scores
+nothing: suggestions are re-derived from cached scores.
 """
 
 from __future__ import annotations
 
-from pathlib import Path
-
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QPalette
 from PySide6.QtWidgets import (
-    QCheckBox,
     QComboBox,
     QDialog,
     QDialogButtonBox,
-    QDoubleSpinBox,
     QFormLayout,
     QGroupBox,
     QHBoxLayout,
     QHeaderView,
     QLabel,
     QLineEdit,
+    QSpinBox,
     QTableWidget,
     QTableWidgetItem,
     QVBoxLayout,
     QWidget,
 )
 
+from clml_desktop.inference.likely_text import cut_percent, parse_percent
+from clml_desktop.inference.thresholds import DEFAULT_MIN_LIKELIHOOD, min_likelihood
 from clml_desktop.ui.settings import DEVICES, THEMES, THUMB_SIZES, XMP_NAMINGS
 
 DEVICE_NAMES = {"auto": "Automatic (CUDA when it really loads)", "cuda": "CUDA GPU", "cpu": "CPU"}
@@ -38,35 +37,10 @@ THEME_NAMES = {"system": "Follow the system", "light": "Light", "dark": "Dark"}
 XMP_NAMES = {"name.ext.xmp": "photo.jpg.xmp (digiKam, darktable)", "name.xmp": "photo.xmp (Lightroom)"}
 
 
-def parse_threshold(text: str) -> float | None:
-    """'' → None (no override); '0.7' or '70%' → 0.7. Raises ValueError outside [0, 1]."""
-    text = text.strip()
-    if not text:
-        return None
-    value = float(text[:-1]) / 100 if text.endswith("%") else float(text)
-    if not 0.0 <= value <= 1.0:
-        raise ValueError(f"a threshold must lie between 0 and 1, not {text}")
-    return value
-
-
-def model_thresholds(store) -> dict[str, float]:
-    """The active model's calibrated thresholds by tag name (empty without a model)."""
-    if store is None or store.active_model() is None:
-        return {}
-    from clml_desktop.inference.engine import read_manifest
-    from clml_desktop.inference.errors import ModelLoadError
-
-    try:
-        manifest = read_manifest(Path(store.active_model().path))
-    except ModelLoadError:
-        return {}
-    return {str(k): float(v) for k, v in (manifest.thresholds or {}).items()}
-
-
 class SettingsDialog(QDialog):
-    """Edit `context.settings` and the collection's per-tag thresholds."""
+    """Edit `context.settings` and the collection's minimum likelihood and per-tag cuts."""
 
-    TAG_COLUMN, MODEL_COLUMN, OVERRIDE_COLUMN = 0, 1, 2
+    TAG_COLUMN, OVERRIDE_COLUMN = 0, 1
 
     def __init__(self, context, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -111,44 +85,43 @@ class SettingsDialog(QDialog):
         files_form.addRow("Sidecar se&parator:", self.separator)
         files_form.addRow("&XMP sidecar name:", self.xmp_naming)
 
-        self.use_global = QCheckBox("Use one threshold for every tag:", self)
-        self.global_threshold = QDoubleSpinBox(self)
-        self.global_threshold.setRange(0.0, 1.0)
-        self.global_threshold.setSingleStep(0.05)
-        self.global_threshold.setDecimals(2)
-        current = settings.global_threshold
-        self.use_global.setChecked(current is not None)
-        self.global_threshold.setValue(0.5 if current is None else current)
-        self.global_threshold.setEnabled(current is not None)
-        self.use_global.toggled.connect(self.global_threshold.setEnabled)
-        global_row = QHBoxLayout()
-        global_row.addWidget(self.use_global)
-        global_row.addWidget(self.global_threshold)
-        global_row.addStretch(1)
+        self.min_likely = QSpinBox(self)
+        self.min_likely.setRange(1, 99)
+        self.min_likely.setSuffix("%")
+        self.min_likely.setToolTip(
+            "A suggestion is shown when the model finds the tag at least this likely. "
+            "Higher: fewer suggestions, more of them right."
+        )
+        min_row = QHBoxLayout()
+        min_label = QLabel("Suggest a tag when it is at &least", self)
+        min_label.setBuddy(self.min_likely)
+        min_row.addWidget(min_label)
+        min_row.addWidget(self.min_likely)
+        min_row.addWidget(QLabel("likely", self))
+        min_row.addStretch(1)
 
         self.tag_filter = QLineEdit(self)
         self.tag_filter.setPlaceholderText("Filter tags…")
         self.tag_filter.setClearButtonEnabled(True)
         self.tag_filter.textChanged.connect(self._filter_rows)
-        self.table = QTableWidget(0, 3, self)
-        self.table.setHorizontalHeaderLabels(["Tag", "Model's", "Yours"])
+        self.table = QTableWidget(0, 2, self)
+        self.table.setHorizontalHeaderLabels(["Tag", "Own cut"])
         self.table.verticalHeader().hide()
         self.table.setAlternatingRowColors(True)
         self.table.horizontalHeader().setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
         self.table.horizontalHeader().setSectionResizeMode(1, QHeaderView.ResizeMode.ResizeToContents)
-        self.table.horizontalHeader().setSectionResizeMode(2, QHeaderView.ResizeMode.ResizeToContents)
         self.table.setMinimumHeight(180)
         hint = QLabel(
-            "A suggestion is shown when its score reaches the tag's threshold: yours when set, "
-            "else the one the trainer calibrated on held-out labels. Leave “Yours” empty to use "
-            "the model's; type 0.7 or 70%.",
+            "A tag with a cut of its own is shown from that likelihood instead; leave “Own cut” "
+            "empty to use the one above. Type 70 or 70%. These belong to the collection, so "
+            "`clml-desktop suggest` and exports use them too.",
             self,
         )
         hint.setWordWrap(True)
         hint.setForegroundRole(QPalette.ColorRole.PlaceholderText)
-        thresholds = QGroupBox("Suggestion thresholds", self)
+        thresholds = QGroupBox("When to suggest a tag", self)
         t_layout = QVBoxLayout(thresholds)
-        t_layout.addLayout(global_row)
+        t_layout.addLayout(min_row)
         t_layout.addWidget(self.tag_filter)
         t_layout.addWidget(self.table, 1)
         t_layout.addWidget(hint)
@@ -176,33 +149,33 @@ class SettingsDialog(QDialog):
         layout.addWidget(self.error)
         layout.addWidget(buttons)
         self.resize(860, 520)
-        self._overrides: dict[str, float] = {}
+        self._shown_cuts: dict[str, str] = {}
         self._fill_table()
 
     def _fill_table(self) -> None:
         store = self.context.store
         self.table.setRowCount(0)
+        self._min_percent = round(DEFAULT_MIN_LIKELIHOOD * 100)
         if store is None:
+            self.min_likely.setValue(self._min_percent)
+            self.min_likely.setEnabled(False)
             self.table.setEnabled(False)
             self.tag_filter.setEnabled(False)
             return
-        self._overrides = dict(store.tag_thresholds())
-        calibrated = model_thresholds(store)
+        self._min_percent = min(99, max(1, round(min_likelihood(store) * 100)))
+        self.min_likely.setValue(self._min_percent)
+        own_cuts = store.tag_thresholds()
         names = sorted((t.name for t in store.tags()), key=str.casefold)
         self.table.setRowCount(len(names))
         for row, name in enumerate(names):
             tag_item = QTableWidgetItem(name)
             tag_item.setFlags(Qt.ItemFlag.ItemIsEnabled | Qt.ItemFlag.ItemIsSelectable)
-            model_value = calibrated.get(name)
-            model_item = QTableWidgetItem("—" if model_value is None else f"{model_value:.2f}")
-            model_item.setFlags(Qt.ItemFlag.ItemIsEnabled | Qt.ItemFlag.ItemIsSelectable)
-            model_item.setTextAlignment(Qt.AlignmentFlag.AlignCenter)
-            own = self._overrides.get(name)
-            own_item = QTableWidgetItem("" if own is None else f"{own:.2f}")
+            own = own_cuts.get(name)
+            self._shown_cuts[name] = "" if own is None else cut_percent(own)
+            own_item = QTableWidgetItem(self._shown_cuts[name])
             own_item.setTextAlignment(Qt.AlignmentFlag.AlignCenter)
-            own_item.setToolTip("Your threshold for this tag; empty uses the model's")
+            own_item.setToolTip("This tag's own cut; empty: the collection's, set above")
             self.table.setItem(row, self.TAG_COLUMN, tag_item)
-            self.table.setItem(row, self.MODEL_COLUMN, model_item)
             self.table.setItem(row, self.OVERRIDE_COLUMN, own_item)
 
     def _filter_rows(self, text: str) -> None:
@@ -212,13 +185,16 @@ class SettingsDialog(QDialog):
             self.table.setRowHidden(row, bool(needle) and needle not in name)
 
     def tag_overrides(self) -> dict[str, float | None]:
-        """Per-tag values typed in the table (None: no override). Raises ValueError on bad text."""
+        """Per-tag cuts edited in the table (None: none of its own); rows left as shown are
+        left out, so a cut is never rewritten by rounding. Raises ValueError on bad text."""
         out: dict[str, float | None] = {}
         for row in range(self.table.rowCount()):
             name = self.table.item(row, self.TAG_COLUMN).text()
             text = self.table.item(row, self.OVERRIDE_COLUMN).text()
+            if text.strip() == self._shown_cuts.get(name, ""):
+                continue
             try:
-                out[name] = parse_threshold(text)
+                out[name] = parse_percent(text) if text.strip() else None
             except ValueError as exc:
                 raise ValueError(f"'{name}': {exc}") from exc
         return out
@@ -236,11 +212,6 @@ class SettingsDialog(QDialog):
             self.error.show()
             return
         settings = self.context.settings
-        thresholds_changed = False
-        new_global = self.global_threshold.value() if self.use_global.isChecked() else None
-        if new_global != settings.global_threshold:
-            settings.global_threshold = new_global
-            thresholds_changed = True
         for key, value in (
             ("device", self.device.currentData()),
             ("theme", self.theme.currentData()),
@@ -251,14 +222,12 @@ class SettingsDialog(QDialog):
         ):
             if getattr(settings, key) != value:
                 setattr(settings, key, value)
-        store = self.context.store
-        if store is not None:
-            for name, value in overrides.items():
-                old = self._overrides.get(name)
-                if (old is None) != (value is None) or (old is not None and abs(old - value) > 1e-9):
-                    store.set_tag_threshold(name, value)
-                    thresholds_changed = True
-        if thresholds_changed:
-            self.context.suggestionsChanged.emit()
-            self.context.statusMessage.emit("Suggestion thresholds changed")
+        if self.context.store is not None:
+            new_min = self.min_likely.value()
+            if new_min != self._min_percent or overrides:
+                cut = new_min / 100 if new_min != self._min_percent else None
+                if not self.context.set_suggestion_cuts(cut, overrides):
+                    self.error.setText("Could not save when tags are suggested; see the status bar.")
+                    self.error.show()
+                    return
         super().accept()

@@ -61,16 +61,20 @@ def test_tags_map_by_alias_and_new_tags_are_flagged(scored):
     assert "grass" not in result.tag_names and "long_hair" not in result.tag_names
 
 
-def test_thresholds_manifest_then_user_override(scored):
+def test_thresholds_own_cut_then_collection_then_default_never_manifest(scored):
     passing = _pairs(SuggestionSet.build(scored).unknown_pairs())
-    assert ("large.jpg", "dog") in passing  # 0.45 ≥ manifest's 0.4
-    assert ("deep16.png", "dog") in passing  # 0.41
-    assert ("alpha.png", "dog") not in passing  # 0.39
-    scored.set_tag_threshold("dog", 0.44)
+    assert ("large.jpg", "dog") not in passing, "0.45: the manifest's F1 cut (0.4) is not used"
+    assert ("alpha.png", "long hair") in passing  # 0.51 ≥ the default 0.5
+    scored.set_min_likelihood(0.44)
     passing = _pairs(SuggestionSet.build(scored).unknown_pairs())
-    assert ("large.jpg", "dog") in passing and ("deep16.png", "dog") not in passing
+    assert ("large.jpg", "dog") in passing and ("deep16.png", "dog") not in passing  # 0.45, 0.41
+    scored.set_tag_threshold("dog", 0.4)
+    passing = _pairs(SuggestionSet.build(scored).unknown_pairs())
+    assert ("deep16.png", "dog") in passing and ("alpha.png", "dog") not in passing  # 0.41, 0.39
     pair = next(p for p in SuggestionSet.build(scored).unknown_pairs() if p.tag == "dog")
-    assert pair.threshold == pytest.approx(0.44)
+    assert pair.threshold == pytest.approx(0.4)
+    other = next(p for p in SuggestionSet.build(scored).unknown_pairs() if p.tag != "dog")
+    assert other.threshold == pytest.approx(0.44)
 
 
 def test_min_score_replaces_the_threshold(scored):

@@ -147,13 +147,16 @@ def test_queue_walker_without_qt():
     assert pairwise.current.image_id == 2
 
 
-def test_global_threshold_decides_what_is_reviewed(review, qtbot):
+def test_min_likelihood_decides_what_is_reviewed(review, qtbot):
     view, context, _info = review
-    context.settings.global_threshold = 0.9
+    shown_before = len(view.queue)
     with qtbot.waitSignal(view.queueLoaded, timeout=10000):
-        view.reload()
+        assert context.set_suggestion_cuts(0.9, {})
     assert view.queue.items and all(item.pair.score >= item.pair.threshold for item in view.queue.items)
     assert all(item.pair.threshold == pytest.approx(0.9) for item in view.queue.items)
+    assert len(view.queue) < shown_before
+    qtbot.waitUntil(lambda: not context.index_pending(), timeout=10000)
+    assert len(view.queue) == int(context.index.pending.sum()), "review offers what the grid counts"
 
 
 def _all_labels(context) -> dict[tuple[int, str], tuple[str, str]]:

@@ -12,11 +12,10 @@ def test_settings_round_trip_and_defaults(tmp_path):
     path = str(tmp_path / "s.ini")
     settings = Settings(QSettings(path, QSettings.Format.IniFormat))
     assert settings.device == "auto" and settings.theme == "system"
-    assert settings.global_threshold is None and settings.thumbnail_size == 160
+    assert settings.thumbnail_size == 160
     assert settings.sidecar_extension == ".txt" and settings.sidecar_separator == ", "
     assert settings.xmp_naming == "name.ext.xmp"
     settings.device = "cpu"
-    settings.global_threshold = 0.7
     settings.sidecar_extension = ".caption"
     settings.sidecar_separator = ","
     settings.xmp_naming = "name.xmp"
@@ -28,7 +27,7 @@ def test_settings_round_trip_and_defaults(tmp_path):
         settings.add_recent_folder(folder)
     settings.add_recent_folder(tmp_path / "f0")
     again = Settings(QSettings(path, QSettings.Format.IniFormat))
-    assert again.device == "cpu" and again.global_threshold == pytest.approx(0.7)
+    assert again.device == "cpu"
     assert again.sidecar_extension == ".caption" and again.sidecar_separator == ","
     assert again.xmp_naming == "name.xmp" and again.thumbnail_size == 256 and again.theme == "dark"
     recent = again.recent_folders
@@ -43,9 +42,22 @@ def test_corrupt_values_fall_back_to_defaults(tmp_path):
     q = QSettings(str(tmp_path / "s.ini"), QSettings.Format.IniFormat)
     q.setValue("device", "quantum")
     q.setValue("grid/thumbnail_size", "huge")
-    q.setValue("global_threshold", "abc")
     settings = Settings(q)
-    assert settings.device == "auto" and settings.thumbnail_size == 160 and settings.global_threshold is None
+    assert settings.device == "auto" and settings.thumbnail_size == 160
+
+
+def test_the_retired_global_threshold_is_dropped(tmp_path):
+    """The per-user cut became each collection's minimum likelihood (ADR 0017); the old
+    key is forgotten, so it can never silently disagree with the collection's."""
+    path = str(tmp_path / "s.ini")
+    old = QSettings(path, QSettings.Format.IniFormat)
+    old.setValue("global_threshold", 0.7)
+    old.setValue("device", "cpu")
+    old.sync()
+    settings = Settings(QSettings(path, QSettings.Format.IniFormat))
+    assert not settings.qsettings.contains("global_threshold") and settings.device == "cpu"
+    assert not QSettings(path, QSettings.Format.IniFormat).contains("global_threshold")
+    assert not hasattr(settings, "global_threshold")
 
 
 def test_thumbnail_size_and_theme_actions(qtbot, opened):
