@@ -24,9 +24,15 @@ from clml_desktop.collection.scan import scan_folder
 from clml_desktop.collection.store import CollectionStore, StoreError
 from clml_desktop.inference.engine import Engine, model_dir_of
 from clml_desktop.inference.errors import InferenceError
+from clml_desktop.inference.likely_text import cut_percent, likely_text, shown_from_text
 from clml_desktop.inference.pipeline import PipelineReport, Progress, predict_collection
 from clml_desktop.inference.providers import DEVICES
-from clml_desktop.inference.suggestions import QUEUE_ORDERS, ScoredPair, SuggestionSet
+from clml_desktop.inference.suggestions import (
+    LIKELY_WRONG_BELOW,
+    QUEUE_ORDERS,
+    ScoredPair,
+    SuggestionSet,
+)
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
@@ -59,9 +65,9 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         "--order",
         choices=QUEUE_ORDERS,
         default="confident",
-        help="confident: pairs reaching the threshold (or --min-score), highest score first "
+        help="confident: pairs reaching their cut (or --min-score), most likely first "
         "(default); uncertain: every unknown pair (or those reaching --min-score), closest to "
-        "its tag's threshold first: what to review next",
+        "its tag's cut first: what to review next",
     )
     parser.add_argument("--tag", help="only this tag's pairs (images likely to miss it)")
     parser.add_argument("--image", help="only this image's pairs (a path in the collection)")
@@ -194,22 +200,22 @@ def _print(
         print()
         return
     shown = pairs if args.limit <= 0 else pairs[: args.limit]
-    what = "unknown pair(s), closest to the threshold first," if args.order == "uncertain" else (
+    what = "unknown pair(s), closest to their cut first," if args.order == "uncertain" else (
         "suggestion(s)"
     )
     print(f"{len(pairs)} {what} from model {engine.model_id} ({engine.provider.provider})")
-    # The uncertain queue sits at the threshold: show enough digits to tell them apart.
-    digits = 4 if args.order == "uncertain" else 3
     if shown:
         width = max(len(p.path) for p in shown)
+        tag_width = max(len(p.tag) for p in shown)
         for p in shown:
             new = "  (new tag)" if p.is_new_tag else ""
-            sign = "≥" if p.passes else "<"
-            print(f"{p.path:<{width}}  {p.tag}  {p.score:.{digits}f} {sign} "
-                  f"{p.threshold:.{digits}f}{new}")
+            hidden = "" if p.passes else ", not shown"
+            print(f"{p.path:<{width}}  {p.tag:<{tag_width}}  {likely_text(p.score):>10}  "
+                  f"({shown_from_text(p.threshold)}{hidden}){new}")
         if len(shown) < len(pairs):
             print(f"... {len(pairs) - len(shown)} more (--limit 0 shows all, --json for scripts)")
     if likely_wrong:
-        print(f"{len(likely_wrong)} positive(s) look wrong (score < 0.05), e.g.:")
+        print(f"{len(likely_wrong)} positive(s) look wrong (below "
+              f"{cut_percent(LIKELY_WRONG_BELOW)} likely), e.g.:")
         for p in likely_wrong[:5]:
-            print(f"  {p.path}  {p.tag}  {p.score:.3f}")
+            print(f"  {p.path}  {p.tag}  {likely_text(p.score)}")

@@ -175,6 +175,6 @@ def run(args: argparse.Namespace) -> int:
         print(f"clml-desktop train: {exc}", file=sys.stderr)
         return 1
     print(
-        f"model {model.id}: {count} suggestion(s) above threshold; see `clml-desktop suggest {folder}`"
+        f"model {model.id}: {count} suggestion(s) shown; see `clml-desktop suggest {folder}`"
     )
     return 0

@@ -1,8 +1,8 @@
 """Tag chips: one small pill per tag of an image, in three visibly distinct styles.
 
 Why chips and not a list: a person must tell at a glance what they confirmed
-(solid), what the model merely proposes (outlined, dashed, with its
-confidence and ✓/✗ buttons) and what they rejected (struck through, hidden
+(solid), what the model merely proposes (outlined, dashed, with how
+likely it is and ✓/✗ buttons) and what they rejected (struck through, hidden
 unless asked for). Colours come from the palette, so the chips stay readable
 in light and dark themes.
 """
@@ -16,6 +16,7 @@ from PySide6.QtGui import QColor, QFont, QPainter, QPaintEvent, QPalette, QPen
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QSizePolicy, QToolButton, QWidget
 
 from clml_desktop.collection.labels import LabelSource
+from clml_desktop.inference.likely_text import likely_text, shown_from_text
 
 
 class ChipKind(StrEnum):
@@ -79,6 +80,7 @@ class TagChip(QWidget):
         *,
         source: str | None = None,
         score: float | None = None,
+        threshold: float | None = None,
         parent: QWidget | None = None,
     ) -> None:
         super().__init__(parent)
@@ -86,6 +88,7 @@ class TagChip(QWidget):
         self.kind = kind
         self.source = source
         self.score = score
+        self.threshold = threshold
         self.setSizePolicy(QSizePolicy.Policy.Fixed, QSizePolicy.Policy.Fixed)
         self.setAttribute(Qt.WidgetAttribute.WA_Hover, True)
         self._colouring = False
@@ -117,12 +120,19 @@ class TagChip(QWidget):
         else:
             self._add_button("restore", "↺", self.restoreRequested)
         self._apply_text_colors()
-        self.configure(tag, source=source, score=score)
+        self.configure(tag, source=source, score=score, threshold=threshold)
 
-    def configure(self, tag: str, *, source: str | None = None, score: float | None = None) -> None:
+    def configure(
+        self,
+        tag: str,
+        *,
+        source: str | None = None,
+        score: float | None = None,
+        threshold: float | None = None,
+    ) -> None:
         """Show another tag of the same kind (the inspector reuses chips: creating
         widgets on every navigation is what made it lag)."""
-        self.tag, self.source, self.score = tag, source, score
+        self.tag, self.source, self.score, self.threshold = tag, source, score, threshold
         self.name_label.setText(tag)
         meta = self._meta_text()
         self.meta_label.setText(meta)
@@ -140,7 +150,7 @@ class TagChip(QWidget):
 
     def _meta_text(self) -> str:
         if self.kind is ChipKind.SUGGESTED and self.score is not None:
-            return f"{self.score:.0%}"
+            return likely_text(self.score)
         if self.kind is ChipKind.POSITIVE and self.source:
             return SOURCE_SHORT.get(self.source, self.source)
         return ""
@@ -150,7 +160,10 @@ class TagChip(QWidget):
             why = SOURCE_LONG.get(self.source or "", self.source or "")
             return f"<b>{self.tag}</b> — confirmed tag" + (f", {why}" if why else "")
         if self.kind is ChipKind.SUGGESTED:
-            score = f" with {self.score:.0%} confidence" if self.score is not None else ""
+            how = [likely_text(self.score)] if self.score is not None else []
+            if self.threshold is not None:
+                how.append(shown_from_text(self.threshold))
+            score = f" ({', '.join(how)})" if how else ""
             return f"<b>{self.tag}</b> — suggested by the model{score}; ✓ accept, ✗ reject"
         return f"<b>{self.tag}</b> — rejected by you; the model will learn it is absent"
 

@@ -312,9 +312,9 @@ class ExportDialog(QDialog):
             self.in_place.setChecked(True)
             self.path_edit.setPlaceholderText("Choose a folder…")
         self.with_suggestions.setToolTip(
-            "Suggestions above their threshold are kept apart, with their scores"
-            if self.fmt in ("json", "csv-long")
-            else "Suggestions above their threshold are written as plain tags"
+            "The suggestions the grid and review show (Settings: suggest when at least P% likely) "
+            + ("are kept apart, with how likely each is" if self.fmt in ("json", "csv-long")
+               else "are written as plain tags")
         )
         self.with_suggestions.setVisible(self.fmt != "train-jsonl")
         if self.fmt == "train-jsonl":

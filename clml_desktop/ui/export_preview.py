@@ -17,6 +17,7 @@ from clml_desktop.collection.exporting import EXPORT_FORMATS, XMP_NAMINGS, xmp_t
 from clml_desktop.collection.formats import SIDECAR_FORMATS
 from clml_desktop.collection.formats.sidecar import EXTENSIONS, sidecar_relpath
 from clml_desktop.collection.labels import Suggestion
+from clml_desktop.inference.likely_text import cuts_text
 
 KEEPS_NEGATIVES = ("json", "csv-wide", "csv-long", "train-jsonl")
 KEEPS_SCORES = ("json", "csv-long")
@@ -67,6 +68,7 @@ class ExportPreview:
     negatives: int = 0
     suggestions: int = 0
     negatives_dropped: int = 0
+    suggestion_cuts: set[float] = field(default_factory=set)
     target: str = ""
     notes: list[str] = field(default_factory=list)
 
@@ -84,7 +86,8 @@ class ExportPreview:
             tags += f", {self.negatives:,} rejection{'s' if self.negatives != 1 else ''}"
         if self.suggestions:
             kind = "with scores, kept apart" if fmt in KEEPS_SCORES else "written as plain tags"
-            tags += f", {self.suggestions:,} suggestion{'s' if self.suggestions != 1 else ''} ({kind})"
+            cut = cuts_text(sorted(self.suggestion_cuts))
+            tags += f", {self.suggestions:,} suggestion{'s' if self.suggestions != 1 else ''} {cut} ({kind})"
         out.append(tags)
         if self.negatives_dropped:
             out.append(f"{self.negatives_dropped:,} rejections cannot be stored in this format and stay in the collection")
@@ -110,6 +113,7 @@ def preview_export(
             continue
         preview.positives += len(item.positives)
         preview.suggestions += len(fresh)
+        preview.suggestion_cuts.update(s.threshold for s in fresh if s.threshold is not None)
         if keeps_negatives:
             preview.negatives += len(item.negatives)
         else:

@@ -14,6 +14,7 @@ from PySide6.QtCore import QAbstractListModel, QModelIndex, QObject, QPersistent
 
 from clml_desktop.collection.query import POSITIVE, filter_rows
 from clml_desktop.ui.context import AppContext
+from clml_desktop.ui.image_tags import image_tags, suggested_summary
 from clml_desktop.ui.thumbnails import ThumbnailCache
 
 ImageIdRole = Qt.ItemDataRole.UserRole + 1
@@ -174,7 +175,8 @@ class GridModel(QAbstractListModel):
                 more = f" (+{len(cols) - 12})" if len(cols) > 12 else ""
                 lines.append("Tags: " + ", ".join(tags) + more)
         if pending:
-            lines.append(f"{pending} pending suggestion{'s' if pending != 1 else ''}")
+            image_id = int(label_index.image_ids[index_row])
+            lines.append(suggested_summary(image_tags((), label_index, image_id).suggested))
         return "\n".join(lines)
 
     def keep_thumbnails(self, rows: range) -> None:

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 
 from clml_desktop.collection.labels import LabelState
 from clml_desktop.collection.query import UNKNOWN, LabelIndex
+from clml_desktop.inference.likely_text import cuts_text, likely_text
 
 
 @dataclass(frozen=True)
@@ -60,3 +61,14 @@ def image_tags(labels: Iterable, index: LabelIndex, image_id: int) -> ImageTags:
         out.suggested.append(SuggestedTag(tag, score, threshold))
     out.suggested.sort(key=lambda s: (-s.score, s.tag.casefold()))
     return out
+
+
+def suggested_summary(suggested: list[SuggestedTag], limit: int = 5) -> str:
+    """One line for a tooltip: '2 suggestions, shown from 50%: tree 85% likely, sky 70% likely'."""
+    if not suggested:
+        return ""
+    n = len(suggested)
+    listed = ", ".join(f"{s.tag} {likely_text(s.score)}" for s in suggested[:limit])
+    more = f" (+{n - limit} more)" if n > limit else ""
+    cut = cuts_text([s.threshold for s in suggested])
+    return f"{n} suggestion{'s' if n != 1 else ''}, {cut}: {listed}{more}"

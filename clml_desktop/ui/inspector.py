@@ -366,7 +366,7 @@ class Inspector(QWidget):
         parent.setUpdatesEnabled(False)
         show_rejected = self.rejected_toggle.isChecked()
         self._fill(ChipKind.POSITIVE, [(tag, {"source": source}) for tag, source in tags.positives])
-        self._fill(ChipKind.SUGGESTED, [(s.tag, {"score": s.score}) for s in tags.suggested])
+        self._fill(ChipKind.SUGGESTED, [(s.tag, {"score": s.score, "threshold": s.threshold}) for s in tags.suggested])
         self._fill(ChipKind.REJECTED, [(tag, {}) for tag in tags.rejected] if show_rejected else [])
         n_pos = len(tags.positives)
         self.positive_header.setText(f"Tags ({n_pos})" if n_pos else "Tags")

@@ -30,6 +30,7 @@ from PySide6.QtWidgets import (
 )
 
 from clml_desktop.collection.query import UNKNOWN
+from clml_desktop.inference.likely_text import likely_text, shown_from_text
 from clml_desktop.jobs.worker import JobControl, Worker
 from clml_desktop.ui.context import AppContext
 from clml_desktop.ui.image_view import ImageView
@@ -59,7 +60,7 @@ REVIEW_KEYS: tuple[ReviewKey, ...] = (
     ReviewKey("reject", ("R", "N"), "Reject", "Reject the suggestion (a known negative for training)"),
     ReviewKey("skip", ("S", "Space"), "Skip", "Skip this suggestion for now"),
     ReviewKey("accept_image", ("Shift+A",), "Accept all here",
-              "Accept every suggestion of this image that passes its threshold", "All here"),
+              "Accept every suggestion shown on this image", "All here"),
     ReviewKey("previous_image", ("Left", "K"), "Previous image", "Back to the previous image", "Previous"),
     ReviewKey("next_image", ("Right", "J"), "Next image", "Leave this image's other suggestions for later", "Next"),
     ReviewKey("step_back", ("U", "Backspace"), "Undo", "Undo the last decision and go back to it"),
@@ -333,7 +334,7 @@ class ReviewView(QWidget):
         rows = [queue.items.index(item) for item in items]
         self.context.statusMessage.emit(
             f"Accepted {len(items)} suggestion{'s' if len(items) != 1 else ''} on this image"
-            if items else "No suggestion of this image passes its threshold"
+            if items else "No suggestion is shown on this image"
         )
         self._after_move(rows)
 
@@ -522,14 +523,16 @@ class ReviewView(QWidget):
         new = " <span style='font-size:small'>(new tag)</span>" if pair.is_new_tag else ""
         self.question.setText(f"Is <b>{pair.tag}</b>{new} in this image?")
         self.score_bar.show()
-        self.score_bar.set_score(pair.score, pair.threshold, f"score {pair.score:.0%}  ·  threshold {pair.threshold:.0%}")
+        self.score_bar.set_score(
+            pair.score, pair.threshold, f"{likely_text(pair.score)}  ·  {shown_from_text(pair.threshold)}"
+        )
         self.path_label.setText(pair.path)
         others = [i for i in queue.image_items(pair.image_id) if i is not item]
         if others:
             parts = []
             for other in others:
                 mark = {Verdict.ACCEPTED: "✓ ", Verdict.REJECTED: "✗ ", Verdict.SKIPPED: "→ "}.get(other.verdict, "")
-                parts.append(f"{mark}{other.tag} {other.pair.score:.0%}")
+                parts.append(f"{mark}{other.tag} {likely_text(other.pair.score)}")
             self.context_label.setText("Also suggested here: " + ",  ".join(parts))
         else:
             self.context_label.setText("")

@@ -10,10 +10,12 @@ from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelInd
 from PySide6.QtGui import QColor, QFont, QPalette
 from PySide6.QtWidgets import QApplication
 
+from clml_desktop.inference.likely_text import likely_text, score_percent, shown_from_text
 from clml_desktop.ui.review_queue import ReviewQueue, Verdict
 
-COLUMNS = ("", "Tag", "Score", "Image")
+COLUMNS = ("", "Tag", "Likely", "Image")
 VERDICT_GLYPH = {Verdict.ACCEPTED: "✓", Verdict.REJECTED: "✗", Verdict.SKIPPED: "→", None: ""}
+SCORE_KINDS = {"oof": "scored by a model that did not train on it", "engine": "scored by the active model"}
 VERDICT_COLOUR = {Verdict.ACCEPTED: "#2e9d57", Verdict.REJECTED: "#c94a3c", Verdict.SKIPPED: "#8a8a8a"}
 
 Index = QModelIndex | QPersistentModelIndex
@@ -74,12 +76,12 @@ class ReviewTableModel(QAbstractTableModel):
             if col == 1:
                 return item.tag + ("  (new)" if item.pair.is_new_tag else "")
             if col == 2:
-                return f"{item.pair.score:.0%}"
+                return score_percent(item.pair.score)
             return item.pair.path
         if role == Qt.ItemDataRole.ToolTipRole:
             return (
-                f"{item.pair.path}\n'{item.tag}': score {item.pair.score:.3f}, "
-                f"threshold {item.pair.threshold:.2f} ({item.pair.kind})"
+                f"{item.pair.path}\n'{item.tag}': {likely_text(item.pair.score)}, "
+                f"{shown_from_text(item.pair.threshold)} ({SCORE_KINDS.get(item.pair.kind, item.pair.kind)})"
             )
         if role == Qt.ItemDataRole.FontRole and index.row() == self._current:
             return self._bold

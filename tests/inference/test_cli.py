@@ -88,9 +88,9 @@ def test_suggest_queues_by_order_tag_and_image(with_model, capsys):
 
     assert main(["suggest", folder, "--order", "uncertain", "--limit", "2"]) == 0
     out = capsys.readouterr().out
-    assert out.startswith("31 unknown pair(s), closest to the threshold first")
+    assert out.startswith("31 unknown pair(s), closest to their cut first")
     listed = out.split("\n... 29 more")[0].splitlines()[1:]
-    assert len(listed) == 2 and all(" < " in line or " ≥ " in line for line in listed)
+    assert len(listed) == 2 and all("% likely  (shown from 50%" in line for line in listed)
 
 
 @pytest.mark.parametrize(
@@ -186,7 +186,7 @@ def test_train_runs_registers_and_scores(collection, model_kit, capsys, monkeypa
     assert main(["train", str(collection.root), "--epochs", "1", "--device", "cpu"]) == 0
     captured = capsys.readouterr()
     assert "registered and active" in captured.err and "100.0%" in captured.err
-    assert "suggestion(s) above threshold" in captured.out
+    assert "suggestion(s) shown" in captured.out
     active = collection.active_model()
     assert active is not None and active.metrics == {"val_map": 0.5}
     kinds = collection.predictions(active.id).kinds

@@ -43,7 +43,7 @@ def test_json_to_a_file_with_suggestions(dialog, qtbot, tmp_path):
     out = tmp_path / "export" / "tags.json"
     widget.set_choices(fmt="json", scope="all", with_suggestions=True, out=out)
     text = wait_summary(qtbot, widget, "Writes 1 file for 6 images")
-    assert "5 confirmed tags, 1 rejection" in text and "suggestions (with scores, kept apart)" in text
+    assert "5 confirmed tags, 1 rejection" in text and "suggestions shown from 50% (with scores, kept apart)" in text
     suggested = widget.preview.suggestions
     assert suggested > 0
     summary = export(qtbot, widget)
@@ -53,6 +53,26 @@ def test_json_to_a_file_with_suggestions(dialog, qtbot, tmp_path):
     written = sum(len(image.get("suggestions", [])) for image in data["images"])
     assert written == suggested
     assert sum(len(image["positives"]) for image in data["images"]) == 5
+
+
+def test_suggestions_written_are_the_ones_the_grid_shows(dialog, qtbot, tmp_path):
+    """The window's export follows the collection's minimum likelihood and per-tag cuts,
+    pair for pair the grid's pending suggestions."""
+    widget, context, _info = dialog
+    assert context.set_suggestion_cuts(0.7, {"sky": 0.2})
+    qtbot.waitUntil(lambda: not context.index_pending(), timeout=10000)
+    index = context.index
+    rows, cols = index.pending.nonzero()
+    pending = {(index.paths[r], index.tag_names[c]) for r, c in zip(rows, cols, strict=True)}
+    assert pending and {tag for _path, tag in pending} >= {"sky", "tree"}
+    out = tmp_path / "cut.json"
+    widget.set_choices(fmt="json", scope="all", with_suggestions=True, out=out)
+    text = wait_summary(qtbot, widget, f"{len(pending)} suggestions shown from 20%–70% (per-tag cuts)")
+    assert "Writes 1 file" in text
+    export(qtbot, widget)
+    data = json.loads(out.read_text(encoding="utf-8"))
+    written = {(image["path"], s["tag"]) for image in data["images"] for s in image.get("suggestions", [])}
+    assert written == pending
 
 
 def test_in_place_sidecars_for_the_selection_with_backup(dialog, qtbot):

@@ -6,7 +6,7 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from PySide6.QtCore import QItemSelectionModel
+from PySide6.QtCore import QItemSelectionModel, Qt
 
 from clml_desktop.collection.query import ImageFilter
 from clml_desktop.ui.grid_model import PendingRole, ProblemRole, ThumbnailRole
@@ -60,6 +60,9 @@ def test_badges_show_pending_suggestions(qtbot, window, tmp_path):
     pending = [model.index(r).data(PendingRole) for r in range(model.rowCount())]
     assert all(p >= 1 for p in pending)  # every image has 'tree' suggested
     assert sum(pending) == int(index.pending.sum())
+    tip = model.index(0).data(Qt.ItemDataRole.ToolTipRole).splitlines()[-1]
+    n = "1 suggestion," if pending[0] == 1 else f"{pending[0]} suggestions,"
+    assert tip.startswith(f"{n} shown from 50%: tree ") and " likely" in tip
     window.filter_bar.suggested_box.setChecked(True)
     assert model.rowCount() == 6
     tree_col = index.column_of("tree")

@@ -14,6 +14,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from panel_helpers import close_context, open_context  # noqa: E402
 
 from clml_desktop.collection.labels import LabelSource  # noqa: E402
+from clml_desktop.inference.likely_text import likely_text  # noqa: E402
 from clml_desktop.ui.chips import ChipKind  # noqa: E402
 from clml_desktop.ui.inspector import Inspector  # noqa: E402
 from clml_desktop.ui.tag_completer import ranked_tag_names  # noqa: E402
@@ -45,6 +46,9 @@ def test_shows_tags_by_state_with_source_and_preview(inspector, qtbot):
     assert [s.score for s in suggested] == sorted((s.score for s in suggested), reverse=True)
     assert all(s.tag not in ("dog", "tree") for s in suggested)
     assert {c.tag for c in widget.chips(ChipKind.SUGGESTED)} == {s.tag for s in suggested}
+    for chip in widget.chips(ChipKind.SUGGESTED):
+        assert chip.meta_label.text() == likely_text(chip.score)
+        assert f"({likely_text(chip.score)}, shown from 50%)" in chip.toolTip()
     assert widget.chips(ChipKind.REJECTED) == []
     widget.set_show_rejected(True)
     assert [c.tag for c in widget.chips(ChipKind.REJECTED)] == ["tree"]

@@ -15,6 +15,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from panel_helpers import close_context, open_context  # noqa: E402
 
 from clml_desktop.collection.labels import LabelSource  # noqa: E402
+from clml_desktop.inference.likely_text import likely_text, score_percent  # noqa: E402
 from clml_desktop.inference.suggestions import ScoredPair  # noqa: E402
 from clml_desktop.ui.review import REVIEW_KEYS, ReviewView  # noqa: E402
 from clml_desktop.ui.review_queue import ReviewMode, ReviewOrder, ReviewQueue, Verdict  # noqa: E402
@@ -157,6 +158,17 @@ def test_min_likelihood_decides_what_is_reviewed(review, qtbot):
     assert len(view.queue) < shown_before
     qtbot.waitUntil(lambda: not context.index_pending(), timeout=10000)
     assert len(view.queue) == int(context.index.pending.sum()), "review offers what the grid counts"
+
+
+def test_review_says_how_likely_and_from_where_it_is_shown(review):
+    view, _context, _info = review
+    pair = view.queue.current.pair
+    text = view.score_bar.text()
+    assert text == f"{likely_text(pair.score)}  ·  shown from 50%"
+    assert view.model.headerData(2, Qt.Orientation.Horizontal) == "Likely"
+    cell = view.model.index(0, 2)
+    assert view.model.data(cell) == score_percent(pair.score)
+    assert "likely, shown from 50%" in view.model.data(cell, Qt.ItemDataRole.ToolTipRole)
 
 
 def _all_labels(context) -> dict[tuple[int, str], tuple[str, str]]:
