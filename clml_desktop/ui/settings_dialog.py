@@ -114,7 +114,7 @@ class SettingsDialog(QDialog):
         hint = QLabel(
             "A tag with a cut of its own is shown from that likelihood instead; leave “Own cut” "
             "empty to use the one above. Type 70 or 70%. These belong to the collection, so "
-            "`clml-desktop suggest` and exports use them too.",
+            "the command line (clml-desktop suggest) and exports use them too.",
             self,
         )
         hint.setWordWrap(True)
