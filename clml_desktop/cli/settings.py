@@ -36,7 +36,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         "--min-likely",
         metavar="PERCENT",
         help="suggest a tag when it is at least PERCENT likely (e.g. 70 or 70%%, above 0 and "
-        f"below 100); '{DEFAULT_WORD}' goes back to {cut_percent(DEFAULT_MIN_LIKELIHOOD)}",
+        f"below 100); '{DEFAULT_WORD}' goes back to {cut_percent(DEFAULT_MIN_LIKELIHOOD)}%",
     )
     parser.add_argument("--json", action="store_true", help="print one JSON object instead of text")
     parser.set_defaults(run=run)

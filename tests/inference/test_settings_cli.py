@@ -54,6 +54,14 @@ def test_refuses_what_is_not_a_percentage_between_0_and_100(collection, capsys, 
     assert collection.min_likelihood() == pytest.approx(0.6)
 
 
+@pytest.mark.parametrize("command", ["settings", "suggest", "export"])
+def test_help_renders(capsys, command):
+    with pytest.raises(SystemExit) as stop:
+        main([command, "--help"])
+    assert stop.value.code == 0
+    assert "70%" in capsys.readouterr().out
+
+
 def test_a_folder_never_opened_is_not_made_a_collection(tmp_path, capsys):
     assert main(["settings", str(tmp_path), "--min-likely", "70"]) == 2
     assert "not an opened collection" in capsys.readouterr().err
