@@ -1,32 +1,33 @@
-"""How well does each loss find the hidden tags of the demo collection? Prints a table.
+"""How good are the suggestions? Trains recipes on collections with a known truth; prints tables.
 
-The demo collection hides 40% of its true positives (the paper's missing-label
-setting) and keeps the full truth, so we can measure what the product is for:
-ranking the hidden positives above everything else that is unknown. Each
-setting trains with `training.fit` (final model on every training image + 2
-fold models) at the same small budget and seeds, and we report, mean ±
-standard deviation over seeds:
+The demo (and the scenes collection, a different kind of tag) hide 40% of
+their true positives and keep the full truth, so we can measure what the
+product is for: ranking the hidden positives above everything else that is
+unknown, and showing a percentage a person can read as a probability. Each
+recipe trains with `training.fit` exactly as `python -m training fit` does
+(final model on every image + K fold models, random init), over several seeds,
+and every number is computed on the unknown (image, tag) pairs of the training
+images from their out-of-fold scores, the scores suggestions are made from:
 
-- mAP vs the full truth, every training image scored out-of-fold;
-- hidden AP: AP of the hidden positives among all unknown (image, tag) pairs
-  of the training images, from out-of-fold scores and from in-sample scores
-  (the final model scoring its own training images), to show why the
-  trainer scores out-of-fold;
-- R@P90: recall of hidden positives at 90% precision (out-of-fold);
-- reported mAP: what the trainer writes to the manifest (`val_map`, from its
-  out-of-fold scores over the labels it knows, i.e. the visible ones);
-- new images: mAP vs the full truth on demo images left out of the training
-  set (seen by no model), for the final full-data model and for the mean of
-  the fold models (which one should serve new images, ADR 0004).
+- hidden AP: average precision of the hidden positives among all unknown pairs;
+- R@P90: recall of the hidden positives at 90% precision;
+- top-100: share of the 100 highest-scored unknown pairs that are hidden positives;
+- P@cut / R@cut / shown: precision, recall and count of the suggestions shown
+  at the shipped "at least P% likely" cut (`--cut`, the app's default);
+- ECE: expected calibration error (10 equal-width bins) of the shown
+  percentage against the truth on unknown pairs;
+- in-sample AP: hidden AP from the final model scoring its own training
+  images, to show why suggestions come from out-of-fold scores;
+- s/run: wall seconds of one fit (both cores shared by `--jobs` runs).
 
-    python benchmarks/quality.py            # 6 settings x 3 seeds, 200 + 60 images
-    python benchmarks/quality.py --quick    # 120 + 40 images, 4 epochs
-    python benchmarks/quality.py --device cuda --size 64   # on a GPU (benchmarks/run_gpu.sh)
-    # on two cores, run halves side by side and merge their tables (ADR 0004's
-    # table: --images 160 --new-images 40, 26 min wall on the busy shared machine):
-    python benchmarks/quality.py --settings BCE BCE+CLML Hill --json a.json &
-    python benchmarks/quality.py --settings SPLC Hill+CLML SPLC+CLML --json b.json
-    python benchmarks/quality.py --table a.json b.json
+    python benchmarks/quality.py                                  # the shipped CPU recipe, demo, 3 seeds
+    python benchmarks/quality.py --collection demo scenes --recipe shipped "noaug=augment:none"
+    python benchmarks/quality.py --recipe "e16=epochs:16" --seeds 0 1 2 --reliability
+    python benchmarks/quality.py --json a.json ... ; python benchmarks/quality.py --table a.json b.json
+
+A recipe is `NAME=key:value,key:value` over the trainer's FitConfig fields
+(arch, image_size, epochs, batch_size, lr, loss, clml_lambda, tau, folds,
+augment, unknown_weight, ...); `shipped` is the CPU defaults `make run` uses.
 """
 
 from __future__ import annotations
@@ -34,10 +35,14 @@ from __future__ import annotations
 import argparse
 import io
 import json
+import os
+import resource
 import sys
 import tempfile
 import threading
 import time
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import fields
 from pathlib import Path
 
 import numpy as np
@@ -46,51 +51,41 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-import torch  # noqa: E402
-
 from clml_desktop.collection.demo import TRUTH_FILE, make_demo  # noqa: E402
-from models.manifest import IMAGENET_MEAN, IMAGENET_STD, Manifest  # noqa: E402
-from training.ddp import Runtime  # noqa: E402
-from training.fit import FitConfig, FitResult, fit  # noqa: E402
-from training.loop import PhaseResult  # noqa: E402
+from training.cli import CPU_DEFAULTS, GPU_DEFAULTS  # noqa: E402
 from training.metrics import average_precision, recall_at_precision  # noqa: E402
-from training.progress import Progress  # noqa: E402
-from training.scoring import score_images  # noqa: E402
 
-SETTINGS = {
-    "BCE": ("bce", 0.0),
-    "BCE+CLML": ("bce", 1.0),
-    "Hill": ("hill", 0.0),
-    "SPLC": ("splc", 0.0),
-    "Hill+CLML": ("hill", 1.0),
-    "SPLC+CLML": ("splc", 1.0),
-}
-COLUMNS = ("mAP full (OOF)", "hidden AP (OOF)", "hidden AP (in-sample)", "R@P90 (OOF)",
-           "reported mAP", "new mAP final", "new mAP fold-mean", "s/run")
+DEFAULT_CUT = 0.5
+COLUMNS = ("hidden AP", "R@P90", "top-100", "P@cut", "R@cut", "shown", "ECE", "in-sample AP",
+           "s/run", "peak GB")
 
 
-def split_demo(demo: Path, new_images: int) -> tuple[list[str], list[str]]:
-    """(training images, new images): the last `new_images` of the demo stay out of training."""
-    truth = json.loads((demo / TRUTH_FILE).read_text(encoding="utf-8"))
-    rels = sorted(truth["images"])
-    return rels[: len(rels) - new_images], rels[len(rels) - new_images:]
+def make_collection(kind: str, folder: Path, images: int) -> Path:
+    """The demo or the scenes collection, 40% of positives hidden, seed 0 (same bytes every run)."""
+    if kind == "demo":
+        make_demo(folder, images=images, hidden_fraction=0.4, seed=0)
+    else:
+        from benchmarks.scenes_collection import make_scenes
+
+        make_scenes(folder, images=images, hidden_fraction=0.4, seed=0)
+    return folder
 
 
-def training_set(demo: Path, rels: list[str], out: Path) -> Path:
-    """The JSONL the app would write: the visible (sidecar) tags as positives."""
-    truth = json.loads((demo / TRUTH_FILE).read_text(encoding="utf-8"))
+def training_set(folder: Path, out: Path) -> Path:
+    """The JSONL the app would write: the visible (sidecar) tags as positives, nothing confirmed."""
+    truth = json.loads((folder / TRUTH_FILE).read_text(encoding="utf-8"))
     lines = [json.dumps({"tags": truth["tags"]})]
-    for rel in rels:
-        sidecar = (demo / rel).with_suffix(".txt")
+    for rel in sorted(truth["images"]):
+        sidecar = (folder / rel).with_suffix(".txt")
         visible = [t.strip() for t in sidecar.read_text(encoding="utf-8").split(",") if t.strip()]
-        lines.append(json.dumps({"path": str(demo / rel), "positives": visible}))
+        lines.append(json.dumps({"path": str(folder / rel), "positives": visible}))
     out.write_text("\n".join(lines) + "\n", encoding="utf-8")
     return out
 
 
-def label_matrices(demo: Path, tags: list[str], rels: list[str]) -> tuple[np.ndarray, np.ndarray]:
+def label_matrices(folder: Path, tags: list[str], rels: list[str]) -> tuple[np.ndarray, np.ndarray]:
     """(full truth, visible) N×C booleans in the given image and tag order."""
-    truth = json.loads((demo / TRUTH_FILE).read_text(encoding="utf-8"))
+    truth = json.loads((folder / TRUTH_FILE).read_text(encoding="utf-8"))
     col = {t: i for i, t in enumerate(tags)}
     full = np.zeros((len(rels), len(tags)), dtype=bool)
     visible = np.zeros_like(full)
@@ -103,146 +98,182 @@ def label_matrices(demo: Path, tags: list[str], rels: list[str]) -> tuple[np.nda
     return full, visible
 
 
-def mean_ap(probs: np.ndarray, truth: np.ndarray) -> float:
-    aps = [average_precision(probs[:, c], truth[:, c]) for c in range(truth.shape[1])
-           if truth[:, c].any() and not truth[:, c].all()]
-    return float(np.mean(aps)) if aps else float("nan")
+def reliability(scores: np.ndarray, truth: np.ndarray, bins: int = 10) -> list[tuple[float, float, int]]:
+    """(mean score, share true, count) per equal-width score bin with any pairs."""
+    edges = np.minimum((scores * bins).astype(int), bins - 1)
+    out = []
+    for b in range(bins):
+        m = edges == b
+        if m.any():
+            out.append((float(scores[m].mean()), float(truth[m].mean()), int(m.sum())))
+    return out
 
 
-class NewImages:
-    """Scores demo images outside the training set with each fold model (ema and raw weights)."""
-
-    def __init__(self, paths: list[Path], args: argparse.Namespace) -> None:
-        self.paths = paths
-        self.args = args
-        self.fold_probs: dict[str, list[np.ndarray]] = {"ema": [], "raw": []}
-
-    def score(self, model, mean, std) -> np.ndarray:
-        return score_images(model, self.paths, size=self.args.size, mean=mean, std=std,
-                            device=self.args.torch_device, batch_size=self.args.batch_size).probs
-
-    def on_fold_model(self, _k: int, phase: PhaseResult) -> None:
-        for chosen, probs in self.fold_probs.items():
-            probs.append(self.score(phase.weights(chosen), IMAGENET_MEAN, IMAGENET_STD))
+def expected_calibration_error(scores: np.ndarray, truth: np.ndarray, bins: int = 10) -> float:
+    n = scores.size
+    return float(sum(c / n * abs(s - t) for s, t, c in reliability(scores, truth, bins)))
 
 
-def measure(demo: Path, result: FitResult, new: NewImages, new_rels: list[str],
-            seconds: float) -> dict[str, float]:
-    rels = [p.relative_to(demo).as_posix() for p in result.paths]
-    full, visible = label_matrices(demo, result.tags, rels)
-    unknown = ~visible
-    hidden = full[unknown]
-    oof = result.oof_probs[unknown]
-    insample = result.insample_probs[unknown]
-    manifest = Manifest.read(result.model_dir)
-    new_full, _ = label_matrices(demo, result.tags, new_rels)
-    final_new = new.score(result.final_model, manifest.mean, manifest.std)
-    fold_mean_new = np.mean(np.stack(new.fold_probs[result.metrics["weights"]]), axis=0)
-    reported = result.metrics.get("val_map")
+def unknown_metrics(scores: np.ndarray, hidden: np.ndarray, cut: float) -> dict[str, float]:
+    """The suggestion numbers of one scoring of the unknown pairs (flat arrays)."""
+    shown = scores >= cut
+    top = np.argsort(-scores, kind="stable")[:100]
     return {
-        "mAP full (OOF)": mean_ap(result.oof_probs, full),
-        "hidden AP (OOF)": average_precision(oof, hidden),
-        "hidden AP (in-sample)": average_precision(insample, hidden),
-        "R@P90 (OOF)": recall_at_precision(oof, hidden, 0.9),
-        "reported mAP": float("nan") if reported is None else float(reported),
-        "new mAP final": mean_ap(final_new, new_full),
-        "new mAP fold-mean": mean_ap(fold_mean_new, new_full),
-        "s/run": seconds,
+        "hidden AP": average_precision(scores, hidden),
+        "R@P90": recall_at_precision(scores, hidden, 0.9),
+        "top-100": float(hidden[top].mean()),
+        "P@cut": float(hidden[shown].mean()) if shown.any() else float("nan"),
+        "R@cut": float(hidden[shown].sum() / max(1, hidden.sum())),
+        "shown": float(shown.sum()),
+        "ECE": expected_calibration_error(scores, hidden),
     }
 
 
-def run_one(demo: Path, data: Path, new_rels: list[str], work: Path, loss: str, lam: float,
-            seed: int, args: argparse.Namespace) -> dict[str, float]:
-    cfg = FitConfig(data=data, out=work / f"{loss}-{lam}-{seed}", init="random", arch=args.arch,
-                    image_size=args.size, epochs=args.epochs, batch_size=args.batch_size,
-                    lr=args.lr, loss=loss, clml_lambda=lam, tau=args.tau, folds=2, seed=seed,
-                    amp=args.torch_device.type == "cuda", workers=0)
-    runtime = Runtime(device=args.torch_device, device_reason=f"benchmark on {args.torch_device}")
-    new = NewImages([demo / rel for rel in new_rels], args)
+def base_config(device: str) -> dict:
+    """The trainer's defaults for the device, as `python -m training fit` resolves them."""
+    from training.cli import build_parser
+
+    args = build_parser().parse_args(["fit", "--data", "x", "--out", "y"])
+    defaults = GPU_DEFAULTS if device == "cuda" else CPU_DEFAULTS
+    skip = ("command", "run", "data", "out", "device", "no_amp", "workers", "seed", "init")
+    out = {k: v for k, v in vars(args).items() if k not in skip}
+    out.pop("no_augment")
+    out.update(defaults)
+    return out
+
+
+def parse_recipe(text: str) -> tuple[str, dict]:
+    """`NAME=key:value,key:value` -> (NAME, overrides); values parsed as JSON where they can be."""
+    name, _, body = text.partition("=")
+    overrides = {}
+    for item in filter(None, body.split(",")):
+        key, _, raw = item.partition(":")
+        try:
+            overrides[key.strip()] = json.loads(raw)
+        except json.JSONDecodeError:
+            overrides[key.strip()] = raw
+    return name.strip(), overrides
+
+
+def run_one(job: dict) -> dict[str, float]:
+    """One fit of one recipe on one collection with one seed, in its own process."""
+    import torch
+
+    from training.ddp import Runtime
+    from training.fit import FitConfig, fit
+    from training.progress import Progress
+
+    torch.set_num_threads(job["threads"])
+    known = {f.name for f in fields(FitConfig)}
+    settings = {k: v for k, v in job["settings"].items() if k in known}
+    unknown_keys = set(job["settings"]) - known
+    if unknown_keys:
+        raise SystemExit(f"unknown recipe keys: {sorted(unknown_keys)}")
+    cfg = FitConfig(data=Path(job["data"]), out=Path(job["out"]), init="random", seed=job["seed"],
+                    amp=job["device"] == "cuda", workers=0, **settings)
+    runtime = Runtime(device=torch.device(job["device"]), device_reason="benchmark")
     started = time.monotonic()
-    result = fit(cfg, runtime, Progress(io.StringIO(), io.StringIO()), threading.Event(),
-                 on_fold_model=new.on_fold_model)
+    result = fit(cfg, runtime, Progress(io.StringIO(), io.StringIO()), threading.Event())
     seconds = time.monotonic() - started
-    return measure(demo, result, new, new_rels, seconds)
+    folder = Path(job["folder"])
+    rels = [p.relative_to(folder).as_posix() for p in result.paths]
+    full, visible = label_matrices(folder, result.tags, rels)
+    unknown = ~visible
+    hidden = full[unknown]
+    row = unknown_metrics(result.oof_probs[unknown], hidden, job["cut"])
+    row["in-sample AP"] = average_precision(result.insample_probs[unknown], hidden)
+    row["s/run"] = seconds
+    row["peak GB"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1e6
+    row["_reliability"] = reliability(result.oof_probs[unknown], hidden)
+    return row
 
 
 def fmt(values: list[float], key: str) -> str:
     v = np.asarray(values, dtype=float)
-    if key == "s/run":
-        return f"{v.mean():.0f}"
-    return f"{v.mean():.3f} ± {v.std():.3f}" if len(v) > 1 else f"{v.mean():.3f}"
+    if key in ("s/run", "shown"):
+        return f"{np.nanmean(v):.0f}"
+    if key == "peak GB":
+        return f"{np.nanmax(v):.2f}"
+    return f"{np.nanmean(v):.3f} ± {np.nanstd(v):.3f}" if len(v) > 1 else f"{v.mean():.3f}"
+
+
+def print_table(rows: dict[str, list[dict]], title: str, show_reliability: bool) -> None:
+    seeds = max(len(items) for items in rows.values())
+    print(f"\n{title} ({seeds} seeds; mean ± std)\n")
+    width = max(len(n) for n in rows) + 2
+    print("recipe".ljust(width) + " | ".join(c.rjust(13) for c in COLUMNS))
+    for name, items in rows.items():
+        print(name.ljust(width) + " | ".join(fmt([r[c] for r in items], c).rjust(13) for c in COLUMNS))
+    if not show_reliability:
+        return
+    for name, items in rows.items():
+        print(f"\nreliability of {name} (unknown pairs, all seeds): bin | mean shown | share true | pairs")
+        pooled: dict[int, list[tuple[float, float, int]]] = {}
+        for r in items:
+            for s, t, c in r["_reliability"]:
+                pooled.setdefault(min(int(s * 10), 9), []).append((s, t, c))
+        for b in sorted(pooled):
+            parts = pooled[b]
+            n = sum(c for _, _, c in parts)
+            s = sum(s * c for s, _, c in parts) / n
+            t = sum(t * c for _, t, c in parts) / n
+            print(f"  {b * 10:3d}-{b * 10 + 10:3d}% | {s:10.3f} | {t:10.3f} | {n:6d}")
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--quick", action="store_true", help="120 + 40 images, 4 epochs")
-    parser.add_argument("--images", type=int, default=200, help="training images")
-    parser.add_argument("--new-images", type=int, default=60,
-                        help="demo images kept out of training (the 'new images' columns)")
-    parser.add_argument("--size", type=int, default=32)
-    parser.add_argument("--epochs", type=int, default=6)
-    parser.add_argument("--batch-size", type=int, default=16)
-    parser.add_argument("--lr", type=float, default=2e-3)
-    parser.add_argument("--tau", type=float, default=0.8)
-    parser.add_argument("--arch", default="resnet18")
-    parser.add_argument("--device", choices=("auto", "cpu", "cuda"), default="cpu",
-                        help="where every setting trains and scores (auto: CUDA when present; "
-                             "CUDA runs with AMP, as the trainer does)")
+    parser.add_argument("--collection", nargs="+", choices=("demo", "scenes"), default=["demo"])
+    parser.add_argument("--images", type=int, default=300,
+                        help="images per collection (300: the bundled demo's size)")
+    parser.add_argument("--recipe", nargs="+", default=["shipped"],
+                        help="NAME=key:value,... over the CPU defaults ('shipped' alone: the defaults)")
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
-    parser.add_argument("--settings", nargs="+", choices=list(SETTINGS), default=list(SETTINGS))
-    parser.add_argument("--threads", type=int, default=1,
-                        help="torch threads (1 is faster than 2 on a shared, busy machine)")
+    parser.add_argument("--cut", type=float, default=DEFAULT_CUT,
+                        help="the 'at least P likely' cut whose suggestions are counted")
+    parser.add_argument("--device", choices=("cpu", "cuda"), default="cpu")
+    parser.add_argument("--jobs", type=int, default=2, help="fits run side by side")
+    parser.add_argument("--threads", type=int, default=1, help="torch threads per fit")
+    parser.add_argument("--reliability", action="store_true", help="also print reliability tables")
     parser.add_argument("--json", type=Path, help="also write the raw rows here")
-    parser.add_argument("--table", type=Path, nargs="+",
-                        help="only print the table of earlier --json files (seeds run in parallel)")
+    parser.add_argument("--table", type=Path, nargs="+", help="only print the tables of --json files")
     args = parser.parse_args()
     if args.table:
-        rows: dict[str, list[dict[str, float]]] = {}
+        merged: dict[str, list[dict]] = {}
         for path in args.table:
             saved = json.loads(path.read_text(encoding="utf-8"))
             for name, items in saved["rows"].items():
-                rows.setdefault(name, []).extend(items)
-        print_table(rows, saved["title"])
+                merged.setdefault(name, []).extend(items)
+        print_table(merged, saved["title"], args.reliability)
         return 0
-    if args.quick:
-        args.images, args.new_images, args.epochs = 120, 40, 4
-    if args.device == "cuda" and not torch.cuda.is_available():
-        parser.error("--device cuda: torch sees no CUDA device here")
-    cuda = args.device != "cpu" and torch.cuda.is_available()
-    args.torch_device = torch.device("cuda" if cuda else "cpu")
-    torch.set_num_threads(args.threads)
-    rows = {}
+    base = base_config(args.device)
+    recipes = dict(parse_recipe(r) for r in args.recipe)
+    rows: dict[str, list[dict]] = {}
     with tempfile.TemporaryDirectory(prefix="clml-quality-") as tmp:
         work = Path(tmp)
-        demo = work / "demo"
-        make_demo(demo, images=args.images + args.new_images, hidden_fraction=0.4, seed=0)
-        train_rels, new_rels = split_demo(demo, args.new_images)
-        data = training_set(demo, train_rels, work / "train.jsonl")
-        for name in args.settings:
-            loss, lam = SETTINGS[name]
-            for seed in args.seeds:
-                row = run_one(demo, data, new_rels, work, loss, lam, seed, args)
-                rows.setdefault(name, []).append(row)
-                print(f"{name} seed {seed}: " + ", ".join(f"{k} {v:.3f}" for k, v in row.items()),
-                      file=sys.stderr, flush=True)
-    title = (f"quality on the demo collection ({args.images} training + {args.new_images} new "
-             f"images, 40% of positives hidden); "
-             f"{args.arch} {args.size}px, {args.epochs} epochs, lr {args.lr:g}, batch "
-             f"{args.batch_size}, random init, 2 folds, on {args.torch_device}"
-             f"{' with AMP' if cuda else ''}; mean ± std over seeds")
-    print_table(rows, title)
+        jobs = []
+        for kind in args.collection:
+            folder = make_collection(kind, work / kind, args.images)
+            data = training_set(folder, work / f"{kind}.jsonl")
+            for name, overrides in recipes.items():
+                for seed in args.seeds:
+                    jobs.append({"key": f"{kind}: {name}", "folder": str(folder), "data": str(data),
+                                 "out": str(work / f"{kind}-{name}-{seed}"), "seed": seed,
+                                 "settings": {**base, **overrides}, "device": args.device,
+                                 "threads": args.threads, "cut": args.cut})
+        env_threads = str(args.threads)
+        os.environ.setdefault("OMP_NUM_THREADS", env_threads)
+        with ProcessPoolExecutor(max_workers=max(1, args.jobs), max_tasks_per_child=1) as pool:
+            for job, row in zip(jobs, pool.map(run_one, jobs), strict=True):
+                rows.setdefault(job["key"], []).append(row)
+                print(f"{job['key']} seed {job['seed']}: " + ", ".join(
+                    f"{k} {row[k]:.3f}" for k in COLUMNS), file=sys.stderr, flush=True)
+    title = (f"suggestion quality, out-of-fold, random init, {args.images} images per collection, "
+             f"40% of positives hidden, cut {args.cut:.0%}, on {args.device}; base: "
+             + ", ".join(f"{k} {base[k]}" for k in ("arch", "image_size", "epochs", "loss")))
+    print_table(rows, title, args.reliability)
     if args.json:
         args.json.write_text(json.dumps({"title": title, "rows": rows}, indent=2), encoding="utf-8")
     return 0
-
-
-def print_table(rows: dict[str, list[dict[str, float]]], title: str) -> None:
-    seeds = max(len(items) for items in rows.values())
-    print(f"\n{title} ({seeds} seeds)\n")
-    width = max(len(n) for n in rows) + 2
-    print("setting".ljust(width) + " | ".join(c.rjust(21) for c in COLUMNS))
-    for name, items in rows.items():
-        print(name.ljust(width) + " | ".join(fmt([r[c] for r in items], c).rjust(21) for c in COLUMNS))
 
 
 if __name__ == "__main__":

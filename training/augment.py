@@ -1,10 +1,24 @@
-"""Train-time augmentation, following the CLML authors' recipe.
+"""Train-time augmentation: only transforms that keep an image's tags true.
 
-Their release resizes the whole image to S×S (squash, as the manifest's
-`resize` promises), draws one cutout square of half the image side filled with
-a random colour, then applies RandAugment. We do the same with torchvision's
-RandAugment and finish with the model's normalisation, so training and the
-eval transform (models.transforms.eval_transform) see the same scale.
+A tag that was true of the image must stay true of what the network sees, or
+training teaches it that the tag is absent where it is present. So the modes
+differ in what they may break:
+
+- `none`: squash-resize only (the eval transform);
+- `crop`: a mild random crop and scale that keeps at least 90% of the width
+  and of the height, so a small tagged object near a border keeps part of
+  itself; no colour change (colours may be tags);
+- `crop-flip`: `crop` plus a horizontal flip, for collections where left and
+  right mean nothing (no text, no "facing left" tags);
+- `randaugment`: the CLML authors' COCO recipe, cutout of half the image
+  side in a random colour, then RandAugment (solarize, posterize, colour,
+  equalize...). It can erase small objects and change colours, so it is only
+  right where tags are large objects whose colour does not matter; it stays
+  the GPU recipe's default, as in the paper.
+
+Every mode ends in the same squash-resize and normalisation as the eval
+transform (models.transforms.eval_transform), so training and scoring see the
+same scale. ADR 0018 has the measurements behind the CPU default.
 """
 
 from __future__ import annotations
@@ -14,6 +28,9 @@ from collections.abc import Sequence
 
 from PIL import Image, ImageDraw
 from torchvision import transforms
+
+AUGMENTATIONS = ("none", "crop", "crop-flip", "randaugment")
+CROP_MIN_SIDE = 0.9  # share of the width and of the height a crop keeps at least
 
 
 class Cutout:
@@ -40,12 +57,53 @@ class Cutout:
         return img
 
 
+class MildCrop:
+    """A random crop that keeps at least `min_side` of the image's width and of its height.
+
+    Bounding each axis (not the area, as RandomResizedCrop does) bounds what
+    can be lost at any edge: with 0.9, an object 10% of the side across that
+    is not flush with the border always keeps part of itself in the crop. The
+    small change of aspect (up to ±11%) and scale is the useful part.
+    """
+
+    def __init__(self, size: int, min_side: float = CROP_MIN_SIDE,
+                 rng: random.Random | None = None) -> None:
+        self.size = size
+        self.min_side = min_side
+        self.rng = rng or random
+
+    def __call__(self, img: Image.Image) -> Image.Image:
+        w, h = img.size
+        cw = max(1, round(w * self.rng.uniform(self.min_side, 1.0)))
+        ch = max(1, round(h * self.rng.uniform(self.min_side, 1.0)))
+        x, y = self.rng.randint(0, w - cw), self.rng.randint(0, h - ch)
+        return img.resize((self.size, self.size), Image.Resampling.BILINEAR, box=(x, y, x + cw, y + ch))
+
+
+def augmentation_name(value: str | bool) -> str:
+    """A mode name from a mode or the old boolean (`True` was the authors' recipe)."""
+    if isinstance(value, bool):
+        return "randaugment" if value else "none"
+    if value not in AUGMENTATIONS:
+        raise ValueError(f"unknown augmentation {value!r}; choose one of {', '.join(AUGMENTATIONS)}")
+    return value
+
+
 def train_transform(
-    size: int, mean: Sequence[float], std: Sequence[float], augment: bool = True
+    size: int, mean: Sequence[float], std: Sequence[float], augment: str | bool = "randaugment"
 ) -> transforms.Compose:
-    """Squash-resize, cutout, RandAugment, tensor, normalise (augment=False: resize only)."""
-    steps: list = [transforms.Resize((size, size), interpolation=transforms.InterpolationMode.BILINEAR)]
-    if augment:
-        steps += [Cutout(0.5), transforms.RandAugment()]
+    """The mode's label-preserving transforms, then squash-resize, tensor, normalise."""
+    mode = augmentation_name(augment)
+    square = (size, size)
+    bilinear = transforms.InterpolationMode.BILINEAR
+    steps: list = []
+    if mode in ("crop", "crop-flip"):
+        steps.append(MildCrop(size))
+        if mode == "crop-flip":
+            steps.append(transforms.RandomHorizontalFlip())
+    else:
+        steps.append(transforms.Resize(square, interpolation=bilinear))
+        if mode == "randaugment":
+            steps += [Cutout(0.5), transforms.RandAugment()]
     steps += [transforms.ToTensor(), transforms.Normalize(list(mean), list(std))]
     return transforms.Compose(steps)

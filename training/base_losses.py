@@ -17,6 +17,7 @@ define the loss, not a detached weight).
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 
 import torch
@@ -56,9 +57,17 @@ def _combine(
     z: torch.Tensor,
     pos_term: torch.Tensor,
     neg_term: torch.Tensor,
+    unknown_weight: float = 1.0,
 ) -> torch.Tensor:
-    """Sum of the positive term, the plain BCE term for known negatives, the loss's own negative term."""
+    """Sum of the positive term, the plain BCE term for known negatives, the loss's own negative term.
+
+    `unknown_weight` scales the negative term of unknown pairs only ("weak
+    negatives"): an unknown pair is absent *or missing*, so it is less sure
+    than a person's rejection.
+    """
     known = F.softplus(z)
+    if unknown_weight != 1.0:
+        neg_term = neg_term * unknown_weight
     per_pair = torch.where(positive, pos_term, torch.where(certain, known, neg_term))
     return per_pair.sum()
 
@@ -68,10 +77,12 @@ def bce(
     targets: torch.Tensor,
     known_negative: torch.Tensor | None = None,
     epoch: int = 0,
+    *,
+    unknown_weight: float = 1.0,
 ) -> torch.Tensor:
     """Binary cross-entropy, summed: -y log p - (1 - y) log(1 - p)."""
     z, positive, certain = _prepare(logits, targets, known_negative)
-    return _combine(positive, certain, z, F.softplus(-z), F.softplus(z))
+    return _combine(positive, certain, z, F.softplus(-z), F.softplus(z), unknown_weight)
 
 
 def focal(
@@ -80,6 +91,7 @@ def focal(
     known_negative: torch.Tensor | None = None,
     epoch: int = 0,
     *,
+    unknown_weight: float = 1.0,
     gamma: float = 2.0,
 ) -> torch.Tensor:
     """Focal loss (Lin et al. 2017), gamma = 2, no alpha balancing (as in the multi-label papers)."""
@@ -87,7 +99,7 @@ def focal(
     p = torch.sigmoid(z)
     pos = (1.0 - p).pow(gamma) * F.softplus(-z)
     neg = p.pow(gamma) * F.softplus(z)
-    return _combine(positive, certain, z, pos, neg)
+    return _combine(positive, certain, z, pos, neg, unknown_weight)
 
 
 def asl(
@@ -96,6 +108,7 @@ def asl(
     known_negative: torch.Tensor | None = None,
     epoch: int = 0,
     *,
+    unknown_weight: float = 1.0,
     gamma_neg: float = 4.0,
     gamma_pos: float = 0.0,
     clip: float = 0.05,
@@ -112,7 +125,7 @@ def asl(
     # 1 - shifted >= clip > 0 whenever clip > 0; with clip = 0 it is 1 - p = sigmoid(-z).
     neg_log = -torch.log1p(-shifted) if clip > 0 else F.softplus(z)
     neg = shifted.pow(gamma_neg) * neg_log
-    return _combine(positive, certain, z, pos, neg)
+    return _combine(positive, certain, z, pos, neg, unknown_weight)
 
 
 def hill(
@@ -121,6 +134,7 @@ def hill(
     known_negative: torch.Tensor | None = None,
     epoch: int = 0,
     *,
+    unknown_weight: float = 1.0,
     lamb: float = 1.5,
     margin: float = 1.0,
     gamma: float = 2.0,
@@ -136,7 +150,7 @@ def hill(
     pos = (1.0 - torch.sigmoid(shifted)).pow(gamma) * F.softplus(-shifted)
     p = torch.sigmoid(z)
     neg = (lamb - p) * p.pow(2)
-    return _combine(positive, certain, z, pos, neg)
+    return _combine(positive, certain, z, pos, neg, unknown_weight)
 
 
 def splc(
@@ -145,6 +159,7 @@ def splc(
     known_negative: torch.Tensor | None = None,
     epoch: int = 0,
     *,
+    unknown_weight: float = 1.0,
     tau: float = 0.6,
     change_epoch: int = 1,
     margin: float = 1.0,
@@ -165,7 +180,7 @@ def splc(
     p_shifted = torch.sigmoid(shifted)
     pos = (1.0 - p_shifted).pow(gamma) * F.softplus(-shifted)
     neg = p.pow(gamma) * F.softplus(z)
-    return _combine(positive | flipped, certain, z, pos, neg)
+    return _combine(positive | flipped, certain, z, pos, neg, unknown_weight)
 
 
 _LOSSES: dict[str, BaseLoss] = {"bce": bce, "focal": focal, "asl": asl, "hill": hill, "splc": splc}
@@ -173,11 +188,17 @@ _LOSSES: dict[str, BaseLoss] = {"bce": bce, "focal": focal, "asl": asl, "hill": 
 BASE_LOSSES: tuple[str, ...] = tuple(_LOSSES)
 
 
-def make_base_loss(name: str) -> BaseLoss:
-    """The base loss called `name` (one of BASE_LOSSES) with its paper's defaults."""
+def make_base_loss(name: str, unknown_weight: float = 1.0) -> BaseLoss:
+    """The base loss called `name` (one of BASE_LOSSES) with its paper's defaults.
+
+    `unknown_weight` < 1 makes unknown pairs weak negatives (ADR 0018).
+    """
     try:
-        return _LOSSES[name.lower()]
+        loss = _LOSSES[name.lower()]
     except KeyError:
         raise ValueError(
             f"unknown base loss {name!r}; choose one of {', '.join(BASE_LOSSES)}"
         ) from None
+    if not 0.0 <= unknown_weight <= 1.0:
+        raise ValueError(f"the unknown-pair weight must lie in [0, 1], not {unknown_weight}")
+    return loss if unknown_weight == 1.0 else functools.partial(loss, unknown_weight=unknown_weight)

@@ -17,13 +17,14 @@ from collections.abc import Sequence
 from pathlib import Path
 
 LOSSES = ("bce", "focal", "asl", "hill", "splc")
+AUGMENTATIONS = ("none", "crop", "crop-flip", "randaugment")  # training.augment, without torch
 
 # GPU: the authors' recipe (their release's default loss is SPLC + CLML). CPU: what measured
 # best in benchmarks/quality.py at a CPU budget (plain BCE); ADR 0004 has the numbers.
 GPU_DEFAULTS = {"arch": "resnet101", "image_size": 448, "epochs": 20, "batch_size": 32,
-                "loss": "splc", "clml_lambda": 1.0}
+                "loss": "splc", "clml_lambda": 1.0, "augment": "randaugment", "unknown_weight": 1.0}
 CPU_DEFAULTS = {"arch": "resnet18", "image_size": 96, "epochs": 8, "batch_size": 16,
-                "loss": "bce", "clml_lambda": 0.0}
+                "loss": "bce", "clml_lambda": 0.0, "augment": "randaugment", "unknown_weight": 1.0}
 
 EXIT_CANCELLED = {signal.SIGTERM: 143, signal.SIGINT: 130}
 
@@ -71,7 +72,15 @@ def add_fit_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--holdout-share", type=float, default=0.15,
                    help="with folds off: share of the unconfirmed images held out for metrics")
     p.add_argument("--ema-decay", type=float, default=0.9997)
-    p.add_argument("--no-augment", action="store_true", help="resize only (no RandAugment/cutout)")
+    p.add_argument("--augment", choices=AUGMENTATIONS,
+                   help="train-time changes that must keep every tag true: none, crop (mild crop "
+                        "and scale), crop-flip (also mirror; not where left/right matters), "
+                        f"randaugment (the authors' COCO recipe: colour changes, cutout) "
+                        f"({_by_device('augment')})")
+    p.add_argument("--no-augment", action="store_true", help="the same as --augment none")
+    p.add_argument("--unknown-weight", type=float,
+                   help="weight of an unknown pair as a negative, 0..1: below 1 an untagged pair "
+                        f"counts as a weak negative ({_by_device('unknown_weight')})")
     p.add_argument("--no-amp", action="store_true", help="full float32 on CUDA")
     p.add_argument("--workers", type=int, help="data-loading processes (default: 0 on CPU)")
     p.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto")
@@ -84,6 +93,8 @@ def config_from_args(args: argparse.Namespace, device_type: str):
     from training.fit import FitConfig
 
     defaults = GPU_DEFAULTS if device_type == "cuda" else CPU_DEFAULTS
+    if args.no_augment:
+        args.augment = "none"
     pick = {k: (getattr(args, k) if getattr(args, k) is not None else v) for k, v in defaults.items()}
     workers = args.workers
     if workers is None:
@@ -91,7 +102,7 @@ def config_from_args(args: argparse.Namespace, device_type: str):
     return FitConfig(
         data=args.data, out=args.out, init=args.init, lr=args.lr, tau=args.tau, folds=args.folds,
         seed=args.seed, weight_decay=args.weight_decay, change_epoch=args.change_epoch,
-        ema_decay=args.ema_decay, augment=not args.no_augment, amp=not args.no_amp,
+        ema_decay=args.ema_decay, amp=not args.no_amp,
         workers=workers, holdout_share=args.holdout_share, **pick)
 
 

@@ -69,7 +69,8 @@ class FitConfig:
     weight_decay: float = 1e-4
     change_epoch: int = 1
     ema_decay: float = 0.9997
-    augment: bool = True
+    augment: str = "randaugment"  # training.augment.AUGMENTATIONS
+    unknown_weight: float = 1.0  # weight of an unknown pair's negative term (weak negatives)
     amp: bool = True
     workers: int = 0
     holdout_share: float = 0.15
@@ -144,7 +145,7 @@ def fit(cfg: FitConfig, runtime: ddp.Runtime, progress: Progress, stop: threadin
         atomic_write_bytes(out / "checkpoint.pt", _state_bytes(model))
 
     session = Session(data=data, settings=settings, runtime=runtime, progress=progress, stop=stop,
-                      make_model=make_model, base_loss=make_base_loss(cfg.loss),
+                      make_model=make_model, base_loss=make_base_loss(cfg.loss, cfg.unknown_weight),
                       mean=list(init.mean), std=list(init.std), eta=eta, save_checkpoint=keep)
 
     final = train_phase(session, "final", plan.train, keep_checkpoints=True)

@@ -49,7 +49,7 @@ class TrainSettings:
     tau: float
     change_epoch: int
     ema_decay: float
-    augment: bool
+    augment: str
     amp: bool
     workers: int
     seed: int

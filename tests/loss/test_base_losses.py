@@ -120,3 +120,29 @@ def test_cuda_equals_cpu(name):
     cpu = fn(logits, targets, known_negative=known, epoch=2)
     gpu = fn(logits.cuda(), targets.cuda(), known_negative=known.cuda(), epoch=2)
     assert gpu.item() == pytest.approx(cpu.item(), rel=1e-5)
+
+
+@pytest.mark.parametrize("name", ["bce", "focal", "asl", "hill", "splc"])
+def test_unknown_weight_scales_only_the_unknown_pairs(name):
+    """Weak negatives: positives and a person's rejections keep their full weight."""
+    from training.base_losses import make_base_loss
+
+    torch.manual_seed(0)
+    logits = torch.randn(6, 4)
+    targets = torch.zeros(6, 4)
+    targets[:, 0] = 1
+    rejected = torch.zeros(6, 4, dtype=torch.bool)
+    rejected[:, 1] = True
+    unknown = torch.zeros(6, 4)
+    unknown[:, 2:] = 1
+    full = make_base_loss(name)
+    weak = make_base_loss(name, unknown_weight=0.25)
+    none = make_base_loss(name, unknown_weight=0.0)
+    only_known = full(logits[:, :2], targets[:, :2], known_negative=rejected[:, :2])
+    assert torch.allclose(none(logits, targets, known_negative=rejected), only_known)
+    unknown_part = full(logits, targets, known_negative=rejected) - only_known
+    assert unknown_part > 0
+    assert torch.allclose(weak(logits, targets, known_negative=rejected),
+                          only_known + 0.25 * unknown_part, rtol=1e-5)
+    with pytest.raises(ValueError, match="unknown-pair weight"):
+        make_base_loss(name, unknown_weight=1.5)
