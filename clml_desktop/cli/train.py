@@ -22,7 +22,12 @@ from clml_desktop.inference.errors import InferenceError
 from clml_desktop.inference.providers import DEVICES
 from clml_desktop.inference.suggestions import SuggestionSet
 from clml_desktop.jobs.run_progress import RunProgress
-from clml_desktop.jobs.train_runner import TrainingRun, TrainOptions, prepare_training
+from clml_desktop.jobs.train_runner import (
+    AUGMENTATIONS,
+    TrainingRun,
+    TrainOptions,
+    prepare_training,
+)
 from clml_desktop.jobs.trainer_protocol import (
     DoneEvent,
     DownloadEvent,
@@ -32,6 +37,18 @@ from clml_desktop.jobs.trainer_protocol import (
     TrainerEvent,
     WarningEvent,
 )
+
+
+def unknown_weight(text: str) -> float:
+    """`--unknown-weight`: a number in [0, 1], refused here rather than after the trainer
+    has spent seconds loading torch."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+    if not 0.0 <= value <= 1.0:
+        raise argparse.ArgumentTypeError(f"{text} is outside 0..1")
+    return value
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
@@ -60,6 +77,23 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--tau", type=float, help="label-correction threshold (τ)")
     parser.add_argument(
         "--folds", type=int, help="out-of-fold models for scoring the training images (K)"
+    )
+    parser.add_argument(
+        "--augment",
+        choices=AUGMENTATIONS,
+        help="train-time image changes that must keep every tag true: none (resize only), crop "
+        "(mild: keeps at least 90%% of each side), crop-flip (also mirrors: not where left/right "
+        "or text matters), randaugment (the authors' COCO recipe: colour changes and cutout, not "
+        "for colour tags or small objects); unset: the trainer's default for the device "
+        "(python -m training fit --help)",
+    )
+    parser.add_argument(
+        "--unknown-weight",
+        type=unknown_weight,
+        metavar="W",
+        help="untagged pairs count as negatives with weight W (0..1; below 1 they are weak "
+        "negatives, for collections where many tags are missing; your rejections always count "
+        "fully); unset: the trainer's default for the device",
     )
     parser.add_argument(
         "--device", choices=DEVICES, default="auto", help="trainer and engine device"
@@ -137,6 +171,8 @@ def run(args: argparse.Namespace) -> int:
         device=args.device,
         folds=args.folds,
         init=args.init,
+        augment=args.augment,
+        unknown_weight=args.unknown_weight,
     )
     bar = ProgressBar()
     try:

@@ -36,6 +36,10 @@ log = logging.getLogger(__name__)
 
 CANCEL_GRACE_S = 60.0
 
+# The trainer's `--augment` choices (training/cli.py), spelled out here because the app
+# never imports the trainer; tests check the two lists agree.
+AUGMENTATIONS = ("none", "crop", "crop-flip", "randaugment")
+
 
 class TrainingError(InferenceError):
     """The trainer failed, was cancelled, or produced a model we cannot register."""
@@ -56,6 +60,8 @@ class TrainOptions:
     folds: int | None = None
     init: str | None = None
     batch_size: int | None = None
+    augment: str | None = None  # one of AUGMENTATIONS
+    unknown_weight: float | None = None  # 0..1: weight of an untagged pair as a negative
 
 
 def fine_tune_source(store, options: TrainOptions) -> str | None:
@@ -99,6 +105,8 @@ def build_fit_command(
         ("--clml-lambda", options.clml_lambda),
         ("--tau", options.tau),
         ("--folds", options.folds),
+        ("--augment", options.augment),
+        ("--unknown-weight", options.unknown_weight),
         ("--device", options.device),
         ("--init", fine_tune_source(store, options)),
     )

@@ -210,6 +210,49 @@ def test_train_failure_leaves_no_model(collection, model_kit, capsys, monkeypatc
     assert collection.models() == []
 
 
+@pytest.mark.parametrize(
+    ("extra", "expected"),
+    [
+        ([], {}),
+        (
+            ["--augment", "crop", "--unknown-weight", "0.5"],
+            {"--augment": "crop", "--unknown-weight": "0.5"},
+        ),
+    ],
+)
+def test_train_passes_augment_and_unknown_weight_only_when_given(
+    collection, capsys, monkeypatch, extra, expected
+):
+    """Unset, the trainer picks its per-device default: the app sends no flag at all."""
+    real = train_runner.build_fit_command
+    monkeypatch.setattr(
+        train_runner,
+        "build_fit_command",
+        lambda *a, **k: [sys.executable, str(FAKE), *real(*a, **k)[3:]],
+    )
+    monkeypatch.setenv("FAKE_TRAINER_MODE", "error")
+    assert main(["train", str(collection.root), *extra]) == 1
+    (argv_file,) = (Path(collection.data_dir) / "models").glob("*.argv")
+    argv = json.loads(argv_file.read_text())
+    flags = ("--augment", "--unknown-weight")
+    assert {flag: argv[argv.index(flag) + 1] for flag in flags if flag in argv} == expected
+
+
+@pytest.mark.parametrize(
+    ("argv", "words"),
+    [
+        (["--unknown-weight", "1.5"], "outside 0..1"),
+        (["--unknown-weight", "lots"], "not a number"),
+        (["--augment", "colour"], "invalid choice"),
+    ],
+)
+def test_train_refuses_bad_training_options(collection, capsys, argv, words):
+    with pytest.raises(SystemExit) as info:
+        main(["train", str(collection.root), *argv])
+    assert info.value.code == 2 and words in capsys.readouterr().err
+    assert collection.models() == []
+
+
 def test_a_moved_collection_finds_its_model(collection, model_kit, capsys, tmp_path):
     import shutil
 

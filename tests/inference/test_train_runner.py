@@ -12,6 +12,7 @@ import pytest
 
 from clml_desktop.inference.errors import ModelLoadError
 from clml_desktop.jobs.train_runner import (
+    AUGMENTATIONS,
     TrainingError,
     TrainingRun,
     TrainOptions,
@@ -46,6 +47,8 @@ def test_command_line_carries_every_option(collection, tmp_path):
         device="cpu",
         folds=2,
         batch_size=8,
+        augment="crop-flip",
+        unknown_weight=0.25,
     )
     cmd = build_fit_command(collection, tmp_path / "t.jsonl", tmp_path / "out", options)
     assert cmd[:4] == [sys.executable, "-m", "training", "fit"]
@@ -61,8 +64,23 @@ def test_command_line_carries_every_option(collection, tmp_path):
         "--clml-lambda": "0.5",
         "--tau": "0.75",
         "--folds": "2",
+        "--augment": "crop-flip",
+        "--unknown-weight": "0.25",
         "--device": "cpu",
     }
+
+
+def test_the_apps_augment_choices_are_the_trainers():
+    from training.cli import AUGMENTATIONS as TRAINER_AUGMENTATIONS
+
+    assert AUGMENTATIONS == TRAINER_AUGMENTATIONS
+
+
+def test_a_zero_unknown_weight_is_passed_not_dropped(collection, tmp_path):
+    cmd = build_fit_command(
+        collection, tmp_path / "t.jsonl", tmp_path / "out", TrainOptions(unknown_weight=0.0)
+    )
+    assert cmd[cmd.index("--unknown-weight") + 1] == "0.0"
 
 
 def test_unset_options_are_left_to_the_trainer(collection, tmp_path):
