@@ -22,7 +22,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from clml_desktop.jobs.train_runner import TrainOptions
+from clml_desktop.jobs.train_runner import AUGMENTATIONS, TrainOptions
 
 ARCHITECTURES = ("resnet101", "resnet50", "resnet18")
 LOSSES = ("bce", "focal", "asl", "hill", "splc")
@@ -35,6 +35,23 @@ LOSS_NAMES = {
 }
 DEVICES = ("auto", "cuda", "cpu")
 AUTO = "Automatic (per device)"
+# What each --augment mode may break, in the words a person choosing one needs (training/augment.py).
+AUGMENT_ITEMS = {
+    "none": ("None — resize only",
+             "Each image is only resized: nothing can hide a tag, but a small collection is "
+             "seen the same way every epoch."),
+    "crop": ("Mild crop — keeps ≥90% of each side",
+             "A mild random crop and zoom that keeps at least 90% of the width and of the height, "
+             "so a tagged object near a border stays in view; colours never change."),
+    "crop-flip": ("Mild crop + mirror — not for left/right tags or text",
+                  "The mild crop, and a mirror image half of the time. Not for collections with "
+                  "tags like “facing left” or with text in the images."),
+    "randaugment": ("Authors' COCO recipe — colour changes and cutout: not for colour tags or small objects",
+                    "The CLML authors' COCO recipe: a cutout of half the image side and RandAugment's "
+                    "colour, contrast and posterize changes. It can erase a small object and change "
+                    "colours, so use it only where tags are large objects whose colour does not matter."),
+}
+UNKNOWN_WEIGHT_AUTO = -0.05  # one step below 0: the spin box's "Automatic" state
 DEFAULT_LAMBDA = 1.0
 DEFAULT_TAU = 0.8
 DEFAULT_FOLDS = 2
@@ -69,6 +86,16 @@ class TrainDialog(QDialog):
         self.epochs.setRange(0, 500)
         self.epochs.setSpecialValueText(AUTO)
         self.epochs.setToolTip("Passes over the training images (per fold model).")
+        self.augment = _combo(self, [(AUTO, None)] + [(AUGMENT_ITEMS[a][0], a) for a in AUGMENTATIONS])
+        self.augment.setItemData(0, "The trainer picks for the device it runs on.", Qt.ItemDataRole.ToolTipRole)
+        for index, name in enumerate(AUGMENTATIONS, start=1):
+            self.augment.setItemData(index, AUGMENT_ITEMS[name][1], Qt.ItemDataRole.ToolTipRole)
+        self.augment.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
+        self.augment.setMinimumContentsLength(28)
+        self.augment.setToolTip(
+            "How training images are varied. Every change must keep each of an image's tags true: "
+            "pick the mildest mode your tags allow (hover over a choice for what it may break)."
+        )
         self.loss = _combo(self, [(LOSS_NAMES[name], name) for name in LOSSES])
         self.loss.setToolTip("The base multi-label loss the CLML term is added to.")
         self.clml_lambda = QDoubleSpinBox(self)
@@ -84,6 +111,16 @@ class TrainDialog(QDialog):
             "τ: label correction turns an unknown tag positive when the model is this sure "
             "(a tag you rejected is never turned)."
         )
+        self.unknown_weight = QDoubleSpinBox(self)
+        self.unknown_weight.setRange(UNKNOWN_WEIGHT_AUTO, 1.0)
+        self.unknown_weight.setSingleStep(0.05)
+        self.unknown_weight.setDecimals(2)
+        self.unknown_weight.setSpecialValueText(AUTO)
+        self.unknown_weight.setToolTip(
+            "How much an untagged (image, tag) pair counts as “tag absent”. 1: fully, as in the "
+            "paper. Below 1: a weak negative, for collections where many tags are missing. "
+            "0: not at all. A tag you rejected always counts fully."
+        )
         self.device = _combo(self, [("Automatic (CUDA when it works)", "auto"), ("CUDA GPU", "cuda"), ("CPU", "cpu")])
         self.device.setToolTip("Where the trainer runs; it reports the device it really used.")
         self.folds = QSpinBox(self)
@@ -98,9 +135,11 @@ class TrainDialog(QDialog):
         form.addRow("&Architecture:", self.arch)
         form.addRow("&Image size:", self.image_size)
         form.addRow("&Epochs:", self.epochs)
+        form.addRow("A&ugmentation:", self.augment)
         form.addRow("Base &loss:", self.loss)
         form.addRow("CLML weight &λ:", self.clml_lambda)
         form.addRow("Label correction &τ:", self.tau)
+        form.addRow("Untagged pairs count as negatives with &weight:", self.unknown_weight)
         form.addRow("&Device:", self.device)
         form.addRow("&Folds:", self.folds)
 
@@ -138,6 +177,8 @@ class TrainDialog(QDialog):
         self.arch.setCurrentIndex(max(0, self.arch.findData(opts.arch)) if opts.arch else 0)
         self.image_size.setValue(opts.image_size or 0)
         self.epochs.setValue(opts.epochs or 0)
+        self.augment.setCurrentIndex(max(0, self.augment.findData(opts.augment)) if opts.augment else 0)
+        self.unknown_weight.setValue(UNKNOWN_WEIGHT_AUTO if opts.unknown_weight is None else opts.unknown_weight)
         self.loss.setCurrentIndex(max(0, self.loss.findData(opts.loss or "bce")))
         self.clml_lambda.setValue(DEFAULT_LAMBDA if opts.clml_lambda is None else opts.clml_lambda)
         self.tau.setValue(DEFAULT_TAU if opts.tau is None else opts.tau)
@@ -155,6 +196,8 @@ class TrainDialog(QDialog):
             tau=round(self.tau.value(), 4),
             device=self.device.currentData() or "auto",
             folds=self.folds.value(),
+            augment=self.augment.currentData(),
+            unknown_weight=None if self.unknown_weight.value() < 0 else round(self.unknown_weight.value(), 2),
         )
 
     def accept(self) -> None:
@@ -179,11 +222,21 @@ def _float(q: QSettings, key: str, default: float) -> float:
         return default
 
 
+def _unknown_weight(q: QSettings) -> float | None:
+    """The saved weight, or None (automatic) when unset, unreadable or outside 0..1."""
+    try:
+        value = float(q.value(SETTINGS_PREFIX + "unknown_weight", ""))
+    except (TypeError, ValueError):
+        return None
+    return value if 0.0 <= value <= 1.0 else None
+
+
 def load_options(q: QSettings, default_device: str = "auto") -> TrainOptions:
     """The options the Train button uses: those last confirmed in the dialog, else defaults."""
     arch = q.value(SETTINGS_PREFIX + "arch", "")
     loss = q.value(SETTINGS_PREFIX + "loss", "bce")
     device = q.value(SETTINGS_PREFIX + "device", default_device)
+    augment = q.value(SETTINGS_PREFIX + "augment", "")
     return TrainOptions(
         arch=arch if arch in ARCHITECTURES else None,
         image_size=_int(q, "image_size"),
@@ -193,6 +246,8 @@ def load_options(q: QSettings, default_device: str = "auto") -> TrainOptions:
         tau=min(0.99, max(0.5, _float(q, "tau", DEFAULT_TAU))),
         device=device if device in DEVICES else "auto",
         folds=_int(q, "folds") or DEFAULT_FOLDS,
+        augment=augment if augment in AUGMENTATIONS else None,
+        unknown_weight=_unknown_weight(q),
     )
 
 
@@ -205,4 +260,6 @@ def save_options(q: QSettings, opts: TrainOptions) -> None:
     q.setValue(SETTINGS_PREFIX + "tau", opts.tau if opts.tau is not None else DEFAULT_TAU)
     q.setValue(SETTINGS_PREFIX + "device", opts.device)
     q.setValue(SETTINGS_PREFIX + "folds", opts.folds if opts.folds is not None else DEFAULT_FOLDS)
+    q.setValue(SETTINGS_PREFIX + "augment", opts.augment or "")
+    q.setValue(SETTINGS_PREFIX + "unknown_weight", "" if opts.unknown_weight is None else opts.unknown_weight)
     q.sync()

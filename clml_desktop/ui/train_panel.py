@@ -82,7 +82,9 @@ class TrainPanel(QWidget):
         self.train_button.setFont(bold)
         self.train_button.clicked.connect(self.start_training)
         self.options_button = QPushButton("Options…", self)
-        self.options_button.setToolTip("Architecture, image size, epochs, loss, λ, τ, device, folds")
+        self.options_button.setToolTip(
+            "Architecture, image size, epochs, augmentation, loss, λ, τ, untagged-pair weight, device, folds"
+        )
         self.options_button.clicked.connect(self.open_options)
         self.cancel_button = QPushButton("Cancel", self)
         self.cancel_button.setToolTip("Stop the trainer; the collection stays as it is")

@@ -124,14 +124,54 @@ def test_advanced_dialog_round_trips_options(tmp_path, qtbot):
         defaults = dialog.options()
         assert defaults.arch is None and defaults.image_size is None and defaults.epochs is None
         assert (defaults.loss, defaults.clml_lambda, defaults.tau, defaults.folds) == ("bce", 1.0, 0.8, 2)
+        assert defaults.augment is None and defaults.unknown_weight is None
         chosen = TrainOptions(arch="resnet18", image_size=64, epochs=3, loss="hill", clml_lambda=0.5,
-                              tau=0.75, device="cpu", folds=3)
+                              tau=0.75, device="cpu", folds=3, augment="crop-flip", unknown_weight=0.35)
         dialog.set_options(chosen)
         dialog.accept()
         assert load_options(context.settings.qsettings) == chosen
         again = TrainDialog(context)
         qtbot.addWidget(again)
         assert again.options() == chosen
+    finally:
+        close_context(context)
+
+
+def test_augmentation_and_untagged_weight_in_the_dialog(tmp_path, qtbot):
+    """Every trainer mode is offered in plain words with a tooltip; "Automatic" on either
+    control (also after Restore Defaults) sends no flag, and weight 0 is a real choice."""
+    from PySide6.QtCore import Qt
+
+    from clml_desktop.jobs.train_runner import AUGMENTATIONS, build_fit_command
+
+    context, _info = open_context(tmp_path, qtbot)
+    try:
+        dialog = TrainDialog(context)
+        qtbot.addWidget(dialog)
+        combo = dialog.augment
+        assert [combo.itemData(i) for i in range(combo.count())] == [None, *AUGMENTATIONS]
+        texts = {combo.itemData(i): combo.itemText(i) for i in range(combo.count())}
+        assert texts["crop"] == "Mild crop — keeps ≥90% of each side"
+        assert "left/right" in texts["crop-flip"] and "colour tags" in texts["randaugment"]
+        assert all(combo.itemData(i, Qt.ItemDataRole.ToolTipRole) for i in range(combo.count()))
+
+        combo.setCurrentIndex(combo.findData("randaugment"))
+        dialog.unknown_weight.setValue(0.0)
+        assert (dialog.options().augment, dialog.options().unknown_weight) == ("randaugment", 0.0)
+        dialog.accept()
+        assert load_options(context.settings.qsettings).unknown_weight == 0.0
+
+        dialog.restore_defaults()
+        assert dialog.unknown_weight.text() == "Automatic (per device)"
+        automatic = dialog.options()
+        assert automatic.augment is None and automatic.unknown_weight is None
+        dialog.accept()
+        assert load_options(context.settings.qsettings).unknown_weight is None
+        cmd = build_fit_command(context.store, tmp_path / "t.jsonl", tmp_path / "out", automatic)
+        assert "--augment" not in cmd and "--unknown-weight" not in cmd
+        for bad in ("7", "-0.5", "lots"):
+            context.settings.qsettings.setValue("train/unknown_weight", bad)
+            assert load_options(context.settings.qsettings).unknown_weight is None, bad
     finally:
         close_context(context)
 
