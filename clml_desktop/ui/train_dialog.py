@@ -52,7 +52,10 @@ AUGMENT_ITEMS = {
                     "colours, so use it only where tags are large objects whose colour does not matter."),
 }
 UNKNOWN_WEIGHT_AUTO = -0.05  # one step below 0: the spin box's "Automatic" state
-DEFAULT_LAMBDA = 1.0
+LAMBDA_AUTO = -0.1  # one step below 0: the λ spin box's "Automatic" state
+TAU_AUTO = 0.49  # one step below 0.5: the τ spin box's "Automatic" state
+FOLDS_AUTO = 0  # below 1: the folds spin box's "Automatic" state
+# The trainer's τ and folds defaults (the same on every device), shown next to "Automatic".
 DEFAULT_TAU = 0.8
 DEFAULT_FOLDS = 2
 SETTINGS_PREFIX = "train/"
@@ -96,17 +99,25 @@ class TrainDialog(QDialog):
             "How training images are varied. Every change must keep each of an image's tags true: "
             "pick the mildest mode your tags allow (hover over a choice for what it may break)."
         )
-        self.loss = _combo(self, [(LOSS_NAMES[name], name) for name in LOSSES])
-        self.loss.setToolTip("The base multi-label loss the CLML term is added to.")
+        self.loss = _combo(self, [(AUTO, None)] + [(LOSS_NAMES[name], name) for name in LOSSES])
+        self.loss.setToolTip(
+            "The base multi-label loss the CLML term is added to. Automatic: the trainer's "
+            "default for the device (SPLC on a GPU, BCE on a CPU)."
+        )
         self.clml_lambda = QDoubleSpinBox(self)
-        self.clml_lambda.setRange(0.0, 10.0)
+        self.clml_lambda.setRange(LAMBDA_AUTO, 10.0)
         self.clml_lambda.setSingleStep(0.1)
         self.clml_lambda.setDecimals(2)
-        self.clml_lambda.setToolTip("λ: weight of the CLML term; 0 trains with the base loss only.")
+        self.clml_lambda.setSpecialValueText(AUTO)
+        self.clml_lambda.setToolTip(
+            "λ: weight of the CLML term; 0 trains with the base loss only. Automatic: the "
+            "trainer's default for the device (1 on a GPU, 0 on a CPU)."
+        )
         self.tau = QDoubleSpinBox(self)
-        self.tau.setRange(0.5, 0.99)
+        self.tau.setRange(TAU_AUTO, 0.99)
         self.tau.setSingleStep(0.01)
         self.tau.setDecimals(2)
+        self.tau.setSpecialValueText(f"Automatic ({DEFAULT_TAU:.2f})")
         self.tau.setToolTip(
             "τ: label correction turns an unknown tag positive when the model is this sure "
             "(a tag you rejected is never turned)."
@@ -124,7 +135,8 @@ class TrainDialog(QDialog):
         self.device = _combo(self, [("Automatic (CUDA when it works)", "auto"), ("CUDA GPU", "cuda"), ("CPU", "cpu")])
         self.device.setToolTip("Where the trainer runs; it reports the device it really used.")
         self.folds = QSpinBox(self)
-        self.folds.setRange(1, 10)
+        self.folds.setRange(FOLDS_AUTO, 10)
+        self.folds.setSpecialValueText(f"Automatic ({DEFAULT_FOLDS})")
         self.folds.setToolTip(
             "K fold models score the training images out-of-fold, so their missing tags are "
             "found; with 2 folds this costs about one full training. 1: no folds."
@@ -173,17 +185,17 @@ class TrainDialog(QDialog):
         self.set_options(TrainOptions(device=self.context.settings.device))
 
     def set_options(self, opts: TrainOptions) -> None:
-        """Show `opts`; None fields show "Automatic" or the trainer's fixed default."""
+        """Show `opts`; None fields show "Automatic"."""
         self.arch.setCurrentIndex(max(0, self.arch.findData(opts.arch)) if opts.arch else 0)
         self.image_size.setValue(opts.image_size or 0)
         self.epochs.setValue(opts.epochs or 0)
         self.augment.setCurrentIndex(max(0, self.augment.findData(opts.augment)) if opts.augment else 0)
         self.unknown_weight.setValue(UNKNOWN_WEIGHT_AUTO if opts.unknown_weight is None else opts.unknown_weight)
-        self.loss.setCurrentIndex(max(0, self.loss.findData(opts.loss or "bce")))
-        self.clml_lambda.setValue(DEFAULT_LAMBDA if opts.clml_lambda is None else opts.clml_lambda)
-        self.tau.setValue(DEFAULT_TAU if opts.tau is None else opts.tau)
+        self.loss.setCurrentIndex(max(0, self.loss.findData(opts.loss)) if opts.loss else 0)
+        self.clml_lambda.setValue(LAMBDA_AUTO if opts.clml_lambda is None else opts.clml_lambda)
+        self.tau.setValue(TAU_AUTO if opts.tau is None else opts.tau)
         self.device.setCurrentIndex(max(0, self.device.findData(opts.device or "auto")))
-        self.folds.setValue(DEFAULT_FOLDS if opts.folds is None else opts.folds)
+        self.folds.setValue(FOLDS_AUTO if opts.folds is None else opts.folds)
 
     def options(self) -> TrainOptions:
         """The chosen options; automatic fields stay None so the trainer decides."""
@@ -192,10 +204,10 @@ class TrainDialog(QDialog):
             image_size=self.image_size.value() or None,
             epochs=self.epochs.value() or None,
             loss=self.loss.currentData(),
-            clml_lambda=round(self.clml_lambda.value(), 4),
-            tau=round(self.tau.value(), 4),
+            clml_lambda=None if self.clml_lambda.value() < 0 else round(self.clml_lambda.value(), 4),
+            tau=None if self.tau.value() < 0.5 else round(self.tau.value(), 4),
             device=self.device.currentData() or "auto",
-            folds=self.folds.value(),
+            folds=self.folds.value() or None,
             augment=self.augment.currentData(),
             unknown_weight=None if self.unknown_weight.value() < 0 else round(self.unknown_weight.value(), 2),
         )
@@ -215,39 +227,33 @@ def _int(q: QSettings, key: str) -> int | None:
         return None
 
 
-def _float(q: QSettings, key: str, default: float) -> float:
+def _float(q: QSettings, key: str, low: float, high: float) -> float | None:
+    """The saved value, or None (automatic) when unset, unreadable or outside low..high."""
     try:
-        return float(q.value(SETTINGS_PREFIX + key, default))
-    except (TypeError, ValueError):
-        return default
-
-
-def _unknown_weight(q: QSettings) -> float | None:
-    """The saved weight, or None (automatic) when unset, unreadable or outside 0..1."""
-    try:
-        value = float(q.value(SETTINGS_PREFIX + "unknown_weight", ""))
+        value = float(q.value(SETTINGS_PREFIX + key, ""))
     except (TypeError, ValueError):
         return None
-    return value if 0.0 <= value <= 1.0 else None
+    return value if low <= value <= high else None
 
 
 def load_options(q: QSettings, default_device: str = "auto") -> TrainOptions:
     """The options the Train button uses: those last confirmed in the dialog, else defaults."""
     arch = q.value(SETTINGS_PREFIX + "arch", "")
-    loss = q.value(SETTINGS_PREFIX + "loss", "bce")
+    loss = q.value(SETTINGS_PREFIX + "loss", "")
     device = q.value(SETTINGS_PREFIX + "device", default_device)
     augment = q.value(SETTINGS_PREFIX + "augment", "")
+    folds = _int(q, "folds")
     return TrainOptions(
         arch=arch if arch in ARCHITECTURES else None,
         image_size=_int(q, "image_size"),
         epochs=_int(q, "epochs"),
-        loss=loss if loss in LOSSES else "bce",
-        clml_lambda=min(10.0, max(0.0, _float(q, "clml_lambda", DEFAULT_LAMBDA))),
-        tau=min(0.99, max(0.5, _float(q, "tau", DEFAULT_TAU))),
+        loss=loss if loss in LOSSES else None,
+        clml_lambda=_float(q, "clml_lambda", 0.0, 10.0),
+        tau=_float(q, "tau", 0.5, 0.99),
         device=device if device in DEVICES else "auto",
-        folds=_int(q, "folds") or DEFAULT_FOLDS,
+        folds=folds if folds is not None and 1 <= folds <= 10 else None,
         augment=augment if augment in AUGMENTATIONS else None,
-        unknown_weight=_unknown_weight(q),
+        unknown_weight=_float(q, "unknown_weight", 0.0, 1.0),
     )
 
 
@@ -255,11 +261,11 @@ def save_options(q: QSettings, opts: TrainOptions) -> None:
     q.setValue(SETTINGS_PREFIX + "arch", opts.arch or "")
     q.setValue(SETTINGS_PREFIX + "image_size", opts.image_size or 0)
     q.setValue(SETTINGS_PREFIX + "epochs", opts.epochs or 0)
-    q.setValue(SETTINGS_PREFIX + "loss", opts.loss or "bce")
-    q.setValue(SETTINGS_PREFIX + "clml_lambda", opts.clml_lambda if opts.clml_lambda is not None else DEFAULT_LAMBDA)
-    q.setValue(SETTINGS_PREFIX + "tau", opts.tau if opts.tau is not None else DEFAULT_TAU)
+    q.setValue(SETTINGS_PREFIX + "loss", opts.loss or "")
+    q.setValue(SETTINGS_PREFIX + "clml_lambda", "" if opts.clml_lambda is None else opts.clml_lambda)
+    q.setValue(SETTINGS_PREFIX + "tau", "" if opts.tau is None else opts.tau)
     q.setValue(SETTINGS_PREFIX + "device", opts.device)
-    q.setValue(SETTINGS_PREFIX + "folds", opts.folds if opts.folds is not None else DEFAULT_FOLDS)
+    q.setValue(SETTINGS_PREFIX + "folds", opts.folds or 0)
     q.setValue(SETTINGS_PREFIX + "augment", opts.augment or "")
     q.setValue(SETTINGS_PREFIX + "unknown_weight", "" if opts.unknown_weight is None else opts.unknown_weight)
     q.sync()

@@ -116,6 +116,80 @@ def test_program_override_replaces_the_trainer_head(monkeypatch):
     assert trainer.program == ["python3", "/opt/trainer.py"]
 
 
+def trained_command(panel, qtbot) -> list[str]:
+    """The command line one click on Train ran (the fake trainer succeeds)."""
+    with qtbot.waitSignal(panel.trainer.finished, timeout=30000):
+        panel.train_button.click()
+    assert panel.trainer.last_error is None, panel.trainer.last_error
+    return list(panel.trainer.command)
+
+
+def flag_values(command: list[str]) -> dict[str, str]:
+    return {flag: command[i + 1] for i, flag in enumerate(command[:-1]) if flag.startswith("--")}
+
+
+LOSS_FLAGS = ("--loss", "--clml-lambda", "--tau", "--folds")
+
+
+def test_train_button_leaves_loss_lambda_tau_folds_to_the_trainer_until_chosen(tmp_path, qtbot):
+    """Never opening Options must train what `clml-desktop train` trains: no --loss,
+    --clml-lambda, --tau or --folds, so the trainer's per-device recipe holds. Values
+    chosen in the dialog are passed, even one equal to the trainer's default, and
+    Restore Defaults goes back to sending none of them."""
+    panel, context, _info = make_panel(tmp_path, qtbot, "success")
+    try:
+        fresh = flag_values(trained_command(panel, qtbot))
+        assert not set(LOSS_FLAGS) & set(fresh), fresh
+        assert fresh["--device"] == context.settings.device
+
+        dialog = TrainDialog(context, panel)
+        qtbot.addWidget(dialog)
+        assert dialog.loss.currentData() is None and dialog.loss.currentText() == "Automatic (per device)"
+        assert dialog.clml_lambda.text() == "Automatic (per device)"
+        assert dialog.tau.text().startswith("Automatic") and dialog.folds.text().startswith("Automatic")
+        dialog.loss.setCurrentIndex(dialog.loss.findData("splc"))
+        dialog.clml_lambda.setValue(0.0)
+        dialog.tau.setValue(0.8)
+        dialog.folds.setValue(2)
+        dialog.accept()
+        chosen = flag_values(trained_command(panel, qtbot))
+        assert {flag: chosen.get(flag) for flag in LOSS_FLAGS} == {
+            "--loss": "splc", "--clml-lambda": "0.0", "--tau": "0.8", "--folds": "2"}
+
+        again = TrainDialog(context, panel)
+        qtbot.addWidget(again)
+        again.restore_defaults()
+        assert again.loss.currentText() == "Automatic (per device)"
+        assert again.clml_lambda.text() == "Automatic (per device)"
+        again.accept()
+        restored = flag_values(trained_command(panel, qtbot))
+        assert not set(LOSS_FLAGS) & set(restored), restored
+    finally:
+        close_context(context, panel)
+
+
+def test_options_saved_before_automatic_loss_and_lambda_stay_explicit(tmp_path, qtbot):
+    """A settings file from before "Automatic" existed keeps its loss and λ as chosen;
+    a missing or unreadable entry is Automatic."""
+    context, _info = open_context(tmp_path, qtbot)
+    try:
+        q = context.settings.qsettings
+        for key, value in {"loss": "bce", "clml_lambda": 1.0, "tau": 0.8, "folds": 2}.items():
+            q.setValue("train/" + key, value)
+        old = load_options(q)
+        assert (old.loss, old.clml_lambda, old.tau, old.folds) == ("bce", 1.0, 0.8, 2)
+        for key, bad in {"loss": "mse", "clml_lambda": "-1", "tau": "lots", "folds": "0"}.items():
+            q.setValue("train/" + key, bad)
+        unreadable = load_options(q)
+        assert (unreadable.loss, unreadable.clml_lambda, unreadable.tau, unreadable.folds) == (None,) * 4
+        for key in ("loss", "clml_lambda", "tau", "folds"):
+            q.remove("train/" + key)
+        absent = load_options(q)
+        assert (absent.loss, absent.clml_lambda, absent.tau, absent.folds) == (None,) * 4
+    finally:
+        close_context(context)
+
+
 def test_advanced_dialog_round_trips_options(tmp_path, qtbot):
     context, _info = open_context(tmp_path, qtbot)
     try:
@@ -123,8 +197,9 @@ def test_advanced_dialog_round_trips_options(tmp_path, qtbot):
         qtbot.addWidget(dialog)
         defaults = dialog.options()
         assert defaults.arch is None and defaults.image_size is None and defaults.epochs is None
-        assert (defaults.loss, defaults.clml_lambda, defaults.tau, defaults.folds) == ("bce", 1.0, 0.8, 2)
+        assert (defaults.loss, defaults.clml_lambda, defaults.tau, defaults.folds) == (None, None, None, None)
         assert defaults.augment is None and defaults.unknown_weight is None
+        assert load_options(context.settings.qsettings) == defaults
         chosen = TrainOptions(arch="resnet18", image_size=64, epochs=3, loss="hill", clml_lambda=0.5,
                               tau=0.75, device="cpu", folds=3, augment="crop-flip", unknown_weight=0.35)
         dialog.set_options(chosen)
