@@ -57,16 +57,16 @@ def _combine(
     z: torch.Tensor,
     pos_term: torch.Tensor,
     neg_term: torch.Tensor,
-    unknown_weight: float = 1.0,
+    unknown_weight: float | torch.Tensor = 1.0,
 ) -> torch.Tensor:
     """Sum of the positive term, the plain BCE term for known negatives, the loss's own negative term.
 
-    `unknown_weight` scales the negative term of unknown pairs only ("weak
-    negatives"): an unknown pair is absent *or missing*, so it is less sure
-    than a person's rejection.
+    `unknown_weight` (a number, or one per pair) scales the negative term of
+    unknown pairs only ("weak negatives"): an unknown pair is absent *or
+    missing*, so it is less sure than a person's rejection.
     """
     known = F.softplus(z)
-    if unknown_weight != 1.0:
+    if isinstance(unknown_weight, torch.Tensor) or unknown_weight != 1.0:
         neg_term = neg_term * unknown_weight
     per_pair = torch.where(positive, pos_term, torch.where(certain, known, neg_term))
     return per_pair.sum()
@@ -78,7 +78,7 @@ def bce(
     known_negative: torch.Tensor | None = None,
     epoch: int = 0,
     *,
-    unknown_weight: float = 1.0,
+    unknown_weight: float | torch.Tensor = 1.0,
 ) -> torch.Tensor:
     """Binary cross-entropy, summed: -y log p - (1 - y) log(1 - p)."""
     z, positive, certain = _prepare(logits, targets, known_negative)
@@ -91,7 +91,7 @@ def focal(
     known_negative: torch.Tensor | None = None,
     epoch: int = 0,
     *,
-    unknown_weight: float = 1.0,
+    unknown_weight: float | torch.Tensor = 1.0,
     gamma: float = 2.0,
 ) -> torch.Tensor:
     """Focal loss (Lin et al. 2017), gamma = 2, no alpha balancing (as in the multi-label papers)."""
@@ -108,7 +108,7 @@ def asl(
     known_negative: torch.Tensor | None = None,
     epoch: int = 0,
     *,
-    unknown_weight: float = 1.0,
+    unknown_weight: float | torch.Tensor = 1.0,
     gamma_neg: float = 4.0,
     gamma_pos: float = 0.0,
     clip: float = 0.05,
@@ -134,7 +134,7 @@ def hill(
     known_negative: torch.Tensor | None = None,
     epoch: int = 0,
     *,
-    unknown_weight: float = 1.0,
+    unknown_weight: float | torch.Tensor = 1.0,
     lamb: float = 1.5,
     margin: float = 1.0,
     gamma: float = 2.0,
@@ -159,7 +159,7 @@ def splc(
     known_negative: torch.Tensor | None = None,
     epoch: int = 0,
     *,
-    unknown_weight: float = 1.0,
+    unknown_weight: float | torch.Tensor = 1.0,
     tau: float = 0.6,
     change_epoch: int = 1,
     margin: float = 1.0,
@@ -188,10 +188,50 @@ _LOSSES: dict[str, BaseLoss] = {"bce": bce, "focal": focal, "asl": asl, "hill": 
 BASE_LOSSES: tuple[str, ...] = tuple(_LOSSES)
 
 
-def make_base_loss(name: str, unknown_weight: float = 1.0) -> BaseLoss:
+MAX_REJECTED_SHARE = 0.5  # never ignore more than half of a batch's unknown pairs
+
+
+def reject_largest_unknowns(
+    logits: torch.Tensor, targets: torch.Tensor, known_negative: torch.Tensor | None, share: float
+) -> torch.Tensor:
+    """1 per pair, 0 for the `share` of the batch's unknown pairs the model scores highest.
+
+    "Large Loss Matters" (Kim et al., CVPR 2022): an unknown pair the model
+    insists is present is most often a missing positive, and its large
+    negative loss is what teaches the model to bury missing tags. Every base
+    loss's negative term grows with the score, so the largest losses are the
+    highest logits. Positives and a person's rejections are never ignored.
+    """
+    z, positive, certain = _prepare(logits, targets, known_negative)
+    keep = torch.ones_like(z)
+    unknown = ~positive & ~certain
+    k = int(min(share, MAX_REJECTED_SHARE) * int(unknown.sum()))
+    if k > 0:
+        ranked = torch.where(unknown, z.detach(), torch.full_like(z, -torch.inf))
+        keep.view(-1)[ranked.flatten().topk(k).indices] = 0.0
+    return keep
+
+
+def _rejecting(loss: BaseLoss, unknown_weight: float, reject_rate: float) -> BaseLoss:
+    """`loss` with the largest unknown losses ignored: `reject_rate` more of them each epoch."""
+
+    def rejecting(logits: torch.Tensor, targets: torch.Tensor,
+                  known_negative: torch.Tensor | None = None, epoch: int = 0) -> torch.Tensor:
+        weight: float | torch.Tensor = unknown_weight
+        if epoch > 0:
+            weight = unknown_weight * reject_largest_unknowns(logits, targets, known_negative,
+                                                              reject_rate * epoch)
+        return loss(logits, targets, known_negative, epoch, unknown_weight=weight)
+
+    return rejecting
+
+
+def make_base_loss(name: str, unknown_weight: float = 1.0, reject_rate: float = 0.0) -> BaseLoss:
     """The base loss called `name` (one of BASE_LOSSES) with its paper's defaults.
 
-    `unknown_weight` < 1 makes unknown pairs weak negatives (ADR 0018).
+    `unknown_weight` < 1 makes unknown pairs weak negatives; `reject_rate` > 0
+    ignores that share of a batch's unknown pairs with the largest losses per
+    epoch after the first (large-loss rejection). ADR 0018 has the measurements.
     """
     try:
         loss = _LOSSES[name.lower()]
@@ -201,4 +241,8 @@ def make_base_loss(name: str, unknown_weight: float = 1.0) -> BaseLoss:
         ) from None
     if not 0.0 <= unknown_weight <= 1.0:
         raise ValueError(f"the unknown-pair weight must lie in [0, 1], not {unknown_weight}")
+    if not 0.0 <= reject_rate <= 1.0:
+        raise ValueError(f"the large-loss rejection rate must lie in [0, 1], not {reject_rate}")
+    if reject_rate > 0:
+        return _rejecting(loss, unknown_weight, reject_rate)
     return loss if unknown_weight == 1.0 else functools.partial(loss, unknown_weight=unknown_weight)

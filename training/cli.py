@@ -22,9 +22,11 @@ AUGMENTATIONS = ("none", "crop", "crop-flip", "randaugment")  # training.augment
 # GPU: the authors' recipe (their release's default loss is SPLC + CLML). CPU: what measured
 # best in benchmarks/quality.py at a CPU budget (plain BCE); ADR 0004 has the numbers.
 GPU_DEFAULTS = {"arch": "resnet101", "image_size": 448, "epochs": 20, "batch_size": 32,
-                "loss": "splc", "clml_lambda": 1.0, "augment": "randaugment", "unknown_weight": 1.0}
+                "loss": "splc", "clml_lambda": 1.0, "augment": "randaugment", "unknown_weight": 1.0,
+                "reject_rate": 0.0}
 CPU_DEFAULTS = {"arch": "resnet18", "image_size": 96, "epochs": 8, "batch_size": 16,
-                "loss": "bce", "clml_lambda": 0.0, "augment": "randaugment", "unknown_weight": 1.0}
+                "loss": "bce", "clml_lambda": 0.0, "augment": "randaugment", "unknown_weight": 1.0,
+                "reject_rate": 0.0}
 
 EXIT_CANCELLED = {signal.SIGTERM: 143, signal.SIGINT: 130}
 
@@ -81,6 +83,10 @@ def add_fit_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--unknown-weight", type=float,
                    help="weight of an unknown pair as a negative, 0..1: below 1 an untagged pair "
                         f"counts as a weak negative ({_by_device('unknown_weight')})")
+    p.add_argument("--reject-rate", type=float,
+                   help="large-loss rejection: each epoch after the first, ignore this much more of "
+                        "the unknown pairs the model most insists are present (likely missing tags) "
+                        f"({_by_device('reject_rate')})")
     p.add_argument("--no-amp", action="store_true", help="full float32 on CUDA")
     p.add_argument("--workers", type=int, help="data-loading processes (default: 0 on CPU)")
     p.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto")

@@ -71,6 +71,7 @@ class FitConfig:
     ema_decay: float = 0.9997
     augment: str = "randaugment"  # training.augment.AUGMENTATIONS
     unknown_weight: float = 1.0  # weight of an unknown pair's negative term (weak negatives)
+    reject_rate: float = 0.0  # large-loss rejection: share of unknown pairs ignored, per epoch
     amp: bool = True
     workers: int = 0
     holdout_share: float = 0.15
@@ -145,7 +146,7 @@ def fit(cfg: FitConfig, runtime: ddp.Runtime, progress: Progress, stop: threadin
         atomic_write_bytes(out / "checkpoint.pt", _state_bytes(model))
 
     session = Session(data=data, settings=settings, runtime=runtime, progress=progress, stop=stop,
-                      make_model=make_model, base_loss=make_base_loss(cfg.loss, cfg.unknown_weight),
+                      make_model=make_model, base_loss=make_base_loss(cfg.loss, cfg.unknown_weight, cfg.reject_rate),
                       mean=list(init.mean), std=list(init.std), eta=eta, save_checkpoint=keep)
 
     final = train_phase(session, "final", plan.train, keep_checkpoints=True)

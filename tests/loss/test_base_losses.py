@@ -146,3 +146,23 @@ def test_unknown_weight_scales_only_the_unknown_pairs(name):
                           only_known + 0.25 * unknown_part, rtol=1e-5)
     with pytest.raises(ValueError, match="unknown-pair weight"):
         make_base_loss(name, unknown_weight=1.5)
+
+
+def test_large_loss_rejection_ignores_the_unknowns_the_model_insists_on():
+    """Kim et al. 2022: from the second epoch, the highest-scored unknown pairs stop counting."""
+    from training.base_losses import make_base_loss, reject_largest_unknowns
+
+    logits = torch.tensor([[3.0, 2.0, -1.0, 0.5], [-2.0, 4.0, 1.0, -3.0]])
+    targets = torch.tensor([[1.0, 0, 0, 0], [0, 0, 0, 0]])
+    rejected = torch.zeros(2, 4, dtype=torch.bool)
+    rejected[1, 1] = True  # a person's rejection is never ignored, however high its score
+    keep = reject_largest_unknowns(logits, targets, rejected, share=2 / 6)
+    assert keep.tolist() == [[1, 0, 1, 1], [1, 1, 0, 1]]
+    loss = make_base_loss("bce", reject_rate=1 / 6)
+    plain = make_base_loss("bce")
+    assert torch.allclose(loss(logits, targets, rejected, epoch=0), plain(logits, targets, rejected))
+    ignored = torch.nn.functional.softplus(logits[0, 1]) + torch.nn.functional.softplus(logits[1, 2])
+    assert torch.allclose(loss(logits, targets, rejected, epoch=2),
+                          plain(logits, targets, rejected) - ignored)
+    with pytest.raises(ValueError, match="rejection rate"):
+        make_base_loss("bce", reject_rate=-0.1)
