@@ -10,6 +10,8 @@ differ in what they may break:
   itself; no colour change (colours may be tags);
 - `crop-flip`: `crop` plus a horizontal flip, for collections where left and
   right mean nothing (no text, no "facing left" tags);
+- `auto`: `crop-flip`, or `crop` when a tag's name says left or right
+  (the CPU default, `resolve_augmentation`);
 - `randaugment`: the CLML authors' COCO recipe, cutout of half the image
   side in a random colour, then RandAugment (solarize, posterize, colour,
   equalize...). It can erase small objects and change colours, so it is only
@@ -24,12 +26,15 @@ same scale. ADR 0018 has the measurements behind the CPU default.
 from __future__ import annotations
 
 import random
+import re
 from collections.abc import Sequence
 
 from PIL import Image, ImageDraw
 from torchvision import transforms
 
 AUGMENTATIONS = ("none", "crop", "crop-flip", "randaugment")
+AUTO = "auto"  # crop-flip, or crop when a tag names a side (resolve_augmentation)
+_SIDE_WORDS = frozenset({"left", "right", "lefthand", "righthand", "leftward", "rightward"})
 CROP_MIN_SIDE = 0.9  # share of the width and of the height a crop keeps at least
 
 
@@ -78,6 +83,29 @@ class MildCrop:
         ch = max(1, round(h * self.rng.uniform(self.min_side, 1.0)))
         x, y = self.rng.randint(0, w - cw), self.rng.randint(0, h - ch)
         return img.resize((self.size, self.size), Image.Resampling.BILINEAR, box=(x, y, x + cw, y + ch))
+
+
+def names_a_side(tag: str) -> bool:
+    """True when a tag's words include left or right ("facing-left", "Right hand", "left_arm")."""
+    return any(word in _SIDE_WORDS for word in re.split(r"[^a-z]+", tag.lower()))
+
+
+def resolve_augmentation(mode: str | bool, tags: Sequence[str]) -> tuple[str, str]:
+    """(mode, why) for a run: `auto` mirrors images unless a tag says left or right.
+
+    A mirror image is free extra data for most collections (it measured the
+    largest single gain on the demo, ADR 0018), but it turns "facing left"
+    into a false tag; the tag names are the only hint the trainer has, so a
+    collection whose tags name a side gets the mild crop alone.
+    """
+    if mode != AUTO:
+        name = augmentation_name(mode)
+        return name, f"{name}, as asked"
+    sided = [t for t in tags if names_a_side(t)]
+    if sided:
+        shown = ", ".join(sided[:3]) + ("…" if len(sided) > 3 else "")
+        return "crop", f"crop without mirroring, because tags name a side ({shown})"
+    return "crop-flip", "crop-flip (no tag names a side)"
 
 
 def augmentation_name(value: str | bool) -> str:

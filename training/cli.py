@@ -17,7 +17,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 LOSSES = ("bce", "focal", "asl", "hill", "splc")
-AUGMENTATIONS = ("none", "crop", "crop-flip", "randaugment")  # training.augment, without torch
+AUGMENTATIONS = ("auto", "none", "crop", "crop-flip", "randaugment")  # training.augment, no torch
 
 # GPU: the authors' recipe (their release's default loss is SPLC + CLML). CPU: what measured
 # best in benchmarks/quality.py at a CPU budget (plain BCE); ADR 0004 has the numbers.
@@ -76,7 +76,8 @@ def add_fit_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--ema-decay", type=float, default=0.9997)
     p.add_argument("--augment", choices=AUGMENTATIONS,
                    help="train-time changes that must keep every tag true: none, crop (mild crop "
-                        "and scale), crop-flip (also mirror; not where left/right matters), "
+                        "and scale), crop-flip (also mirror; not where left/right matters), auto "
+                        "(crop-flip, or crop when a tag names left or right), "
                         f"randaugment (the authors' COCO recipe: colour changes, cutout) "
                         f"({_by_device('augment')})")
     p.add_argument("--no-augment", action="store_true", help="the same as --augment none")

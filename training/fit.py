@@ -33,6 +33,7 @@ from models.resnet import build_model
 from models.transforms import eval_transform
 from models.weights import DownloadStopped, InitError, InitPlan, resolve_init
 from training import ddp
+from training.augment import resolve_augmentation
 from training.base_losses import make_base_loss
 from training.dataset import TrainingSet, find_unreadable, load_rgb, read_training_set
 from training.folds import Plan, plan_split
@@ -114,10 +115,11 @@ def fit(cfg: FitConfig, runtime: ddp.Runtime, progress: Progress, stop: threadin
     plan, plan_warnings = plan_split(data.confirmed, cfg.folds, cfg.holdout_share, cfg.seed)
     early += plan_warnings
     folds = 0 if plan.fold_of is None else cfg.folds
+    augment, augment_why = resolve_augmentation(cfg.augment, data.tags)
     settings = TrainSettings(
         image_size=cfg.image_size, epochs=cfg.epochs, batch_size=cfg.batch_size, lr=lr,
         weight_decay=cfg.weight_decay, clml_lambda=cfg.clml_lambda, tau=cfg.tau,
-        change_epoch=cfg.change_epoch, ema_decay=cfg.ema_decay, augment=cfg.augment,
+        change_epoch=cfg.change_epoch, ema_decay=cfg.ema_decay, augment=augment,
         amp=cfg.amp, workers=cfg.workers, seed=cfg.seed)
     eta = Eta(_total_steps(cfg, plan, runtime.world_size))
     progress.emit("start", device=str(runtime.device), device_reason=runtime.device_reason,
@@ -128,6 +130,7 @@ def fit(cfg: FitConfig, runtime: ddp.Runtime, progress: Progress, stop: threadin
     progress.log(f"training on {runtime.device} ({runtime.device_reason}); {len(data)} images, "
                  f"{len(data.tags)} tags, " + (f"{folds} folds" if folds else
                                                 f"{plan.holdout.size} held out"))
+    progress.log(f"augmentation: {augment_why}")
     for message in early:
         progress.warning(message)
     if runtime.is_main:
@@ -170,7 +173,8 @@ def fit(cfg: FitConfig, runtime: ddp.Runtime, progress: Progress, stop: threadin
         if oof is not None:
             _write_oof(out / "oof.npz", data, ok, oof, scored.embeddings)
         training = {k: (str(v) if isinstance(v, Path) else v) for k, v in asdict(cfg).items()}
-        training.update(lr=lr, device=str(runtime.device), world_size=runtime.world_size,
+        training.update(lr=lr, augment=augment, augment_asked=cfg.augment,
+                        device=str(runtime.device), world_size=runtime.world_size,
                         init=init.description, root_init=init.root,
                         fold_init=fold_init.description if plan.fold_of is not None else None,
                         weights=chosen, holdout_basis=plan.holdout_basis)

@@ -38,7 +38,7 @@ CANCEL_GRACE_S = 60.0
 
 # The trainer's `--augment` choices (training/cli.py), spelled out here because the app
 # never imports the trainer; tests check the two lists agree.
-AUGMENTATIONS = ("none", "crop", "crop-flip", "randaugment")
+AUGMENTATIONS = ("auto", "none", "crop", "crop-flip", "randaugment")
 
 
 class TrainingError(InferenceError):

@@ -37,6 +37,9 @@ DEVICES = ("auto", "cuda", "cpu")
 AUTO = "Automatic (per device)"
 # What each --augment mode may break, in the words a person choosing one needs (training/augment.py).
 AUGMENT_ITEMS = {
+    "auto": ("Mild crop, + mirror unless a tag says left or right",
+             "A mild random crop and zoom; images are also mirrored half of the time unless a tag's "
+             "name says left or right (then mirroring would make that tag false)."),
     "none": ("None — resize only",
              "Each image is only resized: nothing can hide a tag, but a small collection is "
              "seen the same way every epoch."),

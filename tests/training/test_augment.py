@@ -8,7 +8,15 @@ import numpy as np
 import pytest
 from PIL import Image, ImageDraw
 
-from training.augment import AUGMENTATIONS, MildCrop, augmentation_name, train_transform
+from training.augment import (
+    AUGMENTATIONS,
+    AUTO,
+    MildCrop,
+    augmentation_name,
+    names_a_side,
+    resolve_augmentation,
+    train_transform,
+)
 from training.cli import AUGMENTATIONS as CLI_AUGMENTATIONS
 
 MEAN, STD = [0.0, 0.0, 0.0], [1.0, 1.0, 1.0]
@@ -22,7 +30,16 @@ def halves() -> Image.Image:
 
 
 def test_the_trainer_cli_offers_exactly_the_modes_the_trainer_has():
-    assert CLI_AUGMENTATIONS == AUGMENTATIONS
+    assert CLI_AUGMENTATIONS == (AUTO, *AUGMENTATIONS)
+
+
+def test_auto_mirrors_unless_a_tag_names_a_side():
+    assert resolve_augmentation("auto", ["red", "circle", "stripes"])[0] == "crop-flip"
+    mode, why = resolve_augmentation("auto", ["bird", "facing-left", "facing-right"])
+    assert mode == "crop" and "facing-left" in why
+    assert resolve_augmentation("crop-flip", ["facing-left"])[0] == "crop-flip"  # asked is asked
+    assert names_a_side("Right hand") and names_a_side("left_arm")
+    assert not names_a_side("bright") and not names_a_side("leftover") and not names_a_side("copyright")
 
 
 def test_a_small_object_in_a_corner_always_survives_the_crop():
