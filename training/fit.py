@@ -8,7 +8,7 @@ The run, in order (ADR 0002 for the files and events, ADR 0004 for why):
 3. train K fold models, each on the other folds, and score the images it did
    not see: the out-of-fold scores that suggestions for the training images
    come from, and that the held-out mAP, the EMA-or-raw choice and the
-   per-tag thresholds are computed on (confirmed images preferred);
+   calibration check on confirmed images are computed on;
 4. write oof.npz, model.onnx, manifest.json, checkpoint.pt; emit `done`.
 With folds off, a share of the unconfirmed images is held out instead and
 scored by the final model.
@@ -38,7 +38,7 @@ from training.base_losses import make_base_loss
 from training.dataset import TrainingSet, find_unreadable, load_rgb, read_training_set
 from training.folds import Plan, plan_split
 from training.loop import PhaseResult, Session, TrainSettings, steps_per_epoch, train_phase
-from training.metrics import calibrate_thresholds, evaluation_rows, map_known
+from training.metrics import calibration_on_confirmed, evaluation_rows, map_known
 from training.progress import Eta, Progress
 from training.scoring import Cancelled, score_images
 
@@ -163,10 +163,10 @@ def fit(cfg: FitConfig, runtime: ddp.Runtime, progress: Progress, stop: threadin
     model = final.weights(chosen)
     scored = _score(session, model, np.arange(len(data)))
     ok = scored.ok & (unseen.ok if plan.fold_of is not None else True)
-    thresholds, pooled = calibrate_thresholds(
-        unseen.probs[chosen][unseen_rows], data.targets[unseen_rows],
-        data.known_negative[unseen_rows], data.confirmed[unseen_rows], data.tags)
-    metrics["threshold_pooled"] = pooled
+    calibration = calibration_on_confirmed(unseen.probs[chosen][unseen_rows],
+                                           data.targets[unseen_rows], data.confirmed[unseen_rows])
+    if calibration is not None:
+        metrics["calibration_confirmed"] = calibration
     metrics["seconds"] = round(time.monotonic() - started, 1)
     oof = unseen.probs[chosen] if plan.fold_of is not None else None
     if runtime.is_main:
@@ -180,7 +180,7 @@ def fit(cfg: FitConfig, runtime: ddp.Runtime, progress: Progress, stop: threadin
                         weights=chosen, holdout_basis=plan.holdout_basis)
         save_model_dir(
             out, model, tags=data.tags, arch=cfg.arch, image_size=cfg.image_size,
-            mean=list(init.mean), std=list(init.std), thresholds=thresholds, training=training,
+            mean=list(init.mean), std=list(init.std), thresholds={}, training=training,
             metrics=metrics, parent=init.parent, has_oof=oof is not None,
             verify_images=_verify_images(data, ok, cfg.image_size, init.mean, init.std))
         (out / RUN_INFO_NAME).unlink(missing_ok=True)  # the manifest says it all now
@@ -225,7 +225,7 @@ def _fold_init(init: InitPlan, cfg: FitConfig, tags: list[str], progress: Progre
     try:
         fold_init = _resolve(init.fold_start, cfg, tags, progress, stop)
     except InitError as exc:
-        # The fold models set the metrics and thresholds: a weaker start must reach the app.
+        # The fold models set the metrics and the scores shown: a weaker start must reach the app.
         progress.warning(f"fold models cannot start from {init.fold_start} ({exc}); using ImageNet")
         fold_init = _resolve("imagenet", cfg, tags, progress, stop)
     for message in fold_init.warnings:
@@ -289,7 +289,7 @@ def _metrics(data: TrainingSet, plan: Plan, unseen: _Unseen,
              final: PhaseResult) -> tuple[dict, str, np.ndarray]:
     """Held-out quality from unseen scores; also picks EMA or raw weights on the same images.
 
-    Returns (metrics, "ema" | "raw", the rows thresholds are calibrated on).
+    Returns (metrics, "ema" | "raw", the rows scored by a model that never saw them).
     """
     rows = np.flatnonzero(unseen.ok)
     metrics: dict = {"train_images": int(plan.train.size), "train_loss": final.train_loss}
@@ -312,8 +312,7 @@ def _metrics(data: TrainingSet, plan: Plan, unseen: _Unseen,
     metrics.update(
         weights=chosen, val_scores=val_scores, val_images=int(val_rows.size),
         val_images_basis=val_images_basis, val_map=_num(result.map), val_map_basis=result.basis,
-        val_tags_scored=result.tags_scored, thresholds_from=val_scores,
-        thresholds_images=int(rows.size),
+        val_tags_scored=result.tags_scored,
         val_ap={tag: _num(v) for tag, v in zip(data.tags, result.per_tag, strict=True)
                 if math.isfinite(v)})
     return metrics, chosen, rows

@@ -92,55 +92,34 @@ def _evaluation_mask(
     return np.ones_like(mask, dtype=bool), "unknown-as-negative"
 
 
-def best_f1_threshold(scores: np.ndarray, labels: np.ndarray) -> float | None:
-    """The cut between two scores that maximises F1; None without positives."""
-    scores = np.asarray(scores, dtype=np.float64)
-    labels = np.asarray(labels).astype(bool)
-    n_pos = int(labels.sum())
-    if n_pos == 0 or labels.all():
-        return None
-    order = np.argsort(-scores, kind="stable")
-    s, hits = scores[order], labels[order]
-    tp = np.cumsum(hits)
-    k = np.arange(1, len(s) + 1)
-    f1 = 2 * tp / (k + n_pos)
-    # a threshold can only fall between distinct scores: use the last of each tie run
-    last_of_run = np.r_[s[1:] != s[:-1], True]
-    f1 = np.where(last_of_run, f1, -1.0)
-    best = int(np.argmax(f1))
-    below = s[best + 1] if best + 1 < len(s) else 0.0
-    return float((s[best] + below) / 2)
-
-
-def calibrate_thresholds(
-    probs: np.ndarray,
-    targets: np.ndarray,
-    known_negative: np.ndarray,
-    confirmed: np.ndarray,
-    tags: list[str],
-    min_positives: int = 3,
-    default: float = 0.5,
-) -> tuple[dict[str, float], float]:
-    """Per-tag F1-optimal thresholds on the held-out pairs we know.
-
-    A tag with fewer than `min_positives` held-out positives borrows the
-    threshold pooled over all tags (one cut from 2 positives is noise); with
-    no usable pairs at all every tag gets `default`. Returns (per tag, pooled).
-    """
+def calibration_error(probs: np.ndarray, truth: np.ndarray, bins: int = 10) -> float:
+    """Expected calibration error: the pair-weighted gap between shown score and share true, per bin."""
+    probs = np.asarray(probs, dtype=np.float64).ravel()
+    truth = np.asarray(truth, dtype=bool).ravel()
     if probs.size == 0:
-        return {t: default for t in tags}, default
-    mask, _ = _evaluation_mask(targets, known_negative, confirmed)
-    pos = targets.astype(bool)
-    pooled = best_f1_threshold(probs[mask], pos[mask])
-    pooled = default if pooled is None else pooled
-    out: dict[str, float] = {}
-    for c, tag in enumerate(tags):
-        m = mask[:, c]
-        t = None
-        if int(pos[m, c].sum()) >= min_positives:
-            t = best_f1_threshold(probs[m, c], pos[m, c])
-        out[tag] = round(float(pooled if t is None else t), 6)
-    return out, round(float(pooled), 6)
+        return float("nan")
+    which = np.minimum((probs * bins).astype(np.int64), bins - 1)
+    total = 0.0
+    for b in np.unique(which):
+        m = which == b
+        total += m.sum() / probs.size * abs(probs[m].mean() - truth[m].mean())
+    return float(total)
+
+
+def calibration_on_confirmed(probs: np.ndarray, targets: np.ndarray, confirmed: np.ndarray,
+                             min_images: int = MIN_CONFIRMED_IMAGES) -> dict | None:
+    """How far the shown percentages are from the truth on the images a person confirmed.
+
+    A confirmed image's every pair is known, so its out-of-fold scores are the
+    one honest check of "70% means right 70% of the time" the trainer can make
+    without a truth file; None with fewer than `min_images` confirmed images.
+    The more images a person confirms, the tighter this check (ADR 0018).
+    """
+    rows = np.flatnonzero(np.asarray(confirmed, dtype=bool))
+    if rows.size < min_images:
+        return None
+    p, t = probs[rows], targets[rows].astype(bool)
+    return {"ece": round(calibration_error(p, t), 4), "images": int(rows.size), "pairs": int(p.size)}
 
 
 def recall_at_precision(scores: np.ndarray, labels: np.ndarray, precision: float) -> float:

@@ -58,14 +58,16 @@ def format_images(metrics: dict) -> str:
 def metric_provenance(metrics: dict) -> list[str]:
     """Where the held-out numbers come from, in words: a person comparing models
     must see whether a mAP was measured out-of-fold, on confirmed images or on
-    a held-out share, and what the thresholds were tuned on."""
+    a held-out share, and how well its percentages held on confirmed images."""
     lines = []
     scores, images, basis = metrics.get("val_scores"), metrics.get("val_images"), metrics.get("val_images_basis")
     if scores:
         on = f" on {images:,} images" if isinstance(images, int) else ""
         lines.append(f"mAP from {scores} scores{on}" + (f" ({basis})" if basis else ""))
-    if metrics.get("thresholds_from"):
-        lines.append(f"thresholds tuned on {metrics['thresholds_from']} scores")
+    check = metrics.get("calibration_confirmed")
+    if isinstance(check, dict) and isinstance(check.get("ece"), int | float):
+        lines.append(f"percentages off by {100 * check['ece']:.1f} points on average on "
+                     f"{check.get('images', 0):,} confirmed images")
     if metrics.get("weights"):
         lines.append(f"weights: {metrics['weights']}")
     return lines

@@ -9,8 +9,8 @@ import pytest
 
 from training.metrics import (
     average_precision,
-    best_f1_threshold,
-    calibrate_thresholds,
+    calibration_error,
+    calibration_on_confirmed,
     evaluation_rows,
     map_known,
     recall_at_precision,
@@ -60,29 +60,24 @@ def test_map_skips_tags_without_a_positive_or_negative():
     assert result.tags_scored == 1 and math.isnan(result.per_tag[1])
 
 
-def test_best_f1_threshold_separates_classes():
-    scores = np.array([0.95, 0.9, 0.85, 0.3, 0.2])
-    labels = np.array([1, 1, 1, 0, 0])
-    t = best_f1_threshold(scores, labels)
-    assert 0.3 < t < 0.85
-    assert best_f1_threshold(scores, np.zeros(5)) is None
-
-
-def test_calibrate_thresholds_per_tag_and_pooled_fallback():
+def test_calibration_error_is_zero_for_honest_scores_and_large_for_confident_wrong_ones():
     rng = np.random.default_rng(0)
-    n = 40
-    targets = np.zeros((n, 2), dtype=np.uint8)
-    targets[:20, 0] = 1  # tag a: 20 positives
-    targets[0, 1] = 1  # tag b: one positive -> borrows the pooled threshold
-    probs = np.where(targets == 1, 0.7, 0.2) + rng.uniform(-0.05, 0.05, size=(n, 2))
-    rejected = np.zeros_like(targets, dtype=bool)
-    confirmed = np.ones(n, dtype=bool)
-    per_tag, pooled = calibrate_thresholds(probs, targets, rejected, confirmed, ["a", "b"])
-    assert 0.25 < per_tag["a"] < 0.65
-    assert per_tag["b"] == pooled
-    empty, default = calibrate_thresholds(np.zeros((0, 2)), targets[:0], rejected[:0],
-                                          confirmed[:0], ["a", "b"])
-    assert empty == {"a": 0.5, "b": 0.5} and default == 0.5
+    probs = rng.uniform(0, 1, 20000)
+    honest = rng.uniform(0, 1, 20000) < probs
+    assert calibration_error(probs, honest) < 0.02
+    assert calibration_error(np.full(100, 0.9), np.zeros(100, bool)) == pytest.approx(0.9)
+
+
+def test_calibration_is_checked_only_on_enough_confirmed_images():
+    probs = np.full((30, 2), 0.25)
+    targets = np.zeros((30, 2), dtype=np.uint8)
+    targets[:, 0] = 1
+    confirmed = np.zeros(30, bool)
+    confirmed[:19] = True
+    assert calibration_on_confirmed(probs, targets, confirmed) is None
+    confirmed[:20] = True
+    check = calibration_on_confirmed(probs, targets, confirmed)
+    assert check == {"ece": 0.25, "images": 20, "pairs": 40}  # all at 25%, half of them true
 
 
 def test_recall_at_precision():
