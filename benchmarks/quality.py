@@ -18,6 +18,8 @@ images from their out-of-fold scores, the scores suggestions are made from:
   percentage against the truth on unknown pairs;
 - in-sample AP: hidden AP from the final model scoring its own training
   images, to show why suggestions come from out-of-fold scores;
+- ECE e-n: ECE after Elkan & Noto's correction for the labelled share of positives;
+- blend AP / ECE: the mean of the out-of-fold and in-sample scores;
 - s/run: wall seconds of one fit (both cores shared by `--jobs` runs).
 
     python benchmarks/quality.py                                  # the shipped CPU recipe, demo, 3 seeds
@@ -57,7 +59,7 @@ from training.metrics import average_precision, recall_at_precision  # noqa: E40
 
 DEFAULT_CUT = 0.5
 COLUMNS = ("hidden AP", "R@P90", "top-100", "P@cut", "R@cut", "shown", "ECE", "ECE e-n",
-           "in-sample AP", "s/run", "peak GB")
+           "in-sample AP", "blend AP", "blend ECE", "s/run", "peak GB")
 
 
 def make_collection(kind: str, folder: Path, images: int) -> Path:
@@ -198,6 +200,9 @@ def run_one(job: dict) -> dict[str, float]:
     row = unknown_metrics(result.oof_probs[unknown], hidden, job["cut"])
     row["ECE e-n"] = expected_calibration_error(elkan_noto(result.oof_probs, visible)[unknown], hidden)
     row["in-sample AP"] = average_precision(result.insample_probs[unknown], hidden)
+    blend = (result.oof_probs[unknown] + result.insample_probs[unknown]) / 2
+    row["blend AP"] = average_precision(blend, hidden)
+    row["blend ECE"] = expected_calibration_error(blend, hidden)
     row["s/run"] = seconds
     row["peak GB"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1e6
     row["_reliability"] = reliability(result.oof_probs[unknown], hidden)

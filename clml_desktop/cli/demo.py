@@ -13,7 +13,7 @@ from pathlib import Path
 
 import platformdirs
 
-from clml_desktop.collection.demo import DemoError, DemoInfo, make_demo
+from clml_desktop.collection.demo import DEMO_IMAGES, DemoError, DemoInfo, make_demo
 
 
 def default_demo_dir() -> Path:
@@ -38,7 +38,8 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         default=None,
         help=f"folder for the demo (default: {default_demo_dir()})",
     )
-    parser.add_argument("--images", type=int, default=300, help="number of images (default 300)")
+    parser.add_argument("--images", type=int, default=DEMO_IMAGES,
+                        help=f"number of images (default {DEMO_IMAGES:,})")
     parser.add_argument(
         "--hidden",
         type=float,
