@@ -20,12 +20,13 @@ LOSSES = ("bce", "focal", "asl", "hill", "splc")
 AUGMENTATIONS = ("auto", "none", "crop", "crop-flip", "randaugment")  # training.augment, no torch
 
 # GPU: the authors' recipe (their release's default loss is SPLC + CLML). CPU: what measured
-# best in benchmarks/quality.py at a CPU budget (plain BCE); ADR 0004 has the numbers.
+# best in benchmarks/quality.py at a CPU budget on two collections (plain BCE, 64 px, a mild
+# crop plus mirror unless tags name a side); ADR 0004 and ADR 0018 have the numbers.
 GPU_DEFAULTS = {"arch": "resnet101", "image_size": 448, "epochs": 20, "batch_size": 32,
                 "loss": "splc", "clml_lambda": 1.0, "augment": "randaugment", "unknown_weight": 1.0,
                 "reject_rate": 0.0}
-CPU_DEFAULTS = {"arch": "resnet18", "image_size": 96, "epochs": 8, "batch_size": 16,
-                "loss": "bce", "clml_lambda": 0.0, "augment": "randaugment", "unknown_weight": 1.0,
+CPU_DEFAULTS = {"arch": "resnet18", "image_size": 64, "epochs": 10, "batch_size": 16,
+                "loss": "bce", "clml_lambda": 0.0, "augment": "auto", "unknown_weight": 1.0,
                 "reject_rate": 0.0}
 
 EXIT_CANCELLED = {signal.SIGTERM: 143, signal.SIGINT: 130}
@@ -62,7 +63,7 @@ def add_fit_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--batch-size", type=int,
                    help=f"per process under torchrun ({_by_device('batch_size')})")
     p.add_argument("--lr", type=float,
-                   help="peak learning rate (default 1e-4; 1e-3 when starting from random weights)")
+                   help="peak learning rate (default 1e-4; 2e-3 when starting from random weights)")
     p.add_argument("--weight-decay", type=float, default=1e-4)
     p.add_argument("--loss", choices=LOSSES, help="base loss (default: splc on GPU, bce on CPU)")
     p.add_argument("--clml-lambda", type=float,

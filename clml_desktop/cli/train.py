@@ -68,7 +68,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     )
     parser.add_argument(
         "--image-size", type=int,
-        help="input size in pixels (the trainer's default: 448 on a GPU, 96 on a CPU)",
+        help="input size in pixels (the trainer's default: 448 on a GPU, 64 on a CPU)",
     )
     parser.add_argument("--epochs", type=int)
     parser.add_argument("--batch-size", type=int)
