@@ -206,6 +206,11 @@ def run_one(job: dict) -> dict[str, float]:
     row["s/run"] = seconds
     row["peak GB"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1e6
     row["_reliability"] = reliability(result.oof_probs[unknown], hidden)
+    if job.get("save_scores"):
+        target = Path(job["save_scores"]) / f"{job['key'].replace(': ', '-')}-{job['seed']}.npz"
+        target.parent.mkdir(parents=True, exist_ok=True)
+        np.savez_compressed(target, oof=result.oof_probs, insample=result.insample_probs,
+                            full=full, visible=visible, tags=np.array(result.tags))
     return row
 
 
@@ -256,6 +261,8 @@ def main() -> int:
     parser.add_argument("--threads", type=int, default=1, help="torch threads per fit")
     parser.add_argument("--reliability", action="store_true", help="also print reliability tables")
     parser.add_argument("--json", type=Path, help="also write the raw rows here")
+    parser.add_argument("--save-scores", type=Path,
+                        help="keep each run's scores and labels here (npz) to study calibration")
     parser.add_argument("--table", type=Path, nargs="+", help="only print the tables of --json files")
     args = parser.parse_args()
     if args.table:
@@ -280,7 +287,8 @@ def main() -> int:
                     jobs.append({"key": f"{kind}: {name}", "folder": str(folder), "data": str(data),
                                  "out": str(work / f"{kind}-{name}-{seed}"), "seed": seed,
                                  "settings": {**base, **overrides}, "device": args.device,
-                                 "threads": args.threads, "cut": args.cut})
+                                 "threads": args.threads, "cut": args.cut,
+                                 "save_scores": str(args.save_scores or "")})
         env_threads = str(args.threads)
         os.environ.setdefault("OMP_NUM_THREADS", env_threads)
         with ProcessPoolExecutor(max_workers=max(1, args.jobs), max_tasks_per_child=1) as pool:
