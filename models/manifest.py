@@ -13,6 +13,7 @@ import math
 import uuid
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
+from itertools import pairwise
 from pathlib import Path
 from typing import Any
 
@@ -53,6 +54,8 @@ class Manifest:
     std: list[float] = field(default_factory=lambda: list(IMAGENET_STD))
     resize: str = "squash"
     thresholds: dict[str, float] = field(default_factory=dict)
+    # P(tagged) -> P(true) for untagged pairs, a piecewise-linear map (training.calibration)
+    calibration: dict[str, Any] | None = None
     training: dict[str, Any] = field(default_factory=dict)
     metrics: dict[str, Any] = field(default_factory=dict)
     parent: str | None = None
@@ -152,6 +155,8 @@ class Manifest:
                 raise bad("thresholds", f"names {tag!r}, which is not one of the model's tags")
             if not _is_finite(value) or not 0.0 <= value <= 1.0:
                 raise bad("thresholds", f"for {tag!r} must be a number in [0, 1], got {value!r}")
+        if self.calibration is not None:
+            _check_calibration(self.calibration, bad)
         for name in ("training", "metrics"):
             if not isinstance(getattr(self, name), dict):
                 raise bad(name, "must be an object")
@@ -198,3 +203,18 @@ def _is_int(value: Any) -> bool:
 
 def _is_finite(value: Any) -> bool:
     return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+
+
+def _check_calibration(value: Any, bad) -> None:
+    """A map the app can apply blindly: equal-length numeric lists in [0, 1], raw increasing."""
+    if not isinstance(value, dict):
+        raise bad("calibration", "must be an object or null")
+    raw, out = value.get("raw"), value.get("calibrated")
+    if not isinstance(raw, list) or not isinstance(out, list) or len(raw) != len(out) or len(raw) < 2:
+        raise bad("calibration", "needs 'raw' and 'calibrated' lists of the same length (2 or more)")
+    if not all(_is_finite(v) and 0.0 <= v <= 1.0 for v in (*raw, *out)):
+        raise bad("calibration", "values must be numbers in [0, 1]")
+    if any(b <= a for a, b in pairwise(raw)):
+        raise bad("calibration", "'raw' must be strictly increasing")
+    if any(b < a for a, b in pairwise(out)):
+        raise bad("calibration", "'calibrated' must never decrease")

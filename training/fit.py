@@ -35,6 +35,7 @@ from models.weights import DownloadStopped, InitError, InitPlan, resolve_init
 from training import ddp
 from training.augment import resolve_augmentation
 from training.base_losses import make_base_loss
+from training.calibration import apply_calibration, fit_calibration
 from training.dataset import TrainingSet, find_unreadable, load_rgb, read_training_set
 from training.folds import Plan, plan_split
 from training.loop import PhaseResult, Session, TrainSettings, steps_per_epoch, train_phase
@@ -163,10 +164,11 @@ def fit(cfg: FitConfig, runtime: ddp.Runtime, progress: Progress, stop: threadin
     model = final.weights(chosen)
     scored = _score(session, model, np.arange(len(data)))
     ok = scored.ok & (unseen.ok if plan.fold_of is not None else True)
-    calibration = calibration_on_confirmed(unseen.probs[chosen][unseen_rows],
-                                           data.targets[unseen_rows], data.confirmed[unseen_rows])
-    if calibration is not None:
-        metrics["calibration_confirmed"] = calibration
+    score_map = _score_map(data, unseen.probs[chosen], unseen_rows) if plan.fold_of is not None else None
+    check = calibration_on_confirmed(apply_calibration(unseen.probs[chosen], score_map)[unseen_rows],
+                                     data.targets[unseen_rows], data.confirmed[unseen_rows])
+    if check is not None:
+        metrics["calibration_confirmed"] = check
     metrics["seconds"] = round(time.monotonic() - started, 1)
     oof = unseen.probs[chosen] if plan.fold_of is not None else None
     if runtime.is_main:
@@ -180,7 +182,8 @@ def fit(cfg: FitConfig, runtime: ddp.Runtime, progress: Progress, stop: threadin
                         weights=chosen, holdout_basis=plan.holdout_basis)
         save_model_dir(
             out, model, tags=data.tags, arch=cfg.arch, image_size=cfg.image_size,
-            mean=list(init.mean), std=list(init.std), thresholds={}, training=training,
+            mean=list(init.mean), std=list(init.std), thresholds={}, calibration=score_map,
+            training=training,
             metrics=metrics, parent=init.parent, has_oof=oof is not None,
             verify_images=_verify_images(data, ok, cfg.image_size, init.mean, init.std))
         (out / RUN_INFO_NAME).unlink(missing_ok=True)  # the manifest says it all now
@@ -193,6 +196,17 @@ def fit(cfg: FitConfig, runtime: ddp.Runtime, progress: Progress, stop: threadin
         paths=[data.paths[i] for i in keep_rows],
         oof_probs=None if oof is None else oof[keep_rows], insample_probs=scored.probs[keep_rows],
         embeddings=scored.embeddings[keep_rows], holdout=remap[held], final_model=model)
+
+
+def _score_map(data: TrainingSet, probs: np.ndarray, rows: np.ndarray) -> dict | None:
+    """The out-of-fold calibration map for untagged pairs (training.calibration), if one fits.
+
+    Untagged means no known label: not positive, not rejected, not on an
+    image a person confirmed.
+    """
+    tagged = data.targets[rows].astype(bool)
+    untagged = ~tagged & ~data.known_negative[rows] & ~data.confirmed[rows][:, None]
+    return fit_calibration(probs[rows], tagged, untagged)
 
 
 def _lr(cfg: FitConfig, init: InitPlan) -> float:

@@ -23,6 +23,7 @@ from clml_desktop.collection.labels import Suggestion
 from clml_desktop.collection.rows import ModelRow
 from clml_desktop.inference.engine import model_dir_of, read_manifest
 from clml_desktop.inference.errors import InferenceError, ModelLoadError
+from clml_desktop.inference.score_map import apply_score_map
 from clml_desktop.inference.tagmap import TagMap
 from clml_desktop.inference.thresholds import suggestion_thresholds
 
@@ -91,12 +92,14 @@ class SuggestionSet:
         fit the collection (TagMismatchError).
         """
         row = _model_row(store, model)
+        score_map = None
         try:
-            model_tags = list(read_manifest(model_dir_of(store, row)).tags)
+            manifest = read_manifest(model_dir_of(store, row))
+            model_tags, score_map = list(manifest.tags), manifest.calibration
         except ModelLoadError as exc:
             if not row.tags:
                 raise
-            log.warning("using the stored tag list of model %s: %s", row.id, exc)
+            log.warning("using the stored tag list of model %s, uncalibrated: %s", row.id, exc)
             model_tags = list(row.tags)
         tagmap = TagMap.build(model_tags, store.tags(), source=f"model {row.id}")
         pred = store.predictions(row.id)
@@ -115,6 +118,8 @@ class SuggestionSet:
                 f"model {row.id}: cached predictions have {probs.shape[1]} scores per image "
                 f"but the model has {len(model_tags)} tags; rerun suggest to rescore"
             )
+        # What the network says is "likely tagged"; shown is "likely true" (score_map, ADR 0018).
+        probs = apply_score_map(probs, score_map)
         scores = probs[:, columns] if len(image_ids) else np.zeros((0, len(columns)), np.float32)
         states = _states(store, image_ids, tagmap.tag_ids, len(tagmap.new_columns))
         path_of = {img.id: img.path for img in store.images()}

@@ -192,3 +192,26 @@ def test_a_model_not_yet_scored_with_gives_an_empty_set(collection, model_kit):
     found = SuggestionSet.build(collection)
     assert len(found.image_ids) == 0 and found.scores.shape == (0, 5)
     assert found.most_confident() == [] and found.most_uncertain() == []
+
+
+def test_the_models_calibration_map_decides_the_shown_percentage(scored, model_kit):
+    """The manifest maps "likely tagged" to "likely true" (ADR 0018); every view reads SuggestionSet."""
+    import json
+
+    plain = SuggestionSet.build(scored)
+    manifest_path = model_kit.dir / "manifest.json"
+    original = manifest_path.read_text(encoding="utf-8")
+    data = json.loads(original)
+    data["calibration"] = {"raw": [0.0, 0.5, 1.0], "calibrated": [0.0, 0.8, 1.0]}
+    manifest_path.write_text(json.dumps(data), encoding="utf-8")
+    try:
+        mapped = SuggestionSet.build(scored)
+    finally:
+        manifest_path.write_text(original, encoding="utf-8")
+    expected = np.interp(plain.scores, [0.0, 0.5, 1.0], [0.0, 0.8, 1.0])
+    assert np.allclose(mapped.scores, expected, atol=1e-6)
+    row, col = mapped._row_of[scored.image_by_path("large.jpg").id], mapped.tag_names.index("dog")
+    assert plain.scores[row, col] == pytest.approx(0.45) and mapped.scores[row, col] == pytest.approx(0.72)
+    shown = {(p.path, p.tag) for p in mapped.unknown_pairs() if p.passes}
+    assert ("large.jpg", "dog") in shown and ("large.jpg", "dog") not in {
+        (p.path, p.tag) for p in plain.unknown_pairs() if p.passes}

@@ -43,6 +43,7 @@ def test_round_trip_keeps_every_field(tmp_path):
         "std",
         "resize",
         "thresholds",
+        "calibration",
         "embedding_dim",
         "training",
         "metrics",

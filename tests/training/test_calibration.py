@@ -1,0 +1,73 @@
+"""The calibration map: from "likely tagged" to "likely true" for untagged pairs, fitted without a truth file."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from models.manifest import Manifest, ManifestError
+from training.calibration import apply_calibration, fit_calibration, isotonic
+
+
+def ece(scores: np.ndarray, truth: np.ndarray, bins: int = 10) -> float:
+    which = np.minimum((scores * bins).astype(int), bins - 1)
+    return float(sum((which == b).mean() * abs(scores[which == b].mean() - truth[which == b].mean())
+                     for b in range(bins) if (which == b).any()))
+
+
+def missing_tags(seed: int, n: int = 40000, labelled: float = 0.6):
+    """A model that learned P(tagged | x) well: tags go missing at random, 40% of them."""
+    rng = np.random.default_rng(seed)
+    p_true = rng.beta(0.3, 1.2, n)
+    true = rng.random(n) < p_true
+    tagged = true & (rng.random(n) < labelled)
+    score = np.clip(labelled * p_true + rng.normal(0, 0.02, n), 0, 1)
+    return score[:, None], tagged[:, None], true[:, None]
+
+
+@pytest.mark.parametrize("seed", [0, 1])
+def test_the_map_makes_untagged_percentages_true_where_raw_ones_are_too_low(seed):
+    score, tagged, true = missing_tags(seed)
+    untagged = ~tagged
+    raw = ece(score[untagged], true[untagged])
+    mapped = ece(apply_calibration(score, fit_calibration(score, tagged, untagged))[untagged],
+                 true[untagged])
+    high = score[untagged] > 0.45  # "45%+ likely tagged" is nearly always true when untagged
+    assert true[untagged][high].mean() > score[untagged][high].mean() + 0.1  # raw: too low
+    assert mapped < 0.6 * raw, (raw, mapped)
+
+
+def test_the_map_is_monotone_and_a_valid_manifest_field(tmp_path):
+    score, tagged, _ = missing_tags(0)
+    found = fit_calibration(score, tagged, ~tagged)
+    assert found["raw"][0] == 0.0 and found["raw"][-1] == 1.0
+    assert all(b >= a for a, b in zip(found["calibrated"], found["calibrated"][1:], strict=False))
+    manifest = Manifest(id="m", tags=["a"], architecture="resnet18", input_size=32,
+                        embedding_dim=512, calibration=found)
+    manifest.write(tmp_path)
+    assert Manifest.read(tmp_path).calibration == found
+
+
+@pytest.mark.parametrize("bad", [
+    {"raw": [0.0, 1.0]},
+    {"raw": [0.0, 0.5, 1.0], "calibrated": [0.0, 0.6]},
+    {"raw": [0.0, 0.5, 0.5, 1.0], "calibrated": [0.0, 0.5, 0.6, 1.0]},
+    {"raw": [0.0, 0.5, 1.0], "calibrated": [0.0, 0.7, 0.6]},
+    {"raw": [0.0, 0.5, 1.0], "calibrated": [0.0, 1.5, 1.0]},
+])
+def test_a_broken_map_in_a_manifest_is_refused(bad):
+    with pytest.raises(ManifestError, match="calibration"):
+        Manifest(id="m", tags=["a"], architecture="resnet18", input_size=32, embedding_dim=512,
+                 calibration=bad).validate()
+
+
+def test_too_few_tagged_positives_fit_no_map():
+    score = np.linspace(0, 1, 50)[:, None]
+    tagged = np.zeros_like(score, dtype=bool)
+    tagged[-5:] = True
+    assert fit_calibration(score, tagged, ~tagged) is None
+    assert np.array_equal(apply_calibration(score, None), score.astype(np.float32))
+
+
+def test_isotonic_pools_adjacent_violators():
+    assert isotonic(np.array([0.1, 0.3, 0.2, 0.4]), np.ones(4)).tolist() == pytest.approx([0.1, 0.25, 0.25, 0.4])
