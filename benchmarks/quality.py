@@ -15,7 +15,10 @@ images from their out-of-fold scores, the scores suggestions are made from:
 - P@cut / R@cut / shown: precision, recall and count of the suggestions shown
   at the shipped "at least P% likely" cut (`--cut`, the app's default);
 - ECE: expected calibration error (10 equal-width bins) of the shown
-  percentage against the truth on unknown pairs;
+  percentage against the truth on unknown pairs; the shown percentage is the
+  out-of-fold score through the model's calibration map (ADR 0018), as the
+  app shows it, and every column but "ECE raw" and "ECE e-n" uses it;
+- ECE raw: the same for the network's own out-of-fold output, unmapped;
 - in-sample AP: hidden AP from the final model scoring its own training
   images, to show why suggestions come from out-of-fold scores;
 - ECE e-n: ECE after Elkan & Noto's correction for the labelled share of positives;
@@ -58,7 +61,7 @@ from training.cli import CPU_DEFAULTS, GPU_DEFAULTS  # noqa: E402
 from training.metrics import average_precision, recall_at_precision  # noqa: E402
 
 DEFAULT_CUT = 0.5
-COLUMNS = ("hidden AP", "R@P90", "top-100", "P@cut", "R@cut", "shown", "ECE", "ECE e-n",
+COLUMNS = ("hidden AP", "R@P90", "top-100", "P@cut", "R@cut", "shown", "ECE", "ECE raw", "ECE e-n",
            "in-sample AP", "blend AP", "blend ECE", "s/run", "peak GB")
 
 
@@ -197,7 +200,12 @@ def run_one(job: dict) -> dict[str, float]:
     full, visible = label_matrices(folder, result.tags, rels)
     unknown = ~visible
     hidden = full[unknown]
-    row = unknown_metrics(result.oof_probs[unknown], hidden, job["cut"])
+    from models.manifest import Manifest
+    from training.calibration import apply_calibration
+
+    shown = apply_calibration(result.oof_probs, Manifest.read(result.model_dir).calibration)
+    row = unknown_metrics(shown[unknown], hidden, job["cut"])
+    row["ECE raw"] = expected_calibration_error(result.oof_probs[unknown], hidden)
     row["ECE e-n"] = expected_calibration_error(elkan_noto(result.oof_probs, visible)[unknown], hidden)
     row["in-sample AP"] = average_precision(result.insample_probs[unknown], hidden)
     blend = (result.oof_probs[unknown] + result.insample_probs[unknown]) / 2
@@ -205,11 +213,11 @@ def run_one(job: dict) -> dict[str, float]:
     row["blend ECE"] = expected_calibration_error(blend, hidden)
     row["s/run"] = seconds
     row["peak GB"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1e6
-    row["_reliability"] = reliability(result.oof_probs[unknown], hidden)
+    row["_reliability"] = reliability(shown[unknown], hidden)
     if job.get("save_scores"):
         target = Path(job["save_scores"]) / f"{job['key'].replace(': ', '-')}-{job['seed']}.npz"
         target.parent.mkdir(parents=True, exist_ok=True)
-        np.savez_compressed(target, oof=result.oof_probs, insample=result.insample_probs,
+        np.savez_compressed(target, oof=result.oof_probs, shown=shown, insample=result.insample_probs,
                             full=full, visible=visible, tags=np.array(result.tags))
     return row
 

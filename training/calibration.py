@@ -68,7 +68,10 @@ def fit_calibration(probs: np.ndarray, tagged: np.ndarray, untagged: np.ndarray)
     kappa = float(np.min(untagged_in[anchors] / tagged_in[anchors]))
     share = np.where(usable, kappa * tagged_in / np.maximum(untagged_in, 1), 0.0)
     share = np.clip(share[usable], 0.0, 1.0)
-    calibrated = isotonic(share, untagged_in[usable])
+    # A strictly rising map keeps the model's order (review queues, AP): a ramp of at most
+    # 0.001 separates the bins isotonic regression pooled.
+    calibrated = isotonic(share, untagged_in[usable]) + np.linspace(0.0, 1e-3, int(usable.sum()))
+    calibrated = np.minimum(calibrated, 1.0)
     raw = score_sum[usable] / untagged_in[usable]
     raw, keep = np.unique(np.round(raw, 6), return_index=True)
     calibrated = np.round(calibrated[keep], 6)
@@ -77,5 +80,5 @@ def fit_calibration(probs: np.ndarray, tagged: np.ndarray, untagged: np.ndarray)
     if raw.size == 0:
         return None
     return {"raw": [0.0, *raw.tolist(), 1.0],
-            "calibrated": [0.0, *calibrated.tolist(), float(calibrated[-1])],
+            "calibrated": [0.0, *calibrated.tolist(), 1.0],
             "kappa": round(kappa, 6), "method": "tagged-share per score bin (ADR 0018)"}
