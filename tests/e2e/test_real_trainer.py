@@ -25,6 +25,7 @@ import pytest
 
 from clml_desktop.app import main
 from clml_desktop.collection.store import CollectionStore
+from clml_desktop.inference.score_map import apply_score_map
 
 pytestmark = pytest.mark.skipif(
     importlib.util.find_spec("torch") is None, reason="the trainer (torch) is not installed"
@@ -122,7 +123,8 @@ def test_scan_train_suggest_review_export_with_the_real_trainer(tmp_path, capsys
     tags = manifest["tags"]
     assert sorted(tags) == ["blue", "circle", "green", "red", "square"]
 
-    # Every unknown pair of every training image has a probability: its out-of-fold one.
+    # Every unknown pair of every training image has a probability: its out-of-fold one,
+    # through the model's calibration map when the trainer could fit one (ADR 0018).
     every = suggest_json(capsys, folder, "--order", "uncertain")
     assert every["model"] == model.id
     scores = {(s["image"], s["tag"]): s["score"] for s in every["suggestions"]}
@@ -133,7 +135,8 @@ def test_scan_train_suggest_review_export_with_the_real_trainer(tmp_path, capsys
     assert all(math.isfinite(p) and 0.0 <= p <= 1.0 for p in scores.values())
     with np.load(model_dir / "oof.npz") as oof:
         rows = zip(oof["paths"], oof["probs"], strict=True)
-        oof_probs = {Path(str(path)).name: probs for path, probs in rows}
+        oof_probs = {Path(str(path)).name: apply_score_map(probs, manifest.get("calibration"))
+                     for path, probs in rows}
     for (name, tag), score in scores.items():
         assert score == pytest.approx(float(oof_probs[name][tags.index(tag)]), abs=2e-6)
 
