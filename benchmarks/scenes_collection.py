@@ -35,13 +35,10 @@ sidecars, never all of one image's. Same seed, same bytes.
 from __future__ import annotations
 
 import argparse
-import io
 import json
 import math
-import os
-import shutil
 import sys
-import tempfile
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -54,11 +51,11 @@ if str(ROOT) not in sys.path:
 
 from clml_desktop.collection.demo import (  # noqa: E402
     TRUTH_FILE,
-    TRUTH_FORMAT,
     DemoError,
-    _choose_hidden,
     _pick,
+    is_demo,
     read_truth,
+    write_collection,
 )
 
 GENERATOR = "clml-desktop scenes"
@@ -104,30 +101,26 @@ def make_scenes(
     refused with DemoError.
     """
     folder = Path(folder)
-    if images < 1:
-        raise ValueError("images must be at least 1")
-    if not 0.0 <= hidden_fraction < 1.0:
-        raise ValueError("hidden_fraction must be in [0, 1)")
-    if size[0] < 32 or size[1] < 24:
-        raise ValueError("size must be at least 32×24 (the small objects need a few pixels)")
-    if folder.is_dir() and (folder / TRUTH_FILE).is_file() and _is_scenes(folder):
-        return folder
-    if folder.exists() and (not folder.is_dir() or any(folder.iterdir())):
-        raise DemoError(
-            f"{folder}: exists and is not an empty folder or an existing scenes collection; "
-            "choose another folder"
-        )
-    folder.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(
-        tempfile.mkdtemp(prefix=f".{folder.name}.", suffix=".partial", dir=folder.parent)
+
+    def check_size() -> None:
+        if size[0] < 32 or size[1] < 24:
+            raise ValueError("size must be at least 32×24 (the small objects need a few pixels)")
+
+    write_collection(
+        folder,
+        render=_render,
+        generator=GENERATOR,
+        tags=TAGS,
+        prefix="scene",
+        images=images,
+        hidden_fraction=hidden_fraction,
+        seed=seed,
+        size=size,
+        reuse=lambda f: is_demo(f) and _is_scenes(f),
+        refusal="exists and is not an empty folder or an existing scenes collection; "
+        "choose another folder",
+        check=check_size,
     )
-    try:
-        _write(staging, images, hidden_fraction, seed, size)
-        os.chmod(staging, 0o755)
-        os.replace(staging, folder)
-    except BaseException:
-        shutil.rmtree(staging, ignore_errors=True)
-        raise
     return folder
 
 
@@ -137,39 +130,6 @@ def _is_scenes(folder: Path) -> bool:
     except (OSError, ValueError):
         return False
     return isinstance(data, dict) and data.get("generator") == GENERATOR
-
-
-def _write(
-    staging: Path, count: int, hidden_fraction: float, seed: int, size: tuple[int, int]
-) -> None:
-    names = [f"scene_{i:04d}" for i in range(count)]
-    truths: list[list[str]] = []
-    for index, name in enumerate(names):
-        rng = np.random.default_rng([seed, index])
-        image, positives = _render(rng, size)
-        buf = io.BytesIO()
-        image.save(buf, "JPEG", quality=90)
-        (staging / f"{name}.jpg").write_bytes(buf.getvalue())
-        truths.append(positives)
-    hidden = _choose_hidden(truths, hidden_fraction, np.random.default_rng([seed, 1_000_003]))
-    entries = {}
-    for name, positives, gone in zip(names, truths, hidden, strict=True):
-        visible = [t for t in positives if t not in gone]
-        (staging / f"{name}.txt").write_text(", ".join(visible) + "\n", encoding="utf-8")
-        entries[f"{name}.jpg"] = {
-            "positives": positives,
-            "hidden": [t for t in positives if t in gone],
-        }
-    truth = {
-        "format": TRUTH_FORMAT,
-        "generator": GENERATOR,
-        "seed": seed,
-        "hidden_fraction": hidden_fraction,
-        "size": list(size),
-        "tags": list(TAGS),
-        "images": entries,
-    }
-    (staging / TRUTH_FILE).write_text(json.dumps(truth, indent=1) + "\n", encoding="utf-8")
 
 
 # --------------------------------------------------------------------------- drawing
@@ -346,15 +306,35 @@ def _plaster(rng: np.random.Generator, canvas: _Canvas) -> np.ndarray:
     return rng.uniform(150, 190) + 6.0 * _smooth_noise(rng, (canvas.h, canvas.w), (6, 4))
 
 
-def _seaside(rng: np.random.Generator, canvas: _Canvas, horizon: int, tags: set[str]) -> None:
+def _land(
+    rng: np.random.Generator,
+    canvas: _Canvas,
+    horizon: int,
+    tags: set[str],
+    kind: tuple[str, int],
+    p: float,
+    textured: tuple[str, str, Callable[[], np.ndarray]],
+    plain: tuple[str, Callable[[], np.ndarray]],
+) -> tuple[np.ndarray, np.ndarray]:
+    """Fill below the horizon: tag `kind` (tag, region label), then with probability p
+    the tagged texture (tag, tint, grey), else the untagged one (tint, grey). Returns the grid."""
     yy, xx = _grid(canvas)
-    tags.add("water")
-    below = yy >= horizon
-    if rng.random() < 0.72:
-        tags.add("waves")
-        canvas.fill(below, _waves(rng, canvas, horizon), "water", _WATER)
+    tags.add(kind[0])
+    if rng.random() < p:
+        tag, tint, grey = textured
+        tags.add(tag)
     else:
-        canvas.fill(below, _calm_water(rng, canvas, horizon), "water", _WATER)
+        tint, grey = plain
+    canvas.fill(yy >= horizon, grey(), tint, kind[1])
+    return yy, xx
+
+
+def _seaside(rng: np.random.Generator, canvas: _Canvas, horizon: int, tags: set[str]) -> None:
+    yy, xx = _land(
+        rng, canvas, horizon, tags, ("water", _WATER), 0.72,
+        ("waves", "water", lambda: _waves(rng, canvas, horizon)),
+        ("water", lambda: _calm_water(rng, canvas, horizon)),
+    )
     if rng.random() < 0.22:  # a pier from one side: horizontal planks on dark posts
         tags.add("wood")
         depth = canvas.h - horizon
@@ -371,14 +351,11 @@ def _seaside(rng: np.random.Generator, canvas: _Canvas, horizon: int, tags: set[
 
 
 def _field(rng: np.random.Generator, canvas: _Canvas, horizon: int, tags: set[str]) -> None:
-    yy, xx = _grid(canvas)
-    tags.add("ground")
-    below = yy >= horizon
-    if rng.random() < 0.85:
-        tags.add("grass")
-        canvas.fill(below, _grass(rng, canvas), "grass", _GROUND)
-    else:
-        canvas.fill(below, _dirt(rng, canvas), "dirt", _GROUND)
+    yy, xx = _land(
+        rng, canvas, horizon, tags, ("ground", _GROUND), 0.85,
+        ("grass", "grass", lambda: _grass(rng, canvas)),
+        ("dirt", lambda: _dirt(rng, canvas)),
+    )
     if rng.random() < 0.3:  # a fence: vertical planks standing on the ground
         tags.add("wood")
         depth = canvas.h - horizon

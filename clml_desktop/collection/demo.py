@@ -34,6 +34,7 @@ import math
 import os
 import shutil
 import tempfile
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -98,6 +99,10 @@ _SHAPE_COLOURS = {
 _OBJECT_COUNTS = {1: 0.2, 2: 0.35, 3: 0.3, 4: 0.15}
 
 
+# Draws one image from its generator at a size; returns it with its positives in tag order.
+Renderer = Callable[[np.random.Generator, tuple[int, int]], tuple[Image.Image, list[str]]]
+
+
 class DemoError(RuntimeError):
     """The demo cannot be created where asked (e.g. a folder with other files)."""
 
@@ -142,24 +147,70 @@ def make_demo(
     finished demo is reused as is; any other non-empty folder is refused, so
     the demo can never overwrite a person's files.
     """
+    info = write_collection(
+        folder,
+        render=_render,
+        generator="clml-desktop demo",
+        tags=TAGS,
+        prefix="demo",
+        images=images,
+        hidden_fraction=hidden_fraction,
+        seed=seed,
+        size=size,
+        reuse=is_demo,
+        refusal="exists and is not an empty folder or an existing demo; "
+        "choose another folder for the demo",
+    )
+    return info if info is not None else _info_of_existing(Path(folder))
+
+
+def write_collection(
+    folder: Path,
+    *,
+    render: Renderer,
+    generator: str,
+    tags: tuple[str, ...],
+    prefix: str,
+    images: int,
+    hidden_fraction: float,
+    seed: int,
+    size: tuple[int, int],
+    reuse: Callable[[Path], bool],
+    refusal: str,
+    check: Callable[[], None] | None = None,
+) -> DemoInfo | None:
+    """Write a synthetic collection in the demo's layout into `folder`, atomically.
+
+    The shared skeleton of the demo and of other generated collections (the
+    scenes benchmark): `render(rng, size)` draws image i from the generator
+    `np.random.default_rng([seed, i])` and returns it with its positives in
+    `tags` order; the images go to `{prefix}_NNNN.jpg`, the visible tags to
+    `{prefix}_NNNN.txt` and the truth to `TRUTH_FILE` (with `generator`), all
+    in a temporary sibling folder renamed into place at the end, so an
+    interrupted run leaves no half collection. `check`, when given, runs after
+    the argument checks (to refuse arguments of its own). A folder for which
+    `reuse(folder)` holds is left as it is and None returned; any other
+    non-empty folder is refused with DemoError (`{folder}: {refusal}`).
+    """
     folder = Path(folder)
     if images < 1:
         raise ValueError("images must be at least 1")
     if not 0.0 <= hidden_fraction < 1.0:
         raise ValueError("hidden_fraction must be in [0, 1)")
-    if folder.is_dir() and (folder / TRUTH_FILE).is_file():
-        return _info_of_existing(folder)
+    if check is not None:
+        check()
+    if folder.is_dir() and reuse(folder):
+        return None
     if folder.exists() and (not folder.is_dir() or any(folder.iterdir())):
-        raise DemoError(
-            f"{folder}: exists and is not an empty folder or an existing demo; "
-            "choose another folder for the demo"
-        )
+        raise DemoError(f"{folder}: {refusal}")
     folder.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(
         tempfile.mkdtemp(prefix=f".{folder.name}.", suffix=".partial", dir=folder.parent)
     )
     try:
-        info = _write_demo(staging, folder, images, hidden_fraction, seed, size)
+        info = _write_files(
+            staging, folder, render, generator, tags, prefix, images, hidden_fraction, seed, size
+        )
         os.chmod(staging, 0o755)
         os.replace(staging, folder)
     except BaseException:
@@ -207,19 +258,23 @@ def _info_of_existing(folder: Path) -> DemoInfo:
     )
 
 
-def _write_demo(
+def _write_files(
     staging: Path,
     final: Path,
+    render: Renderer,
+    generator: str,
+    tags: tuple[str, ...],
+    prefix: str,
     count: int,
     hidden_fraction: float,
     seed: int,
     size: tuple[int, int],
 ) -> DemoInfo:
-    names = [f"demo_{i:04d}" for i in range(count)]
+    names = [f"{prefix}_{i:04d}" for i in range(count)]
     truths: list[list[str]] = []
     for index, name in enumerate(names):
         rng = np.random.default_rng([seed, index])
-        image, positives = _render(rng, size)
+        image, positives = render(rng, size)
         buf = io.BytesIO()
         image.save(buf, "JPEG", quality=90)
         (staging / f"{name}.jpg").write_bytes(buf.getvalue())
@@ -235,18 +290,18 @@ def _write_demo(
         }
     truth = {
         "format": TRUTH_FORMAT,
-        "generator": "clml-desktop demo",
+        "generator": generator,
         "seed": seed,
         "hidden_fraction": hidden_fraction,
         "size": list(size),
-        "tags": list(TAGS),
+        "tags": list(tags),
         "images": entries,
     }
     (staging / TRUTH_FILE).write_text(json.dumps(truth, indent=1) + "\n", encoding="utf-8")
     return DemoInfo(
         folder=final,
         images=count,
-        tags=TAGS,
+        tags=tags,
         positives=sum(len(p) for p in truths),
         hidden=sum(len(h) for h in hidden),
         truth_path=final / TRUTH_FILE,

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import pytest
 from PIL import Image
@@ -16,29 +15,17 @@ from clml_desktop.collection.demo import (
     make_demo,
     read_truth,
 )
+from tests.demo.collection_checks import sidecar, tree_bytes
 
 SMALL = {"images": 40, "size": (64, 48)}
-
-
-def _tree_bytes(folder: Path) -> dict[str, bytes]:
-    return {
-        p.relative_to(folder).as_posix(): p.read_bytes()
-        for p in sorted(folder.rglob("*"))
-        if p.is_file()
-    }
-
-
-def _sidecar(folder: Path, relpath: str) -> list[str]:
-    text = (folder / relpath).with_suffix(".txt").read_text(encoding="utf-8").strip()
-    return [t.strip() for t in text.split(",") if t.strip()]
 
 
 def test_same_seed_gives_same_bytes_and_other_seed_differs(tmp_path):
     a = make_demo(tmp_path / "a", seed=3, **SMALL)
     b = make_demo(tmp_path / "b", seed=3, **SMALL)
     c = make_demo(tmp_path / "c", seed=4, **SMALL)
-    assert _tree_bytes(a.folder) == _tree_bytes(b.folder)
-    assert _tree_bytes(a.folder) != _tree_bytes(c.folder)
+    assert tree_bytes(a.folder) == tree_bytes(b.folder)
+    assert tree_bytes(a.folder) != tree_bytes(c.folder)
     assert len([p for p in a.folder.iterdir() if p.suffix == ".jpg"]) == 40
 
 
@@ -58,7 +45,7 @@ def test_truth_file_agrees_with_sidecars_and_every_image_keeps_a_tag(tmp_path):
     assert set(truth.positives) == {p.name for p in info.folder.glob("*.jpg")}
     for rel, positives in truth.positives.items():
         hidden = truth.hidden[rel]
-        visible = _sidecar(info.folder, rel)
+        visible = sidecar(info.folder, rel)
         assert visible == [t for t in positives if t not in hidden], rel
         assert set(hidden) <= set(positives)
         assert len(visible) >= 1, rel
@@ -72,7 +59,7 @@ def test_zero_hidden_keeps_all_tags(tmp_path):
     truth = read_truth(info.folder)
     assert info.hidden == 0
     for rel, positives in truth.positives.items():
-        assert _sidecar(info.folder, rel) == positives
+        assert sidecar(info.folder, rel) == positives
 
 
 def test_tags_co_occur_and_some_are_rare(tmp_path):
@@ -89,10 +76,10 @@ def test_tags_co_occur_and_some_are_rare(tmp_path):
 
 def test_existing_demo_is_reused_and_foreign_folder_refused(tmp_path):
     first = make_demo(tmp_path / "d", **SMALL)
-    before = _tree_bytes(first.folder)
+    before = tree_bytes(first.folder)
     again = make_demo(tmp_path / "d", images=5, seed=9)
     assert again.reused and again.images == 40
-    assert _tree_bytes(first.folder) == before
+    assert tree_bytes(first.folder) == before
     assert is_demo(first.folder)
 
     foreign = tmp_path / "photos"

@@ -15,21 +15,9 @@ if str(ROOT) not in sys.path:
 
 from benchmarks.scenes_collection import TAGS, make_scenes  # noqa: E402
 from clml_desktop.collection.demo import TRUTH_FILE, DemoError, make_demo, read_truth  # noqa: E402
+from tests.demo.collection_checks import sidecar, tree_bytes  # noqa: E402
 
 SMALL = {"images": 12, "size": (96, 72)}
-
-
-def _tree_bytes(folder: Path) -> dict[str, bytes]:
-    return {
-        p.relative_to(folder).as_posix(): p.read_bytes()
-        for p in sorted(folder.rglob("*"))
-        if p.is_file()
-    }
-
-
-def _sidecar(folder: Path, relpath: str) -> list[str]:
-    text = (folder / relpath).with_suffix(".txt").read_text(encoding="utf-8").strip()
-    return [t.strip() for t in text.split(",") if t.strip()]
 
 
 def test_same_seed_gives_same_bytes_and_other_seed_differs(tmp_path):
@@ -37,8 +25,8 @@ def test_same_seed_gives_same_bytes_and_other_seed_differs(tmp_path):
     b = make_scenes(tmp_path / "b", seed=5, **SMALL)
     c = make_scenes(tmp_path / "c", seed=6, **SMALL)
     assert a == tmp_path / "a"
-    assert _tree_bytes(a) == _tree_bytes(b)
-    assert _tree_bytes(a) != _tree_bytes(c)
+    assert tree_bytes(a) == tree_bytes(b)
+    assert tree_bytes(a) != tree_bytes(c)
     jpgs = sorted(a.glob("*.jpg"))
     assert len(jpgs) == 12
     with Image.open(jpgs[0]) as image:
@@ -60,7 +48,7 @@ def test_truth_is_the_demo_format_and_agrees_with_sidecars(tmp_path):
         assert positives == [t for t in TAGS if t in positives]  # tag order, no repeats
         assert set(hidden) <= set(positives)
         assert sorted(visible + hidden) == sorted(positives)
-        assert _sidecar(folder, rel) == visible
+        assert sidecar(folder, rel) == visible
         assert visible, f"{rel}: all tags hidden"
         assert not {"facing-left", "facing-right"} <= set(positives)
 
@@ -89,7 +77,7 @@ def test_refuses_foreign_folder_and_the_demo_but_reuses_a_finished_one(tmp_path)
         make_scenes(demo, **SMALL)
 
     folder = make_scenes(tmp_path / "s", **SMALL)
-    before = _tree_bytes(folder)
+    before = tree_bytes(folder)
     assert make_scenes(folder, **SMALL) == folder
-    assert _tree_bytes(folder) == before
+    assert tree_bytes(folder) == before
     assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".")] == []

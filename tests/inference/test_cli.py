@@ -22,6 +22,25 @@ def with_model(collection, model_kit):
     return collection
 
 
+def _refusals(*cases):
+    """Parametrize a test over (argv, words): extra arguments, and what the error must say."""
+    return pytest.mark.parametrize(("argv", "words"), list(cases))
+
+
+def _use_fake_trainer(monkeypatch, *, mode=None, model=None):
+    """Train with fake_trainer.py (the real arguments); mode/model: its FAKE_TRAINER_* settings."""
+    real = train_runner.build_fit_command
+    monkeypatch.setattr(
+        train_runner,
+        "build_fit_command",
+        lambda *a, **k: [sys.executable, str(FAKE), *real(*a, **k)[3:]],
+    )
+    if mode is not None:
+        monkeypatch.setenv("FAKE_TRAINER_MODE", mode)
+    if model is not None:
+        monkeypatch.setenv("FAKE_TRAINER_MODEL", model)
+
+
 def _json_run(capsys, *argv):
     code = main(list(argv))
     captured = capsys.readouterr()
@@ -93,13 +112,10 @@ def test_suggest_queues_by_order_tag_and_image(with_model, capsys):
     assert len(listed) == 2 and all("% likely  (shown from 50%" in line for line in listed)
 
 
-@pytest.mark.parametrize(
-    ("argv", "words"),
-    [
-        (["--tag", "unicorn"], "no scores for tag 'unicorn'"),
-        (["--image", "../outside.jpg"], "leaves the collection"),
-        (["--image", "missing.jpg"], "not in the collection: missing.jpg"),
-    ],
+@_refusals(
+    (["--tag", "unicorn"], "no scores for tag 'unicorn'"),
+    (["--image", "../outside.jpg"], "leaves the collection"),
+    (["--image", "missing.jpg"], "not in the collection: missing.jpg"),
 )
 def test_suggest_queue_filters_refuse_bad_input(with_model, capsys, argv, words):
     assert main(["suggest", str(with_model.root), *argv]) == 2
@@ -176,13 +192,7 @@ def test_similar_lists_k_images(with_model, capsys):
 
 
 def test_train_runs_registers_and_scores(collection, model_kit, capsys, monkeypatch):
-    real = train_runner.build_fit_command
-
-    def fake_command(*args, **kwargs):
-        return [sys.executable, str(FAKE), *real(*args, **kwargs)[3:]]
-
-    monkeypatch.setattr(train_runner, "build_fit_command", fake_command)
-    monkeypatch.setenv("FAKE_TRAINER_MODEL", str(model_kit.dir))
+    _use_fake_trainer(monkeypatch, model=str(model_kit.dir))
     assert main(["train", str(collection.root), "--epochs", "1", "--device", "cpu"]) == 0
     captured = capsys.readouterr()
     assert "registered and active" in captured.err and "100.0%" in captured.err
@@ -198,13 +208,7 @@ def test_train_runs_registers_and_scores(collection, model_kit, capsys, monkeypa
 
 
 def test_train_failure_leaves_no_model(collection, model_kit, capsys, monkeypatch):
-    real = train_runner.build_fit_command
-    monkeypatch.setattr(
-        train_runner,
-        "build_fit_command",
-        lambda *a, **k: [sys.executable, str(FAKE), *real(*a, **k)[3:]],
-    )
-    monkeypatch.setenv("FAKE_TRAINER_MODE", "error")
+    _use_fake_trainer(monkeypatch, mode="error")
     assert main(["train", str(collection.root)]) == 1
     assert "CUDA out of memory" in capsys.readouterr().err
     assert collection.models() == []
@@ -224,13 +228,7 @@ def test_train_passes_augment_and_unknown_weight_only_when_given(
     collection, capsys, monkeypatch, extra, expected
 ):
     """Unset, the trainer picks its per-device default: the app sends no flag at all."""
-    real = train_runner.build_fit_command
-    monkeypatch.setattr(
-        train_runner,
-        "build_fit_command",
-        lambda *a, **k: [sys.executable, str(FAKE), *real(*a, **k)[3:]],
-    )
-    monkeypatch.setenv("FAKE_TRAINER_MODE", "error")
+    _use_fake_trainer(monkeypatch, mode="error")
     assert main(["train", str(collection.root), *extra]) == 1
     (argv_file,) = (Path(collection.data_dir) / "models").glob("*.argv")
     argv = json.loads(argv_file.read_text())
@@ -238,13 +236,10 @@ def test_train_passes_augment_and_unknown_weight_only_when_given(
     assert {flag: argv[argv.index(flag) + 1] for flag in flags if flag in argv} == expected
 
 
-@pytest.mark.parametrize(
-    ("argv", "words"),
-    [
-        (["--unknown-weight", "1.5"], "outside 0..1"),
-        (["--unknown-weight", "lots"], "not a number"),
-        (["--augment", "colour"], "invalid choice"),
-    ],
+@_refusals(
+    (["--unknown-weight", "1.5"], "outside 0..1"),
+    (["--unknown-weight", "lots"], "not a number"),
+    (["--augment", "colour"], "invalid choice"),
 )
 def test_train_refuses_bad_training_options(collection, capsys, argv, words):
     with pytest.raises(SystemExit) as info:
