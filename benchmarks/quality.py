@@ -198,28 +198,49 @@ def run_one(job: dict) -> dict[str, float]:
     folder = Path(job["folder"])
     rels = [p.relative_to(folder).as_posix() for p in result.paths]
     full, visible = label_matrices(folder, result.tags, rels)
-    unknown = ~visible
-    hidden = full[unknown]
-    from models.manifest import Manifest
-    from training.calibration import apply_calibration
-
-    shown = apply_calibration(result.oof_probs, Manifest.read(result.model_dir).calibration)
-    row = unknown_metrics(shown[unknown], hidden, job["cut"])
-    row["ECE raw"] = expected_calibration_error(result.oof_probs[unknown], hidden)
-    row["ECE e-n"] = expected_calibration_error(elkan_noto(result.oof_probs, visible)[unknown], hidden)
-    row["in-sample AP"] = average_precision(result.insample_probs[unknown], hidden)
-    blend = (result.oof_probs[unknown] + result.insample_probs[unknown]) / 2
-    row["blend AP"] = average_precision(blend, hidden)
-    row["blend ECE"] = expected_calibration_error(blend, hidden)
+    row = score_run(result.oof_probs, result.insample_probs, full, visible, job["cut"])
     row["s/run"] = seconds
     row["peak GB"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1e6
-    row["_reliability"] = reliability(shown[unknown], hidden)
     if job.get("save_scores"):
         target = Path(job["save_scores"]) / f"{job['key'].replace(': ', '-')}-{job['seed']}.npz"
         target.parent.mkdir(parents=True, exist_ok=True)
-        np.savez_compressed(target, oof=result.oof_probs, shown=shown, insample=result.insample_probs,
-                            full=full, visible=visible, tags=np.array(result.tags))
+        np.savez_compressed(target, oof=result.oof_probs, insample=result.insample_probs,
+                            full=full, visible=visible, tags=np.array(result.tags),
+                            seconds=seconds, peak_gb=row["peak GB"])
     return row
+
+
+def score_run(oof: np.ndarray, insample: np.ndarray, full: np.ndarray, visible: np.ndarray,
+              cut: float) -> dict:
+    """Every column but time and memory, from one run's scores (the trainer's map fitted as it does)."""
+    from training.calibration import apply_calibration, fit_calibration
+
+    unknown = ~visible
+    hidden = full[unknown]
+    shown = apply_calibration(oof, fit_calibration(oof, visible, unknown))
+    row = unknown_metrics(shown[unknown], hidden, cut)
+    row["ECE raw"] = expected_calibration_error(oof[unknown], hidden)
+    row["ECE e-n"] = expected_calibration_error(elkan_noto(oof, visible)[unknown], hidden)
+    row["in-sample AP"] = average_precision(insample[unknown], hidden)
+    blend = (oof[unknown] + insample[unknown]) / 2
+    row["blend AP"] = average_precision(blend, hidden)
+    row["blend ECE"] = expected_calibration_error(blend, hidden)
+    row["_reliability"] = reliability(shown[unknown], hidden)
+    return row
+
+
+def rows_from_scores(paths: list[Path], cut: float) -> dict[str, list[dict]]:
+    """Rows recomputed from --save-scores files (named COLLECTION-RECIPE-SEED.npz)."""
+    rows: dict[str, list[dict]] = {}
+    for path in sorted(paths):
+        collection, rest = path.stem.split("-", 1)
+        recipe = rest.rsplit("-", 1)[0]
+        with np.load(path) as saved:
+            row = score_run(saved["oof"], saved["insample"], saved["full"], saved["visible"], cut)
+            row["s/run"] = float(saved["seconds"]) if "seconds" in saved else np.nan
+            row["peak GB"] = float(saved["peak_gb"]) if "peak_gb" in saved else np.nan
+        rows.setdefault(f"{collection}: {recipe}", []).append(row)
+    return rows
 
 
 def fmt(values: list[float], key: str) -> str:
@@ -272,7 +293,15 @@ def main() -> int:
     parser.add_argument("--save-scores", type=Path,
                         help="keep each run's scores and labels here (npz) to study calibration")
     parser.add_argument("--table", type=Path, nargs="+", help="only print the tables of --json files")
+    parser.add_argument("--from-scores", type=Path, nargs="+",
+                        help="only recompute the tables from --save-scores files (the map refitted "
+                             "by the current training.calibration)")
     args = parser.parse_args()
+    if args.from_scores:
+        rows = rows_from_scores(args.from_scores, args.cut)
+        print_table(rows, f"suggestion quality recomputed from saved scores, cut {args.cut:.0%}",
+                    args.reliability)
+        return 0
     if args.table:
         merged: dict[str, list[dict]] = {}
         for path in args.table:

@@ -10,8 +10,8 @@ missing-at-random assumption: the hidden positives are a random sample of all
 positives, so their out-of-fold scores are distributed like those of the
 tagged positives. Per score bin b, with L_b tagged positives and U_b untagged
 pairs, the untagged pairs hold about κ·L_b hidden positives, where κ = hidden
-/ tagged is read off the purest bin (the one with the most tagged positives
-per untagged pair, where the untagged pairs are nearly all hidden positives).
+/ tagged is read off the top of the score range (the fewest highest bins that
+hold 200 untagged pairs, where those are nearly all hidden positives).
 So P(true | b) ≈ κ·L_b / U_b, made monotone (pool-adjacent-violators) and
 stored as a piecewise-linear map in the manifest, which the app applies to
 every score it shows. Rejections and confirmed images are known, never
@@ -27,7 +27,8 @@ from clml_desktop.inference.score_map import apply_score_map as apply_calibratio
 __all__ = ["apply_calibration", "fit_calibration", "isotonic"]
 
 BIN_WIDTH = 0.05
-MIN_TAGGED_IN_ANCHOR = 20  # the purest bin must rest on this many tagged positives
+MIN_TAGGED_IN_ANCHOR = 20  # the anchor must rest on this many tagged positives
+MIN_UNTAGGED_IN_ANCHOR = 200  # ... and this many untagged pairs
 
 
 def isotonic(values: np.ndarray, weights: np.ndarray) -> np.ndarray:
@@ -62,10 +63,15 @@ def fit_calibration(probs: np.ndarray, tagged: np.ndarray, untagged: np.ndarray)
     untagged_in = np.bincount(which[untagged], minlength=bins).astype(float)
     score_sum = np.bincount(which[untagged], weights=p[untagged], minlength=bins)
     usable = untagged_in > 0
-    anchors = usable & (tagged_in >= MIN_TAGGED_IN_ANCHOR)
+    # The anchor: the fewest top bins that hold MIN_UNTAGGED_IN_ANCHOR untagged pairs. Fewer
+    # make κ noise (a top bin with 24 tagged and 3 untagged pairs said κ = 0.12 on the scenes
+    # collection, true 0.67); many more let true negatives in and push κ up (ADR 0018).
+    tagged_top = np.cumsum(tagged_in[::-1])
+    untagged_top = np.cumsum(untagged_in[::-1])
+    anchors = (untagged_top >= MIN_UNTAGGED_IN_ANCHOR) & (tagged_top >= MIN_TAGGED_IN_ANCHOR)
     if not anchors.any():
         return None
-    kappa = float(np.min(untagged_in[anchors] / tagged_in[anchors]))
+    kappa = float(np.min(untagged_top[anchors] / tagged_top[anchors]))
     share = np.where(usable, kappa * tagged_in / np.maximum(untagged_in, 1), 0.0)
     share = np.clip(share[usable], 0.0, 1.0)
     # A strictly rising map keeps the model's order (review queues, AP): a ramp of at most

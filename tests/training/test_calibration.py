@@ -71,3 +71,12 @@ def test_too_few_tagged_positives_fit_no_map():
 
 def test_isotonic_pools_adjacent_violators():
     assert isotonic(np.array([0.1, 0.3, 0.2, 0.4]), np.ones(4)).tolist() == pytest.approx([0.1, 0.25, 0.25, 0.4])
+
+
+def test_a_sparse_top_bin_does_not_decide_how_many_tags_are_hidden():
+    """On the scenes collection a top bin of 24 tagged and 3 untagged pairs once set κ = 0.12."""
+    score, tagged, _ = missing_tags(0)
+    score = np.vstack([score, np.full((27, 1), 0.97)])  # above every other score
+    tagged = np.vstack([tagged, np.ones((24, 1), bool), np.zeros((3, 1), bool)])
+    found = fit_calibration(score, tagged, ~tagged)
+    assert 0.6 < found["kappa"] < 0.9  # hidden per tagged is 0.4 / 0.6 here
