@@ -26,6 +26,8 @@ images from their out-of-fold scores, the scores suggestions are made from:
 - s/run: wall seconds of one fit (both cores shared by `--jobs` runs).
 
     python benchmarks/quality.py                                  # the shipped CPU recipe, demo, 3 seeds
+    python benchmarks/quality.py --collection demo scenes --save-scores S   # ADR 0018's table (~40 min)
+    python benchmarks/quality.py --from-scores S/*.npz --reliability        # its tables again, from the scores
     python benchmarks/quality.py --collection demo scenes --recipe shipped "noaug=augment:none"
     python benchmarks/quality.py --recipe "e16=epochs:16" --seeds 0 1 2 --reliability
     python benchmarks/quality.py --json a.json ... ; python benchmarks/quality.py --table a.json b.json
@@ -56,7 +58,7 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from clml_desktop.collection.demo import TRUTH_FILE, make_demo  # noqa: E402
+from clml_desktop.collection.demo import DEMO_IMAGES, TRUTH_FILE, make_demo  # noqa: E402
 from training.cli import CPU_DEFAULTS, GPU_DEFAULTS  # noqa: E402
 from training.metrics import average_precision, recall_at_precision  # noqa: E402
 
@@ -278,8 +280,8 @@ def print_table(rows: dict[str, list[dict]], title: str, show_reliability: bool)
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--collection", nargs="+", choices=("demo", "scenes"), default=["demo"])
-    parser.add_argument("--images", type=int, default=300,
-                        help="images per collection (300: the bundled demo's size)")
+    parser.add_argument("--images", type=int, default=DEMO_IMAGES,
+                        help=f"images per collection (default {DEMO_IMAGES:,}: the bundled demo's size)")
     parser.add_argument("--recipe", nargs="+", default=["shipped"],
                         help="NAME=key:value,... over the CPU defaults ('shipped' alone: the defaults)")
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
