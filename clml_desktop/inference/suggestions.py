@@ -118,10 +118,12 @@ class SuggestionSet:
                 f"model {row.id}: cached predictions have {probs.shape[1]} scores per image "
                 f"but the model has {len(model_tags)} tags; rerun suggest to rescore"
             )
-        # What the network says is "likely tagged"; shown is "likely true" (score_map, ADR 0018).
-        probs = apply_score_map(probs, score_map)
         scores = probs[:, columns] if len(image_ids) else np.zeros((0, len(columns)), np.float32)
         states = _states(store, image_ids, tagmap.tag_ids, len(tagmap.new_columns))
+        # The network says "likely tagged"; for an untagged pair a person reads "likely true",
+        # which the model's map gives (ADR 0018). It was fitted on untagged pairs only, so a
+        # positive keeps the network's own score ("looks wrong" below 5% means what it did).
+        scores = np.where(states == 0, apply_score_map(scores, score_map), scores)
         path_of = {img.id: img.path for img in store.images()}
         return cls(
             model_id=row.id,

@@ -209,7 +209,11 @@ def test_the_models_calibration_map_decides_the_shown_percentage(scored, model_k
     finally:
         manifest_path.write_text(original, encoding="utf-8")
     expected = np.interp(plain.scores, [0.0, 0.5, 1.0], [0.0, 0.8, 1.0])
-    assert np.allclose(mapped.scores, expected, atol=1e-6)
+    unknown = mapped.states == 0
+    assert np.allclose(mapped.scores[unknown], expected[unknown], atol=1e-6)
+    # Fitted on untagged pairs only: a positive keeps the network's score ("looks wrong" stays meaningful).
+    assert np.array_equal(mapped.scores[~unknown], plain.scores[~unknown])
+    assert (~unknown).any()
     row, col = mapped._row_of[scored.image_by_path("large.jpg").id], mapped.tag_names.index("dog")
     assert plain.scores[row, col] == pytest.approx(0.45) and mapped.scores[row, col] == pytest.approx(0.72)
     shown = {(p.path, p.tag) for p in mapped.unknown_pairs() if p.passes}
