@@ -9,8 +9,9 @@
 #   4. inference benchmarks/inference.py --device cuda: onnxruntime's CUDA provider
 #                vs torch CUDA eager (torch alone when this onnxruntime has no
 #                CUDA provider; the log says why)
-#   5. quality   benchmarks/quality.py --device cuda: the six loss settings x 3 seeds
-#                on the demo collection (ResNet18, 64 px, random init: no internet)
+#   5. quality   benchmarks/quality.py --device cuda: the CPU recipe with and
+#                without SPLC + CLML, 3 seeds, on the demo and scenes collections
+#                (ResNet18, 64 px, random init: no internet; AMP as the trainer)
 #   6. smoke     demo collection -> `train --device cuda` (ResNet18, random init,
 #                a few epochs) -> `suggest --json`: recall/precision of the
 #                hidden tags, i.e. that training on the GPU learns something
@@ -143,6 +144,9 @@ step env 20 env_report
 step pytest 90 "$PY" -m pytest -m gpu -q -p no:cacheprovider --continue-on-collection-errors tests
 step clml_loss 90 "$PY" benchmarks/clml_loss.py --repeats 20
 step inference 120 "$PY" benchmarks/inference.py --device cuda --skip-similarity --skip-e2e --rounds 10
-step quality 200 "$PY" benchmarks/quality.py --device "$DEVICE" --size 64 --epochs 6 --images 160 --new-images 40 --threads 4 --json "$OUT/quality.json"
+step quality 200 "$PY" benchmarks/quality.py --device "$DEVICE" --collection demo scenes --jobs 1 --threads 4 \
+  --recipe "bce=arch:resnet18,image_size:64,epochs:10,loss:bce,clml_lambda:0,augment:auto" \
+           "splc+clml=arch:resnet18,image_size:64,epochs:10,loss:splc,clml_lambda:1,augment:auto" \
+  --json "$OUT/quality.json"
 step smoke 90 smoke
 echo "done after $SECONDS s" | tee -a "$SUMMARY"
