@@ -2,12 +2,8 @@
 # Sets up everything CLML Desktop needs on a Linux machine: the system
 # libraries Qt needs (offscreen and under Xvfb), a .venv with the app, the
 # trainer and the test tools. Re-running it only installs what is missing.
+# Sourcing it only defines the steps below (tests/test_setup_script.py).
 set -euo pipefail
-cd "$(dirname "$0")/.."
-
-PY=${PYTHON:-python3}
-VENV=.venv
-STAMP=$VENV/.installed
 
 # Debian package -> a file that proves it is present.
 declare -A SYSLIBS=(
@@ -19,27 +15,59 @@ declare -A SYSLIBS=(
   [libxcb-randr0]=libxcb-randr.so.0 [libxcb-render-util0]=libxcb-render-util.so.0
   [libxcb-image0]=libxcb-image.so.0 [libxcb-xkb1]=libxcb-xkb.so.1
 )
-missing=()
-for pkg in "${!SYSLIBS[@]}"; do
-  ldconfig -p 2>/dev/null | grep -q "${SYSLIBS[$pkg]}" || missing+=("$pkg")
-done
-fc-list 2>/dev/null | grep -q . || missing+=(fonts-dejavu-core)
-if [ ${#missing[@]} -gt 0 ]; then
-  if command -v apt-get >/dev/null 2>&1; then
-    SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO="sudo"
-    echo "setup: installing system libraries for Qt: ${missing[*]}"
-    $SUDO apt-get update -qq
-    DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"
-  else
-    echo "setup: please install the Qt runtime libraries: ${missing[*]}" >&2
-  fi
-fi
 
-if [ ! -x "$VENV/bin/python" ]; then
-  "$PY" -m venv "$VENV"
-fi
-if [ ! -f "$STAMP" ] || [ pyproject.toml -nt "$STAMP" ] || [ scripts/setup.sh -nt "$STAMP" ]; then
-  "$VENV/bin/python" -m pip install -q --upgrade pip
-  "$VENV/bin/python" -m pip install -q -e ".[dev]"
-  touch "$STAMP"
+# Prints the Debian packages that are missing, one a line.
+# Each listing is read whole into a variable and then searched: piping it into
+# `grep -q` under pipefail fails whenever grep stops early and the lister dies
+# of SIGPIPE (any listing over 64 KB), which made present libraries "missing".
+# ldconfig lives in /sbin, which a user's PATH may lack; a fake first on PATH wins.
+missing_system_packages() {
+  local libs fonts pkg
+  libs=$(PATH="$PATH:/usr/sbin:/sbin" ldconfig -p 2>/dev/null || true)
+  for pkg in "${!SYSLIBS[@]}"; do
+    grep -qF -- "${SYSLIBS[$pkg]}" <<<"$libs" || echo "$pkg"
+  done
+  fonts=$(fc-list 2>/dev/null || true)
+  grep -q . <<<"$fonts" || echo fonts-dejavu-core
+}
+
+# Installs the missing system packages with apt-get (sudo when not root),
+# or names them where there is no apt-get.
+ensure_system_packages() {
+  local missing sudo=""
+  mapfile -t missing < <(missing_system_packages)
+  [ ${#missing[@]} -gt 0 ] || return 0
+  if ! command -v apt-get >/dev/null 2>&1; then
+    echo "setup: please install the Qt runtime libraries: ${missing[*]}" >&2
+    return 0
+  fi
+  [ "$(id -u)" -ne 0 ] && sudo="sudo"
+  echo "setup: installing system libraries for Qt: ${missing[*]}"
+  $sudo apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}"
+}
+
+# Creates .venv and installs the app with its extras, again only when
+# pyproject.toml or this script changed since the last install.
+ensure_venv() {
+  local py=${PYTHON:-python3} venv=.venv
+  local stamp=$venv/.installed
+  if [ ! -x "$venv/bin/python" ]; then
+    "$py" -m venv "$venv"
+  fi
+  if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ] || [ scripts/setup.sh -nt "$stamp" ]; then
+    "$venv/bin/python" -m pip install -q --upgrade pip
+    "$venv/bin/python" -m pip install -q -e ".[dev]"
+    touch "$stamp"
+  fi
+}
+
+main() {
+  cd "$(dirname "${BASH_SOURCE[0]}")/.."
+  ensure_system_packages
+  ensure_venv
+}
+
+if [ "${BASH_SOURCE[0]}" = "$0" ]; then
+  main "$@"
 fi
