@@ -7,7 +7,7 @@ suggestions; `--confirmed-only` says so explicitly). `--with-suggestions`
 adds the active model's suggestions: exactly the pairs the window shows, at
 least as likely as the collection's minimum likelihood or the tag's own cut
 (`clml-desktop settings`); scores are kept in json and csv-long. Files that cannot be written safely are listed on
-stderr and skipped; the command fails only when nothing sensible can be done.
+stderr and skipped, and the exit code says so (`exit_codes`): 0 done, 3 partly done, 1 nothing written.
 """
 
 from __future__ import annotations
@@ -16,7 +16,8 @@ import argparse
 import sys
 from pathlib import Path
 
-from clml_desktop.collection.exporting import EXPORT_FORMATS, XMP_NAMINGS
+from clml_desktop.cli import exit_codes
+from clml_desktop.collection.exporting import EXPORT_FORMATS, XMP_NAMINGS, ExportSummary
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
@@ -25,6 +26,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         "export",
         help="write the collection's labels as tag files or a training set",
         description="Export labels atomically; the first in-place overwrite of a file keeps a backup in .clml/backup/.",
+        epilog=exit_codes.HELP,
     )
     parser.add_argument("folder", type=Path, help="the collection folder")
     parser.add_argument("--format", required=True, choices=EXPORT_FORMATS, help="output format")
@@ -66,22 +68,22 @@ def run(args: argparse.Namespace) -> int:
 
     if not args.in_place and args.out is None:
         print("clml-desktop export: give --out PATH (or --in-place for sidecar formats)", file=sys.stderr)
-        return 1
+        return exit_codes.FAILED
     try:
         image_ids = _ids(args.image_ids)
     except ValueError:
         print(f"clml-desktop export: --image-ids must be numbers separated by commas, not {args.image_ids!r}",
               file=sys.stderr)
-        return 1
+        return exit_codes.FAILED
     if not CollectionStore.exists(args.folder):
         print(f"clml-desktop export: {args.folder} was never scanned; run `clml-desktop scan {args.folder}` first",
               file=sys.stderr)
-        return 1
+        return exit_codes.FAILED
     try:
         store = CollectionStore.open(args.folder)
     except StoreError as exc:
         print(f"clml-desktop export: {exc}", file=sys.stderr)
-        return 1
+        return exit_codes.FAILED
     with store:
         suggestions = None
         if args.with_suggestions:
@@ -91,7 +93,7 @@ def run(args: argparse.Namespace) -> int:
                     "train one (clml-desktop train) or export without --with-suggestions",
                     file=sys.stderr,
                 )
-                return 1
+                return exit_codes.FAILED
             from clml_desktop.inference.errors import InferenceError
             from clml_desktop.inference.suggestions import suggestions_for_export
 
@@ -99,7 +101,7 @@ def run(args: argparse.Namespace) -> int:
                 suggestions = suggestions_for_export(store, min_score=args.min_score)
             except InferenceError as exc:
                 print(f"clml-desktop export: no suggestions from the active model: {exc}", file=sys.stderr)
-                return 1
+                return exit_codes.FAILED
         try:
             summary = export_labels(
                 store, args.format, out=args.out, in_place=args.in_place, image_ids=image_ids,
@@ -108,16 +110,33 @@ def run(args: argparse.Namespace) -> int:
             )
         except (FormatError, StoreError, OSError) as exc:
             print(f"clml-desktop export: {exc}", file=sys.stderr)
-            return 1
+            return exit_codes.FAILED
         where = "next to the images" if args.in_place else str(args.out)
         print(
             f"exported {summary.images:,} images as {args.format} {where}: {len(summary.files_written):,} files "
             f"written, {summary.files_unchanged:,} unchanged, {len(summary.backups):,} originals backed up "
             f"in {Path(store.data_dir) / 'backup'}"
         )
-        for problem in summary.problems:
-            print(f"problem: {problem}", file=sys.stderr)
-        if summary.problems:
-            print(f"{len(summary.problems):,} files skipped (listed on stderr)")
-        nothing = not summary.files_written and not summary.files_unchanged
-        return 1 if nothing and summary.problems else 0
+        return _report_problems(summary)
+
+
+def _report_problems(summary: ExportSummary) -> int:
+    """List each file that was not written on stderr and return the exit code.
+
+    A script (or `make run`) must not take a partly failed export, e.g. on a
+    full disk, for a finished one, so problems never end in exit code 0.
+    """
+    for problem in summary.problems:
+        print(f"problem: {problem}", file=sys.stderr)
+    if summary.problems:
+        print(f"{len(summary.problems):,} files skipped (listed on stderr)")
+    outcome = summary.outcome
+    if outcome == "partial":
+        print(f"clml-desktop export: partly done: {len(summary.problems):,} problems, listed above "
+              f"(exit code {exit_codes.PARTIAL})", file=sys.stderr)
+        return exit_codes.PARTIAL
+    if outcome == "failed":
+        print(f"clml-desktop export: nothing was written: {len(summary.problems):,} problems, listed above",
+              file=sys.stderr)
+        return exit_codes.FAILED
+    return exit_codes.DONE

@@ -52,6 +52,21 @@ class ExportSummary:
     backups: list[Path] = field(default_factory=list)
     problems: list[Problem] = field(default_factory=list)
 
+    @property
+    def outcome(self) -> str:
+        """"done", "partial" or "failed", for the caller's exit code and message.
+
+        Every problem is a file the export meant to write and did not (a write
+        failed, or a sidecar was left untouched to keep a person's tags), so any
+        problem makes the export partial; with nothing written or found up to
+        date beside it, the export failed. An export with nothing to write is done.
+        """
+        if not self.problems:
+            return "done"
+        if self.files_written or self.files_unchanged:
+            return "partial"
+        return "failed"
+
 
 def _with_suggestions(
     labels: dict[str, ImageLabels], suggestions: Mapping[str, Sequence[Suggestion]], keep_apart: bool

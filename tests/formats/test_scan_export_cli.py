@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
+
+import pytest
 
 from clml_desktop.app import main
 
@@ -76,3 +79,60 @@ def test_export_xmp_naming_names_new_sidecars(folder, capsys):
     assert main(["export", str(folder), "--format", "xmp", "--in-place", "--xmp-naming", "name.xmp"]) == 0
     assert "<rdf:li>cat</rdf:li>" in (folder / "a.xmp").read_text(encoding="utf-8")
     assert not (folder / "a.jpg.xmp").exists()
+
+
+def _disk_full_for(monkeypatch, names: set[str]) -> None:
+    """Make the export's atomic writer fail with ENOSPC for files named in `names`."""
+    import errno
+    import os
+
+    from clml_desktop.collection import exporting
+
+    real_write = exporting.atomic_write_bytes
+
+    def write(target, data):
+        if Path(target).name in names:
+            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), str(target))
+        real_write(target, data)
+
+    monkeypatch.setattr(exporting, "atomic_write_bytes", write)
+
+
+def test_export_exits_3_when_some_files_fail_and_names_them(folder, tmp_path, capsys, monkeypatch):
+    (folder / "a.txt").write_text("cat", encoding="utf-8")
+    (folder / "b.txt").write_text("dog", encoding="utf-8")
+    assert main(["scan", str(folder)]) == 0
+    _disk_full_for(monkeypatch, {"b.txt"})
+    out = tmp_path / "tags"
+    assert main(["export", str(folder), "--format", "txt", "--out", str(out)]) == 3
+    err = capsys.readouterr().err
+    assert f"{out / 'b.txt'}: cannot write: No space left on device" in err
+    assert "partly done" in err
+    assert (out / "a.txt").read_text(encoding="utf-8") == "cat" and not (out / "b.txt").exists()
+
+
+def test_export_exits_1_when_every_file_fails(folder, tmp_path, capsys, monkeypatch):
+    (folder / "a.txt").write_text("cat", encoding="utf-8")
+    assert main(["scan", str(folder)]) == 0
+    _disk_full_for(monkeypatch, {"labels.json"})
+    out = tmp_path / "labels.json"
+    assert main(["export", str(folder), "--format", "json", "--out", str(out)]) == 1
+    err = capsys.readouterr().err
+    assert f"{out}: cannot write: No space left on device" in err and "nothing was written" in err
+
+
+def test_a_clean_export_exits_0(folder, tmp_path, capsys):
+    (folder / "a.txt").write_text("cat", encoding="utf-8")
+    assert main(["scan", str(folder)]) == 0
+    out = tmp_path / "tags"
+    assert main(["export", str(folder), "--format", "txt", "--out", str(out)]) == 0
+    assert main(["export", str(folder), "--format", "txt", "--out", str(out)]) == 0  # all unchanged
+    assert capsys.readouterr().err == ""
+
+
+def test_export_help_documents_the_exit_codes(capsys):
+    with pytest.raises(SystemExit):
+        main(["export", "--help"])
+    text = " ".join(capsys.readouterr().out.split())
+    assert "0 every file written or already up to date" in text
+    assert "3 partly done" in text and "1 nothing written" in text
