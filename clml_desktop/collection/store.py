@@ -483,7 +483,11 @@ class CollectionStore:
         state: str | None,
         source: str,
         description: str,
+        *,
+        only_from: str | None = None,
     ) -> int | None:
+        """Move (image, tag) pairs to `state` as one edit; with `only_from`, only the
+        pairs now in that state change (and an unknown tag is never created)."""
         ids = _id_list(image_ids)
         if state is not None and str(source) not in _SOURCES:
             raise StoreError(
@@ -493,13 +497,23 @@ class CollectionStore:
             return None
 
         def body(conn: sqlite3.Connection, edit_id: int) -> None:
-            if state is None:
+            if state is None or only_from is not None:
                 tag_id = tag_table.lookup(conn, tag)
                 if tag_id is None:
                     return
             else:
                 tag_id = tag_table.resolve(conn, tag, edit_id)
-            plan = label_plan.plan(conn, ((i, tag_id, state, source) for i in ids))
+            targets = ids
+            if only_from is not None:
+                now_in = {
+                    r[0]
+                    for r in conn.execute(
+                        "SELECT image_id FROM labels WHERE tag_id = ? AND state = ?",
+                        (tag_id, only_from),
+                    )
+                }
+                targets = [i for i in ids if i in now_in]
+            plan = label_plan.plan(conn, ((i, tag_id, state, source) for i in targets))
             edit_log.log_label_changes(conn, edit_id, plan.rows)
 
         return self._edit(description, body)
@@ -519,9 +533,24 @@ class CollectionStore:
     def remove_tag(
         self, image_ids: int | Iterable[int], tag: str | int, description: str | None = None
     ) -> int | None:
-        """Make `tag` unknown on the images again; one undo step."""
+        """A person says `tag` is not on the images: where it is positive it becomes a
+        rejection (negative, source manual), exactly as `reject_tag` makes it, so it is
+        not suggested again and trains as a known negative (ADR 0019). Images without
+        the tag are left as they are. One undo step, which brings the positives back
+        with their source and place."""
         ids = _id_list(image_ids)
         text = description or f"Remove “{tag}” from {_plural(len(ids), 'image')}"
+        return self._set_state(
+            ids, tag, NEGATIVE, LabelSource.MANUAL.value, text, only_from=POSITIVE
+        )
+
+    def forget_tag(
+        self, image_ids: int | Iterable[int], tag: str | int, description: str | None = None
+    ) -> int | None:
+        """Make `tag` unknown on the images again (neither positive nor rejected), e.g.
+        to take back a rejection; one undo step."""
+        ids = _id_list(image_ids)
+        text = description or f"Forget “{tag}” on {_plural(len(ids), 'image')}"
         return self._set_state(ids, tag, None, "", text)
 
     def reject_tag(

@@ -33,7 +33,10 @@ class BatchBar(QWidget):
         self.add_button = QPushButton("Add", self)
         self.add_button.setToolTip("Add the tag to every selected image (Enter)")
         self.remove_button = QPushButton("Remove", self)
-        self.remove_button.setToolTip("Remove the tag from every selected image (back to unknown)")
+        self.remove_button.setToolTip(
+            "Remove the tag from the selected images that have it — not on them"
+            " (won't be suggested again; Undo brings it back)"
+        )
         self.reject_button = QPushButton("Reject", self)
         self.reject_button.setToolTip("Mark the tag as not present on every selected image")
         layout = QHBoxLayout(self)

@@ -138,10 +138,10 @@ class TagChip(QWidget):
         self.meta_label.setText(meta)
         self.meta_label.setVisible(bool(meta))
         tips = {
-            "remove": f"Remove '{tag}' from this image",
+            "remove": f"Remove '{tag}' — not on this image (won't be suggested again)",
             "accept": f"Accept '{tag}' (A)",
             "reject": f"Reject '{tag}' (R)",
-            "restore": f"Forget the rejection of '{tag}'",
+            "restore": f"Forget the rejection of '{tag}' (unknown again, may be suggested)",
         }
         for name, button in self.buttons.items():
             button.setToolTip(tips[name])

@@ -287,16 +287,40 @@ class AppContext(QObject):
         )
 
     def remove_tag(self, image_ids: Iterable[int], tag: str) -> bool:
-        """Return `tag` to unknown on the images (neither positive nor rejected)."""
+        """A person says `tag` is not on the images: where it was positive it becomes
+        a rejection, as Reject makes it (ADR 0019); the other images are left alone."""
         ids = [int(i) for i in image_ids]
-        text = f"Removed '{tag}' from {_images_word(len(ids))}"
+        text = f"Removed '{tag}' from {_images_word(len(ids))} (won't be suggested again)"
+        had = self._index_ids_in(ids, tag, POSITIVE)  # what the index can patch; else reload it
         return self._run_edit(
             lambda: self._store.remove_tag(ids, tag, description=text),
             image_ids=ids,
             done=text,
             unchanged=f"'{tag}' was not on {'that image' if len(ids) == 1 else 'those images'}",
+            patch=(had, tag, NEGATIVE) if had else None,
+        )
+
+    def forget_tag(self, image_ids: Iterable[int], tag: str) -> bool:
+        """Return `tag` to unknown on the images (take back a rejection)."""
+        ids = [int(i) for i in image_ids]
+        text = f"Forgot '{tag}' on {_images_word(len(ids))} (unknown again)"
+        return self._run_edit(
+            lambda: self._store.forget_tag(ids, tag, description=text),
+            image_ids=ids,
+            done=text,
+            unchanged=f"'{tag}' was neither on nor rejected there",
             patch=(ids, tag, UNKNOWN),
         )
+
+    def _index_ids_in(self, image_ids: list[int], tag: str, state: int) -> list[int]:
+        """The ids whose (image, tag) pair the label index holds in `state`."""
+        col = self._index.column_of(tag)
+        if col is None:
+            return []
+        rows = self._index.rows_of(image_ids)
+        keep = rows >= 0
+        keep[keep] = self._index.states[rows[keep], col] == state
+        return [i for i, k in zip(image_ids, keep.tolist(), strict=True) if k]
 
     def reject_tag(self, image_ids: Iterable[int], tag: str) -> bool:
         """Mark `tag` as a confirmed negative (a person said: not on these)."""

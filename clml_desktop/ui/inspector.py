@@ -397,7 +397,7 @@ class Inspector(QWidget):
                 chip.removeRequested.connect(self._remove)
                 chip.acceptRequested.connect(self._accept)
                 chip.rejectRequested.connect(self._reject)
-                chip.restoreRequested.connect(self._remove)
+                chip.restoreRequested.connect(self._forget)
                 flow.addWidget(chip)
                 pool.append(chip)
             chip.show()
@@ -407,6 +407,10 @@ class Inspector(QWidget):
     def _remove(self, tag: str) -> None:
         if self._image_id >= 0:
             self.context.remove_tag([self._image_id], tag)
+
+    def _forget(self, tag: str) -> None:
+        if self._image_id >= 0:
+            self.context.forget_tag([self._image_id], tag)
 
     def _accept(self, tag: str) -> None:
         if self._image_id >= 0:

@@ -136,3 +136,19 @@ def test_training_set_lists_labelled_readable_images(store, folder, tmp_path):
                         "negatives": ["dog"], "confirmed": True}
     assert "confirmed" not in lines[2], "an image nobody touched is not confirmed"
     assert write_training_set(store, path, image_ids=[_id(store, "b.png")]) == 1
+
+
+def test_a_removed_tag_is_not_written_and_lossless_formats_keep_it_as_negative(store, folder, tmp_path):
+    """ADR 0019: removing a tag makes a rejection; a negative is not a tag in a caption."""
+    store.remove_tag([_id(store, "a.jpg")], "cat")
+    export_labels(store, "txt", in_place=True)
+    assert (folder / "a.txt").read_text(encoding="utf-8") == "trigger"
+    export_labels(store, "json", out=tmp_path / "l.json")
+    entry = next(e for e in json.loads((tmp_path / "l.json").read_text(encoding="utf-8"))["images"]
+                 if e["path"] == "a.jpg")
+    assert entry["positives"] == ["trigger"] and entry["negatives"] == ["cat"]
+    export_labels(store, "csv-long", out=tmp_path / "l.csv", image_ids=[_id(store, "a.jpg")])
+    assert (tmp_path / "l.csv").read_text(encoding="utf-8").splitlines()[1:] == [
+        "a.jpg,trigger,positive,,original",
+        "a.jpg,cat,negative,,manual",
+    ]

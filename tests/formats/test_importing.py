@@ -242,7 +242,7 @@ def test_a_store_with_history_never_takes_the_baseline_path(folder):
     with _open(folder) as store:
         image = store.image_by_path("b.png").id
         store.add_tag([image], "manual")
-        store.remove_tag([image], "manual")  # no labels left, but two undo steps
+        store.forget_tag([image], "manual")  # no labels left, but two undo steps
         assert not store.is_untouched()
         summary = import_folder(store)
         assert summary.positives_added == 1

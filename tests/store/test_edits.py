@@ -103,7 +103,7 @@ def test_positive_order_is_kept_and_restored_by_undo(store, ids):
         {store.image(image).path: ImageLabels(positives=["trigger", "zebra", "apple"])},
         LabelSource.ORIGINAL,
     )
-    names = lambda: [lab.tag for lab in store.labels_of(image)]  # noqa: E731
+    names = lambda: [lab.tag for lab in store.labels_of(image) if lab.state == "positive"]  # noqa: E731
     assert names() == ["trigger", "zebra", "apple"]
     store.add_tag(image, "new")
     assert names() == ["trigger", "zebra", "apple", "new"]
@@ -318,3 +318,34 @@ def test_edit_changes_read_the_log_back(store, ids):
     edit = store.rename_tag("cat", "feline")
     labels, tags = store.edit_changes(edit)
     assert labels == [] and [(t.old_name, t.new_name) for t in tags] == [("cat", "feline")]
+
+
+def test_removing_a_tag_rejects_it_and_undo_restores_the_positive(store, ids):
+    """Issue 13 / ADR 0019: removal says "not on this image", as Reject does."""
+    store.import_labels(
+        {store.image(ids[0]).path: ImageLabels(positives=["trigger", "zebra", "apple"])},
+        LabelSource.ORIGINAL,
+    )
+    before = [(lab.tag, lab.state, lab.source, lab.position) for lab in store.labels_of(ids[0])]
+    assert store.remove_tag(ids[:3], "zebra") is not None  # only ids[0] had it
+    zebra = {lab.tag: lab for lab in store.labels_of(ids[0])}["zebra"]
+    assert (zebra.state, zebra.source) == ("negative", LabelSource.MANUAL.value)
+    assert store.images_with_tag("zebra", "negative") == [ids[0]]  # the others stay unknown
+    assert store.history(1)[0].label_changes == 1
+    assert store.remove_tag(ids[0], "zebra") is None  # already not there: no undo step
+    assert store.undo().startswith("Remove “zebra”")
+    after = [(lab.tag, lab.state, lab.source, lab.position) for lab in store.labels_of(ids[0])]
+    assert after == before  # the positive is back, with its source and place
+
+
+def test_forget_tag_returns_a_rejection_to_unknown(store, ids):
+    store.reject_tag(ids[:2], "dog")
+    store.add_tag(ids[2], "dog")
+    assert store.forget_tag(ids[:3], "dog") is not None
+    assert store.images_with_tag("dog", "negative") == []
+    assert store.images_with_tag("dog") == []
+    assert store.forget_tag(ids[:3], "dog") is None
+    assert store.forget_tag(ids[0], "no such tag") is None
+    assert store.undo().startswith("Forget “dog”")
+    assert store.images_with_tag("dog", "negative") == ids[:2]
+    assert store.images_with_tag("dog") == [ids[2]]

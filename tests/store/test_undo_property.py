@@ -22,6 +22,7 @@ tags = st.sampled_from(TAGS)
 ops = st.one_of(
     st.tuples(st.just("add"), images, tags),
     st.tuples(st.just("remove"), images, tags),
+    st.tuples(st.just("forget"), images, tags),
     st.tuples(st.just("reject"), images, tags),
     st.tuples(st.just("accept"), images, tags),
     st.tuples(
@@ -70,6 +71,8 @@ def _apply(store: CollectionStore, ids: list[int], op) -> None:
             store.add_tag([ids[i] for i in a], b)
         elif kind == "remove":
             store.remove_tag([ids[i] for i in a], b)
+        elif kind == "forget":
+            store.forget_tag([ids[i] for i in a], b)
         elif kind == "reject":
             store.reject_tag([ids[i] for i in a], b)
         elif kind == "accept":

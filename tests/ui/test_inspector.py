@@ -153,3 +153,49 @@ def test_choosing_a_completion_adds_the_tag(inspector, qtbot):
     widget.completer.activated.emit("sky")
     qtbot.waitUntil(lambda: "sky" in positives(widget), timeout=3000)
     assert widget.add_edit.text() == ""
+
+
+def test_removing_a_tag_the_model_likes_rejects_it(inspector, qtbot):
+    """Issue 13 / ADR 0019: the chip's × says "not on this image": the pair becomes a
+    rejection (negative, manual), is not suggested again, and undo brings the tag back."""
+    from clml_desktop.inference.suggestions import SuggestionSet
+
+    widget, context, info = inspector
+    image = info["ids"][0]
+    context.set_current_image(image)
+    row = context.index.row_of(image)
+    tree = [p for p in SuggestionSet.build(context.store).for_image(image) if p.tag == "tree"]
+    assert tree and tree[0].passes  # the model scores 'tree' high on this image
+    pending_before = int(context.index.pending_counts()[row])
+    rejected_before = int(context.index.tag_counts()[2][context.index.column_of("tree")])
+    assert context.add_tag([image], "tree")
+    qtbot.waitUntil(lambda: "tree" in positives(widget), timeout=3000)
+
+    chip = next(c for c in widget.chips(ChipKind.POSITIVE) if c.tag == "tree")
+    assert "won't be suggested again" in chip.buttons["remove"].toolTip()
+    chip.buttons["remove"].click()
+    qtbot.waitUntil(lambda: "tree" not in positives(widget), timeout=3000)
+    label = {r.tag: r for r in context.store.labels_of(image)}["tree"]
+    assert (label.state, label.source) == ("negative", LabelSource.MANUAL.value)
+    assert "tree" not in [s.tag for s in widget.shown_tags.suggested]
+    assert "tree" not in [p.tag for p in SuggestionSet.build(context.store).for_image(image)]
+    assert context.index.pending_counts()[row] == pending_before - 1  # the grid's badge
+    assert context.index.tag_counts()[2][context.index.column_of("tree")] == rejected_before + 1
+
+    assert context.undo()  # one step: the positive is back, with its source
+    qtbot.waitUntil(lambda: positives(widget) == ["cat", "grass", "tree"], timeout=3000)
+    assert widget.shown_tags.positives[-1] == ("tree", LabelSource.MANUAL.value)
+
+
+def test_restore_on_a_rejected_chip_forgets_the_rejection(inspector, qtbot):
+    widget, context, info = inspector
+    image = info["ids"][1]  # 'tree' is rejected there
+    context.set_current_image(image)
+    widget.set_show_rejected(True)
+    chip = next(c for c in widget.chips(ChipKind.REJECTED) if c.tag == "tree")
+    chip.buttons["restore"].click()
+    qtbot.waitUntil(lambda: "tree" not in widget.shown_tags.rejected, timeout=3000)
+    assert "tree" not in {r.tag for r in context.store.labels_of(image)}
+    assert "tree" in [s.tag for s in widget.shown_tags.suggested]  # unknown, so suggested again
+    assert context.undo()
+    qtbot.waitUntil(lambda: "tree" in widget.shown_tags.rejected, timeout=3000)

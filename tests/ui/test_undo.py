@@ -73,8 +73,12 @@ def test_batch_edit_on_many_images_undoes_in_one_step(qtbot, window, tmp_path):
     window.batch_bar.tag_edit.setText("outdoor")
     window.batch_bar.remove()
     assert len(store.images_with_tag("outdoor")) == 150 - window.grid_model.rowCount()
+    # removing says "not there" (ADR 0019): the removed pairs are rejections now
+    assert len(store.images_with_tag("outdoor", "negative")) == window.grid_model.rowCount()
+    assert "won't be suggested again" in window.batch_bar.remove_button.toolTip()
     assert context.undo()
     assert len(store.images_with_tag("outdoor")) == 150
+    assert store.images_with_tag("outdoor", "negative") == []
 
 
 def test_edit_without_collection_or_with_bad_name_says_why(qtbot, opened, gui_settings):
