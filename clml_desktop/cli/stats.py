@@ -111,6 +111,8 @@ def run(args: argparse.Namespace) -> int:
         with CollectionStore.open(folder) as store:
             if store.fallback_reason:
                 print(f"clml-desktop: {store.fallback_reason}", file=sys.stderr)
+            if store.read_only_reason:
+                print(f"clml-desktop: {store.read_only_reason}", file=sys.stderr)
             if fresh:
                 _first_scan(store, folder)
             data = collect(store)

@@ -140,6 +140,9 @@ def export_labels(
         raise FormatError(f"--in-place writes sidecars; {fmt} is one file, give --out PATH instead")
     if not in_place and out is None:
         raise FormatError(f"exporting {fmt} needs an output path (or --in-place for sidecars)")
+    if in_place and getattr(store, "read_only_reason", None):
+        # Sidecars and backups go into the collection folder, which cannot be written.
+        raise FormatError(f"cannot export in place: {store.read_only_reason}")
     summary = ExportSummary(format=fmt)
     writer = _Writer(store, summary)
     if fmt == "train-jsonl":

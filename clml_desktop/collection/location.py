@@ -11,17 +11,33 @@ import hashlib
 import shutil
 import tempfile
 from pathlib import Path
+from typing import NamedTuple
 
 import platformdirs
 
 DB_NAME = "collection.sqlite"
 DATA_DIR_NAME = ".clml"
 # Only these mean "this folder cannot be written" (EEXIST/ENOTDIR: a file named
-# .clml is in the way); any other error is real and
-# must surface instead of quietly moving the labels somewhere else.
-_NOT_WRITABLE = {
-    errno.EACCES, errno.EPERM, errno.EROFS, errno.ENOSPC, errno.EDQUOT, errno.EEXIST, errno.ENOTDIR
-}
+# .clml is in the way) and choose the per-user fallback. Any other error (a full
+# disk, a quota, an I/O error) is transient: the collection keeps its own store,
+# opened read-only when one exists, and the error is reported, never hidden
+# behind a second, empty store.
+_NOT_WRITABLE = {errno.EACCES, errno.EPERM, errno.EROFS, errno.EEXIST, errno.ENOTDIR}
+_DISK_FULL = {errno.ENOSPC, errno.EDQUOT}
+
+
+class DataDir(NamedTuple):
+    """Where the store lives and why: `fallback_reason` when it is the per-user
+    folder, `read_only_reason` when it can be read but not written."""
+
+    path: Path
+    fallback_reason: str | None = None
+    read_only_reason: str | None = None
+
+
+def _problem(exc: OSError) -> str:
+    text = exc.strerror or str(exc)
+    return f"disk full ({text})" if exc.errno in _DISK_FULL else text
 
 
 def fallback_dir(root: Path) -> Path:
@@ -55,29 +71,32 @@ def _copy_database(source: Path, target: Path) -> None:
     shutil.copy2(source, target)
 
 
-def choose_data_dir(root: Path) -> tuple[Path, str | None]:
-    """Return (data_dir, fallback_reason); the reason is None when `.clml/` is used.
+def choose_data_dir(root: Path) -> DataDir:
+    """Where the store of `root` lives: `.clml/`, or the per-user fallback.
 
-    When `.clml/` cannot be written but already holds a database (the folder
-    became read-only later), that database is copied to the fallback the first
-    time, so no labels are left behind.
+    Only a folder the person cannot write (EACCES/EPERM/EROFS, or a file named
+    .clml in the way) moves the store to the fallback. When `.clml/` cannot be
+    written for such a reason but already holds a database (the folder became
+    read-only later), that database is copied to the fallback the first time,
+    so no labels are left behind. Any other error (disk full, quota, EIO) keeps
+    the collection's existing store, read-only; with no store yet it is raised.
     """
     root = Path(root)
     own = root / DATA_DIR_NAME
     try:
         _writable_dir(own)
-        return own, None
+        return DataDir(own)
     except OSError as exc:
         if exc.errno not in _NOT_WRITABLE:
-            raise
-        problem = exc.strerror or str(exc)
+            return _transient_failure(root, own, exc)
+        problem = _problem(exc)
     alt = fallback_dir(root)
     try:
         _writable_dir(alt)
     except OSError as exc:
         raise OSError(
             f"cannot store the collection of {root}: {own} is not writable ({problem}) "
-            f"and neither is {alt} ({exc.strerror or exc})"
+            f"and neither is {alt} ({_problem(exc)})"
         ) from exc
     existing = own / DB_NAME
     copied = ""
@@ -85,7 +104,26 @@ def choose_data_dir(root: Path) -> tuple[Path, str | None]:
         _copy_database(existing, alt / DB_NAME)
         copied = f"; the labels in {existing} were copied there"
     reason = f"{own} is not writable ({problem}); the collection is kept in {alt} instead{copied}"
-    return alt, reason
+    return DataDir(alt, fallback_reason=reason)
+
+
+def _transient_failure(root: Path, own: Path, exc: OSError) -> DataDir:
+    """`.clml/` failed with something other than "not allowed": never switch stores.
+
+    The existing store (in `.clml/`, or the fallback a read-only past made) is
+    opened read-only with the reason; with no store at all the error is raised.
+    """
+    problem = _problem(exc)
+    for folder in (own, fallback_dir(root)):
+        if (folder / DB_NAME).is_file():
+            if folder != own:
+                return DataDir(folder, fallback_reason=f"{own} cannot be written ({problem}); "
+                               f"the collection is kept in {folder}")
+            return DataDir(own, read_only_reason=(
+                f"{root}: cannot write the collection store in {own}: {problem}; "
+                "the labels can be read but nothing can be changed until that is fixed"
+            ))
+    raise OSError(f"cannot create the collection store of {root} in {own}: {problem}") from exc
 
 
 def existing_db(root: Path) -> Path | None:

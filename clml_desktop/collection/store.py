@@ -50,7 +50,7 @@ from clml_desktop.collection.rows import (
     TagCount,
     TagRow,
 )
-from clml_desktop.collection.schema import SchemaError, migrate
+from clml_desktop.collection.schema import SCHEMA_VERSION, SchemaError, migrate, stored_version
 from clml_desktop.collection.tagnames import TagNameError
 
 POSITIVE = LabelState.POSITIVE.value
@@ -109,20 +109,33 @@ class CollectionStore:
             raise StoreError(f"{root}: not a folder")
         self.root: Path = root.resolve()
         try:
-            self.data_dir, self.fallback_reason = choose_data_dir(self.root)
+            self.data_dir, self.fallback_reason, self.read_only_reason = choose_data_dir(self.root)
         except OSError as exc:
             raise StoreError(str(exc)) from exc
         self.db_path: Path = self.data_dir / DB_NAME
         self._lock = threading.RLock()
         try:
-            self._conn = sqlite3.connect(
-                self.db_path, timeout=30.0, isolation_level=None, check_same_thread=False
-            )
+            if self.read_only_reason is None:
+                self._conn = sqlite3.connect(
+                    self.db_path, timeout=30.0, isolation_level=None, check_same_thread=False
+                )
+            else:  # the folder cannot be written just now: read the store, never write it
+                self._conn = sqlite3.connect(
+                    f"{self.db_path.as_uri()}?mode=ro", uri=True, timeout=30.0,
+                    isolation_level=None, check_same_thread=False,
+                )
             self._conn.execute("PRAGMA busy_timeout = 30000")
-            self._conn.execute("PRAGMA journal_mode = WAL")
+            if self.read_only_reason is None:
+                self._conn.execute("PRAGMA journal_mode = WAL")
             self._conn.execute("PRAGMA synchronous = NORMAL")
             self._conn.execute("PRAGMA foreign_keys = ON")
-            migrate(self._conn)
+            if self.read_only_reason is None:
+                migrate(self._conn)
+            elif (version := stored_version(self._conn)) != SCHEMA_VERSION:
+                raise SchemaError(
+                    f"schema version {version} needs upgrading to {SCHEMA_VERSION}, "
+                    f"but {self.read_only_reason}"
+                )
         except (sqlite3.DatabaseError, SchemaError) as exc:
             if hasattr(self, "_conn"):
                 self._conn.close()
@@ -169,6 +182,8 @@ class CollectionStore:
     @contextmanager
     def _transaction(self) -> Iterator[sqlite3.Connection]:
         with self._lock:
+            if self.read_only_reason is not None:
+                raise StoreError(self.read_only_reason)
             conn = self._conn
             try:
                 conn.execute("BEGIN IMMEDIATE")

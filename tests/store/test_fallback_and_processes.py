@@ -3,6 +3,9 @@ two processes writing the same collection both get all their edits in."""
 
 from __future__ import annotations
 
+import errno
+import json
+import os
 import sqlite3
 import subprocess
 import sys
@@ -11,6 +14,7 @@ from pathlib import Path
 
 import pytest
 
+from clml_desktop.app import main
 from clml_desktop.collection import location
 from clml_desktop.collection.store import CollectionStore, StoreError
 
@@ -131,3 +135,61 @@ def test_processes_creating_the_same_new_collection_at_once(tmp_path):
     assert [p.returncode for p in procs] == [0, 0], errors
     with CollectionStore.open(tmp_path) as store:
         assert sorted(t.name for t in store.tags()) == ["tag0", "tag1"]
+
+
+def _fail_probe_in(monkeypatch, folder: Path, err: int) -> None:
+    """Make the write probe of `folder` fail with `err` (others behave as usual)."""
+    real = location._writable_dir
+
+    def failing(target: Path) -> None:
+        if target == folder:
+            raise OSError(err, os.strerror(err), str(target))
+        real(target)
+
+    monkeypatch.setattr(location, "_writable_dir", failing)
+
+
+@pytest.mark.parametrize("err", [errno.ENOSPC, errno.EDQUOT, errno.EIO])
+def test_full_disk_opens_the_existing_store_read_only(store, ids, collection, monkeypatch, err, capsys):
+    store.add_tag(ids[:2], "cat")
+    store.close()
+    _fail_probe_in(monkeypatch, collection.resolve() / ".clml", err)
+    with CollectionStore.open(collection) as reopened:
+        assert reopened.db_path == collection.resolve() / ".clml" / "collection.sqlite"
+        assert reopened.fallback_reason is None
+        assert str(collection.resolve()) in reopened.read_only_reason
+        assert [t.name for t in reopened.tags()] == ["cat"]
+        with pytest.raises(StoreError, match="disk full" if err != errno.EIO else os.strerror(err)):
+            reopened.add_tag(ids[3], "dog")
+    assert not location.fallback_dir(collection).exists()
+    assert main(["stats", str(collection), "--json"]) == 0
+    out, err_text = capsys.readouterr()
+    assert json.loads(out)["tags"] == [{"name": "cat", "positives": 2, "negatives": 0}]
+    assert not location.fallback_dir(collection).exists()
+
+
+def test_full_disk_refuses_an_in_place_export(store, ids, collection, monkeypatch, capsys):
+    store.add_tag(ids[:2], "cat")
+    store.close()
+    _fail_probe_in(monkeypatch, collection.resolve() / ".clml", errno.ENOSPC)
+    assert main(["export", str(collection), "--format", "txt", "--in-place"]) != 0
+    out, err = capsys.readouterr()
+    assert "disk full" in err
+    assert "exported" not in out
+    assert not (collection / "img00.txt").exists()
+    assert not location.fallback_dir(collection).exists()
+
+
+def test_full_disk_without_a_store_is_a_clear_error(collection, monkeypatch):
+    _fail_probe_in(monkeypatch, collection.resolve() / ".clml", errno.ENOSPC)
+    with pytest.raises(StoreError, match="disk full"):
+        CollectionStore.open(collection)
+    assert not location.fallback_dir(collection).exists()
+
+
+def test_read_only_folder_without_a_store_still_falls_back(collection, monkeypatch):
+    _fail_probe_in(monkeypatch, collection.resolve() / ".clml", errno.EROFS)
+    with CollectionStore.open(collection) as store:
+        assert store.data_dir == location.fallback_dir(collection)
+        assert store.read_only_reason is None
+        store.ensure_tag("kept")
