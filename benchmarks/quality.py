@@ -60,7 +60,12 @@ if str(ROOT) not in sys.path:
 
 from clml_desktop.collection.demo import DEMO_IMAGES, TRUTH_FILE, make_demo  # noqa: E402
 from training.cli import CPU_DEFAULTS, GPU_DEFAULTS  # noqa: E402
-from training.metrics import average_precision, recall_at_precision  # noqa: E402
+from training.metrics import (  # noqa: E402
+    average_precision,
+    calibration_error,
+    recall_at_precision,
+    reliability,
+)
 
 DEFAULT_CUT = 0.5
 COLUMNS = ("hidden AP", "R@P90", "top-100", "P@cut", "R@cut", "shown", "ECE", "ECE raw", "ECE e-n",
@@ -105,22 +110,6 @@ def label_matrices(folder: Path, tags: list[str], rels: list[str]) -> tuple[np.n
     return full, visible
 
 
-def reliability(scores: np.ndarray, truth: np.ndarray, bins: int = 10) -> list[tuple[float, float, int]]:
-    """(mean score, share true, count) per equal-width score bin with any pairs."""
-    edges = np.minimum((scores * bins).astype(int), bins - 1)
-    out = []
-    for b in range(bins):
-        m = edges == b
-        if m.any():
-            out.append((float(scores[m].mean()), float(truth[m].mean()), int(m.sum())))
-    return out
-
-
-def expected_calibration_error(scores: np.ndarray, truth: np.ndarray, bins: int = 10) -> float:
-    n = scores.size
-    return float(sum(c / n * abs(s - t) for s, t, c in reliability(scores, truth, bins)))
-
-
 def unknown_metrics(scores: np.ndarray, hidden: np.ndarray, cut: float) -> dict[str, float]:
     """The suggestion numbers of one scoring of the unknown pairs (flat arrays)."""
     shown = scores >= cut
@@ -132,7 +121,7 @@ def unknown_metrics(scores: np.ndarray, hidden: np.ndarray, cut: float) -> dict[
         "P@cut": float(hidden[shown].mean()) if shown.any() else float("nan"),
         "R@cut": float(hidden[shown].sum() / max(1, hidden.sum())),
         "shown": float(shown.sum()),
-        "ECE": expected_calibration_error(scores, hidden),
+        "ECE": calibration_error(scores, hidden),
     }
 
 
@@ -200,7 +189,11 @@ def run_one(job: dict) -> dict[str, float]:
     folder = Path(job["folder"])
     rels = [p.relative_to(folder).as_posix() for p in result.paths]
     full, visible = label_matrices(folder, result.tags, rels)
-    row = score_run(result.oof_probs, result.insample_probs, full, visible, job["cut"])
+    from models.manifest import Manifest
+
+    # What the app shows: the out-of-fold scores through the map the trainer wrote.
+    score_map = Manifest.read(result.model_dir).calibration
+    row = score_run(result.oof_probs, result.insample_probs, full, visible, job["cut"], score_map)
     row["s/run"] = seconds
     row["peak GB"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1e6
     if job.get("save_scores"):
@@ -213,32 +206,37 @@ def run_one(job: dict) -> dict[str, float]:
 
 
 def score_run(oof: np.ndarray, insample: np.ndarray, full: np.ndarray, visible: np.ndarray,
-              cut: float) -> dict:
-    """Every column but time and memory, from one run's scores (the trainer's map fitted as it does)."""
-    from training.calibration import apply_calibration, fit_calibration
+              cut: float, score_map: dict | None) -> dict:
+    """Every column but time and memory, from one run's scores and its calibration map."""
+    from training.calibration import apply_calibration
 
     unknown = ~visible
     hidden = full[unknown]
-    shown = apply_calibration(oof, fit_calibration(oof, visible, unknown))
+    shown = apply_calibration(oof, score_map)
     row = unknown_metrics(shown[unknown], hidden, cut)
-    row["ECE raw"] = expected_calibration_error(oof[unknown], hidden)
-    row["ECE e-n"] = expected_calibration_error(elkan_noto(oof, visible)[unknown], hidden)
+    row["ECE raw"] = calibration_error(oof[unknown], hidden)
+    row["ECE e-n"] = calibration_error(elkan_noto(oof, visible)[unknown], hidden)
     row["in-sample AP"] = average_precision(insample[unknown], hidden)
     blend = (oof[unknown] + insample[unknown]) / 2
     row["blend AP"] = average_precision(blend, hidden)
-    row["blend ECE"] = expected_calibration_error(blend, hidden)
+    row["blend ECE"] = calibration_error(blend, hidden)
     row["_reliability"] = reliability(shown[unknown], hidden)
     return row
 
 
 def rows_from_scores(paths: list[Path], cut: float) -> dict[str, list[dict]]:
     """Rows recomputed from --save-scores files (named COLLECTION-RECIPE-SEED.npz)."""
+    from training.calibration import fit_calibration
+
     rows: dict[str, list[dict]] = {}
     for path in sorted(paths):
         collection, rest = path.stem.split("-", 1)
         recipe = rest.rsplit("-", 1)[0]
         with np.load(path) as saved:
-            row = score_run(saved["oof"], saved["insample"], saved["full"], saved["visible"], cut)
+            oof, visible = saved["oof"], saved["visible"]
+            # the map refitted as the trainer fits it (benchmark sets confirm nothing, reject nothing)
+            score_map = fit_calibration(oof, visible, ~visible)
+            row = score_run(oof, saved["insample"], saved["full"], visible, cut, score_map)
             row["s/run"] = float(saved["seconds"]) if "seconds" in saved else np.nan
             row["peak GB"] = float(saved["peak_gb"]) if "peak_gb" in saved else np.nan
         rows.setdefault(f"{collection}: {recipe}", []).append(row)

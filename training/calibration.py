@@ -11,7 +11,10 @@ positives, so their out-of-fold scores are distributed like those of the
 tagged positives. Per score bin b, with L_b tagged positives and U_b untagged
 pairs, the untagged pairs hold about κ·L_b hidden positives, where κ = hidden
 / tagged is read off the top of the score range (the fewest highest bins that
-hold 200 untagged pairs, where those are nearly all hidden positives).
+hold 200 untagged pairs, where those are nearly all hidden positives). That
+holds only where the network is sure of those pairs; where it is not (weak
+models, small collections), no map is fitted and the network's own score is
+shown.
 So P(true | b) ≈ κ·L_b / U_b, made monotone (pool-adjacent-violators) and
 stored as a piecewise-linear map in the manifest, which the app applies to
 every score it shows. Rejections and confirmed images are known, never
@@ -29,6 +32,7 @@ __all__ = ["apply_calibration", "fit_calibration", "isotonic"]
 BIN_WIDTH = 0.05
 MIN_TAGGED_IN_ANCHOR = 20  # the anchor must rest on this many tagged positives
 MIN_UNTAGGED_IN_ANCHOR = 200  # ... and this many untagged pairs
+MIN_ANCHOR_SCORE = 0.75  # ... which the network itself scores at least this likely tagged, on average
 
 
 def isotonic(values: np.ndarray, weights: np.ndarray) -> np.ndarray:
@@ -71,7 +75,17 @@ def fit_calibration(probs: np.ndarray, tagged: np.ndarray, untagged: np.ndarray)
     anchors = (untagged_top >= MIN_UNTAGGED_IN_ANCHOR) & (tagged_top >= MIN_TAGGED_IN_ANCHOR)
     if not anchors.any():
         return None
-    kappa = float(np.min(untagged_top[anchors] / tagged_top[anchors]))
+    ratios = np.where(anchors, untagged_top / np.maximum(tagged_top, 1), np.inf)
+    top = int(np.argmin(ratios))  # the anchor: bins `bins - 1 - top` .. `bins - 1`
+    kappa = float(ratios[top])
+    # κ assumes the anchor's untagged pairs are nearly all hidden positives. A network that is
+    # itself unsure there (out-of-fold P(tagged) under MIN_ANCHOR_SCORE) cannot tell a pure
+    # anchor from one full of negatives, and the map would show those as near-certain: on 16
+    # runs (ADR 0018) every such model got a worse ECE from the map (0.06-0.57 vs 0.02-0.15
+    # raw), so it keeps the network's own scores.
+    anchor_score = float(score_sum[bins - 1 - top:].sum() / untagged_top[top])
+    if anchor_score < MIN_ANCHOR_SCORE:
+        return None
     share = np.where(usable, kappa * tagged_in / np.maximum(untagged_in, 1), 0.0)
     share = np.clip(share[usable], 0.0, 1.0)
     # A strictly rising map keeps the model's order (review queues, AP): a ramp of at most
@@ -87,4 +101,5 @@ def fit_calibration(probs: np.ndarray, tagged: np.ndarray, untagged: np.ndarray)
         return None
     return {"raw": [0.0, *raw.tolist(), 1.0],
             "calibrated": [0.0, *calibrated.tolist(), 1.0],
-            "kappa": round(kappa, 6), "method": "tagged-share per score bin (ADR 0018)"}
+            "kappa": round(kappa, 6), "anchor_score": round(anchor_score, 4),
+            "method": "tagged-share per score bin (ADR 0018)"}

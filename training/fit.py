@@ -150,7 +150,8 @@ def fit(cfg: FitConfig, runtime: ddp.Runtime, progress: Progress, stop: threadin
         atomic_write_bytes(out / "checkpoint.pt", _state_bytes(model))
 
     session = Session(data=data, settings=settings, runtime=runtime, progress=progress, stop=stop,
-                      make_model=make_model, base_loss=make_base_loss(cfg.loss, cfg.unknown_weight, cfg.reject_rate),
+                      make_model=make_model,
+                      base_loss=make_base_loss(cfg.loss, cfg.unknown_weight, cfg.reject_rate),
                       mean=list(init.mean), std=list(init.std), eta=eta, save_checkpoint=keep)
 
     final = train_phase(session, "final", plan.train, keep_checkpoints=True)
@@ -165,6 +166,9 @@ def fit(cfg: FitConfig, runtime: ddp.Runtime, progress: Progress, stop: threadin
     scored = _score(session, model, np.arange(len(data)))
     ok = scored.ok & (unseen.ok if plan.fold_of is not None else True)
     score_map = _score_map(data, unseen.probs[chosen], unseen_rows) if plan.fold_of is not None else None
+    if score_map is None:
+        progress.log("shown percentages are the network's own: too few pairs, or scores too unsure, "
+                     "to map 'likely tagged' to 'likely true' (ADR 0018)")
     check = calibration_on_confirmed(apply_calibration(unseen.probs[chosen], score_map)[unseen_rows],
                                      data.targets[unseen_rows], data.confirmed[unseen_rows])
     if check is not None:

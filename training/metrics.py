@@ -92,18 +92,23 @@ def _evaluation_mask(
     return np.ones_like(mask, dtype=bool), "unknown-as-negative"
 
 
-def calibration_error(probs: np.ndarray, truth: np.ndarray, bins: int = 10) -> float:
-    """Expected calibration error: the pair-weighted gap between shown score and share true, per bin."""
+def reliability(probs: np.ndarray, truth: np.ndarray,
+                bins: int = 10) -> list[tuple[float, float, int]]:
+    """(mean score, share true, pairs) for each equal-width score bin that holds any pairs."""
     probs = np.asarray(probs, dtype=np.float64).ravel()
     truth = np.asarray(truth, dtype=bool).ravel()
-    if probs.size == 0:
-        return float("nan")
     which = np.minimum((probs * bins).astype(np.int64), bins - 1)
-    total = 0.0
-    for b in np.unique(which):
-        m = which == b
-        total += m.sum() / probs.size * abs(probs[m].mean() - truth[m].mean())
-    return float(total)
+    return [(float(probs[m].mean()), float(truth[m].mean()), int(m.sum()))
+            for m in (which == b for b in np.unique(which))]
+
+
+def calibration_error(probs: np.ndarray, truth: np.ndarray, bins: int = 10) -> float:
+    """Expected calibration error: the pair-weighted gap between shown score and share true, per bin."""
+    table = reliability(probs, truth, bins)
+    pairs = sum(n for _, _, n in table)
+    if pairs == 0:
+        return float("nan")
+    return float(sum(n / pairs * abs(score - true) for score, true, n in table))
 
 
 def calibration_on_confirmed(probs: np.ndarray, targets: np.ndarray, confirmed: np.ndarray,
