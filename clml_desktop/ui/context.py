@@ -302,15 +302,9 @@ class AppContext(QObject):
 
     def forget_tag(self, image_ids: Iterable[int], tag: str) -> bool:
         """Return `tag` to unknown on the images (take back a rejection)."""
-        ids = [int(i) for i in image_ids]
-        text = f"Forgot '{tag}' on {_images_word(len(ids))} (unknown again)"
-        return self._run_edit(
-            lambda: self._store.forget_tag(ids, tag, description=text),
-            image_ids=ids,
-            done=text,
-            unchanged=f"'{tag}' was neither on nor rejected there",
-            patch=(ids, tag, UNKNOWN),
-        )
+        return self._set_every(image_ids, tag, "forget_tag", UNKNOWN,
+                               "Forgot '{tag}' on {images} (unknown again)",
+                               "'{tag}' was neither on nor rejected there")
 
     def _index_ids_in(self, image_ids: list[int], tag: str, state: int) -> list[int]:
         """The ids whose (image, tag) pair the label index holds in `state`."""
@@ -324,26 +318,25 @@ class AppContext(QObject):
 
     def reject_tag(self, image_ids: Iterable[int], tag: str) -> bool:
         """Mark `tag` as a confirmed negative (a person said: not on these)."""
-        ids = [int(i) for i in image_ids]
-        text = f"Rejected '{tag}' on {_images_word(len(ids))}"
-        return self._run_edit(
-            lambda: self._store.reject_tag(ids, tag, description=text),
-            image_ids=ids,
-            done=text,
-            unchanged=f"'{tag}' was already rejected there",
-            patch=(ids, tag, NEGATIVE),
-        )
+        return self._set_every(image_ids, tag, "reject_tag", NEGATIVE,
+                               "Rejected '{tag}' on {images}", "'{tag}' was already rejected there")
 
     def accept_suggestion(self, image_ids: Iterable[int], tag: str) -> bool:
         """Make a suggested tag positive with source accepted-suggestion."""
+        return self._set_every(image_ids, tag, "accept_suggestion", POSITIVE,
+                               "Accepted '{tag}' on {images}", "'{tag}' was already accepted there")
+
+    def _set_every(self, image_ids: Iterable[int], tag: str, verb: str, state: int,
+                   done: str, unchanged: str) -> bool:
+        """One store edit `verb` that leaves every given pair in `state`, said in `done`."""
         ids = [int(i) for i in image_ids]
-        text = f"Accepted '{tag}' on {_images_word(len(ids))}"
+        text = done.format(tag=tag, images=_images_word(len(ids)))
         return self._run_edit(
-            lambda: self._store.accept_suggestion(ids, tag, description=text),
+            lambda: getattr(self._store, verb)(ids, tag, description=text),
             image_ids=ids,
             done=text,
-            unchanged=f"'{tag}' was already accepted there",
-            patch=(ids, tag, POSITIVE),
+            unchanged=unchanged.format(tag=tag),
+            patch=(ids, tag, state),
         )
 
     def accept_suggestions(self, image_id: int, tags: list[str]) -> bool:
