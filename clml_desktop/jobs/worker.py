@@ -19,37 +19,17 @@ from typing import Any
 
 from PySide6.QtCore import QObject, QRunnable, Signal
 
+from clml_contract.progress import Cancelled, Steps
 
-class Cancelled(Exception):
-    """Raised inside a job by `JobControl.check()` once cancel was requested."""
+__all__ = ["Cancelled", "JobControl", "Worker", "WorkerSignals"]
 
 
-class JobControl:
-    """What a job function sees: a progress reporter and a cancel flag.
-
-    Thread-safe: `cancel()` is called from the GUI thread while the job reads
-    `cancelled` on its worker thread.
-    """
+class JobControl(Steps):
+    """The contract's `Control` for a worker: progress goes out as the worker's Qt
+    signal, so it arrives on the GUI thread; cancel comes from the GUI thread."""
 
     def __init__(self, signals: WorkerSignals) -> None:
-        self._signals = signals
-        self._cancel = threading.Event()
-
-    @property
-    def cancelled(self) -> bool:
-        return self._cancel.is_set()
-
-    def cancel(self) -> None:
-        self._cancel.set()
-
-    def check(self) -> None:
-        """Stop the job here (raise `Cancelled`) when cancel was requested."""
-        if self._cancel.is_set():
-            raise Cancelled()
-
-    def report(self, done: int, total: int, text: str = "") -> None:
-        """Progress for the status bar; `total` 0 means 'unknown length'."""
-        self._signals.progress.emit(int(done), int(total), str(text))
+        super().__init__(lambda done, total, text: signals.progress.emit(done, total, text))
 
 
 class WorkerSignals(QObject):
