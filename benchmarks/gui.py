@@ -81,7 +81,7 @@ import sys, torch
 sys.path.insert(0, {str(ROOT)!r})
 torch.set_num_threads(1)
 from models.export import export_onnx, calibrate_batchnorm
-from models.manifest import Manifest
+from clml_contract.manifest import Manifest
 from models.resnet import build_model
 from pathlib import Path
 out = Path({str(out)!r}); out.mkdir(parents=True, exist_ok=True)

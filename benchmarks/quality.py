@@ -189,7 +189,7 @@ def run_one(job: dict) -> dict[str, float]:
     folder = Path(job["folder"])
     rels = [p.relative_to(folder).as_posix() for p in result.paths]
     full, visible = label_matrices(folder, result.tags, rels)
-    from models.manifest import Manifest
+    from clml_contract.manifest import Manifest
 
     # What the app shows: the out-of-fold scores through the map the trainer wrote.
     score_map = Manifest.read(result.model_dir).calibration

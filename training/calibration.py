@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from clml_desktop.inference.score_map import apply_score_map as apply_calibration
+from clml_contract.score_map import apply_score_map as apply_calibration
 
 __all__ = ["apply_calibration", "fit_calibration", "isotonic"]
 

@@ -20,7 +20,7 @@ import torch
 from PIL import Image
 from torch.utils.data import Dataset
 
-from clml_desktop.inference.preprocess import open_rgb
+from clml_contract.preprocess import open_rgb
 
 
 class TrainingSetError(ValueError):

@@ -26,7 +26,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from clml_desktop.collection.atomic import atomic_write_bytes
+from clml_contract.atomic import atomic_write_bytes
 from models.artifact import save_model_dir
 from models.convert import RUN_INFO_NAME, write_run_info
 from models.resnet import build_model

@@ -14,7 +14,7 @@ from pathlib import Path
 from clml_desktop.cli.collection_arg import opened_collection
 from clml_desktop.collection.paths import PathOutsideCollection, to_relpath
 from clml_desktop.collection.store import CollectionStore, StoreError
-from clml_desktop.collection.tagnames import tag_key
+from clml_contract.tagnames import tag_key
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:

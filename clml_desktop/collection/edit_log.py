@@ -16,7 +16,7 @@ import time
 from collections.abc import Sequence
 
 from clml_desktop.collection.rows import LoggedLabelChange, LoggedTagChange
-from clml_desktop.collection.tagnames import tag_key
+from clml_contract.tagnames import tag_key
 
 # (image_id, tag_id, old_state, old_source, old_position, old_time,
 #  new_state, new_source, new_position, new_time)

@@ -16,7 +16,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from clml_desktop.collection.atomic import atomic_write_bytes, backup_once
+from clml_contract.atomic import atomic_write_bytes, backup_once
 from clml_desktop.collection.formats import FORMATS, SIDECAR_FORMATS
 from clml_desktop.collection.formats.common import FormatError, decode_utf8
 from clml_desktop.collection.formats.csv_formats import (

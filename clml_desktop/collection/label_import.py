@@ -21,7 +21,7 @@ from clml_desktop.collection import edit_log, label_plan, tag_table
 from clml_desktop.collection.labels import ImageLabels, LabelSource, LabelState, Problem
 from clml_desktop.collection.rows import ImportReport
 from clml_desktop.collection.schema import LABELS_TAG_INDEX
-from clml_desktop.collection.tagnames import TagNameError
+from clml_contract.tagnames import TagNameError
 
 POSITIVE = LabelState.POSITIVE.value
 NEGATIVE = LabelState.NEGATIVE.value

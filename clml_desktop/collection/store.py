@@ -51,7 +51,7 @@ from clml_desktop.collection.rows import (
     TagRow,
 )
 from clml_desktop.collection.schema import SCHEMA_VERSION, SchemaError, migrate, stored_version
-from clml_desktop.collection.tagnames import TagNameError
+from clml_contract.tagnames import TagNameError
 
 POSITIVE = LabelState.POSITIVE.value
 NEGATIVE = LabelState.NEGATIVE.value

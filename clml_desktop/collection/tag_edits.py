@@ -8,7 +8,7 @@ import sqlite3
 
 from clml_desktop.collection import edit_log, tag_table
 from clml_desktop.collection.labels import LabelState
-from clml_desktop.collection.tagnames import clean_tag_name, tag_key
+from clml_contract.tagnames import clean_tag_name, tag_key
 
 POSITIVE = LabelState.POSITIVE.value
 

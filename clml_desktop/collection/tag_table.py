@@ -12,7 +12,7 @@ import sqlite3
 import numpy as np
 
 from clml_desktop.collection import edit_log
-from clml_desktop.collection.tagnames import clean_tag_name, tag_key
+from clml_contract.tagnames import clean_tag_name, tag_key
 
 
 class UnknownTag(LookupError):

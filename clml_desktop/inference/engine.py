@@ -17,8 +17,8 @@ import onnxruntime as ort
 
 from clml_desktop.inference import cpu_share, optimized_cache, providers
 from clml_desktop.inference.errors import ModelLoadError, TagMismatchError
-from clml_desktop.inference.preprocess import Normalizer
-from models.manifest import Manifest, ManifestError
+from clml_contract.preprocess import Normalizer
+from clml_contract.manifest import Manifest, ManifestError
 
 log = logging.getLogger(__name__)
 

@@ -27,7 +27,7 @@ from clml_desktop.collection.labels import Problem
 from clml_desktop.collection.rows import ImageRow, ModelRow, PredictionIn
 from clml_desktop.inference import cpu_share
 from clml_desktop.inference.engine import Engine
-from clml_desktop.inference.preprocess import preprocess_file
+from clml_contract.preprocess import preprocess_file
 from clml_desktop.inference.providers import cpu_threads
 
 log = logging.getLogger(__name__)

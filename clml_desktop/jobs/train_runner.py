@@ -30,7 +30,7 @@ from clml_desktop.jobs.trainer_protocol import (
     TrainerEvent,
     parse_line,
 )
-from models.manifest import new_model_id
+from clml_contract.manifest import new_model_id
 
 log = logging.getLogger(__name__)
 

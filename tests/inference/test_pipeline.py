@@ -38,7 +38,7 @@ def test_scores_every_image_and_caches(collection, engine):
 
 
 def test_cached_scores_equal_a_direct_run(collection, engine):
-    from clml_desktop.inference.preprocess import preprocess_file
+    from clml_contract.preprocess import preprocess_file
 
     predict_collection(collection, engine)
     pred = collection.predictions(engine.model_id)

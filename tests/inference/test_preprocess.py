@@ -7,7 +7,7 @@ import pytest
 from PIL import Image
 from torchvision import transforms
 
-from clml_desktop.inference.preprocess import (
+from clml_contract.preprocess import (
     ImageTooLarge,
     Normalizer,
     open_rgb,

@@ -7,7 +7,7 @@ import torch
 
 from clml_desktop.collection.demo import make_demo
 from models.convert import images_from_folder
-from models.manifest import IMAGENET_MEAN, IMAGENET_STD
+from clml_contract.manifest import IMAGENET_MEAN, IMAGENET_STD
 
 
 @pytest.fixture(autouse=True)

@@ -8,7 +8,7 @@ import sys
 
 import pytest
 
-from models.manifest import Manifest, ManifestError
+from clml_contract.manifest import Manifest, ManifestError
 
 
 def _manifest(**changes) -> Manifest:
@@ -129,6 +129,6 @@ def test_writing_an_invalid_manifest_is_refused_and_leaves_no_file(tmp_path):
 
 
 def test_manifest_module_does_not_load_torch():
-    code = "import sys, models.manifest; print('torch' in sys.modules)"
+    code = "import sys, clml_contract.manifest; print('torch' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from models.manifest import Manifest, ManifestError
+from clml_contract.manifest import Manifest, ManifestError
 from training.calibration import apply_calibration, fit_calibration, isotonic
 from training.metrics import calibration_error as ece
 

@@ -22,7 +22,7 @@ import pytest
 import torch
 
 from models.checkpoint import load_checkpoint
-from models.manifest import Manifest
+from clml_contract.manifest import Manifest
 from models.resnet import build_model
 from models.transforms import eval_transform
 from tests.training.conftest import make_images, read_events, write_jsonl

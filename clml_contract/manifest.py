@@ -17,7 +17,7 @@ from itertools import pairwise
 from pathlib import Path
 from typing import Any
 
-from clml_desktop.collection.atomic import atomic_write_text
+from clml_contract.atomic import atomic_write_text
 
 FORMAT = 1
 RESIZE_MODES = ("squash",)
