@@ -75,3 +75,55 @@ def test_importing_the_core_loads_no_qt():
     core = _modules(APP / "collection") + _modules(APP / "inference")
     loaded = _loaded_after_import(core)
     assert "PySide6" not in loaded
+
+
+CONTRACT = ROOT / "clml_contract"
+TRAINER_SIDE = [ROOT / "models", ROOT / "training"]
+
+
+def _offenders(paths, forbidden: set[str]) -> list[str]:
+    return [str(p.relative_to(ROOT)) for p in paths if _imported_roots(p) & forbidden]
+
+
+def _imported_modules(path: Path) -> set[str]:
+    """Every absolute module an import statement names, dotted in full."""
+    tree = ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
+    names: set[str] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            names.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            names.add(node.module)
+            names.update(f"{node.module}.{alias.name}" for alias in node.names)
+    return names
+
+
+def test_the_contract_imports_neither_side_nor_torch_nor_qt():
+    forbidden = {"clml_desktop", "models", "training", "torch", "torchvision", "PySide6"}
+    assert _offenders(CONTRACT.rglob("*.py"), forbidden) == []
+
+
+def test_the_trainer_side_imports_only_the_contract_of_the_app():
+    paths = [p for d in TRAINER_SIDE for p in d.rglob("*.py")]
+    assert _offenders(paths, {"clml_desktop", "PySide6"}) == []
+
+
+def test_the_app_never_imports_the_trainer_side():
+    assert _offenders(APP.rglob("*.py"), {"models", "training", "torch", "torchvision"}) == []
+
+
+def test_nothing_below_the_window_imports_jobs_or_ui():
+    """collection, inference and workflow are the Qt-free core; `jobs` (Qt workers) and
+    `ui` sit above them and are never imported from below."""
+    lower = [p for d in ("collection", "inference", "workflow") for p in (APP / d).rglob("*.py")]
+    offenders = [
+        str(p.relative_to(ROOT))
+        for p in lower
+        if any(m.startswith(("clml_desktop.jobs", "clml_desktop.ui")) for m in _imported_modules(p))
+    ]
+    assert offenders == []
+
+
+def test_importing_the_contract_loads_neither_torch_nor_qt_nor_the_app():
+    loaded = _loaded_after_import(_modules(CONTRACT))
+    assert not loaded & {"torch", "PySide6", "clml_desktop", "models", "training"}

@@ -16,6 +16,8 @@ import traceback
 from collections.abc import Sequence
 from pathlib import Path
 
+from clml_contract.events import CancelledEvent, DoneEvent, ErrorEvent
+
 LOSSES = ("bce", "focal", "asl", "hill", "splc")
 AUGMENTATIONS = ("auto", "none", "crop", "crop-flip", "randaugment")  # training.augment, no torch
 
@@ -122,8 +124,8 @@ def run_fit(args: argparse.Namespace) -> int:
     progress = Progress(events, sys.stderr, enabled=int(os.environ.get("RANK", "0")) == 0)
     try:
         if (Path(args.out) / "manifest.json").exists():  # said before torch takes seconds to load
-            progress.emit("error", message=f"{args.out} already holds a model; choose a new "
-                                           "folder for the new model")
+            progress.emit(ErrorEvent(message=f"{args.out} already holds a model; choose a new "
+                                             "folder for the new model"))
             return 1
         return _fit_until_done_or_stopped(args, progress)
     finally:
@@ -154,16 +156,16 @@ def _fit_until_done_or_stopped(args: argparse.Namespace, progress) -> int:
         except Cancelled:
             checkpoint = Path(cfg.out) / "checkpoint.pt"
             kept = checkpoint.is_file()
-            progress.emit("cancelled", checkpoint=str(checkpoint.resolve()) if kept else None)
+            progress.emit(CancelledEvent(checkpoint=str(checkpoint.resolve()) if kept else None))
             progress.log("cancelled; the last good checkpoint is kept" if kept
                          else "cancelled before the first checkpoint")
             return EXIT_CANCELLED.get(received[0] if received else signal.SIGTERM, 143)
-        progress.emit("done", model_dir=str(result.model_dir), metrics=result.metrics)
+        progress.emit(DoneEvent(model_dir=str(result.model_dir), metrics=result.metrics))
         progress.log(f"done: {result.model_dir}")
         return 0
     except Exception as exc:  # noqa: BLE001 - every failure must end with an error event
         traceback.print_exc(file=sys.stderr)
-        progress.emit("error", message=str(exc) or type(exc).__name__)
+        progress.emit(ErrorEvent(message=str(exc) or type(exc).__name__))
         return 1
     finally:
         if runtime is not None:

@@ -14,6 +14,8 @@ import sys
 import traceback
 from pathlib import Path
 
+from clml_contract.events import DoneEvent, ErrorEvent
+
 ARCH_CHOICES = ("resnet18", "resnet50", "resnet101")
 
 
@@ -107,11 +109,11 @@ def _run(work, out: Path) -> int:
         manifest = work()
     except (ValueError, RuntimeError, OSError) as exc:
         progress.log(f"error: {exc}")
-        progress.emit("error", message=str(exc))
+        progress.emit(ErrorEvent(message=str(exc)))
         return 1
     except Exception as exc:  # every failure must still end with an error event
         traceback.print_exc(file=sys.stderr)
-        progress.emit("error", message=f"{type(exc).__name__}: {exc}")
+        progress.emit(ErrorEvent(message=f"{type(exc).__name__}: {exc}"))
         return 1
     finally:
         sys.stdout = saved
@@ -119,5 +121,5 @@ def _run(work, out: Path) -> int:
         f"wrote {out}: {manifest.architecture}, {len(manifest.tags)} tags, {manifest.input_size} px, "
         f"ONNX matches torch within {manifest.metrics.get('onnx_parity_rel_err')}"
     )
-    progress.emit("done", model_dir=str(out), metrics=manifest.metrics)
+    progress.emit(DoneEvent(model_dir=str(out), metrics=manifest.metrics))
     return 0

@@ -27,6 +27,7 @@ import numpy as np
 import torch
 
 from clml_contract.atomic import atomic_write_bytes
+from clml_contract.events import StartEvent
 from models.artifact import save_model_dir
 from models.convert import RUN_INFO_NAME, write_run_info
 from models.resnet import build_model
@@ -123,11 +124,11 @@ def fit(cfg: FitConfig, runtime: ddp.Runtime, progress: Progress, stop: threadin
         change_epoch=cfg.change_epoch, ema_decay=cfg.ema_decay, augment=augment,
         amp=cfg.amp, workers=cfg.workers, seed=cfg.seed)
     eta = Eta(_total_steps(cfg, plan, runtime.world_size))
-    progress.emit("start", device=str(runtime.device), device_reason=runtime.device_reason,
-                  arch=cfg.arch, image_size=cfg.image_size, epochs=cfg.epochs, folds=folds,
-                  images=len(data), tags=len(data.tags), holdout=int(plan.holdout.size),
-                  holdout_basis=plan.holdout_basis, init=init.description,
-                  world_size=runtime.world_size)
+    progress.emit(StartEvent(device=str(runtime.device), device_reason=runtime.device_reason,
+                             arch=cfg.arch, image_size=cfg.image_size, epochs=cfg.epochs, folds=folds,
+                             images=len(data), tags=len(data.tags), holdout=int(plan.holdout.size),
+                             holdout_basis=plan.holdout_basis, init=init.description,
+                             world_size=runtime.world_size))
     progress.log(f"training on {runtime.device} ({runtime.device_reason}); {len(data)} images, "
                  f"{len(data.tags)} tags, " + (f"{folds} folds" if folds else
                                                 f"{plan.holdout.size} held out"))

@@ -26,6 +26,7 @@ from torch import nn
 from torch.nn.parallel import DistributedDataParallel
 from torch.utils.data import DataLoader, DistributedSampler, RandomSampler
 
+from clml_contract.events import EpochEvent, ProgressEvent
 from training import ddp
 from training.augment import train_transform
 from training.clml import clml_loss, correct_labels
@@ -166,8 +167,8 @@ class _Phase:
             if isinstance(sampler, DistributedSampler):
                 sampler.set_epoch(epoch)
             mean_loss = self._epoch(loader, epoch)
-            self.s.progress.emit("epoch", phase=self.phase, epoch=epoch + 1, epochs=cfg.epochs,
-                                 train_loss=mean_loss, val_map=None)
+            self.s.progress.emit(EpochEvent(phase=self.phase, epoch=epoch + 1, epochs=cfg.epochs,
+                                            train_loss=mean_loss, val_map=None))
             self.s.progress.log(f"{self.phase} epoch {epoch + 1}/{cfg.epochs}: loss {mean_loss:.4f}")
             if self.keep_checkpoints and self.s.save_checkpoint is not None and rt.is_main:
                 self.s.save_checkpoint(self.ema.module)
@@ -271,7 +272,7 @@ class _Phase:
             return
         self._last_emit = now
         eta = self.s.eta
-        self.s.progress.emit("progress", phase=self.phase, epoch=epoch + 1, epochs=self.cfg.epochs,
-                             step=step, steps=steps, loss=loss, eta_s=eta.seconds_left,
-                             images_per_s=eta.images_per_s, fraction=eta.fraction,
-                             batch_size=self.s.micro_batch)
+        self.s.progress.emit(ProgressEvent(phase=self.phase, epoch=epoch + 1, epochs=self.cfg.epochs,
+                                           step=step, steps=steps, loss=loss, eta_s=eta.seconds_left,
+                                           images_per_s=eta.images_per_s, fraction=eta.fraction,
+                                           batch_size=self.s.micro_batch))

@@ -9,22 +9,12 @@ Under torchrun only rank 0 speaks; other ranks log to stderr at most.
 
 from __future__ import annotations
 
-import json
 import math
 import sys
 import time
-from typing import Any, TextIO
+from typing import TextIO
 
-
-def _clean(value: Any) -> Any:
-    """JSON has no NaN/Infinity; a non-finite float becomes null."""
-    if isinstance(value, float) and not math.isfinite(value):
-        return None
-    if isinstance(value, dict):
-        return {str(k): _clean(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [_clean(v) for v in value]
-    return value
+from clml_contract.events import DownloadEvent, Event, WarningEvent, encode
 
 
 class Progress:
@@ -39,12 +29,11 @@ class Progress:
         self._started = time.monotonic()
         self._download_said = -math.inf
 
-    def emit(self, event: str, **fields: Any) -> None:
-        """Write one event line and flush, so a reader sees it at once."""
+    def emit(self, event: Event) -> None:
+        """Write one event line (the contract's encoding) and flush, so a reader sees it at once."""
         if not self.enabled or self._out is None:
             return
-        record = {"event": event, **_clean(fields)}
-        self._out.write(json.dumps(record, ensure_ascii=False, allow_nan=False) + "\n")
+        self._out.write(encode(event) + "\n")
         self._out.flush()
 
     def log(self, message: str) -> None:
@@ -62,13 +51,13 @@ class Progress:
         if done_bytes and not finished and now - self._download_said < self.DOWNLOAD_EVERY_S:
             return
         self._download_said = now
-        self.emit("download", what=what, done_bytes=done_bytes, total_bytes=total_bytes)
+        self.emit(DownloadEvent(what=what, done_bytes=done_bytes, total_bytes=total_bytes))
         size = f" of {total_bytes / 1e6:.1f}" if total_bytes else ""
         self.log(f"downloading {what}: {done_bytes / 1e6:.1f}{size} MB")
 
     def warning(self, message: str) -> None:
         """A problem the run survives (skipped image, halved batch): event and log."""
-        self.emit("warning", message=message)
+        self.emit(WarningEvent(message=message))
         self.log(f"warning: {message}")
 
 

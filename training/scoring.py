@@ -18,12 +18,9 @@ import torch
 from torch import nn
 from torch.utils.data import DataLoader
 
+from clml_contract.progress import Cancelled
 from models.transforms import eval_transform
 from training.dataset import ImageDataset, collate
-
-
-class Cancelled(Exception):
-    """A stop was requested (SIGTERM); the run ends cleanly at the next step."""
 
 
 @dataclass

@@ -28,7 +28,7 @@ from clml_desktop.jobs.train_runner import (
     TrainOptions,
     prepare_training,
 )
-from clml_desktop.jobs.trainer_protocol import (
+from clml_contract.events import (
     DoneEvent,
     DownloadEvent,
     EpochEvent,

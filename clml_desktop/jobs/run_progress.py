@@ -14,7 +14,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 
-from clml_desktop.jobs.trainer_protocol import EpochEvent, ProgressEvent, StartEvent
+from clml_contract.events import EpochEvent, ProgressEvent, StartEvent
 
 
 class RunProgress:

@@ -23,7 +23,7 @@ from clml_desktop.inference.engine import model_dir_of, read_manifest
 from clml_desktop.inference.errors import InferenceError, ModelLoadError
 from clml_desktop.inference.oof import load_oof, store_oof
 from clml_desktop.jobs.child_process import child_environment, stop_child
-from clml_desktop.jobs.trainer_protocol import (
+from clml_contract.events import (
     CancelledEvent,
     DoneEvent,
     ErrorEvent,

@@ -38,7 +38,7 @@ from clml_desktop.jobs.train_runner import (
     prepare_training,
     register_trained_model,
 )
-from clml_desktop.jobs.trainer_protocol import (
+from clml_contract.events import (
     CancelledEvent,
     DoneEvent,
     ErrorEvent,

@@ -24,7 +24,7 @@ from PySide6.QtWidgets import (
 
 from clml_desktop.jobs.run_progress import RunProgress
 from clml_desktop.jobs.trainer_process import TrainerPhase, TrainerProcess
-from clml_desktop.jobs.trainer_protocol import (
+from clml_contract.events import (
     DownloadEvent,
     EpochEvent,
     ProgressEvent,

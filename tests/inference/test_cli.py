@@ -291,7 +291,7 @@ def test_train_progress_shows_a_first_time_download():
 
     from clml_desktop.cli.progress_text import ProgressBar
     from clml_desktop.cli.train import TrainProgress
-    from clml_desktop.jobs.trainer_protocol import DownloadEvent
+    from clml_contract.events import DownloadEvent
 
     stream = io.StringIO()
     shown = TrainProgress(ProgressBar(stream, min_interval_s=0.0))

@@ -20,7 +20,7 @@ from clml_desktop.jobs.train_runner import (
     prepare_training,
     register_trained_model,
 )
-from clml_desktop.jobs.trainer_protocol import CancelledEvent, DoneEvent, ProgressEvent, StartEvent
+from clml_contract.events import CancelledEvent, DoneEvent, ProgressEvent, StartEvent
 
 FAKE = Path(__file__).with_name("fake_trainer.py")
 

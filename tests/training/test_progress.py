@@ -7,6 +7,7 @@ import json
 
 import torch
 
+from clml_contract.events import DoneEvent, StartEvent
 from training.ema import ModelEma
 from training.progress import Progress
 
@@ -14,18 +15,18 @@ from training.progress import Progress
 def test_events_are_json_lines_with_nulls_for_nan():
     out, log = io.StringIO(), io.StringIO()
     p = Progress(out, log)
-    p.emit("progress", loss=float("nan"), eta_s=None, nested={"x": float("inf")})
+    p.emit(DoneEvent(model_dir="/m", metrics={"loss": float("nan"), "nested": {"x": float("inf")}}))
     p.warning("image.png: unreadable")
     lines = out.getvalue().splitlines()
-    assert json.loads(lines[0]) == {"event": "progress", "loss": None, "eta_s": None,
-                                    "nested": {"x": None}}
+    assert json.loads(lines[0]) == {"event": "done", "model_dir": "/m",
+                                    "metrics": {"loss": None, "nested": {"x": None}}}
     assert json.loads(lines[1]) == {"event": "warning", "message": "image.png: unreadable"}
     assert "unreadable" in log.getvalue()
 
 
 def test_disabled_emitter_is_silent():
     out = io.StringIO()
-    Progress(out, io.StringIO(), enabled=False).emit("start")
+    Progress(out, io.StringIO(), enabled=False).emit(StartEvent())
     assert out.getvalue() == ""
 
 

@@ -88,7 +88,7 @@ def test_training_bar_covers_all_phases_without_restarting(capsys):
 
     from clml_desktop.cli.progress_text import ProgressBar
     from clml_desktop.cli.train import TrainProgress
-    from clml_desktop.jobs.trainer_protocol import DoneEvent, EpochEvent, ProgressEvent, StartEvent
+    from clml_contract.events import DoneEvent, EpochEvent, ProgressEvent, StartEvent
 
     stream = io.StringIO()
     shown = TrainProgress(ProgressBar(stream, min_interval_s=0))

@@ -297,7 +297,7 @@ def test_a_trainer_that_cannot_start_is_reported(tmp_path, qtbot):
 def test_progress_covers_every_model_of_the_run(tmp_path, qtbot):
     """A run trains the final model and one per fold; the bar fills once over all of
     them instead of restarting (and showing 100%) for each."""
-    from clml_desktop.jobs.trainer_protocol import EpochEvent, ProgressEvent, StartEvent
+    from clml_contract.events import EpochEvent, ProgressEvent, StartEvent
 
     panel, context, _info = make_panel(tmp_path, qtbot, "success")
     try:
@@ -320,7 +320,7 @@ def test_progress_covers_every_model_of_the_run(tmp_path, qtbot):
 
 
 def test_a_first_time_download_shows_before_training_starts(tmp_path, qtbot):
-    from clml_desktop.jobs.trainer_protocol import DownloadEvent, StartEvent
+    from clml_contract.events import DownloadEvent, StartEvent
 
     panel, context, _info = make_panel(tmp_path, qtbot, "success")
     try:
