@@ -23,12 +23,13 @@ from pathlib import Path
 
 import numpy as np
 
+from clml_contract.preprocess import preprocess_file
 from clml_desktop.collection.labels import Problem
-from clml_desktop.collection.rows import ImageRow, ModelRow, PredictionIn
+from clml_desktop.collection.rows import ImageRow, PredictionIn
 from clml_desktop.inference import cpu_share
 from clml_desktop.inference.engine import Engine
-from clml_contract.preprocess import preprocess_file
 from clml_desktop.inference.providers import cpu_threads
+from clml_desktop.inference.registry import ensure_registered
 
 log = logging.getLogger(__name__)
 
@@ -90,25 +91,6 @@ class PipelineReport:
         return self.scored / self.seconds if self.seconds > 0 else 0.0
 
 
-def ensure_registered(store, engine: Engine) -> ModelRow:
-    """The store row of the engine's model; registered (not activated) when new, since
-    cached predictions belong to a known model."""
-    for row in store.models():
-        if row.id == engine.model_id:
-            return row
-    m = engine.manifest
-    store.add_model(
-        m.id,
-        str(engine.model_dir),
-        parent=m.parent,
-        metrics=dict(m.metrics or {}),
-        tags=list(m.tags),
-        created=m.created,
-        activate=False,
-    )
-    return next(row for row in store.models() if row.id == engine.model_id)
-
-
 def predict_collection(
     store,
     engine: Engine,
@@ -129,7 +111,7 @@ def predict_collection(
     per thread).
     """
     started = time.monotonic()
-    ensure_registered(store, engine)
+    ensure_registered(store, engine.model_dir, engine.manifest)
     todo = store.images_needing_predictions(engine.model_id)
     if image_ids is not None:
         wanted = set(int(i) for i in image_ids)

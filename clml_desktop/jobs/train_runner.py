@@ -17,12 +17,6 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from clml_desktop.collection.exporting import write_training_set
-from clml_desktop.collection.rows import ModelRow
-from clml_desktop.inference.engine import model_dir_of, read_manifest
-from clml_desktop.inference.errors import InferenceError, ModelLoadError
-from clml_desktop.inference.oof import load_oof, store_oof
-from clml_desktop.jobs.child_process import child_environment, stop_child
 from clml_contract.events import (
     CancelledEvent,
     DoneEvent,
@@ -31,6 +25,12 @@ from clml_contract.events import (
     parse_line,
 )
 from clml_contract.manifest import new_model_id
+from clml_desktop.collection.exporting import write_training_set
+from clml_desktop.collection.rows import ModelRow
+from clml_desktop.inference.engine import model_dir_of, read_manifest
+from clml_desktop.inference.errors import InferenceError, ModelLoadError
+from clml_desktop.inference.registry import register_model
+from clml_desktop.jobs.child_process import child_environment, stop_child
 
 log = logging.getLogger(__name__)
 
@@ -117,30 +117,8 @@ def build_fit_command(
 
 
 def register_trained_model(store, model_dir: Path | str, *, activate: bool = True) -> ModelRow:
-    """Register a finished model folder (lineage, metrics, tag order), make it active,
-    and import its out-of-fold scores. Everything is checked before the store changes:
-    ModelLoadError for an unusable folder or oof file leaves the collection as it was."""
-    model_dir = Path(model_dir).resolve()
-    manifest = read_manifest(model_dir)
-    onnx = model_dir / ((manifest.files or {}).get("onnx") or "model.onnx")
-    if not onnx.is_file():
-        raise ModelLoadError(f"{onnx}: missing; the trainer reported done without an ONNX model")
-    model_id = manifest.id or model_dir.name
-    oof_name = (manifest.files or {}).get("oof")
-    oof = load_oof(model_dir / oof_name, len(manifest.tags)) if oof_name else None
-    store.add_model(
-        model_id,
-        str(model_dir),
-        parent=manifest.parent,
-        metrics=dict(manifest.metrics or {}),
-        tags=list(manifest.tags),
-        created=manifest.created,
-        activate=activate,
-    )
-    if oof is not None:
-        count = store_oof(store, model_id, oof)
-        log.info("model %s: imported out-of-fold scores of %d training images", model_id, count)
-    return next(row for row in store.models() if row.id == model_id)
+    """A finished run's model folder, registered the one way (`inference.registry`)."""
+    return register_model(store, model_dir, activate=activate)
 
 
 @dataclass
