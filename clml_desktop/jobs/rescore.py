@@ -29,7 +29,7 @@ from pathlib import Path
 
 from clml_desktop.collection.labels import Problem
 from clml_desktop.inference.pipeline import PipelineReport
-from clml_desktop.jobs.child_process import child_environment, stop_child
+from clml_desktop.workflow.child_process import child_environment, stop_child
 from clml_desktop.jobs.worker import Cancelled, JobControl
 
 # Scoring yields the cores to the GUI (and to the user's foreground work).

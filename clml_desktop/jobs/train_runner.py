@@ -30,7 +30,7 @@ from clml_desktop.collection.rows import ModelRow
 from clml_desktop.inference.engine import model_dir_of, read_manifest
 from clml_desktop.inference.errors import InferenceError, ModelLoadError
 from clml_desktop.inference.registry import register_model
-from clml_desktop.jobs.child_process import child_environment, stop_child
+from clml_desktop.workflow.child_process import child_environment, stop_child
 
 log = logging.getLogger(__name__)
 

@@ -30,7 +30,7 @@ from pathlib import Path
 
 from PySide6.QtCore import QObject, QProcess, QProcessEnvironment, QTimer, Signal
 
-from clml_desktop.jobs.child_process import child_environment
+from clml_desktop.workflow.child_process import child_environment
 from clml_desktop.jobs.train_runner import (
     TrainingJob,
     TrainOptions,

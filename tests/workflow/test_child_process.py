@@ -8,7 +8,7 @@ import sys
 
 import pytest
 
-from clml_desktop.jobs.child_process import PROJECT_ROOT, child_environment, stop_child
+from clml_desktop.workflow.child_process import PROJECT_ROOT, child_environment, stop_child
 
 pytestmark = pytest.mark.skipif(os.name == "nt", reason="POSIX signals")
 
