@@ -28,6 +28,7 @@ import torch
 
 from clml_contract.atomic import atomic_write_bytes
 from clml_contract.events import StartEvent
+from clml_contract.oof import write_oof
 from models.artifact import save_model_dir
 from models.convert import RUN_INFO_NAME, write_run_info
 from models.resnet import build_model
@@ -390,11 +391,8 @@ def _verify_images(data: TrainingSet, ok: np.ndarray, size: int, mean, std) -> t
 
 def _write_oof(target: Path, data: TrainingSet, ok: np.ndarray, probs: np.ndarray,
                embeddings: np.ndarray) -> None:
-    """oof.npz per ADR 0002: paths as given in the JSONL, float32 probs, float16 embeddings."""
-    import io
-
+    """oof.npz (clml_contract.oof) of the readable images: paths as read, and
+    the image ids and versions it named, so the app drops scores of images changed since."""
     rows = np.flatnonzero(ok)
-    buffer = io.BytesIO()
-    np.savez(buffer, paths=np.array([str(data.paths[i]) for i in rows], dtype=np.str_),
-             probs=probs[rows].astype(np.float32), embeddings=embeddings[rows].astype(np.float16))
-    atomic_write_bytes(target, buffer.getvalue())
+    write_oof(target, [data.paths[i] for i in rows], probs[rows], embeddings[rows],
+              image_ids=data.image_ids[rows], versions=data.versions[rows])

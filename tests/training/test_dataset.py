@@ -73,6 +73,18 @@ def test_empty_set_is_an_error_naming_the_file(tmp_path):
         read_training_set(src)
 
 
+def test_subsets_keep_each_image_s_id_and_version(tmp_path):
+    src = tmp_path / "t.jsonl"
+    src.write_text('{"path": "a.png", "image_id": 3, "version": 2, "positives": ["x"]}\n'
+                   '{"path": "b.png", "positives": ["y"]}\n'
+                   '{"path": "c.png", "image_id": 8, "version": 1, "positives": ["x"]}\n')
+    ts = read_training_set(src)
+    assert ts.image_ids.tolist() == [3, -1, 8] and ts.versions.tolist() == [2, -1, 1]
+    part = ts.subset([2, 1])
+    assert part.paths == [tmp_path / "c.png", tmp_path / "b.png"]
+    assert part.image_ids.tolist() == [8, -1] and part.versions.tolist() == [1, -1]
+
+
 def test_exif_orientation_is_applied(tmp_path):
     img = Image.new("RGB", (30, 10), (255, 0, 0))
     exif = Image.Exif()

@@ -23,6 +23,7 @@ import torch
 
 from models.checkpoint import load_checkpoint
 from clml_contract.manifest import Manifest
+from clml_contract.oof import read_oof
 from models.resnet import build_model
 from models.transforms import eval_transform
 from tests.training.conftest import make_images, read_events, write_jsonl
@@ -63,6 +64,8 @@ def trained(tmp_path_factory) -> tuple[Path, Path, list[dict]]:
     rows[1]["negatives"] = ["blue"] if "blue" not in rows[1]["positives"] else ["red"]
     for row in rows[2:6]:
         row["confirmed"] = True
+    for i, row in enumerate(rows[:-1]):  # ids as the app writes them; the last image has none
+        row.update(image_id=100 + i, version=i % 3)
     broken = base / "images" / "broken.png"
     broken.write_bytes(b"\x89PNG\r\n\x1a\n this is not really a png")
     rows.append({"path": str(broken), "positives": ["square"]})
@@ -138,6 +141,17 @@ def test_out_of_fold_scores_cover_every_readable_image(trained):
     assert probs.shape == (24, 5) and probs.dtype == np.float32
     assert ((probs >= 0) & (probs <= 1)).all()
     assert emb.shape == (24, 512) and emb.dtype == np.float16
+
+
+def test_out_of_fold_scores_name_the_image_id_and_version_the_set_gave(trained):
+    data, out, _ = trained
+    listed = {row["path"]: row for row in map(json.loads, data.read_text().splitlines())}
+    oof = read_oof(out / "oof.npz", 5)
+    for i, path in enumerate(oof.paths):
+        row = listed[path]
+        want = (row["image_id"], row["version"]) if "image_id" in row else None
+        assert oof.identity(i) == want
+    assert sum(oof.identity(i) is None for i in range(len(oof.paths))) == 1
 
 
 def test_fine_tune_records_parent_and_maps_tags_by_name(trained, tmp_path):
