@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from clml_contract.atomic import atomic_write_bytes, backup_once
+from clml_contract.training_set import TrainingRow, render_training_set
 from clml_desktop.collection.formats import FORMATS, SIDECAR_FORMATS
 from clml_desktop.collection.formats.common import FormatError, decode_utf8
 from clml_desktop.collection.formats.csv_formats import (
@@ -32,7 +33,6 @@ from clml_desktop.collection.formats.sidecar import (
     render_sidecar,
     sidecar_relpath,
 )
-from clml_desktop.collection.formats.training_set import render_training_set
 from clml_desktop.collection.formats.xmp import parse_xmp, render_xmp, xmp_candidates
 from clml_desktop.collection.labels import ImageLabels, LabelSource, Problem, Suggestion
 
@@ -267,19 +267,22 @@ def write_training_set(store, path: Path, image_ids: Iterable[int] | None = None
     """Write the trainer's JSONL (ADR 0002) and return how many images it lists.
 
     Lists every readable image with at least one known label: absolute path,
-    positives in order, negatives a person confirmed; the first line fixes
-    the tag order (the store's tags that appear in the set).
+    image id and version (so out-of-fold scores map back to the file they were
+    computed from), positives in order, negatives a person confirmed; the
+    first line fixes the tag order (the store's tags that appear in the set).
     """
     labels = store.image_labels(image_ids)
-    problem = {row.path for row in store.images() if row.problem}
+    images = {row.path: row for row in store.images()}
     root = Path(store.root).resolve()
     rows = []
     used: set[str] = set()
     for rel, item in labels.items():
-        if rel in problem or not (item.positives or item.negatives):
+        image = images.get(rel)
+        if image is None or image.problem or not (item.positives or item.negatives):
             continue
         confirmed = any(source in _PERSON_SOURCES for source in item.sources.values())
-        rows.append((str(root / rel), item.positives, item.negatives, confirmed))
+        rows.append(TrainingRow(str(root / rel), item.positives, item.negatives, confirmed,
+                                image_id=image.id, version=image.version))
         used.update(item.positives)
         used.update(item.negatives)
     tags = [t.name for t in store.tags() if t.name in used]

@@ -1,87 +1,78 @@
-"""Import the trainer's out-of-fold scores (`oof.npz`) into the store.
+"""Import the trainer's out-of-fold scores (`oof.npz`, clml_contract.oof) into the store.
 
-A model scores its own training images with their missing tags learned as
-negatives, so in-sample scores bury exactly the tags a person wants found.
-The trainer therefore scores each training image with a fold model that did
-not see it and writes those scores beside the model (ADR 0002). Stored as
-kind `oof`, they win over engine scores for the same image version; an image
-changed after training gets a new version and is rescored by the engine.
+Stored as kind `oof`, they win over engine scores for the same image version.
+A score is stamped with the version the trainer was given in the training set,
+never with the image's current one: an image replaced while the model trained
+keeps no score computed on its old pixels (issue 12), so the engine rescores
+it like any image without a current score.
 """
 
 from __future__ import annotations
 
 import logging
-import zipfile
-from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
+from clml_contract.oof import OofError, OofScores, read_oof
 from clml_desktop.collection.paths import PathOutsideCollection, to_relpath
-from clml_desktop.collection.rows import PredictionIn
+from clml_desktop.collection.rows import ImageRow, PredictionIn
 from clml_desktop.inference.errors import ModelLoadError
+
+__all__ = ["OofScores", "import_oof", "load_oof", "store_oof"]
 
 log = logging.getLogger(__name__)
 
 
-@dataclass(frozen=True)
-class OofScores:
-    """The arrays of one oof.npz, checked against the model's tag count."""
-
-    source: Path
-    paths: list[str]
-    probs: np.ndarray
-    embeddings: np.ndarray | None
-
-
 def load_oof(oof_path: Path, n_tags: int) -> OofScores:
     """Read and check `oof_path` (no pickles); ModelLoadError names the file and the problem."""
-    oof_path = Path(oof_path)
     try:
-        with np.load(oof_path, allow_pickle=False) as data:
-            paths = np.asarray(data["paths"])
-            probs = np.asarray(data["probs"], dtype=np.float32)
-            embeddings = np.asarray(data["embeddings"]) if "embeddings" in data.files else None
-    except (OSError, ValueError, KeyError, zipfile.BadZipFile, EOFError) as exc:
-        raise ModelLoadError(f"{oof_path}: cannot read the out-of-fold scores: {exc}") from exc
-    if paths.ndim != 1 or probs.ndim != 2 or probs.shape != (len(paths), n_tags):
-        raise ModelLoadError(
-            f"{oof_path}: expected probs of shape ({len(paths)}, {n_tags}) for {len(paths)} paths "
-            f"and {n_tags} tags, found {probs.shape}"
-        )
-    if embeddings is not None and (embeddings.ndim != 2 or len(embeddings) != len(paths)):
-        raise ModelLoadError(
-            f"{oof_path}: embeddings of shape {embeddings.shape} do not match {len(paths)} paths"
-        )
-    return OofScores(oof_path, [str(p) for p in paths.tolist()], probs, embeddings)
+        return read_oof(oof_path, n_tags)
+    except OofError as exc:
+        raise ModelLoadError(str(exc)) from exc
+
+
+def _relpath(store, raw: str) -> str | None:
+    try:
+        return to_relpath(store.root, raw)
+    except PathOutsideCollection:
+        return None
 
 
 def store_oof(store, model_id: str, scores: OofScores) -> int:
-    """Put the scores of images still in the collection as kind 'oof'; returns how many.
+    """Put the current scores of images still in the collection as kind 'oof'; returns how many.
 
-    Paths are absolute (or relative to the collection); those outside it or
-    gone from it are skipped with a log line.
+    A row whose file names an image id maps to that image, and only while it
+    still sits at the row's path (an id from another collection's store must
+    not land on a stranger) and still has the version the trainer scored;
+    rows of files without ids map by path. Paths are absolute or relative to
+    the collection. Skipped rows are counted in a log line.
     """
+    present = store.images()
+    by_id = {image.id: image for image in present}
+    by_path = {image.path: image for image in present}
     rows: list[PredictionIn] = []
-    skipped = 0
+    gone = stale = 0
     for i, raw in enumerate(scores.paths):
-        try:
-            image = store.image_by_path(to_relpath(store.root, raw))
-        except PathOutsideCollection:
-            image = None
-        if image is None:
-            skipped += 1
+        at_path: ImageRow | None = by_path.get(_relpath(store, raw))
+        identity = scores.identity(i)
+        image = at_path if identity is None else by_id.get(identity[0])
+        if image is None or image is not at_path:
+            gone += 1
+            continue
+        if identity is not None and identity[1] != image.version:
+            stale += 1
             continue
         embedding = None if scores.embeddings is None else scores.embeddings[i].astype(np.float16)
         rows.append(PredictionIn(image.id, image.version, "oof", scores.probs[i], embedding))
     if rows:
         store.put_predictions(model_id, rows)
-    if skipped:
-        log.warning(
-            "%s: %d image(s) are not in the collection any more; their scores were skipped",
-            scores.source,
-            skipped,
-        )
+    if gone:
+        log.warning("%s: %d image(s) are not in the collection any more; their scores were skipped",
+                    scores.source, gone)
+    if stale:
+        log.warning("%s: %d image(s) changed since the training set was written; their scores "
+                    "were skipped and the engine rescores them", scores.source, stale)
     return len(rows)
 
 

@@ -132,7 +132,9 @@ def test_training_set_lists_labelled_readable_images(store, folder, tmp_path):
     assert write_training_set(store, path) == 2
     lines = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()]
     assert lines[0] == {"tags": ["trigger", "cat", "dog"]}
-    assert lines[1] == {"path": str((folder / "a.jpg").resolve()), "positives": ["trigger", "cat"],
+    a = store.image_by_path("a.jpg")
+    assert lines[1] == {"path": str((folder / "a.jpg").resolve()), "image_id": a.id,
+                        "version": a.version, "positives": ["trigger", "cat"],
                         "negatives": ["dog"], "confirmed": True}
     assert "confirmed" not in lines[2], "an image nobody touched is not confirmed"
     assert write_training_set(store, path, image_ids=[_id(store, "b.png")]) == 1
