@@ -15,11 +15,13 @@ import sqlite3
 import time
 from collections.abc import Sequence
 
-from clml_desktop.collection.rows import LoggedLabelChange, LoggedTagChange
 from clml_contract.tagnames import tag_key
+from clml_desktop.collection.labels import LabelState
+from clml_desktop.collection.rows import LoggedLabelChange, LoggedTagChange
 
 # (image_id, tag_id, old_state, old_source, old_position, old_time,
-#  new_state, new_source, new_position, new_time)
+#  new_state, new_source, new_position, new_time), states as stored
+#  (`LabelState.stored`: NULL for unknown)
 LabelChangeRow = tuple
 
 
@@ -178,8 +180,9 @@ def changes_of(
     conn: sqlite3.Connection, edit_id: int, limit: int | None
 ) -> tuple[list[LoggedLabelChange], list[LoggedTagChange]]:
     """What one edit changed, read back from the log (tag names as they are now)."""
+    from_stored = LabelState.from_stored
     labels = [
-        LoggedLabelChange(*r)
+        LoggedLabelChange(*r[:4], from_stored(r[4]), r[5], from_stored(r[6]), r[7])
         for r in conn.execute(
             "SELECT c.image_id, COALESCE(i.path, ''), c.tag_id, t.name, c.old_state, c.old_source,"
             " c.new_state, c.new_source FROM label_changes c"

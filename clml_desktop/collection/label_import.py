@@ -17,14 +17,12 @@ import sqlite3
 import time
 from itertools import repeat
 
+from clml_contract.tagnames import TagNameError
 from clml_desktop.collection import edit_log, label_plan, tag_table
 from clml_desktop.collection.labels import ImageLabels, LabelSource, LabelState, Problem
 from clml_desktop.collection.rows import ImportReport
 from clml_desktop.collection.schema import LABELS_TAG_INDEX
-from clml_contract.tagnames import TagNameError
 
-POSITIVE = LabelState.POSITIVE.value
-NEGATIVE = LabelState.NEGATIVE.value
 _SOURCES = {s.value for s in LabelSource}
 _BULK_ROWS = 5000  # from here on a first import rebuilds the tag index once instead of per row
 
@@ -59,7 +57,7 @@ def _desired(
     labels: dict[str, ImageLabels],
     source: str,
     report: ImportReport,
-) -> list[tuple[int, int, str, str]]:
+) -> list[tuple[int, int, LabelState, str]]:
     """(image_id, tag_id, state, source) for every label of known images, filling `report`.
 
     Tags are resolved (created when new) once per name; inside a logged
@@ -84,7 +82,7 @@ def _desired(
             if tag_id is not None:
                 positives.add(tag_id)
                 given = sources.get(name, default_source) if sources else default_source
-                append((image_id, tag_id, POSITIVE, given if given in _SOURCES else default_source))
+                append((image_id, tag_id, LabelState.POSITIVE, given if given in _SOURCES else default_source))
         for name in entry.negatives:
             tag_id = tag_of(path, name)
             if tag_id is None:
@@ -94,7 +92,7 @@ def _desired(
                 report.problems.append(Problem(path, message))
                 continue
             given = sources.get(name, default_source) if sources else default_source
-            append((image_id, tag_id, NEGATIVE, given if given in _SOURCES else default_source))
+            append((image_id, tag_id, LabelState.NEGATIVE, given if given in _SOURCES else default_source))
     return desired
 
 
@@ -131,6 +129,7 @@ def _baseline_rows(
     rows: list[tuple] = []
     append = rows.append
     missing = object()
+    positive, negative = LabelState.POSITIVE.stored, LabelState.NEGATIVE.stored  # rows as stored
 
     def source_of(entry: ImageLabels, name: str) -> str:
         given = entry.sources.get(name, default_source)
@@ -154,7 +153,7 @@ def _baseline_rows(
             if None not in ids and len(set(ids)) == count:
                 rows.extend(
                     zip(
-                        repeat(image_id, count), ids, repeat(POSITIVE, count),
+                        repeat(image_id, count), ids, repeat(positive, count),
                         repeat(default_source, count), range(count), repeat(now, count), strict=True,
                     )
                 )
@@ -167,9 +166,9 @@ def _baseline_rows(
                 tag_id = resolve(path, name)
             if tag_id is None or tag_id in seen:
                 continue
-            seen[tag_id] = POSITIVE
+            seen[tag_id] = positive
             given = source_of(entry, name) if entry.sources else default_source
-            append((image_id, tag_id, POSITIVE, given, len(seen) - 1, now))
+            append((image_id, tag_id, positive, given, len(seen) - 1, now))
         positives = len(seen)
         for name in entry.negatives:
             tag_id = tag_ids.get(name, missing)
@@ -178,14 +177,14 @@ def _baseline_rows(
             if tag_id is None:
                 continue
             state = seen.get(tag_id)
-            if state == POSITIVE:
+            if state == positive:
                 message = f"tag {name!r} is listed as both present and absent; kept present"
                 report.problems.append(Problem(path, message))
                 continue
             if state is None:
-                seen[tag_id] = NEGATIVE
+                seen[tag_id] = negative
                 given = source_of(entry, name) if entry.sources else default_source
-                append((image_id, tag_id, NEGATIVE, given, None, now))
+                append((image_id, tag_id, negative, given, None, now))
         report.positives_added += positives
         report.negatives_added += len(seen) - positives
     return rows

@@ -15,9 +15,6 @@ from dataclasses import dataclass
 
 from clml_desktop.collection.labels import LabelState
 
-POSITIVE = LabelState.POSITIVE.value
-NEGATIVE = LabelState.NEGATIVE.value
-
 
 @dataclass
 class Plan:
@@ -45,22 +42,24 @@ def _load_pairs(conn: sqlite3.Connection, pairs: Iterable[tuple[int, int]]) -> N
 
 def plan(
     conn: sqlite3.Connection,
-    desired: Iterable[tuple[int, int, str | None, str]],
+    desired: Iterable[tuple[int, int, LabelState, str]],
     *,
     policy: str = "overwrite",
     update_source: bool = False,
 ) -> Plan:
     """Rows for `label_changes` that move each (image, tag) to (state, source).
 
-    `desired` holds (image_id, tag_id, state or None for unknown, source); a
-    later entry for the same pair wins. New positives are appended after the
-    image's current positives, in the order given, so tag order round-trips.
-    A pair already in the wanted state keeps its source and position unless
-    `update_source` is set.
+    `desired` holds (image_id, tag_id, state, source), UNKNOWN to forget the
+    pair; a later entry for the same pair wins. New positives are appended
+    after the image's current positives, in the order given, so tag order
+    round-trips. A pair already in the wanted state keeps its source and
+    position unless `update_source` is set. The rows spell states as the
+    store does (`LabelState.stored`), ready for the log.
     """
+    stored = {s: s.stored for s in LabelState}
     wanted: dict[tuple[int, int], tuple[str | None, str]] = {}
     for image_id, tag_id, state, source in desired:
-        wanted[(int(image_id), int(tag_id))] = (state, str(source))
+        wanted[(int(image_id), int(tag_id))] = (stored[state], str(source))
     if not wanted:
         return Plan(rows=[])
     _load_pairs(conn, wanted.keys())
@@ -88,6 +87,7 @@ def plan(
         )
     }
     now = time.time()
+    positive, negative = LabelState.POSITIVE.stored, LabelState.NEGATIVE.stored
     result = Plan(rows=[])
     rows = result.rows
     for (image_id, tag_id), (state, source) in wanted.items():
@@ -101,12 +101,12 @@ def plan(
         if policy == "fill" and old_state is not None:
             result.conflicts += 1
             continue
-        if state == POSITIVE:
+        if state == positive:
             position = next_pos.get(image_id, 0)
             next_pos[image_id] = position + 1
             result.positives_added += 1
             rows.append((image_id, tag_id, *old, state, source, position, now))
-        elif state == NEGATIVE:
+        elif state == negative:
             result.negatives_added += 1
             rows.append((image_id, tag_id, *old, state, source, None, now))
         else:

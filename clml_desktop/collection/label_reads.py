@@ -15,12 +15,9 @@ import numpy as np
 from clml_desktop.collection.labels import ImageLabels, LabelState
 from clml_desktop.collection.rows import LabelMatrix, TagCount
 
-POSITIVE = LabelState.POSITIVE.value
-NEGATIVE = LabelState.NEGATIVE.value
-
 
 def label_matrix(conn: sqlite3.Connection) -> LabelMatrix:
-    """States of present images (by path) × live tags (by id): 1, -1, or 0 for unknown.
+    """`LabelState` values of present images (by path) × live tags (by id).
 
     The labels are read without joins (a plain scan of the primary key, about
     3× faster than joining images and tags) and filtered in numpy.
@@ -30,15 +27,16 @@ def label_matrix(conn: sqlite3.Connection) -> LabelMatrix:
         dtype=np.int64,
     )
     tag_rows = conn.execute("SELECT id, name FROM tags WHERE deleted = 0 ORDER BY id").fetchall()
+    stored = (LabelState.POSITIVE, LabelState.NEGATIVE)
     by_state = [
-        conn.execute("SELECT image_id, tag_id FROM labels WHERE state = ?", (state,)).fetchall()
-        for state in (POSITIVE, NEGATIVE)
+        conn.execute("SELECT image_id, tag_id FROM labels WHERE state = ?", (s.stored,)).fetchall()
+        for s in stored
     ]
     tag_ids = np.array([r[0] for r in tag_rows], dtype=np.int64)
     states = np.zeros((len(image_ids), len(tag_ids)), dtype=np.int8)
     img_order = np.argsort(image_ids)
     sorted_images = image_ids[img_order]
-    for value, pairs in zip((1, -1), by_state, strict=True):
+    for value, pairs in zip(stored, by_state, strict=True):
         if not pairs or not len(image_ids) or not len(tag_ids):
             continue
         arr = np.array(pairs, dtype=np.int64)
@@ -63,6 +61,7 @@ def image_labels(conn: sqlite3.Connection, wanted: set[int] | None) -> dict[str,
         if wanted is None or image_id in wanted:
             by_id[image_id] = out[path] = ImageLabels()
     with_negatives = []
+    positive = LabelState.POSITIVE.stored
     for image_id, tag_id, state, source in conn.execute(
         "SELECT image_id, tag_id, state, source FROM labels"
         " ORDER BY image_id, state = 'negative', position"
@@ -71,7 +70,7 @@ def image_labels(conn: sqlite3.Connection, wanted: set[int] | None) -> dict[str,
         if entry is None:
             continue
         name = names[tag_id]
-        if state == POSITIVE:
+        if state == positive:
             entry.positives.append(name)
         else:
             if not entry.negatives:
@@ -101,19 +100,20 @@ def tag_counts(conn: sqlite3.Connection) -> list[TagCount]:
         for r in conn.execute("SELECT tag_id, state, COUNT(*) FROM labels GROUP BY tag_id, state")
     }
     gone = _missing_counts(conn, "tag_id")
+    positive, negative = LabelState.POSITIVE.stored, LabelState.NEGATIVE.stored
     return [
         TagCount(
             tag_id,
             name,
-            counts.get((tag_id, POSITIVE), 0) - gone.get((tag_id, POSITIVE), 0),
-            counts.get((tag_id, NEGATIVE), 0) - gone.get((tag_id, NEGATIVE), 0),
+            counts.get((tag_id, positive), 0) - gone.get((tag_id, positive), 0),
+            counts.get((tag_id, negative), 0) - gone.get((tag_id, negative), 0),
         )
         for tag_id, name in conn.execute("SELECT id, name FROM tags WHERE deleted = 0 ORDER BY id")
     ]
 
 
 def source_counts(conn: sqlite3.Connection) -> dict[str, dict[str, int]]:
-    """source -> {state: count} over present images."""
+    """source -> {stored state ("positive"/"negative"): count} over present images."""
     gone = _missing_counts(conn, "source")
     out: dict[str, dict[str, int]] = {}
     for source, state, n in conn.execute(

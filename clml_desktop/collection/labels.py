@@ -8,14 +8,41 @@ path, so they never need the SQLite store and stay testable on their own.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from enum import StrEnum
+from enum import IntEnum, StrEnum
 
 
-class LabelState(StrEnum):
-    """A stored (image, tag) pair is positive or negative; no row means unknown."""
+class LabelState(IntEnum):
+    """What is known about one (image, tag) pair: the one spelling of it everywhere.
 
-    POSITIVE = "positive"
-    NEGATIVE = "negative"
+    The values are what the int8 state arrays hold (`LabelMatrix.states`,
+    `LabelIndex.states`), so a member can be stored in, or compared with, such
+    an array directly. The store spells a stored label "positive"/"negative"
+    in its `labels.state` column and keeps no row for an unknown pair (NULL in
+    the undo log): `stored` and `from_stored` translate at that boundary.
+    """
+
+    POSITIVE = 1
+    NEGATIVE = -1
+    UNKNOWN = 0
+
+    @property
+    def stored(self) -> str | None:
+        """The store's text for this state; None for unknown (no `labels` row)."""
+        return _STORED.get(self)
+
+    @classmethod
+    def from_stored(cls, text: str | None) -> LabelState:
+        """The state a `labels.state` (or undo-log) value means; NULL is unknown."""
+        if text is None:
+            return cls.UNKNOWN
+        try:
+            return _FROM_STORED[text]
+        except KeyError:
+            raise ValueError(f"not a stored label state: {text!r}") from None
+
+
+_STORED = {LabelState.POSITIVE: "positive", LabelState.NEGATIVE: "negative"}
+_FROM_STORED = {text: state for state, text in _STORED.items()}
 
 
 class LabelSource(StrEnum):

@@ -16,9 +16,17 @@ from dataclasses import dataclass, field, replace
 
 import numpy as np
 
-POSITIVE = 1
-NEGATIVE = -1
-UNKNOWN = 0
+from clml_desktop.collection.labels import LabelState
+
+
+def state_mask(states: np.ndarray, state: LabelState) -> np.ndarray:
+    """Where an int8 state array holds `state` (a bool array of the same shape).
+
+    Compared as an int8 on purpose: numpy takes an IntEnum member for a
+    strong int64 scalar (only a plain int is "weak"), so `states == state`
+    would widen the whole N×C matrix first, 3× slower at 20,000 × 2,000.
+    """
+    return states == np.int8(state)
 
 
 @dataclass(frozen=True)
@@ -136,7 +144,7 @@ class LabelIndex:
     def pending(self) -> np.ndarray:
         """Unknown pairs whose score reaches the tag's threshold (N×C bool)."""
         with np.errstate(invalid="ignore"):
-            return (self.states == UNKNOWN) & (self.scores >= self.thresholds[None, :])
+            return state_mask(self.states, LabelState.UNKNOWN) & (self.scores >= self.thresholds[None, :])
 
     def row_of(self, image_id: int) -> int | None:
         i = int(image_id)
@@ -171,11 +179,11 @@ class LabelIndex:
         if not self.states.size:
             z = np.zeros(len(self.tag_names), np.int64)
             return z, z.copy(), z.copy()
-        positives = (self.states == POSITIVE).sum(axis=0)
-        negatives = (self.states == NEGATIVE).sum(axis=0)
+        positives = state_mask(self.states, LabelState.POSITIVE).sum(axis=0)
+        negatives = state_mask(self.states, LabelState.NEGATIVE).sum(axis=0)
         return positives, self.pending.sum(axis=0), negatives
 
-    def set_state(self, image_ids: Iterable[int], tag: str, state: int) -> bool:
+    def set_state(self, image_ids: Iterable[int], tag: str, state: LabelState) -> bool:
         """Patch the index after an edit the GUI just made (no reload needed).
 
         Returns False when the tag has no column yet (a new tag): the caller
@@ -281,7 +289,7 @@ def filter_mask(index: LabelIndex, flt: ImageFilter) -> np.ndarray:
     mask = np.ones(n, dtype=bool)
     if n == 0:
         return mask
-    positive = index.states == POSITIVE
+    positive = state_mask(index.states, LabelState.POSITIVE)
     for group in flt.require:
         cols = [c for c in (index.column_of(t) for t in group) if c is not None]
         if not cols:
@@ -300,7 +308,7 @@ def filter_mask(index: LabelIndex, flt: ImageFilter) -> np.ndarray:
         lo = -np.inf if flt.score_min is None else flt.score_min
         hi = np.inf if flt.score_max is None else flt.score_max
         with np.errstate(invalid="ignore"):
-            in_range = (index.states == UNKNOWN) & (index.scores >= lo) & (index.scores <= hi)
+            in_range = state_mask(index.states, LabelState.UNKNOWN) & (index.scores >= lo) & (index.scores <= hi)
         mask &= in_range.any(axis=1) if in_range.size else np.zeros(n, dtype=bool)
     if flt.name:
         needle = flt.name.lower()

@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from clml_desktop.collection.labels import LabelSource, Problem
+from clml_desktop.collection.labels import LabelSource, LabelState, Problem
 
 
 @dataclass(frozen=True)
@@ -75,12 +75,12 @@ class TagCount:
 
 @dataclass(frozen=True)
 class LabelRow:
-    """A stored (image, tag) label; `position` orders an image's positives."""
+    """A stored (image, tag) label (positive or negative); `position` orders an image's positives."""
 
     image_id: int
     tag_id: int
     tag: str
-    state: str
+    state: LabelState
     source: str
     position: int | None
     time: float
@@ -88,17 +88,17 @@ class LabelRow:
 
 @dataclass(frozen=True)
 class LabelChange:
-    """One requested change for `set_labels`; `state=None` makes the pair unknown."""
+    """One requested change for `set_labels`; `LabelState.UNKNOWN` forgets the pair."""
 
     image_id: int
     tag: str | int
-    state: str | None
+    state: LabelState
     source: str = LabelSource.MANUAL
 
 
 @dataclass(frozen=True)
 class LabelMatrix:
-    """All labels at once: states[i, j] is 1 positive, -1 negative, 0 unknown."""
+    """All labels at once: `states[i, j]` is a `LabelState` value (int8)."""
 
     image_ids: np.ndarray
     tag_ids: np.ndarray
@@ -183,15 +183,15 @@ class ScanReport:
 
 @dataclass(frozen=True)
 class LoggedLabelChange:
-    """One label an edit changed, before and after (None state = unknown), for an audit view."""
+    """One label an edit changed, before and after (sources None where unknown), for an audit view."""
 
     image_id: int
     path: str
     tag_id: int
     tag: str
-    old_state: str | None
+    old_state: LabelState
     old_source: str | None
-    new_state: str | None
+    new_state: LabelState
     new_source: str | None
 
 

@@ -53,8 +53,6 @@ from clml_desktop.collection.rows import (
 from clml_desktop.collection.schema import SCHEMA_VERSION, SchemaError, migrate, stored_version
 from clml_contract.tagnames import TagNameError
 
-POSITIVE = LabelState.POSITIVE.value
-NEGATIVE = LabelState.NEGATIVE.value
 _SOURCES = {s.value for s in LabelSource}
 # The `meta` row holding the collection's minimum likelihood for suggestions.
 MIN_LIKELIHOOD_KEY = "min_likelihood"
@@ -453,7 +451,7 @@ class CollectionStore:
                 " ORDER BY l.state = 'negative', l.position, t.name",
                 (int(image_id),),
             ).fetchall()
-        return [LabelRow(*r) for r in rows]
+        return [LabelRow(*r[:3], LabelState.from_stored(r[3]), *r[4:]) for r in rows]
 
     def label_matrix(self) -> LabelMatrix:
         """Every label of present images and live tags in one N×C int8 array.
@@ -469,7 +467,9 @@ class CollectionStore:
         with self._read() as conn:
             return label_reads.image_labels(conn, wanted)
 
-    def images_with_tag(self, tag: str | int, state: str = POSITIVE) -> list[int]:
+    def images_with_tag(
+        self, tag: str | int, state: LabelState = LabelState.POSITIVE
+    ) -> list[int]:
         """Ids of present images where `tag` is in `state` (positive or negative)."""
         with self._lock:
             tag_id = tag_table.lookup(self._conn, tag)
@@ -480,7 +480,7 @@ class CollectionStore:
                 for r in self._conn.execute(
                     "SELECT l.image_id FROM labels l JOIN images i ON i.id = l.image_id"
                     " WHERE l.tag_id = ? AND l.state = ? AND i.missing = 0 ORDER BY i.path",
-                    (tag_id, str(state)),
+                    (tag_id, LabelState(state).stored),
                 )
             ]
 
@@ -495,16 +495,16 @@ class CollectionStore:
         self,
         image_ids: int | Iterable[int],
         tag: str | int,
-        state: str | None,
+        state: LabelState,
         source: str,
         description: str,
         *,
-        only_from: str | None = None,
+        only_from: LabelState | None = None,
     ) -> int | None:
         """Move (image, tag) pairs to `state` as one edit; with `only_from`, only the
         pairs now in that state change (and an unknown tag is never created)."""
         ids = _id_list(image_ids)
-        if state is not None and str(source) not in _SOURCES:
+        if state != LabelState.UNKNOWN and str(source) not in _SOURCES:
             raise StoreError(
                 f"unknown label source {source!r} (one of {', '.join(sorted(_SOURCES))})"
             )
@@ -512,7 +512,7 @@ class CollectionStore:
             return None
 
         def body(conn: sqlite3.Connection, edit_id: int) -> None:
-            if state is None or only_from is not None:
+            if state == LabelState.UNKNOWN or only_from is not None:
                 tag_id = tag_table.lookup(conn, tag)
                 if tag_id is None:
                     return
@@ -524,7 +524,7 @@ class CollectionStore:
                     r[0]
                     for r in conn.execute(
                         "SELECT image_id FROM labels WHERE tag_id = ? AND state = ?",
-                        (tag_id, only_from),
+                        (tag_id, only_from.stored),
                     )
                 }
                 targets = [i for i in ids if i in now_in]
@@ -543,7 +543,7 @@ class CollectionStore:
         """Make `tag` positive on the images (appended to their tag order); one undo step."""
         ids = _id_list(image_ids)
         text = description or f"Add “{tag}” to {_plural(len(ids), 'image')}"
-        return self._set_state(ids, tag, POSITIVE, str(source), text)
+        return self._set_state(ids, tag, LabelState.POSITIVE, str(source), text)
 
     def remove_tag(
         self, image_ids: int | Iterable[int], tag: str | int, description: str | None = None
@@ -556,7 +556,8 @@ class CollectionStore:
         ids = _id_list(image_ids)
         text = description or f"Remove “{tag}” from {_plural(len(ids), 'image')}"
         return self._set_state(
-            ids, tag, NEGATIVE, LabelSource.MANUAL.value, text, only_from=POSITIVE
+            ids, tag, LabelState.NEGATIVE, LabelSource.MANUAL.value, text,
+            only_from=LabelState.POSITIVE,
         )
 
     def forget_tag(
@@ -566,7 +567,7 @@ class CollectionStore:
         to take back a rejection; one undo step."""
         ids = _id_list(image_ids)
         text = description or f"Forget “{tag}” on {_plural(len(ids), 'image')}"
-        return self._set_state(ids, tag, None, "", text)
+        return self._set_state(ids, tag, LabelState.UNKNOWN, "", text)
 
     def reject_tag(
         self, image_ids: int | Iterable[int], tag: str | int, description: str | None = None
@@ -574,7 +575,7 @@ class CollectionStore:
         """Record that `tag` is absent on the images (a known negative); one undo step."""
         ids = _id_list(image_ids)
         text = description or f"Reject “{tag}” on {_plural(len(ids), 'image')}"
-        return self._set_state(ids, tag, NEGATIVE, LabelSource.MANUAL.value, text)
+        return self._set_state(ids, tag, LabelState.NEGATIVE, LabelSource.MANUAL.value, text)
 
     def accept_suggestion(
         self, image_ids: int | Iterable[int], tag: str | int, description: str | None = None
@@ -582,17 +583,15 @@ class CollectionStore:
         """Make a suggested `tag` positive, remembering that a person accepted it."""
         ids = _id_list(image_ids)
         text = description or f"Accept “{tag}” on {_plural(len(ids), 'image')}"
-        return self._set_state(ids, tag, POSITIVE, LabelSource.ACCEPTED.value, text)
+        return self._set_state(ids, tag, LabelState.POSITIVE, LabelSource.ACCEPTED.value, text)
 
     def set_labels(self, changes: Iterable[LabelChange], description: str) -> int | None:
         """Apply mixed changes (any tags, states and sources) as one undo step."""
         items = list(changes)
         for change in items:
-            if change.state is not None and change.state not in (POSITIVE, NEGATIVE):
-                raise StoreError(
-                    f"a label state must be positive, negative or None, not {change.state!r}"
-                )
-            if change.state is not None and str(change.source) not in _SOURCES:
+            if not isinstance(change.state, LabelState):
+                raise StoreError(f"a label state must be a LabelState, not {change.state!r}")
+            if change.state != LabelState.UNKNOWN and str(change.source) not in _SOURCES:
                 raise StoreError(f"unknown label source {change.source!r}")
 
         def body(conn: sqlite3.Connection, edit_id: int) -> None:
@@ -602,7 +601,7 @@ class CollectionStore:
                 if change.tag not in ids:
                     ids[change.tag] = (
                         tag_table.lookup(conn, change.tag)
-                        if change.state is None
+                        if change.state == LabelState.UNKNOWN
                         else tag_table.resolve(conn, change.tag, edit_id)
                     )
                 tag_id = ids[change.tag]

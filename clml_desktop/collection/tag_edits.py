@@ -6,11 +6,9 @@ from __future__ import annotations
 
 import sqlite3
 
+from clml_contract.tagnames import clean_tag_name, tag_key
 from clml_desktop.collection import edit_log, tag_table
 from clml_desktop.collection.labels import LabelState
-from clml_contract.tagnames import clean_tag_name, tag_key
-
-POSITIVE = LabelState.POSITIVE.value
 
 
 class TagClash(ValueError):
@@ -61,15 +59,16 @@ def merge(
     ):
         by_image.setdefault(r[0], {})[r[1]] = r[2:]
     rows = []
+    positive = LabelState.POSITIVE.stored  # the rows here are the log's, as stored
     for image_id, found in by_image.items():
         for sid in source_ids:
             if sid in found:
                 rows.append((image_id, sid, *found[sid], None, None, None, None))
         current = found.get(target_id)
-        if current is not None and current[0] == POSITIVE:
+        if current is not None and current[0] == positive:
             continue
         picks = [found[s] for s in source_ids if s in found]
-        positives = sorted((p for p in picks if p[0] == POSITIVE), key=lambda p: p[2] or 0)
+        positives = sorted((p for p in picks if p[0] == positive), key=lambda p: p[2] or 0)
         if positives:
             new = positives[0]
         elif current is None and picks:

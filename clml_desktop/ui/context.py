@@ -22,7 +22,8 @@ from typing import Any
 
 from PySide6.QtCore import QObject, QThreadPool, QTimer, Signal
 
-from clml_desktop.collection.query import NEGATIVE, POSITIVE, UNKNOWN, ImageFilter, LabelIndex
+from clml_desktop.collection.labels import LabelState
+from clml_desktop.collection.query import ImageFilter, LabelIndex
 from clml_desktop.inference.likely_text import cut_percent
 from clml_desktop.jobs.tracker import JobTracker
 from clml_desktop.jobs.worker import Worker
@@ -244,7 +245,7 @@ class AppContext(QObject):
         image_ids: list[int] | None,
         done: str,
         unchanged: str,
-        patch: tuple[list[int], str, int] | None = None,
+        patch: tuple[list[int], str, LabelState] | None = None,
         tags_changed: bool = False,
     ) -> bool:
         if self._store is None:
@@ -282,7 +283,7 @@ class AppContext(QObject):
             image_ids=ids,
             done=text,
             unchanged=f"'{tag}' was already on {'that image' if len(ids) == 1 else 'those images'}",
-            patch=(ids, tag, POSITIVE),
+            patch=(ids, tag, LabelState.POSITIVE),
             tags_changed=is_new,
         )
 
@@ -291,22 +292,22 @@ class AppContext(QObject):
         a rejection, as Reject makes it (ADR 0019); the other images are left alone."""
         ids = [int(i) for i in image_ids]
         text = f"Removed '{tag}' from {_images_word(len(ids))} (won't be suggested again)"
-        had = self._index_ids_in(ids, tag, POSITIVE)  # what the index can patch; else reload it
+        had = self._index_ids_in(ids, tag, LabelState.POSITIVE)  # what the index can patch; else reload it
         return self._run_edit(
             lambda: self._store.remove_tag(ids, tag, description=text),
             image_ids=ids,
             done=text,
             unchanged=f"'{tag}' was not on {'that image' if len(ids) == 1 else 'those images'}",
-            patch=(had, tag, NEGATIVE) if had else None,
+            patch=(had, tag, LabelState.NEGATIVE) if had else None,
         )
 
     def forget_tag(self, image_ids: Iterable[int], tag: str) -> bool:
         """Return `tag` to unknown on the images (take back a rejection)."""
-        return self._set_every(image_ids, tag, "forget_tag", UNKNOWN,
+        return self._set_every(image_ids, tag, "forget_tag", LabelState.UNKNOWN,
                                "Forgot '{tag}' on {images} (unknown again)",
                                "'{tag}' was neither on nor rejected there")
 
-    def _index_ids_in(self, image_ids: list[int], tag: str, state: int) -> list[int]:
+    def _index_ids_in(self, image_ids: list[int], tag: str, state: LabelState) -> list[int]:
         """The ids whose (image, tag) pair the label index holds in `state`."""
         col = self._index.column_of(tag)
         if col is None:
@@ -318,15 +319,15 @@ class AppContext(QObject):
 
     def reject_tag(self, image_ids: Iterable[int], tag: str) -> bool:
         """Mark `tag` as a confirmed negative (a person said: not on these)."""
-        return self._set_every(image_ids, tag, "reject_tag", NEGATIVE,
+        return self._set_every(image_ids, tag, "reject_tag", LabelState.NEGATIVE,
                                "Rejected '{tag}' on {images}", "'{tag}' was already rejected there")
 
     def accept_suggestion(self, image_ids: Iterable[int], tag: str) -> bool:
         """Make a suggested tag positive with source accepted-suggestion."""
-        return self._set_every(image_ids, tag, "accept_suggestion", POSITIVE,
+        return self._set_every(image_ids, tag, "accept_suggestion", LabelState.POSITIVE,
                                "Accepted '{tag}' on {images}", "'{tag}' was already accepted there")
 
-    def _set_every(self, image_ids: Iterable[int], tag: str, verb: str, state: int,
+    def _set_every(self, image_ids: Iterable[int], tag: str, verb: str, state: LabelState,
                    done: str, unchanged: str) -> bool:
         """One store edit `verb` that leaves every given pair in `state`, said in `done`."""
         ids = [int(i) for i in image_ids]
@@ -342,7 +343,7 @@ class AppContext(QObject):
     def accept_suggestions(self, image_id: int, tags: list[str]) -> bool:
         """Accept several suggestions of one image as ONE edit (review's accept-all),
         so a single undo takes them all back."""
-        from clml_desktop.collection.labels import LabelSource, LabelState
+        from clml_desktop.collection.labels import LabelSource
         from clml_desktop.collection.rows import LabelChange
 
         names = list(dict.fromkeys(t for t in tags if t))
@@ -350,7 +351,7 @@ class AppContext(QObject):
             return False
         new = self._store is not None and any(self._store.tag_id(t) is None for t in names)
         text = f"Accepted {', '.join(repr(t) for t in names)} on 1 image"
-        changes = [LabelChange(int(image_id), t, LabelState.POSITIVE.value, LabelSource.ACCEPTED.value) for t in names]
+        changes = [LabelChange(int(image_id), t, LabelState.POSITIVE, LabelSource.ACCEPTED.value) for t in names]
         return self._run_edit(
             lambda: self._store.set_labels(changes, text),
             image_ids=[int(image_id)],

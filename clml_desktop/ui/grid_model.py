@@ -12,7 +12,8 @@ from __future__ import annotations
 import numpy as np
 from PySide6.QtCore import QAbstractListModel, QModelIndex, QObject, QPersistentModelIndex, Qt
 
-from clml_desktop.collection.query import POSITIVE, filter_rows
+from clml_desktop.collection.labels import LabelState
+from clml_desktop.collection.query import filter_rows, state_mask
 from clml_desktop.ui.context import AppContext
 from clml_desktop.ui.image_tags import image_tags, suggested_summary
 from clml_desktop.ui.thumbnails import ThumbnailCache
@@ -74,7 +75,7 @@ class GridModel(QAbstractListModel):
         rows = filter_rows(index, self._context.filter)
         ids = index.image_ids[rows]
         pending = index.pending_counts()
-        positives = (index.states == POSITIVE).sum(axis=1).astype(np.int32) if index.states.size else np.zeros(len(index), np.int32)
+        positives = state_mask(index.states, LabelState.POSITIVE).sum(axis=1).astype(np.int32) if index.states.size else np.zeros(len(index), np.int32)
         same_rows = np.array_equal(ids, self._ids)
         if not same_rows:
             self.beginResetModel()
@@ -169,7 +170,7 @@ class GridModel(QAbstractListModel):
         if problem:
             lines.append(f"Problem: {problem}")
         if label_index.states.size:
-            cols = np.flatnonzero(label_index.states[index_row] == POSITIVE)
+            cols = np.flatnonzero(label_index.states[index_row] == LabelState.POSITIVE)
             tags = [label_index.tag_names[c] for c in cols[:12]]
             if tags:
                 more = f" (+{len(cols) - 12})" if len(cols) > 12 else ""

@@ -13,7 +13,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from clml_desktop.collection.labels import LabelState
-from clml_desktop.collection.query import UNKNOWN, LabelIndex
+from clml_desktop.collection.query import LabelIndex
 from clml_desktop.inference.likely_text import cuts_text, likely_text
 
 
@@ -56,7 +56,7 @@ def image_tags(labels: Iterable, index: LabelIndex, image_id: int) -> ImageTags:
     for c, tag in enumerate(index.tag_names):
         score = float(scores[c])
         threshold = float(index.thresholds[c])
-        if tag in known or states[c] != UNKNOWN or math.isnan(score) or not score >= threshold:
+        if tag in known or states[c] != LabelState.UNKNOWN or math.isnan(score) or not score >= threshold:
             continue
         out.suggested.append(SuggestedTag(tag, score, threshold))
     out.suggested.sort(key=lambda s: (-s.score, s.tag.casefold()))

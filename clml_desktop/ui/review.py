@@ -29,7 +29,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from clml_desktop.collection.query import UNKNOWN
+from clml_desktop.collection.labels import LabelState
 from clml_desktop.inference.likely_text import likely_text, shown_from_text
 from clml_desktop.jobs.worker import JobControl, Worker
 from clml_desktop.ui.context import AppContext
@@ -441,7 +441,7 @@ class ReviewView(QWidget):
         row, col = index.row_of(item.image_id), index.column_of(item.tag)
         if row is None or col is None:
             return True
-        return int(index.states[row, col]) == UNKNOWN
+        return int(index.states[row, col]) == LabelState.UNKNOWN
 
     def _decide(self, verdict: Verdict) -> None:
         queue = self.queue

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from clml_desktop.collection.labels import ImageLabels, LabelSource
+from clml_desktop.collection.labels import ImageLabels, LabelSource, LabelState
 from clml_desktop.collection.rows import ImageInfo, LabelChange
 from clml_desktop.collection.store import StoreError
 
@@ -24,7 +24,7 @@ def test_add_remove_reject_accept_each_undo_and_redo(store, ids):
     assert store.add_tag(ids[:3], "dog") is not None
     assert store.images_with_tag("dog") == ids[:3]
     assert store.reject_tag(ids[3:5], "dog") is not None
-    assert store.images_with_tag("dog", "negative") == ids[3:5]
+    assert store.images_with_tag("dog", LabelState.NEGATIVE) == ids[3:5]
     assert store.accept_suggestion([ids[5]], "dog") is not None
     assert store.labels_of(ids[5])[0].source == LabelSource.ACCEPTED
     assert store.remove_tag(ids[0], "dog") is not None
@@ -77,7 +77,7 @@ def test_batch_of_5000_images_is_one_step(store):
     assert len(store.images_with_tag("batch")) == 5000
     assert store.history(1)[0].label_changes == 5000
     assert store.reject_tag(many[:2500], "batch") is not None
-    assert len(store.images_with_tag("batch", "negative")) == 2500
+    assert len(store.images_with_tag("batch", LabelState.NEGATIVE)) == 2500
     store.undo()
     assert len(store.images_with_tag("batch")) == 5000
     assert store.undo().startswith("Add “batch” to 5,000 images")
@@ -103,7 +103,7 @@ def test_positive_order_is_kept_and_restored_by_undo(store, ids):
         {store.image(image).path: ImageLabels(positives=["trigger", "zebra", "apple"])},
         LabelSource.ORIGINAL,
     )
-    names = lambda: [lab.tag for lab in store.labels_of(image) if lab.state == "positive"]  # noqa: E731
+    names = lambda: [lab.tag for lab in store.labels_of(image) if lab.state == LabelState.POSITIVE]  # noqa: E731
     assert names() == ["trigger", "zebra", "apple"]
     store.add_tag(image, "new")
     assert names() == ["trigger", "zebra", "apple", "new"]
@@ -120,16 +120,16 @@ def test_set_labels_mixes_tags_states_and_sources_in_one_step(store, ids):
     store.add_tag(ids[0], "cat", source=LabelSource.IMPORTED)
     edit = store.set_labels(
         [
-            LabelChange(ids[0], "cat", "positive", LabelSource.MANUAL),
-            LabelChange(ids[1], "cat", "negative"),
-            LabelChange(ids[2], "dog", "positive", LabelSource.ACCEPTED),
-            LabelChange(ids[3], "nothing here", None),
+            LabelChange(ids[0], "cat", LabelState.POSITIVE, LabelSource.MANUAL),
+            LabelChange(ids[1], "cat", LabelState.NEGATIVE),
+            LabelChange(ids[2], "dog", LabelState.POSITIVE, LabelSource.ACCEPTED),
+            LabelChange(ids[3], "nothing here", LabelState.UNKNOWN),
         ],
         "review",
     )
     assert edit is not None
     assert store.labels_of(ids[0])[0].source == "manual"
-    assert store.labels_of(ids[1])[0].state == "negative"
+    assert store.labels_of(ids[1])[0].state == LabelState.NEGATIVE
     assert store.labels_of(ids[2])[0].source == "accepted-suggestion"
     assert store.tag_id("nothing here") is None
     store.undo()
@@ -159,12 +159,12 @@ def test_import_fills_unknowns_and_never_overrides_a_person(store, ids):
     assert any("both present and absent" in p.message for p in report.problems)
     assert any("empty" in p.message for p in report.problems)
     assert [(lab.tag, lab.state) for lab in store.labels_of(ids[0])] == [
-        ("dog", "positive"),
-        ("cat", "negative"),
+        ("dog", LabelState.POSITIVE),
+        ("cat", LabelState.NEGATIVE),
     ]
     assert {(lab.tag, lab.state, lab.source) for lab in store.labels_of(ids[1])} == {
-        ("cat", "positive", "manual"),
-        ("fox", "negative", "imported"),
+        ("cat", LabelState.POSITIVE, "manual"),
+        ("fox", LabelState.NEGATIVE, "imported"),
     }
     assert store.undo().startswith("Import")
     assert store.images_with_tag("dog") == []
@@ -206,9 +206,9 @@ def test_merge_folds_labels_into_target_in_one_step(store, ids):
     assert [t.name for t in store.tags()] == ["first", "dog"]
     assert [lab.tag for lab in store.labels_of(a)] == ["first", "dog"]
     assert store.labels_of(a)[1].position == 1  # took puppy's place in the order
-    assert [(lab.tag, lab.state) for lab in store.labels_of(b)] == [("dog", "positive")]
-    assert [(lab.tag, lab.state) for lab in store.labels_of(c)] == [("dog", "negative")]
-    assert [(lab.tag, lab.state) for lab in store.labels_of(d)] == [("dog", "positive")]
+    assert [(lab.tag, lab.state) for lab in store.labels_of(b)] == [("dog", LabelState.POSITIVE)]
+    assert [(lab.tag, lab.state) for lab in store.labels_of(c)] == [("dog", LabelState.NEGATIVE)]
+    assert [(lab.tag, lab.state) for lab in store.labels_of(d)] == [("dog", LabelState.POSITIVE)]
     assert len(store.history()) == 2
     store.undo()
     assert _state(store) == before
@@ -310,8 +310,8 @@ def test_edit_changes_read_the_log_back(store, ids):
     labels, tags = store.edit_changes(edit)
     assert tags == []
     assert [(c.image_id, c.tag, c.old_state, c.new_state) for c in labels] == [
-        (ids[1], "cat", "positive", "negative"),
-        (ids[2], "cat", None, "negative"),
+        (ids[1], "cat", LabelState.POSITIVE, LabelState.NEGATIVE),
+        (ids[2], "cat", LabelState.UNKNOWN, LabelState.NEGATIVE),
     ]
     assert labels[0].path == store.image(ids[1]).path
     assert len(store.edit_changes(edit, limit=1)[0]) == 1
@@ -329,8 +329,8 @@ def test_removing_a_tag_rejects_it_and_undo_restores_the_positive(store, ids):
     before = [(lab.tag, lab.state, lab.source, lab.position) for lab in store.labels_of(ids[0])]
     assert store.remove_tag(ids[:3], "zebra") is not None  # only ids[0] had it
     zebra = {lab.tag: lab for lab in store.labels_of(ids[0])}["zebra"]
-    assert (zebra.state, zebra.source) == ("negative", LabelSource.MANUAL.value)
-    assert store.images_with_tag("zebra", "negative") == [ids[0]]  # the others stay unknown
+    assert (zebra.state, zebra.source) == (LabelState.NEGATIVE, LabelSource.MANUAL.value)
+    assert store.images_with_tag("zebra", LabelState.NEGATIVE) == [ids[0]]  # the others stay unknown
     assert store.history(1)[0].label_changes == 1
     assert store.remove_tag(ids[0], "zebra") is None  # already not there: no undo step
     assert store.undo().startswith("Remove “zebra”")
@@ -342,10 +342,10 @@ def test_forget_tag_returns_a_rejection_to_unknown(store, ids):
     store.reject_tag(ids[:2], "dog")
     store.add_tag(ids[2], "dog")
     assert store.forget_tag(ids[:3], "dog") is not None
-    assert store.images_with_tag("dog", "negative") == []
+    assert store.images_with_tag("dog", LabelState.NEGATIVE) == []
     assert store.images_with_tag("dog") == []
     assert store.forget_tag(ids[:3], "dog") is None
     assert store.forget_tag(ids[0], "no such tag") is None
     assert store.undo().startswith("Forget “dog”")
-    assert store.images_with_tag("dog", "negative") == ids[:2]
+    assert store.images_with_tag("dog", LabelState.NEGATIVE) == ids[:2]
     assert store.images_with_tag("dog") == [ids[2]]

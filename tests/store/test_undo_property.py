@@ -10,7 +10,7 @@ from pathlib import Path
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from clml_desktop.collection.labels import ImageLabels, LabelSource
+from clml_desktop.collection.labels import ImageLabels, LabelSource, LabelState
 from clml_desktop.collection.rows import ImageInfo, LabelChange
 from clml_desktop.collection.store import CollectionStore, StoreError
 
@@ -29,7 +29,7 @@ ops = st.one_of(
         st.just("set"),
         st.lists(
             st.tuples(
-                st.integers(0, N_IMAGES - 1), tags, st.sampled_from(["positive", "negative", None])
+                st.integers(0, N_IMAGES - 1), tags, st.sampled_from(list(LabelState))
             ),
             max_size=6,
         ),

@@ -13,7 +13,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from panel_helpers import close_context, open_context  # noqa: E402
 
-from clml_desktop.collection.labels import LabelSource  # noqa: E402
+from clml_desktop.collection.labels import LabelSource, LabelState  # noqa: E402
 from clml_desktop.inference.likely_text import likely_text  # noqa: E402
 from clml_desktop.ui.chips import ChipKind  # noqa: E402
 from clml_desktop.ui.inspector import Inspector  # noqa: E402
@@ -71,7 +71,7 @@ def test_add_and_remove_tag_with_undo_redo(inspector, qtbot):
     chip = next(c for c in widget.chips(ChipKind.POSITIVE) if c.tag == "grass")
     chip.buttons["remove"].click()
     qtbot.waitUntil(lambda: positives(widget) == ["cat", "red ball"], timeout=3000)
-    assert [r.tag for r in context.store.labels_of(image) if r.state == "positive"] == ["cat", "red ball"]
+    assert [r.tag for r in context.store.labels_of(image) if r.state == LabelState.POSITIVE] == ["cat", "red ball"]
 
     assert context.undo()
     qtbot.waitUntil(lambda: positives(widget) == ["cat", "grass", "red ball"], timeout=3000)
@@ -176,7 +176,7 @@ def test_removing_a_tag_the_model_likes_rejects_it(inspector, qtbot):
     chip.buttons["remove"].click()
     qtbot.waitUntil(lambda: "tree" not in positives(widget), timeout=3000)
     label = {r.tag: r for r in context.store.labels_of(image)}["tree"]
-    assert (label.state, label.source) == ("negative", LabelSource.MANUAL.value)
+    assert (label.state, label.source) == (LabelState.NEGATIVE, LabelSource.MANUAL.value)
     assert "tree" not in [s.tag for s in widget.shown_tags.suggested]
     assert "tree" not in [p.tag for p in SuggestionSet.build(context.store).for_image(image)]
     assert context.index.pending_counts()[row] == pending_before - 1  # the grid's badge

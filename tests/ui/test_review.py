@@ -14,7 +14,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from panel_helpers import close_context, open_context  # noqa: E402
 
-from clml_desktop.collection.labels import LabelSource  # noqa: E402
+from clml_desktop.collection.labels import LabelSource, LabelState  # noqa: E402
 from clml_desktop.inference.likely_text import likely_text, score_percent  # noqa: E402
 from clml_desktop.inference.suggestions import ScoredPair  # noqa: E402
 from clml_desktop.ui.review import REVIEW_KEYS, ReviewView  # noqa: E402
@@ -46,10 +46,10 @@ def test_keys_accept_reject_skip_write_the_store(review, qtbot):
 
     qtbot.keyClick(view, Qt.Key.Key_A)
     row = label(context, first.image_id, first.tag)
-    assert row.state == "positive" and row.source == LabelSource.ACCEPTED.value
+    assert row.state == LabelState.POSITIVE and row.source == LabelSource.ACCEPTED.value
 
     qtbot.keyClick(view, Qt.Key.Key_N)
-    assert label(context, second.image_id, second.tag).state == "negative"
+    assert label(context, second.image_id, second.tag).state == LabelState.NEGATIVE
 
     qtbot.keyClick(view, Qt.Key.Key_Space)
     assert label(context, third.image_id, third.tag) is None
@@ -99,11 +99,11 @@ def test_image_mode_next_previous_and_accept_all(review, qtbot):
 
     passing = [item.tag for item in group if item.pair.passes]
     qtbot.keyClick(view, Qt.Key.Key_A, Qt.KeyboardModifier.ShiftModifier)
-    positives = {r.tag for r in context.store.labels_of(image) if r.state == "positive"}
+    positives = {r.tag for r in context.store.labels_of(image) if r.state == LabelState.POSITIVE}
     assert set(passing) <= positives
     assert view.queue.current is None or view.queue.current.image_id != image
     assert context.undo(), "accept-all is one undo step"
-    after = {r.tag for r in context.store.labels_of(image) if r.state == "positive"}
+    after = {r.tag for r in context.store.labels_of(image) if r.state == LabelState.POSITIVE}
     assert not set(passing) & after
 
 
@@ -171,7 +171,7 @@ def test_review_says_how_likely_and_from_where_it_is_shown(review):
     assert "likely, shown from 50%" in view.model.data(cell, Qt.ItemDataRole.ToolTipRole)
 
 
-def _all_labels(context) -> dict[tuple[int, str], tuple[str, str]]:
+def _all_labels(context) -> dict[tuple[int, str], tuple[LabelState, str]]:
     return {
         (row.id, label.tag): (label.state, label.source)
         for row in context.store.images() for label in context.store.labels_of(row.id)
@@ -188,7 +188,7 @@ def _check_accept(qtbot, view, context, key):
     before = _all_labels(context)
     _press(qtbot, view, key)
     after = _all_labels(context)
-    assert after.pop((item.image_id, item.tag)) == ("positive", LabelSource.ACCEPTED.value)
+    assert after.pop((item.image_id, item.tag)) == (LabelState.POSITIVE, LabelSource.ACCEPTED.value)
     assert after == before, "only the current pair changes"
     assert view.queue.current is not item
 
@@ -198,7 +198,7 @@ def _check_reject(qtbot, view, context, key):
     before = _all_labels(context)
     _press(qtbot, view, key)
     after = _all_labels(context)
-    assert after.pop((item.image_id, item.tag))[0] == "negative"
+    assert after.pop((item.image_id, item.tag))[0] == LabelState.NEGATIVE
     assert after == before
     assert view.queue.current is not item
 
@@ -254,7 +254,7 @@ def _check_accept_image(qtbot, view, context, key):
     _press(qtbot, view, key)
     after = _all_labels(context)
     for item in group:
-        expected = ("positive", LabelSource.ACCEPTED.value) if item.pair.passes else None
+        expected = (LabelState.POSITIVE, LabelSource.ACCEPTED.value) if item.pair.passes else None
         assert after.pop((item.image_id, item.tag), None) == expected, (item.tag, item.pair.score)
     assert after == before, "no other image changes"
     assert queue.current is None or queue.current.image_id != mixed

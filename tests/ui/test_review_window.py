@@ -14,6 +14,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from collection_factory import write_manifest  # noqa: E402
 from panel_helpers import fake_trainer_program  # noqa: E402
 
+from clml_desktop.collection.labels import LabelState  # noqa: E402
 from clml_desktop.collection.rows import PredictionIn  # noqa: E402
 
 
@@ -55,10 +56,10 @@ def test_review_by_keyboard_in_the_window(opened, qtbot):
     assert window.inspector.image_id == item.image_id
     qtbot.keyClick(review, Qt.Key.Key_A)
     row = next(r for r in context.store.labels_of(item.image_id) if r.tag == item.tag)
-    assert row.state == "positive" and row.source == "accepted-suggestion"
+    assert row.state == LabelState.POSITIVE and row.source == "accepted-suggestion"
     qtbot.waitUntil(lambda: item.tag in [t for t, _s in window.inspector.shown_tags.positives], timeout=3000)
     window.actions_.action("edit.undo").trigger()
-    assert all(r.tag != item.tag for r in context.store.labels_of(item.image_id) if r.state == "positive")
+    assert all(r.tag != item.tag for r in context.store.labels_of(item.image_id) if r.state == LabelState.POSITIVE)
 
 
 def test_one_click_train_from_the_window(opened, qtbot):

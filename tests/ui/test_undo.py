@@ -5,13 +5,14 @@ from __future__ import annotations
 
 from PySide6.QtCore import Qt
 
+from clml_desktop.collection.labels import LabelState
 from clml_desktop.ui.context import AppContext
 
 from .conftest import open_and_wait, write_collection
 
 
 def _tags(store, image_id):
-    return [lab.tag for lab in store.labels_of(image_id) if lab.state == "positive"]
+    return [lab.tag for lab in store.labels_of(image_id) if lab.state == LabelState.POSITIVE]
 
 
 def _press(qtbot, window, key, modifiers=Qt.KeyboardModifier.ControlModifier):
@@ -74,11 +75,11 @@ def test_batch_edit_on_many_images_undoes_in_one_step(qtbot, window, tmp_path):
     window.batch_bar.remove()
     assert len(store.images_with_tag("outdoor")) == 150 - window.grid_model.rowCount()
     # removing says "not there" (ADR 0019): the removed pairs are rejections now
-    assert len(store.images_with_tag("outdoor", "negative")) == window.grid_model.rowCount()
+    assert len(store.images_with_tag("outdoor", LabelState.NEGATIVE)) == window.grid_model.rowCount()
     assert "won't be suggested again" in window.batch_bar.remove_button.toolTip()
     assert context.undo()
     assert len(store.images_with_tag("outdoor")) == 150
-    assert store.images_with_tag("outdoor", "negative") == []
+    assert store.images_with_tag("outdoor", LabelState.NEGATIVE) == []
 
 
 def test_edit_without_collection_or_with_bad_name_says_why(qtbot, opened, gui_settings):
