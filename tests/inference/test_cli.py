@@ -159,7 +159,7 @@ def test_review_accept_and_reject(with_model, capsys):
         "a model-only tag is created"
     )
     image = with_model.image_by_path("rotated.jpg")
-    states = {(label.tag, label.state, label.source) for label in with_model.labels_of(image.id)}
+    states = {(label.tag, label.state.stored, label.source) for label in with_model.labels_of(image.id)}
     assert states == {
         ("cat", "positive", "accepted-suggestion"),
         ("dog", "negative", "manual"),
