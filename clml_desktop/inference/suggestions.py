@@ -19,7 +19,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from clml_desktop.collection.labels import Suggestion
+from clml_desktop.collection.labels import LabelState, Suggestion
+from clml_desktop.collection.query import state_mask
 from clml_desktop.collection.rows import ModelRow
 from clml_desktop.inference.engine import model_dir_of, read_manifest
 from clml_desktop.inference.errors import InferenceError, ModelLoadError
@@ -159,7 +160,7 @@ class SuggestionSet:
         """
         if order not in QUEUE_ORDERS:
             raise ValueError(f"order must be one of {', '.join(QUEUE_ORDERS)}, not {order!r}")
-        mask = self.states == 0
+        mask = state_mask(self.states, LabelState.UNKNOWN)
         if order == "confident" or min_score is not None:
             mask &= self._at_least(min_score)
         if tag is not None:
@@ -204,7 +205,9 @@ class SuggestionSet:
         self, below: float = LIKELY_WRONG_BELOW, limit: int | None = None
     ) -> list[ScoredPair]:
         """Positives the model finds very unlikely (score < `below`), lowest first."""
-        return self._pairs((self.states == 1) & (self.scores < below), self.scores, limit)
+        return self._pairs(
+            state_mask(self.states, LabelState.POSITIVE) & (self.scores < below), self.scores, limit
+        )
 
     # -- helpers --------------------------------------------------------------------------
 
