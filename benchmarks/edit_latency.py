@@ -35,7 +35,7 @@ from PIL import Image
 from clml_desktop.collection.rows import PredictionIn
 from clml_desktop.collection.store import CollectionStore, StoreError
 from clml_desktop.inference.oof import OofScores, store_oof
-from clml_desktop.jobs.open_job import scan_and_import
+from clml_desktop.workflow.opening import scan_and_import
 
 TAG_NAMES = [f"tag{i:02d}" for i in range(64)]
 EMBED_DIM = 512

@@ -13,7 +13,7 @@ folder in a 1440×900 main window, and measures:
 - worst GUI-thread stall while scrolling page by page through the whole grid
   (cold thumbnail cache, decodes in the background), and again scrolling back
   while the ONNX engine scores the collection in the background the way the
-  app does it (`clml_desktop.jobs.rescore.score_in_child`);
+  app does it (`clml_desktop.workflow.scoring.score_in_child`);
 - peak RSS of the process (the model is exported in a subprocess, so torch is
   never loaded here).
 
@@ -259,8 +259,8 @@ def main() -> int:
     stall_infer = None
     infer_note = "skipped"
     if have_model:
-        from clml_desktop.jobs.rescore import score_in_child
         from clml_desktop.jobs.worker import Worker
+        from clml_desktop.workflow.scoring import score_in_child
 
         def infer(control) -> object:  # noqa: ANN001
             # The app's own background scoring (a niced child process, ADR 0014).

@@ -1,24 +1,88 @@
-"""The FOLDER argument of commands that need a collection someone already opened.
+"""The prologue every command shares: its FOLDER argument, and how an expected
+failure ends it.
 
-Reading commands (review, similar) must not create a store as a side effect
-of a typo in the path, so they check first and say what to run instead.
+Each command used to check the folder, open the store, catch `StoreError`
+(and `InferenceError`, `ScanError`), print `clml-desktop CMD: message` and
+pick an exit code, each a little differently. Here it is written once: a
+command's `run` is wrapped in `command(NAME)`, checks its folder with
+`existing_folder` or `opened_collection`, and raises `CommandError` for
+anything else it refuses; the codes are `exit_codes`' (ADR 0015).
 """
 
 from __future__ import annotations
 
+import functools
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
+from clml_desktop.cli import exit_codes
 from clml_desktop.collection.store import CollectionStore
 
+Run = Callable[..., int]
 
-def opened_collection(folder: Path, command: str, hint: str) -> Path | None:
-    """The expanded folder when it holds a collection; else print why and return None."""
+
+class CommandError(Exception):
+    """Ends a command: `clml-desktop CMD: message` on stderr, exit status `code`."""
+
+    def __init__(self, message: str, code: int = exit_codes.FAILED) -> None:
+        super().__init__(message)
+        self.message = message
+        self.code = code
+
+
+def _expected() -> tuple[type[Exception], ...]:
+    """The failures a command reports in one line rather than a traceback (imported
+    when a command runs, so building the parser stays cheap)."""
+    from clml_desktop.collection.scan import ScanError
+    from clml_desktop.collection.store import StoreError
+    from clml_desktop.inference.errors import InferenceError
+
+    return (StoreError, ScanError, InferenceError)
+
+
+def command(name: str, *also: type[Exception]) -> Callable[[Run], Run]:
+    """Wrap `run(args)` of command `name`: a `CommandError` it raises ends it with its
+    code; a `StoreError`, `ScanError`, `InferenceError` or one of `also` with code 1.
+    Either is printed as `clml-desktop NAME: message` on stderr."""
+
+    def wrap(run: Run) -> Run:
+        @functools.wraps(run)
+        def wrapped(*args: object, **kwargs: object) -> int:
+            try:
+                return run(*args, **kwargs)
+            except CommandError as exc:
+                say(name, exc.message)
+                return exc.code
+            except (*_expected(), *also) as exc:
+                say(name, str(exc))
+                return exit_codes.FAILED
+
+        return wrapped
+
+    return wrap
+
+
+def say(name: str, message: str) -> None:
+    """`clml-desktop NAME: message` on stderr (a failure or a refusal)."""
+    print(f"clml-desktop {name}: {message}", file=sys.stderr)
+
+
+def existing_folder(folder: Path) -> Path:
+    """The expanded folder; a usage error (exit 2) when it is not a directory."""
     folder = folder.expanduser()
-    if CollectionStore.exists(folder):
-        return folder
-    print(
-        f"clml-desktop {command}: {folder}: not an opened collection ({hint})",
-        file=sys.stderr,
-    )
-    return None
+    if not folder.is_dir():
+        raise CommandError(f"{folder}: not a folder", exit_codes.USAGE)
+    return folder
+
+
+def opened_collection(folder: Path, hint: str) -> Path:
+    """The expanded folder when it holds a collection, else a usage error naming `hint`.
+
+    Reading commands (review, similar, settings) must not create a store as a
+    side effect of a typo in the path, so they check first and say what to run.
+    """
+    folder = folder.expanduser()
+    if not CollectionStore.exists(folder):
+        raise CommandError(f"{folder}: not an opened collection ({hint})", exit_codes.USAGE)
+    return folder

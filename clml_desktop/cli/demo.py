@@ -13,6 +13,7 @@ from pathlib import Path
 
 import platformdirs
 
+from clml_desktop.cli.collection_arg import CommandError, command
 from clml_desktop.collection.demo import DEMO_IMAGES, DemoError, DemoInfo, make_demo
 
 
@@ -53,20 +54,16 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     parser.set_defaults(run=run)
 
 
+@command("demo", DemoError, ValueError, OSError)
 def run(args: argparse.Namespace) -> int:
     """Create or reuse the demo, scan and import its sidecars, then open the GUI unless --no-gui."""
     folder = (args.dir if args.dir is not None else default_demo_dir()).expanduser()
-    try:
-        info = make_demo(folder, images=args.images, hidden_fraction=args.hidden, seed=args.seed)
-    except (DemoError, ValueError, OSError) as exc:
-        print(f"clml-desktop demo: {exc}", file=sys.stderr)
-        return 1
+    info = make_demo(folder, images=args.images, hidden_fraction=args.hidden, seed=args.seed)
     _describe(info)
     try:
         _scan_and_import(info.folder)
     except Exception as exc:  # the demo exists; say what failed and stop
-        print(f"clml-desktop demo: scanning {info.folder} failed: {exc}", file=sys.stderr)
-        return 1
+        raise CommandError(f"scanning {info.folder} failed: {exc}") from exc
     if args.no_gui:
         return 0
     from clml_desktop.cli import open_gui
@@ -85,15 +82,13 @@ def _describe(info: DemoInfo) -> None:
 
 
 def _scan_and_import(folder: Path) -> None:
-    """Scan the folder into its store and import the sidecars (store/format modules load lazily)."""
-    from clml_desktop.collection.importing import import_folder
-    from clml_desktop.collection.scan import scan_folder
+    """Open the folder as the window does: scan it and import the sidecars (the store and
+    format modules load lazily, so `demo --help` stays quick)."""
     from clml_desktop.collection.store import CollectionStore
+    from clml_desktop.workflow.opening import rescan
 
     with CollectionStore.open(folder) as store:
-        scan = scan_folder(store)
-        imported = import_folder(store, fmt="auto", tag_files=scan.tag_files)
-        problems = list(getattr(scan, "problems", [])) + list(getattr(imported, "problems", []))
-        print(f"  scanned: {store.image_count()} images, {len(store.tags())} tags in the store")
-        for problem in problems:
+        report = rescan(store)
+        print(f"  scanned: {report.images} images, {len(store.tags())} tags in the store")
+        for problem in report.problems:
             print(f"  problem: {problem}", file=sys.stderr)

@@ -17,7 +17,9 @@ import sys
 from pathlib import Path
 
 from clml_desktop.cli import exit_codes
+from clml_desktop.cli.collection_arg import CommandError, command, say
 from clml_desktop.collection.exporting import EXPORT_FORMATS, XMP_NAMINGS, ExportSummary
+from clml_desktop.collection.labels import Suggestion
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
@@ -60,57 +62,33 @@ def _ids(text: str | None) -> list[int] | None:
     return [int(part) for part in text.split(",") if part.strip()]
 
 
+@command("export", OSError)
 def run(args: argparse.Namespace) -> int:
     """Export; print what was written, list problems on stderr."""
     from clml_desktop.collection.exporting import export_labels
     from clml_desktop.collection.formats.common import FormatError
-    from clml_desktop.collection.store import CollectionStore, StoreError
+    from clml_desktop.collection.store import CollectionStore
 
     if not args.in_place and args.out is None:
-        print("clml-desktop export: give --out PATH (or --in-place for sidecar formats)", file=sys.stderr)
-        return exit_codes.FAILED
+        raise CommandError("give --out PATH (or --in-place for sidecar formats)")
     try:
         image_ids = _ids(args.image_ids)
     except ValueError:
-        print(f"clml-desktop export: --image-ids must be numbers separated by commas, not {args.image_ids!r}",
-              file=sys.stderr)
-        return exit_codes.FAILED
+        raise CommandError(
+            f"--image-ids must be numbers separated by commas, not {args.image_ids!r}"
+        ) from None
     if not CollectionStore.exists(args.folder):
-        print(f"clml-desktop export: {args.folder} was never scanned; run `clml-desktop scan {args.folder}` first",
-              file=sys.stderr)
-        return exit_codes.FAILED
-    try:
-        store = CollectionStore.open(args.folder)
-    except StoreError as exc:
-        print(f"clml-desktop export: {exc}", file=sys.stderr)
-        return exit_codes.FAILED
-    with store:
-        suggestions = None
-        if args.with_suggestions:
-            if store.active_model() is None:
-                print(
-                    f"clml-desktop export: {store.root} has no active model, so there are no suggestions; "
-                    "train one (clml-desktop train) or export without --with-suggestions",
-                    file=sys.stderr,
-                )
-                return exit_codes.FAILED
-            from clml_desktop.inference.errors import InferenceError
-            from clml_desktop.inference.suggestions import suggestions_for_export
-
-            try:
-                suggestions = suggestions_for_export(store, min_score=args.min_score)
-            except InferenceError as exc:
-                print(f"clml-desktop export: no suggestions from the active model: {exc}", file=sys.stderr)
-                return exit_codes.FAILED
+        raise CommandError(f"{args.folder} was never scanned; run `clml-desktop scan {args.folder}` first")
+    with CollectionStore.open(args.folder) as store:
+        suggestions = _suggestions(store, args.min_score) if args.with_suggestions else None
         try:
             summary = export_labels(
                 store, args.format, out=args.out, in_place=args.in_place, image_ids=image_ids,
                 suggestions=suggestions, separator=args.separator, tags_delimiter=args.tags_delimiter,
                 xmp_naming=args.xmp_naming,
             )
-        except (FormatError, StoreError, OSError) as exc:
-            print(f"clml-desktop export: {exc}", file=sys.stderr)
-            return exit_codes.FAILED
+        except FormatError as exc:
+            raise CommandError(str(exc)) from None
         where = "next to the images" if args.in_place else str(args.out)
         print(
             f"exported {summary.images:,} images as {args.format} {where}: {len(summary.files_written):,} files "
@@ -118,6 +96,22 @@ def run(args: argparse.Namespace) -> int:
             f"in {Path(store.data_dir) / 'backup'}"
         )
         return _report_problems(summary)
+
+
+def _suggestions(store, min_score: float | None) -> dict[str, list[Suggestion]]:
+    """The active model's suggestions, exactly those `suggest` lists (one rule, one set)."""
+    from clml_desktop.inference import suggestions
+    from clml_desktop.inference.errors import InferenceError
+
+    if store.active_model() is None:
+        raise CommandError(
+            f"{store.root} has no active model, so there are no suggestions; "
+            "train one (clml-desktop train) or export without --with-suggestions"
+        )
+    try:
+        return suggestions.suggestions_for_export(store, min_score=min_score)
+    except InferenceError as exc:
+        raise CommandError(f"no suggestions from the active model: {exc}") from None
 
 
 def _report_problems(summary: ExportSummary) -> int:
@@ -132,11 +126,10 @@ def _report_problems(summary: ExportSummary) -> int:
         print(f"{len(summary.problems):,} files skipped (listed on stderr)")
     outcome = summary.outcome
     if outcome == "partial":
-        print(f"clml-desktop export: partly done: {len(summary.problems):,} problems, listed above "
-              f"(exit code {exit_codes.PARTIAL})", file=sys.stderr)
+        say("export", f"partly done: {len(summary.problems):,} problems, listed above "
+                      f"(exit code {exit_codes.PARTIAL})")
         return exit_codes.PARTIAL
     if outcome == "failed":
-        print(f"clml-desktop export: nothing was written: {len(summary.problems):,} problems, listed above",
-              file=sys.stderr)
+        say("export", f"nothing was written: {len(summary.problems):,} problems, listed above")
         return exit_codes.FAILED
     return exit_codes.DONE

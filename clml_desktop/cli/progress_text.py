@@ -14,6 +14,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import TextIO
 
+from clml_contract.progress import Steps
+
 WIDTH = 28
 _step_label = ""
 
@@ -76,3 +78,28 @@ class ProgressBar:
             self.stream.write("\n")
             self.stream.flush()
         self._drawn = False
+
+
+@contextmanager
+def progress_control(shown: bool = True) -> Iterator[Steps]:
+    """A contract `Control` for long work in a command: each report is drawn as a
+    bar, `<the work's text>  done/total  ETA 3m05s` (the time left at the speed so
+    far); nothing is drawn when not `shown` (e.g. with --json)."""
+    bar = ProgressBar() if shown else None
+    started = time.monotonic()
+
+    def draw(done: int, total: int, text: str) -> None:
+        if bar is None:
+            return
+        if total <= 0:
+            bar.update(0.0, text)
+            return
+        rate = done / max(time.monotonic() - started, 1e-9)
+        eta = (total - done) / rate if rate > 0 else None
+        bar.update(done / total, f"{text}  {done:,}/{total:,}  ETA {format_seconds(eta)}", force=done == total)
+
+    try:
+        yield Steps(draw)
+    finally:
+        if bar is not None:
+            bar.finish()

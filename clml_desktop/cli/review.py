@@ -8,13 +8,13 @@ step in the store's log, exactly like the GUI's buttons.
 from __future__ import annotations
 
 import argparse
-import sys
 from pathlib import Path
 
-from clml_desktop.cli.collection_arg import opened_collection
-from clml_desktop.collection.paths import PathOutsideCollection, to_relpath
-from clml_desktop.collection.store import CollectionStore, StoreError
 from clml_contract.tagnames import tag_key
+from clml_desktop.cli import exit_codes
+from clml_desktop.cli.collection_arg import CommandError, command, opened_collection
+from clml_desktop.collection.paths import PathOutsideCollection, to_relpath
+from clml_desktop.collection.store import CollectionStore
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
@@ -43,37 +43,25 @@ def _model_knows(store, tag: str) -> bool:
     return model is not None and tag_key(tag) in {tag_key(t) for t in model.tags}
 
 
+@command("review", ValueError)
 def run(args: argparse.Namespace) -> int:
-    folder = opened_collection(args.folder, "review", "run suggest or scan first")
-    if folder is None:
-        return 2
+    folder = opened_collection(args.folder, "run suggest or scan first")
     try:
         relpath = to_relpath(folder, args.image)
     except PathOutsideCollection as exc:
-        print(f"clml-desktop review: {args.image}: {exc}", file=sys.stderr)
-        return 2
-    try:
-        with CollectionStore.open(folder) as store:
-            image = store.image_by_path(relpath)
-            if image is None or image.missing:
-                print(
-                    f"clml-desktop review: {relpath}: no such image in the collection",
-                    file=sys.stderr,
-                )
-                return 2
-            if store.tag_id(args.tag) is None and not _model_knows(store, args.tag):
-                print(
-                    f"clml-desktop review: no tag {args.tag!r} in the collection or its active model",
-                    file=sys.stderr,
-                )
-                return 2
-            if args.accept:
-                edit = store.accept_suggestion([image.id], args.tag)
-            else:
-                edit = store.reject_tag([image.id], args.tag)
-    except (StoreError, ValueError) as exc:
-        print(f"clml-desktop review: {exc}", file=sys.stderr)
-        return 1
+        raise CommandError(f"{args.image}: {exc}", exit_codes.USAGE) from None
+    with CollectionStore.open(folder) as store:
+        image = store.image_by_path(relpath)
+        if image is None or image.missing:
+            raise CommandError(f"{relpath}: no such image in the collection", exit_codes.USAGE)
+        if store.tag_id(args.tag) is None and not _model_knows(store, args.tag):
+            raise CommandError(
+                f"no tag {args.tag!r} in the collection or its active model", exit_codes.USAGE
+            )
+        if args.accept:
+            edit = store.accept_suggestion([image.id], args.tag)
+        else:
+            edit = store.reject_tag([image.id], args.tag)
     verb = "accepted" if args.accept else "rejected"
     if edit is None:
         print(f"{relpath}: {args.tag} was already {verb}; nothing changed")

@@ -13,7 +13,11 @@ import argparse
 import sys
 from pathlib import Path
 
+from clml_desktop.cli import exit_codes
+from clml_desktop.cli.collection_arg import command, say
 from clml_desktop.collection.formats import FILE_FORMATS, FORMATS
+from clml_desktop.collection.store import CollectionStore
+from clml_desktop.workflow.opening import rescan
 
 FORMAT_CHOICES = ("auto", *FORMATS)
 
@@ -43,50 +47,37 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     parser.set_defaults(run=run)
 
 
+@command("scan")
 def run(args: argparse.Namespace) -> int:
-    """Scan and import; print a summary to stdout and each problem to stderr."""
-    from clml_desktop.collection.store import CollectionStore, StoreError
-
-    try:
-        store = CollectionStore.open(args.folder)
-    except StoreError as exc:
-        print(f"clml-desktop scan: {exc}", file=sys.stderr)
-        return 1
-    with store:
-        try:
-            failed = _scan_and_import(store, args)
-        except StoreError as exc:
-            print(f"clml-desktop scan: {exc}", file=sys.stderr)
-            return 1
-    return 1 if failed else 0
-
-
-def _scan_and_import(store, args: argparse.Namespace) -> bool:
-    """Do the work and print; True when a chosen --file was unusable as a whole."""
+    """Scan and import (as the window does when it opens the folder); print a summary to
+    stdout and each problem to stderr."""
     from clml_desktop.collection.formats.common import FormatError
-    from clml_desktop.collection.importing import import_file, import_folder
-    from clml_desktop.collection.scan import scan_folder
+    from clml_desktop.collection.importing import import_file
 
-    if store.fallback_reason:
-        print(f"note: {store.fallback_reason}", file=sys.stderr)
-    scan = scan_folder(store)
-    print(
-        f"{store.root}: {store.image_count():,} images "
-        f"({scan.added:,} new, {scan.changed:,} changed, {scan.removed:,} removed, "
-        f"{scan.unchanged:,} unchanged) in {scan.seconds:.2f} s"
-    )
-    problems = list(scan.problems)
-    folder_format = "auto" if args.file else args.format
-    summaries = [import_folder(store, folder_format, force=args.force, tag_files=scan.tag_files)]
-    failed = False
-    if args.file:
-        try:
-            summaries.append(
-                import_file(store, args.file, args.format, tags_delimiter=args.tags_delimiter, classes=args.classes)
-            )
-        except FormatError as exc:
-            print(f"clml-desktop scan: {exc}", file=sys.stderr)
-            failed = True
+    with CollectionStore.open(args.folder) as store:
+        if store.fallback_reason:
+            print(f"note: {store.fallback_reason}", file=sys.stderr)
+        opened = rescan(store, fmt="auto" if args.file else args.format, force=args.force)
+        scan = opened.scan
+        print(
+            f"{store.root}: {opened.images:,} images "
+            f"({scan.added:,} new, {scan.changed:,} changed, {scan.removed:,} removed, "
+            f"{scan.unchanged:,} unchanged) in {scan.seconds:.2f} s"
+        )
+        summaries = [opened.imported] if opened.imported is not None else []
+        problems = list(opened.problems)
+        failed = False
+        if args.file:
+            try:
+                chosen = import_file(
+                    store, args.file, args.format, tags_delimiter=args.tags_delimiter, classes=args.classes
+                )
+            except FormatError as exc:
+                say("scan", str(exc))
+                failed = True
+            else:
+                summaries.append(chosen)
+                problems.extend(chosen.problems)
     for summary in summaries:
         formats = ", ".join(summary.formats) or "none"
         print(
@@ -94,9 +85,9 @@ def _scan_and_import(store, args: argparse.Namespace) -> bool:
             f"{summary.images:,} images, +{summary.positives_added:,} positives, "
             f"+{summary.negatives_added:,} negatives, {summary.conflicts:,} conflicts kept as they were"
         )
-        problems.extend(summary.problems)
-    for problem in dict.fromkeys(str(p) for p in problems):
+    shown = list(dict.fromkeys(str(p) for p in problems))
+    for problem in shown:
         print(f"problem: {problem}", file=sys.stderr)
-    if problems:
-        print(f"{len(problems):,} problems (listed on stderr)")
-    return failed
+    if shown:
+        print(f"{len(shown):,} problems (listed on stderr)")
+    return exit_codes.FAILED if failed else exit_codes.DONE

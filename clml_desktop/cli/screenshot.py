@@ -10,10 +10,12 @@ from __future__ import annotations
 
 import argparse
 import os
-import sys
 import tempfile
 from pathlib import Path
 from typing import TYPE_CHECKING
+
+from clml_desktop.cli import exit_codes
+from clml_desktop.cli.collection_arg import CommandError, command, existing_folder
 
 if TYPE_CHECKING:
     from clml_desktop.ui.main_window import MainWindow
@@ -37,16 +39,13 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     parser.set_defaults(run=run)
 
 
+@command("screenshot")
 def run(args: argparse.Namespace) -> int:
-    folder = args.folder.expanduser()
-    if not folder.is_dir():
-        print(f"clml-desktop screenshot: {folder}: not a folder", file=sys.stderr)
-        return 2
+    folder = existing_folder(args.folder)
     try:
         width, height = (int(v) for v in str(args.size).lower().split("x"))
     except ValueError:
-        print(f"clml-desktop screenshot: --size {args.size!r}: expected WIDTHxHEIGHT", file=sys.stderr)
-        return 2
+        raise CommandError(f"--size {args.size!r}: expected WIDTHxHEIGHT", exit_codes.USAGE) from None
     os.environ["QT_QPA_PLATFORM"] = "offscreen"
     from PySide6.QtCore import QSettings
 
@@ -75,29 +74,24 @@ def _shoot(window: MainWindow, folder: Path, args: argparse.Namespace, width: in
     window.openFailed.connect(failed.append)
     window.open_folder(folder)
     if not wait_until(lambda: bool(failed) or (bool(scanned) and not window.is_busy()), args.timeout):
-        print("clml-desktop screenshot: timed out waiting for the scan", file=sys.stderr)
-        return 1
+        raise CommandError("timed out waiting for the scan")
     if failed:
-        print(f"clml-desktop screenshot: {failed[0]}", file=sys.stderr)
-        return 1
+        raise CommandError(failed[0])
     model = window.grid_model
     if model.rowCount():
         window.context.set_current_image(model.image_id(0))
     if args.view != "grid" and not window.show_view(args.view):
-        print(f"clml-desktop screenshot: the {args.view} view is not available in this build", file=sys.stderr)
-        return 2
+        raise CommandError(f"the {args.view} view is not available in this build", exit_codes.USAGE)
     # Painting asks for the visible thumbnails; wait for them (and any panel's loads).
     for _ in range(3):
         window.grab()
         if not wait_until(lambda: not window.is_busy(), args.timeout):
-            print("clml-desktop screenshot: timed out waiting for thumbnails", file=sys.stderr)
-            return 1
+            raise CommandError("timed out waiting for thumbnails")
         # Deliver the results the last jobs queued (e.g. the inspector's preview).
         wait_until(lambda: False, 0.1)
     image = window.grab()
     args.out.parent.mkdir(parents=True, exist_ok=True)
     if not image.save(str(args.out), "PNG"):
-        print(f"clml-desktop screenshot: could not write {args.out}", file=sys.stderr)
-        return 1
+        raise CommandError(f"could not write {args.out}")
     print(f"wrote {args.out} ({image.width()}×{image.height()}, view {args.view})")
     return 0

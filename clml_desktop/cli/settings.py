@@ -10,11 +10,11 @@ from __future__ import annotations
 
 import argparse
 import json
-import sys
 from pathlib import Path
 
-from clml_desktop.cli.collection_arg import opened_collection
-from clml_desktop.collection.store import CollectionStore, StoreError
+from clml_desktop.cli import exit_codes
+from clml_desktop.cli.collection_arg import CommandError, command, opened_collection
+from clml_desktop.collection.store import CollectionStore
 from clml_desktop.inference.likely_text import cut_percent, parse_percent
 from clml_desktop.inference.thresholds import DEFAULT_MIN_LIKELIHOOD, min_likelihood
 
@@ -52,27 +52,21 @@ def parse_min_likely(text: str) -> float | None:
     return value
 
 
+@command("settings")
 def run(args: argparse.Namespace) -> int:
     """Set (when asked) and print the collection's minimum likelihood and per-tag cuts."""
-    folder = opened_collection(args.folder, "settings", "run `clml-desktop scan` on it first")
-    if folder is None:
-        return 2
+    folder = opened_collection(args.folder, "run `clml-desktop scan` on it first")
     try:
         value = parse_min_likely(args.min_likely) if args.min_likely is not None else None
     except ValueError as exc:
-        print(f"clml-desktop settings: --min-likely: {exc}", file=sys.stderr)
-        return 2
-    try:
-        with CollectionStore.open(folder) as store:
-            if args.min_likely is not None:
-                store.set_min_likelihood(value)
-            stored = store.min_likelihood()
-            effective = min_likelihood(store)
-            own_cuts = store.tag_thresholds()
-            root = store.root
-    except StoreError as exc:
-        print(f"clml-desktop settings: {exc}", file=sys.stderr)
-        return 1
+        raise CommandError(f"--min-likely: {exc}", exit_codes.USAGE) from None
+    with CollectionStore.open(folder) as store:
+        if args.min_likely is not None:
+            store.set_min_likelihood(value)
+        stored = store.min_likelihood()
+        effective = min_likelihood(store)
+        own_cuts = store.tag_thresholds()
+        root = store.root
     if args.json:
         print(json.dumps({
             "folder": str(root),

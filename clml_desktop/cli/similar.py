@@ -7,16 +7,16 @@ model has not scored yet are scored first (only those).
 from __future__ import annotations
 
 import argparse
-import sys
 from pathlib import Path
 
-from clml_desktop.cli.collection_arg import opened_collection
-from clml_desktop.cli.suggest import model_folder, score_collection
+from clml_desktop.cli import exit_codes
+from clml_desktop.cli.collection_arg import CommandError, command, opened_collection
+from clml_desktop.cli.suggest import score_collection
 from clml_desktop.collection.paths import PathOutsideCollection, to_relpath
-from clml_desktop.collection.store import CollectionStore, StoreError
-from clml_desktop.inference.errors import InferenceError
+from clml_desktop.collection.store import CollectionStore
 from clml_desktop.inference.providers import DEVICES
 from clml_desktop.inference.similarity import SimilarityIndex
+from clml_desktop.workflow.suggesting import model_dir_for
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
@@ -35,32 +35,22 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     parser.set_defaults(run=run)
 
 
+@command("similar")
 def run(args: argparse.Namespace) -> int:
-    folder = opened_collection(args.folder, "similar", "run suggest first")
-    if folder is None:
-        return 2
+    folder = opened_collection(args.folder, "run suggest first")
     try:
         relpaths = [to_relpath(folder, image) for image in args.image]
     except PathOutsideCollection as exc:
-        print(f"clml-desktop similar: {exc}", file=sys.stderr)
-        return 2
-    try:
-        with CollectionStore.open(folder) as store:
-            images = [store.image_by_path(rel) for rel in relpaths]
-            unknown = [rel for rel, img in zip(relpaths, images, strict=True) if img is None]
-            if unknown:
-                print(
-                    f"clml-desktop similar: not in the collection: {', '.join(unknown)}",
-                    file=sys.stderr,
-                )
-                return 2
-            engine, _ = score_collection(store, model_folder(store, None), args.device, quiet=True)
-            index = SimilarityIndex.from_store(store, engine.model_id)
-            neighbours = index.similar_to([img.id for img in images], k=args.k)
-            path_of = {img.id: img.path for img in store.images()}
-    except (InferenceError, StoreError) as exc:
-        print(f"clml-desktop similar: {exc}", file=sys.stderr)
-        return 1
+        raise CommandError(str(exc), exit_codes.USAGE) from None
+    with CollectionStore.open(folder) as store:
+        images = [store.image_by_path(rel) for rel in relpaths]
+        unknown = [rel for rel, img in zip(relpaths, images, strict=True) if img is None]
+        if unknown:
+            raise CommandError(f"not in the collection: {', '.join(unknown)}", exit_codes.USAGE)
+        engine, _ = score_collection(store, model_dir_for(store), args.device, quiet=True)
+        index = SimilarityIndex.from_store(store, engine.model_id)
+        neighbours = index.similar_to([img.id for img in images], k=args.k)
+        path_of = {img.id: img.path for img in store.images()}
     for n in neighbours:
         print(f"{n.similarity:.4f}  {path_of.get(n.image_id, n.image_id)}")
-    return 0
+    return exit_codes.DONE

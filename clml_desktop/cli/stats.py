@@ -15,8 +15,9 @@ import os
 import sys
 from pathlib import Path
 
-from clml_desktop.collection.scan import ScanError, scan_folder
-from clml_desktop.collection.store import CollectionStore, StoreError
+from clml_desktop.cli.collection_arg import command
+from clml_desktop.collection.store import CollectionStore
+from clml_desktop.workflow.opening import rescan
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
@@ -91,34 +92,29 @@ def _print_text(data: dict) -> None:
 
 
 def _first_scan(store: CollectionStore, folder: Path) -> None:
-    """Scan a collection never opened before and import its tag files."""
-    from clml_desktop.collection.importing import import_folder
-
-    report = scan_folder(store)
-    summary = import_folder(store, tag_files=report.tag_files)
+    """Scan a collection never opened before and import its tag files (as the window does)."""
+    report = rescan(store)
+    read = report.imported.files_read if report.imported is not None else 0
     print(
-        f"clml-desktop: scanned {folder}: {report.added:,} images in {report.seconds:.1f} s;"
-        f" {summary.files_read:,} tag files imported",
+        f"clml-desktop: scanned {folder}: {report.scan.added:,} images in {report.scan.seconds:.1f} s;"
+        f" {read:,} tag files imported",
         file=sys.stderr,
     )
 
 
+@command("stats")
 def run(args: argparse.Namespace) -> int:
     """Open (or first scan) the collection and print its summary."""
     folder = args.folder.expanduser()
-    try:
-        fresh = not CollectionStore.exists(folder)
-        with CollectionStore.open(folder) as store:
-            if store.fallback_reason:
-                print(f"clml-desktop: {store.fallback_reason}", file=sys.stderr)
-            if store.read_only_reason:
-                print(f"clml-desktop: {store.read_only_reason}", file=sys.stderr)
-            if fresh:
-                _first_scan(store, folder)
-            data = collect(store)
-    except (StoreError, ScanError) as exc:
-        print(f"clml-desktop stats: {exc}", file=sys.stderr)
-        return 1
+    fresh = not CollectionStore.exists(folder)
+    with CollectionStore.open(folder) as store:
+        if store.fallback_reason:
+            print(f"clml-desktop: {store.fallback_reason}", file=sys.stderr)
+        if store.read_only_reason:
+            print(f"clml-desktop: {store.read_only_reason}", file=sys.stderr)
+        if fresh:
+            _first_scan(store, folder)
+        data = collect(store)
     try:
         if args.json:
             json.dump(data, sys.stdout, ensure_ascii=False, indent=2)

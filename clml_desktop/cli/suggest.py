@@ -18,14 +18,14 @@ import os
 import sys
 from pathlib import Path
 
-from clml_desktop.cli.progress_text import ProgressBar, format_seconds
+from clml_desktop.cli import exit_codes
+from clml_desktop.cli.collection_arg import CommandError, command, existing_folder
+from clml_desktop.cli.progress_text import progress_control
 from clml_desktop.collection.paths import PathOutsideCollection, to_relpath
-from clml_desktop.collection.scan import scan_folder
-from clml_desktop.collection.store import CollectionStore, StoreError
-from clml_desktop.inference.engine import Engine, model_dir_of
-from clml_desktop.inference.errors import InferenceError
+from clml_desktop.collection.store import CollectionStore
+from clml_desktop.inference.engine import Engine
 from clml_desktop.inference.likely_text import cut_percent, likely_text, shown_from_text
-from clml_desktop.inference.pipeline import PipelineReport, Progress, predict_collection
+from clml_desktop.inference.pipeline import PipelineReport, predict_collection
 from clml_desktop.inference.providers import DEVICES
 from clml_desktop.inference.suggestions import (
     LIKELY_WRONG_BELOW,
@@ -33,6 +33,8 @@ from clml_desktop.inference.suggestions import (
     ScoredPair,
     SuggestionSet,
 )
+from clml_desktop.workflow.opening import rescan
+from clml_desktop.workflow.suggesting import fresh_suggestions, model_dir_for
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
@@ -80,27 +82,15 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     parser.set_defaults(run=run)
 
 
-def score_collection(
-    store, model_dir: Path, device: str, *, quiet: bool = False
-) -> tuple[Engine, PipelineReport]:
-    """Load the model, rescore what changed with a progress bar; shared with `train`."""
+def load_engine(model_dir: Path, device: str) -> Engine:
+    """Load the model and say which onnxruntime provider runs it (and why not CUDA)."""
     engine = Engine.load(model_dir, device=device)
     print(f"clml-desktop: model {engine.model_id}: {engine.provider.status()}", file=sys.stderr)
-    bar = None if quiet else ProgressBar()
+    return engine
 
-    def show(p: Progress) -> None:
-        if bar is not None:
-            bar.update(
-                p.done / max(1, p.total),
-                f"scoring {p.done}/{p.total} images  {p.images_per_s:.1f} img/s  ETA {format_seconds(p.eta_s)}",
-                force=p.done == p.total,
-            )
 
-    try:
-        report = predict_collection(store, engine, progress=show)
-    finally:
-        if bar is not None:
-            bar.finish()
+def say_scored(store: CollectionStore, report: PipelineReport) -> None:
+    """The unreadable images, then how many were scored and how many were cached."""
     for problem in report.problems:
         print(f"clml-desktop: {problem}", file=sys.stderr)
     cached = store.image_count() - report.total
@@ -109,20 +99,29 @@ def score_collection(
         f" ({report.images_per_s:.1f} images/s); {max(0, cached)} already cached",
         file=sys.stderr,
     )
+
+
+def score_collection(
+    store: CollectionStore, model_dir: Path, device: str, *, quiet: bool = False
+) -> tuple[Engine, PipelineReport]:
+    """Load the model, score what changed with a progress bar (none when `quiet`)."""
+    engine = load_engine(model_dir, device)
+    with progress_control(shown=not quiet) as control:
+        report = predict_collection(store, engine, control=control)
+    say_scored(store, report)
     return engine, report
 
 
-def model_folder(store, given: Path | None) -> Path:
-    """The model to use: the given folder, else the active model's."""
-    if given is not None:
-        return given.expanduser()
-    active = store.active_model()
-    if active is None:
-        raise InferenceError(
-            f"{store.root}: the collection has no model yet; run `clml-desktop train {store.root}` "
-            "or pass --model MODEL_DIR"
-        )
-    return model_dir_of(store, active)
+def scored_suggestions(
+    store: CollectionStore, model_dir: Path, device: str, *, quiet: bool = False
+) -> tuple[Engine, SuggestionSet]:
+    """`score_collection`, then the model's suggestions (`workflow.suggesting`); shared
+    with `train`, whose last step is this."""
+    engine = load_engine(model_dir, device)
+    with progress_control(shown=not quiet) as control:
+        fresh = fresh_suggestions(store, engine, control)
+    say_scored(store, fresh.scoring)
+    return engine, fresh.suggestions
 
 
 def pair_dict(pair: ScoredPair) -> dict:
@@ -134,51 +133,36 @@ def pair_dict(pair: ScoredPair) -> dict:
     }
 
 
+@command("suggest")
 def run(args: argparse.Namespace) -> int:
-    """Scan (incrementally), score, and print suggestions."""
-    folder = args.folder.expanduser()
-    if not folder.is_dir():
-        print(f"clml-desktop suggest: {folder}: not a folder", file=sys.stderr)
-        return 2
+    """Scan (incrementally) and import tag files as the window does, score, and print suggestions."""
+    folder = existing_folder(args.folder)
     try:
         relpath = to_relpath(folder, args.image) if args.image else None
     except PathOutsideCollection as exc:
-        print(f"clml-desktop suggest: {exc}", file=sys.stderr)
-        return 2
-    try:
-        with CollectionStore.open(folder) as store:
-            scan_folder(store)
-            image = store.image_by_path(relpath) if relpath else None
-            if relpath and image is None:
-                print(f"clml-desktop suggest: not in the collection: {relpath}", file=sys.stderr)
-                return 2
-            engine, _ = score_collection(
-                store, model_folder(store, args.model), args.device, quiet=args.json
+        raise CommandError(str(exc), exit_codes.USAGE) from None
+    with CollectionStore.open(folder) as store:
+        rescan(store)
+        image = store.image_by_path(relpath) if relpath else None
+        if relpath and image is None:
+            raise CommandError(f"not in the collection: {relpath}", exit_codes.USAGE)
+        engine, suggestions = scored_suggestions(
+            store, model_dir_for(store, args.model), args.device, quiet=args.json
+        )
+        if args.tag is not None and args.tag not in suggestions.tag_names:
+            raise CommandError(
+                f"model {engine.model_id} gives no scores for tag {args.tag!r}", exit_codes.USAGE
             )
-            suggestions = SuggestionSet.build(store, engine.model_id)
-            if args.tag is not None and args.tag not in suggestions.tag_names:
-                print(
-                    f"clml-desktop suggest: model {engine.model_id} gives no scores for tag "
-                    f"{args.tag!r}",
-                    file=sys.stderr,
-                )
-                return 2
-            pairs = suggestions.select(
-                args.order,
-                args.min_score,
-                tag=args.tag,
-                image_id=image.id if image else None,
-            )
-            likely_wrong = suggestions.likely_wrong()
-    except (InferenceError, StoreError) as exc:
-        print(f"clml-desktop suggest: {exc}", file=sys.stderr)
-        return 1
+        pairs = suggestions.select(
+            args.order, args.min_score, tag=args.tag, image_id=image.id if image else None
+        )
+        likely_wrong = suggestions.likely_wrong()
     try:
         _print(args, engine, pairs, likely_wrong)
     except BrokenPipeError:
         # The reader (e.g. `| head`) left early; say nothing more.
         sys.stdout = open(os.devnull, "w")  # noqa: SIM115 - replaces the closed pipe for exit
-    return 0
+    return exit_codes.DONE
 
 
 def _print(

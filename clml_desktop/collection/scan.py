@@ -12,9 +12,9 @@ symlink loop ends; hidden entries and `.clml/` are skipped.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
 from pathlib import Path
 
+from clml_contract.progress import Control, Steps
 from clml_desktop.collection.imageinfo import read_image_info
 from clml_desktop.collection.labels import Problem
 from clml_desktop.collection.rows import ImageInfo, ScanReport
@@ -25,24 +25,21 @@ class ScanError(RuntimeError):
     """The collection folder itself cannot be scanned (gone, unmounted)."""
 
 
-Progress = Callable[[int, int], None]
-Cancel = Callable[[], bool]
-
 # Images per transaction: a cancelled or killed scan keeps its work, and each write
 # is short (a few ms) so an edit on the GUI thread never waits long behind it (ADR 0010).
 _FLUSH_EVERY = 256
 _TICK = 256  # files between progress reports and cancel checks
+SCANNING = "Scanning"
 
 
-def scan_folder(
-    store, *, progress: Progress | None = None, cancel: Cancel | None = None
-) -> ScanReport:
+def scan_folder(store, *, control: Control | None = None) -> ScanReport:
     """Bring `store`'s image table in line with its folder; returns what changed.
 
-    `progress(done, total)` is called every few hundred files; `cancel()` is
-    polled as often, and a cancelled scan keeps what it stored but marks
-    nothing missing (it did not see the whole folder). A complete scan puts
-    the tag files it listed in `report.tag_files` for `import_folder`.
+    `control` hears `report(done, total, "Scanning")` every few hundred files
+    and is asked `cancelled` as often. A cancelled scan returns (it does not
+    raise): it keeps what it stored but marks nothing missing, since it did
+    not see the whole folder. A complete scan puts the tag files it listed in
+    `report.tag_files` for `import_folder`.
     """
     started = time.perf_counter()
     if not Path(store.root).is_dir():
@@ -53,9 +50,10 @@ def scan_folder(
     report = ScanReport()
     walk_problems: list[Problem] = []
     known = store.scan_index()
-    walk = walk_folder(store.root, walk_problems, cancel)
+    steps: Control = control if control is not None else Steps()
+    walk = walk_folder(store.root, walk_problems, lambda: steps.cancelled)
     files = sorted(walk.images)  # by path: new images get ids in path order on every file system
-    if not walk.complete or (cancel is not None and cancel()):
+    if not walk.complete or steps.cancelled:
         report.cancelled = True
     total = len(files)
     seen: set[str] = set()
@@ -72,9 +70,8 @@ def scan_folder(
     for done, found in enumerate(files, 1):
         rel, size, mtime_ns = found.relpath, found.size, found.mtime_ns
         if done % _TICK == 0:
-            if progress is not None:
-                progress(done, total)
-            if cancel is not None and cancel():
+            steps.report(done, total, SCANNING)
+            if steps.cancelled:
                 report.cancelled = True
                 break
         seen.add(rel)
@@ -97,8 +94,7 @@ def scan_folder(
         ]
         report.removed = store.remove_images(gone) if gone else 0
         report.tag_files = walk.tag_files
-        if progress is not None:
-            progress(total, total)
+        steps.report(total, total, SCANNING)
     report.problems = walk_problems + store.problems()
     report.seconds = time.perf_counter() - started
     return report

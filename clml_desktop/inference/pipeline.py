@@ -16,14 +16,16 @@ import os
 import threading
 import time
 from collections import deque
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
 from clml_contract.preprocess import preprocess_file
+from clml_contract.progress import Control
 from clml_desktop.collection.labels import Problem
 from clml_desktop.collection.rows import ImageRow, PredictionIn
 from clml_desktop.inference import cpu_share
@@ -64,16 +66,6 @@ def _lower_thread_priority(niceness: int) -> None:
         pass
 
 
-@dataclass(frozen=True)
-class Progress:
-    """How far a run is: images done (scored or failed) of total, speed and time left."""
-
-    done: int
-    total: int
-    images_per_s: float
-    eta_s: float | None
-
-
 @dataclass
 class PipelineReport:
     """What a run did; `problems` name each image that could not be decoded."""
@@ -90,6 +82,14 @@ class PipelineReport:
     def images_per_s(self) -> float:
         return self.scored / self.seconds if self.seconds > 0 else 0.0
 
+    @classmethod
+    def from_dict(cls, fields: dict[str, Any]) -> PipelineReport:
+        """The report from `dataclasses.asdict` data (the scoring child sends it so, as
+        JSON: the parent never unpickles what another process wrote)."""
+        fields = dict(fields)
+        problems = [Problem(str(p["path"]), str(p["message"])) for p in fields.pop("problems", [])]
+        return cls(**fields, problems=problems)
+
 
 def predict_collection(
     store,
@@ -98,14 +98,15 @@ def predict_collection(
     image_ids: Iterable[int] | None = None,
     batch_size: int | None = None,
     workers: int | None = None,
-    progress: Callable[[Progress], None] | None = None,
-    cancel: Callable[[], bool] | None = None,
+    control: Control | None = None,
     decode_niceness: int = DECODE_NICENESS,
 ) -> PipelineReport:
     """Score every readable image whose cached prediction is missing or stale.
 
-    `image_ids` limits the run to some images. `cancel` is polled between
-    batches; what was scored before it is kept. `decode_niceness` lowers the
+    `image_ids` limits the run to some images. After each batch `control`
+    hears `report(done, total, "Scoring images (12.3/s)")`, and it is asked
+    `cancelled` before each: a cancelled run returns with `cancelled` set (it
+    does not raise) and keeps what was scored. `decode_niceness` lowers the
     decode threads' priority (see `_lower_thread_priority`; 0 keeps it).
     Must be called from the thread that owns `store` (sqlite connections are
     per thread).
@@ -155,7 +156,7 @@ def predict_collection(
                 if watch is not None and time.monotonic() - looked >= LOAD_CHECK_S:
                     engine.follow_load(watch.sample())
                     looked = time.monotonic()
-                if cancel is not None and cancel():
+                if control is not None and control.cancelled:
                     report.cancelled = True
                     break
                 ready: list[tuple[ImageRow, np.ndarray]] = []
@@ -171,8 +172,8 @@ def predict_collection(
                     _score(store, engine, ready)
                     report.scored += len(ready)
                     done += len(ready)
-                if progress is not None:
-                    progress(_progress(done, report.total, started))
+                if control is not None:
+                    control.report(done, report.total, _speed_text(done, started))
         finally:
             for _, future in pending:
                 future.cancel()
@@ -215,8 +216,7 @@ def _record_problem(store, report: PipelineReport, row: ImageRow, exc: Exception
     store.set_image_problem(row.id, message)
 
 
-def _progress(done: int, total: int, started: float) -> Progress:
-    elapsed = max(time.monotonic() - started, 1e-9)
-    rate = done / elapsed
-    eta = (total - done) / rate if rate > 0 else None
-    return Progress(done=done, total=total, images_per_s=rate, eta_s=eta)
+def _speed_text(done: int, started: float) -> str:
+    """What the window's job list and the CLI's bar say while scoring."""
+    rate = done / max(time.monotonic() - started, 1e-9)
+    return f"Scoring images ({rate:.1f}/s)"

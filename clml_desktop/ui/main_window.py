@@ -24,7 +24,6 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from clml_desktop.jobs.open_job import OpenReport, prepare_store, scan_and_import
 from clml_desktop.jobs.worker import Worker
 from clml_desktop.ui.actions import ActionRegistry
 from clml_desktop.ui.batch_bar import BatchBar
@@ -38,6 +37,7 @@ from clml_desktop.ui.tag_panel import TagPanel
 from clml_desktop.ui.theme import apply_theme
 from clml_desktop.ui.thumbnails import ThumbnailCache, prune_disk_cache
 from clml_desktop.ui.welcome import WelcomePage
+from clml_desktop.workflow.opening import OpenReport, prepare_store, scan_and_import
 
 APP_TITLE = "CLML Desktop"
 

@@ -25,8 +25,8 @@ from PySide6.QtWidgets import (
 )
 
 from clml_desktop.collection.rows import ModelRow
-from clml_desktop.jobs.rescore import rescore_active_model
 from clml_desktop.jobs.worker import Worker
+from clml_desktop.workflow.scoring import rescore_active_model
 
 COLUMNS = ("", "Model", "Created", "Held-out mAP", "Images", "Parent")
 

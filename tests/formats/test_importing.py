@@ -7,6 +7,7 @@ import os
 
 import pytest
 
+from clml_contract.progress import Steps
 from clml_desktop.collection.formats.common import FormatError
 from clml_desktop.collection.importing import TAG_FILE_PROBLEM, import_file, import_folder
 from clml_desktop.collection.scan import scan_folder
@@ -20,7 +21,7 @@ def _open(folder):
 
 
 def _tags(store, rel):
-    return [(r.tag, r.state.stored, r.source) for r in store.labels_of(store.image_by_path(rel).id)]
+    return [(r.tag, r.state, r.source) for r in store.labels_of(store.image_by_path(rel).id)]
 
 
 def _bump(path, text):
@@ -315,7 +316,9 @@ def test_the_scans_walk_serves_the_import(folder, monkeypatch):
         assert summary.problems == [] and summary.files_read == 2
         assert _tags(store, "b.png") == [("dog", "positive", "original")]
     with CollectionStore.open(folder) as store:
-        assert scan_folder(store, cancel=lambda: True).tag_files is None  # a partial walk is not handed on
+        stopped = Steps()
+        stopped.cancel()
+        assert scan_folder(store, control=stopped).tag_files is None  # a partial walk is not handed on
 
 
 def test_a_new_image_next_to_an_imported_sidecar_gets_its_tags(folder, make_image):

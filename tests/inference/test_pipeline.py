@@ -8,6 +8,7 @@ import threading
 import numpy as np
 import pytest
 
+from clml_contract.progress import Steps
 from clml_desktop.collection.scan import scan_folder
 from clml_desktop.inference.engine import Engine
 from clml_desktop.inference.pipeline import predict_collection
@@ -22,12 +23,13 @@ def engine(model_kit):
 
 def test_scores_every_image_and_caches(collection, engine):
     seen = []
-    report = predict_collection(collection, engine, batch_size=3, progress=seen.append)
+    control = Steps(lambda done, total, text: seen.append((done, total, text)))
+    report = predict_collection(collection, engine, batch_size=3, control=control)
     n = collection.image_count()
     assert report.scored == report.total == n and not report.problems and not report.cancelled
-    assert [p.done for p in seen] == [3, 6, n]
-    assert all(p.total == n and p.images_per_s > 0 for p in seen)
-    assert seen[-1].eta_s == 0
+    assert [done for done, _, _ in seen] == [3, 6, n]
+    assert all(total == n and text.startswith("Scoring images (") for _, total, text in seen)
+    assert all(float(text.split("(")[1].split("/s")[0]) > 0 for _, _, text in seen), "the speed"
     pred = collection.predictions(engine.model_id)
     assert len(pred.image_ids) == n and set(pred.kinds) == {"engine"}
     assert pred.probs.shape == (n, 5)
@@ -76,13 +78,8 @@ def test_a_broken_image_is_reported_and_the_rest_goes_on(collection, engine):
 
 
 def test_cancel_keeps_what_was_scored(collection, engine):
-    calls = []
-
-    def cancel() -> bool:
-        calls.append(1)
-        return len(calls) > 1
-
-    report = predict_collection(collection, engine, batch_size=2, cancel=cancel)
+    control = Steps(lambda done, total, text: control.cancel())  # stop after the first batch
+    report = predict_collection(collection, engine, batch_size=2, control=control)
     assert report.cancelled and report.scored == 2
     assert len(collection.predictions(engine.model_id).image_ids) == 2
     rest = predict_collection(collection, engine)

@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
+from clml_contract.progress import Steps
 from clml_desktop.collection import scan as scan_module
 from clml_desktop.collection.scan import scan_folder
 from clml_desktop.collection.store import CollectionStore
@@ -172,7 +173,9 @@ def test_rescan_touches_only_what_changed_and_keeps_labels_of_missing_files(
 
 def test_cancelled_scan_marks_nothing_missing(store, collection, ids):
     (collection / store.image(ids[0]).path).unlink()
-    report = scan_folder(store, cancel=lambda: True)
+    stopped = Steps()
+    stopped.cancel()
+    report = scan_folder(store, control=stopped)
     assert report.cancelled and report.removed == 0
     assert not store.image(ids[0]).missing
 
@@ -184,8 +187,22 @@ def test_progress_reaches_the_total(tmp_path, make_image):
         (root / f"{i:03}.png").write_bytes(b"")
     calls = []
     with CollectionStore.open(root) as store:
-        scan_folder(store, progress=lambda done, total: calls.append((done, total)))
-    assert calls[-1] == (300, 300) and len(calls) >= 2
+        scan_folder(store, control=Steps(lambda done, total, text: calls.append((done, total, text))))
+    assert calls[-1] == (300, 300, "Scanning") and len(calls) >= 2
+
+
+def test_a_scan_cancelled_midway_keeps_what_it_stored(tmp_path):
+    root = tmp_path / "c"
+    root.mkdir()
+    for i in range(300):
+        (root / f"{i:03}.png").write_bytes(b"")
+    with CollectionStore.open(root) as store:
+        control = Steps(lambda done, total, text: control.cancel())
+        first = scan_folder(store, control=control)
+        assert first.cancelled and 0 < first.added < 300 and first.tag_files is None
+        assert store.image_count() == first.added
+        rest = scan_folder(store)
+    assert not rest.cancelled and (rest.added, rest.unchanged) == (300 - first.added, first.added)
 
 
 def test_an_unreachable_folder_is_an_error_not_a_mass_removal(store, collection, ids):
