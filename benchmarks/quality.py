@@ -58,7 +58,7 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from clml_desktop.collection.demo import DEMO_IMAGES, TRUTH_FILE, make_demo  # noqa: E402
+from clml_desktop.demo import DEMO_IMAGES, TRUTH_FILE, make_demo  # noqa: E402
 from training.cli import CPU_DEFAULTS, GPU_DEFAULTS  # noqa: E402
 from training.metrics import (  # noqa: E402
     average_precision,

@@ -31,11 +31,11 @@ import numpy as np  # noqa: E402
 
 def prepare(folder: Path, images: int) -> None:
     """The demo collection plus a model 'bench' with a score for every (image, tag)."""
-    from clml_desktop.collection.demo import make_demo
     from clml_desktop.collection.importing import import_folder
     from clml_desktop.collection.rows import PredictionIn
     from clml_desktop.collection.scan import scan_folder
     from clml_desktop.collection.store import CollectionStore
+    from clml_desktop.demo import make_demo
 
     make_demo(folder, images=images)
     with CollectionStore.open(folder) as store:

@@ -122,7 +122,7 @@ smoke() {
   "$PY" - "$demo" <<'EOF'
 import json, sys
 from pathlib import Path
-from clml_desktop.collection.demo import read_truth
+from clml_desktop.demo import read_truth
 folder = Path(sys.argv[1])
 truth = read_truth(folder)
 out = json.loads((folder / "suggest.json").read_text())

@@ -1,6 +1,6 @@
 """A second synthetic benchmark collection, of a different kind from the demo.
 
-The bundled demo (clml_desktop/collection/demo.py) tags saturated coloured
+The bundled demo (clml_desktop/demo/) tags saturated coloured
 shapes, so colour is its main cue and a crop or a flip rarely changes a tag.
 Tuning quality to that one collection would tune it to colour. This one draws
 horizon scenes in low-saturation greys where the cues are layout, texture,
@@ -25,7 +25,7 @@ bricks, rooms have no sky. Each image gets a mild random brightness and tint.
 
 The files and the truth are the demo's: `scene_NNNN.jpg` + `scene_NNNN.txt`
 (visible tags, `, `-separated, in tag order) and `demo_truth.json`
-(clml_desktop.collection.demo.TRUTH_FILE, same format, generator
+(clml_desktop.demo.TRUTH_FILE, same format, generator
 "clml-desktop scenes"), `hidden_fraction` of all positives hidden from the
 sidecars, never all of one image's. Same seed, same bytes.
 
@@ -49,14 +49,14 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from clml_desktop.collection.demo import (  # noqa: E402
+from clml_desktop.demo import (  # noqa: E402
     TRUTH_FILE,
     DemoError,
-    _pick,
     is_demo,
     read_truth,
     write_collection,
 )
+from clml_desktop.demo.painter import pick  # noqa: E402
 
 GENERATOR = "clml-desktop scenes"
 LAYOUT = ("sky", "water", "ground", "night")
@@ -165,7 +165,7 @@ def _render(rng: np.random.Generator, size: tuple[int, int]) -> tuple[Image.Imag
         labels=np.zeros((h, w), np.int8),
         u=min(w, h) / 144.0,
     )
-    scene = _pick(rng, _SCENES)
+    scene = pick(rng, _SCENES)
     tags: set[str] = set()
     night = scene != "room" and rng.random() < 0.27
     horizon = int(h * rng.uniform(0.4, 0.58))
@@ -371,7 +371,7 @@ def _street(rng: np.random.Generator, canvas: _Canvas, horizon: int, tags: set[s
     yy, xx = _grid(canvas)
     tags.add("ground")
     below = yy >= horizon
-    ground = _pick(rng, {"checker": 0.55, "dirt": 0.3, "grass": 0.15})
+    ground = pick(rng, {"checker": 0.55, "dirt": 0.3, "grass": 0.15})
     if ground == "checker":
         tags.add("checker")
         canvas.fill(below, _checker(rng, canvas), "checker", _GROUND)
@@ -396,7 +396,7 @@ def _room(rng: np.random.Generator, canvas: _Canvas, tags: set[str]) -> None:
     """Indoors: no sky. A wall on top, a floor below; at least one tagged texture."""
     yy, xx = _grid(canvas)
     line = int(canvas.h * rng.uniform(0.55, 0.72))
-    wall = _pick(rng, {"bricks": 0.6, "wood": 0.25, "plaster": 0.15})
+    wall = pick(rng, {"bricks": 0.6, "wood": 0.25, "plaster": 0.15})
     upper = yy < line
     if wall == "bricks":
         canvas.fill(upper, _bricks(rng, canvas), "bricks", _BRICKS)
@@ -409,7 +409,7 @@ def _room(rng: np.random.Generator, canvas: _Canvas, tags: set[str]) -> None:
     floors = {"checker": 0.45, "wood": 0.3, "plain": 0.25}
     if wall == "plaster":
         floors = {"checker": 0.55, "wood": 0.45}
-    floor = _pick(rng, floors)
+    floor = pick(rng, floors)
     lower = ~upper
     if floor == "checker":
         tags.add("checker")

@@ -14,7 +14,7 @@ from pathlib import Path
 import platformdirs
 
 from clml_desktop.cli.collection_arg import CommandError, command
-from clml_desktop.collection.demo import DEMO_IMAGES, DemoError, DemoInfo, make_demo
+from clml_desktop.demo import DEMO_IMAGES, DemoError, DemoInfo, make_demo
 
 
 def default_demo_dir() -> Path:

@@ -117,7 +117,7 @@ def run_gui(folder: Path | None) -> int:
 def open_demo(window: MainWindow) -> None:
     """Create the demo in the background (first run), then open it."""
     from clml_desktop.cli.demo import default_demo_dir
-    from clml_desktop.collection.demo import make_demo
+    from clml_desktop.demo import make_demo
     from clml_desktop.jobs.worker import Worker
 
     folder = default_demo_dir()

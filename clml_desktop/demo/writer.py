@@ -1,21 +1,13 @@
-"""The bundled demo collection: synthetic images whose tags are known, then partly hidden.
+"""Write a synthetic collection whose truth is known, and read that truth back.
 
-Why synthetic: the product's promise is "find the tags that are missing", and
-that can only be measured where the full truth is known. Each image shows a
-few coloured shapes (circle, square, triangle, star, cross, ring in red,
-green, blue, yellow) on a textured background (stripes, dots, gradient,
-noise), sometimes inside a frame. A latent scene ("night sky", "board",
-"toys") drives realistic co-occurrence: stars are mostly yellow and come with
-gradients, crosses are rare and mostly red, boards have stripes and squares.
-A small CNN learns these cues in minutes on a CPU.
-
-Then `hidden_fraction` of all true positives is removed from the `.txt`
-sidecars (the paper's missing-label setting), never all of one image's tags.
+The skeleton shared by the bundled demo (`clml_desktop.demo.bundled`) and
+the scenes benchmark: a painter draws each image from a seeded generator, and
+`hidden_fraction` of all true positives is removed from the `.txt` sidecars
+(the paper's missing-label setting), never all of one image's tags.
 
 Files written into the folder:
-- `demo_NNNN.jpg` and `demo_NNNN.txt` (visible tags, `, `-separated, in the
-  truth's order: each object's shape then colour, then the background, then
-  `frame`);
+- `{prefix}_NNNN.jpg` and `{prefix}_NNNN.txt` (visible tags, `, `-separated,
+  in the truth's order);
 - `demo_truth.json`, the full truth:
   `{"format": 1, "generator": "clml-desktop demo", "seed", "hidden_fraction",
   "size": [w, h], "tags": [all tags, fixed order],
@@ -23,14 +15,13 @@ Files written into the folder:
   "hidden": [the positives left out of the sidecar]}}}`.
 
 Everything is a pure function of the arguments: the same seed gives the same
-bytes, so benchmarks and tests on the demo are reproducible.
+bytes, so benchmarks and tests on a generated collection are reproducible.
 """
 
 from __future__ import annotations
 
 import io
 import json
-import math
 import os
 import shutil
 import tempfile
@@ -39,65 +30,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-from PIL import Image, ImageDraw
+from PIL import Image
 
 TRUTH_FILE = "demo_truth.json"
-# 1,000 images: random-init fold models trained on 150 images (a 300-image demo)
-# could not learn the shapes at a CPU budget; data helped more than epochs (ADR 0018).
-DEMO_IMAGES = 1000
 TRUTH_FORMAT = 1
-
-SHAPES = ("circle", "square", "triangle", "star", "cross", "ring")
-COLOURS = ("red", "green", "blue", "yellow")
-BACKGROUNDS = ("stripes", "dots", "gradient", "noise")
-FRAME = "frame"
-TAGS: tuple[str, ...] = SHAPES + COLOURS + BACKGROUNDS + (FRAME,)
-
-_RGB = {
-    "red": (215, 35, 35),
-    "green": (35, 165, 55),
-    "blue": (40, 70, 225),
-    "yellow": (245, 215, 25),
-}
-
-
-@dataclass(frozen=True)
-class _Scene:
-    """A latent theme: it ties shapes, colours and backgrounds together."""
-
-    weight: float
-    backgrounds: dict[str, float]
-    shapes: dict[str, float]
-    frame_p: float
-
-
-_SCENES = (
-    _Scene(
-        0.25,
-        {"gradient": 0.7, "noise": 0.3},
-        {"star": 0.5, "circle": 0.3, "ring": 0.1, "triangle": 0.1},
-        0.05,
-    ),
-    _Scene(
-        0.35,
-        {"stripes": 0.6, "dots": 0.4},
-        {"square": 0.4, "triangle": 0.3, "cross": 0.15, "circle": 0.15},
-        0.2,
-    ),
-    _Scene(
-        0.40,
-        {"dots": 0.4, "gradient": 0.3, "noise": 0.3},
-        {"circle": 0.35, "ring": 0.2, "square": 0.25, "triangle": 0.2},
-        0.08,
-    ),
-)
-_DEFAULT_COLOURS = {"red": 0.3, "green": 0.3, "blue": 0.3, "yellow": 0.1}
-_SHAPE_COLOURS = {
-    "star": {"yellow": 0.75, "red": 0.1, "green": 0.05, "blue": 0.1},
-    "cross": {"red": 0.6, "green": 0.15, "blue": 0.15, "yellow": 0.1},
-}
-_OBJECT_COUNTS = {1: 0.2, 2: 0.35, 3: 0.3, 4: 0.15}
-
 
 # Draws one image from its generator at a size; returns it with its positives in tag order.
 Renderer = Callable[[np.random.Generator, tuple[int, int]], tuple[Image.Image, list[str]]]
@@ -129,40 +65,6 @@ class DemoTruth:
     hidden: dict[str, list[str]]
     seed: int
     hidden_fraction: float
-
-
-def make_demo(
-    folder: Path,
-    *,
-    images: int = DEMO_IMAGES,
-    hidden_fraction: float = 0.4,
-    seed: int = 0,
-    size: tuple[int, int] = (192, 144),
-) -> DemoInfo:
-    """Create the demo collection in `folder` (new or empty), atomically.
-
-    The images are written into a temporary sibling folder and renamed into
-    place at the end, so an interrupted run never leaves a half demo that a
-    later run would mistake for a finished one. A folder that already holds a
-    finished demo is reused as is; any other non-empty folder is refused, so
-    the demo can never overwrite a person's files.
-    """
-    info = write_collection(
-        folder,
-        render=_render,
-        generator="clml-desktop demo",
-        tags=TAGS,
-        prefix="demo",
-        images=images,
-        hidden_fraction=hidden_fraction,
-        seed=seed,
-        size=size,
-        reuse=is_demo,
-        refusal="exists and is not an empty folder or an existing demo; "
-        "choose another folder for the demo",
-    )
-    return info if info is not None else _info_of_existing(Path(folder))
-
 
 def write_collection(
     folder: Path,
@@ -245,7 +147,8 @@ def read_truth(folder: Path) -> DemoTruth:
         raise DemoError(f"{path}: not a readable demo truth file ({exc})") from exc
 
 
-def _info_of_existing(folder: Path) -> DemoInfo:
+def existing_info(folder: Path) -> DemoInfo:
+    """What a finished collection in `folder` holds, read from its truth file (reused=True)."""
     truth = read_truth(folder)
     return DemoInfo(
         folder=folder,
@@ -325,141 +228,3 @@ def _choose_hidden(
             visible_left[i] -= 1
             target -= 1
     return hidden
-
-
-def _pick(rng: np.random.Generator, weights: dict[str, float]) -> str:
-    keys = list(weights)
-    p = np.array([weights[k] for k in keys], dtype=float)
-    return keys[int(rng.choice(len(keys), p=p / p.sum()))]
-
-
-def _render(rng: np.random.Generator, size: tuple[int, int]) -> tuple[Image.Image, list[str]]:
-    """Draw one image; return it with its full positive tag list in truth order."""
-    scene = _SCENES[int(rng.choice(len(_SCENES), p=[s.weight for s in _SCENES]))]
-    background = _pick(rng, scene.backgrounds)
-    image = _background(rng, background, size)
-    draw = ImageDraw.Draw(image)
-    count = int(_pick(rng, {str(k): v for k, v in _OBJECT_COUNTS.items()}))
-    placed: list[tuple[float, float, float]] = []
-    positives: list[str] = []
-    w, h = size
-    for _ in range(count):
-        shape = _pick(rng, scene.shapes)
-        colour = _pick(rng, _SHAPE_COLOURS.get(shape, _DEFAULT_COLOURS))
-        radius = float(rng.uniform(0.1, 0.2) * min(w, h))
-        spot = _free_spot(rng, placed, radius, size)
-        if spot is None:
-            continue
-        placed.append((*spot, radius))
-        rgb = tuple(int(np.clip(c + rng.integers(-20, 21), 0, 255)) for c in _RGB[colour])
-        _draw_shape(draw, shape, spot, radius, float(rng.uniform(0, 360)), rgb)
-        for tag in (shape, colour):
-            if tag not in positives:
-                positives.append(tag)
-    positives.append(background)
-    if rng.random() < scene.frame_p:
-        width = max(3, min(w, h) // 24)
-        draw.rectangle([0, 0, w - 1, h - 1], outline=(250, 250, 250), width=width)
-        positives.append(FRAME)
-    return image, positives
-
-
-def _free_spot(
-    rng: np.random.Generator,
-    placed: list[tuple[float, float, float]],
-    radius: float,
-    size: tuple[int, int],
-) -> tuple[float, float] | None:
-    """A centre whose disc stays inside the image and clear of the other objects."""
-    w, h = size
-    margin = radius + max(4.0, min(w, h) / 24)
-    for _ in range(30):
-        x = float(rng.uniform(margin, w - margin))
-        y = float(rng.uniform(margin, h - margin))
-        if all(math.hypot(x - px, y - py) > radius + pr + 2 for px, py, pr in placed):
-            return x, y
-    return None
-
-
-def _background(rng: np.random.Generator, kind: str, size: tuple[int, int]) -> Image.Image:
-    """A low-saturation texture, so the saturated objects' colours stay the colour cue."""
-    w, h = size
-    base = float(rng.uniform(70, 170))
-    tint = rng.uniform(-12, 12, size=3)
-    yy, xx = np.mgrid[0:h, 0:w].astype(np.float32)
-    if kind == "stripes":
-        period = float(rng.uniform(10, 22))
-        angle = float(rng.uniform(0, math.pi))
-        phase = (xx * math.cos(angle) + yy * math.sin(angle)) / period
-        grey = base + 45.0 * ((phase % 1.0) < 0.5).astype(np.float32) - 22.0
-    elif kind == "dots":
-        step = int(rng.integers(11, 18))
-        dot = step / 4.5
-        dx = (xx % step) - step / 2
-        dy = (yy % step) - step / 2
-        grey = np.full((h, w), base, np.float32) - 50.0 * (dx * dx + dy * dy < dot * dot)
-    elif kind == "gradient":
-        angle = float(rng.uniform(0, 2 * math.pi))
-        ramp = (xx * math.cos(angle) + yy * math.sin(angle)) / math.hypot(w, h)
-        grey = base + 110.0 * (ramp - ramp.mean())
-    else:
-        grey = base + rng.normal(0.0, 38.0, size=(h, w)).astype(np.float32)
-    rgb = np.clip(grey[..., None] + tint[None, None, :], 0, 255).astype(np.uint8)
-    return Image.fromarray(rgb, "RGB")
-
-
-def _draw_shape(
-    draw: ImageDraw.ImageDraw,
-    shape: str,
-    centre: tuple[float, float],
-    radius: float,
-    rotation: float,
-    rgb: tuple[int, ...],
-) -> None:
-    x, y = centre
-    fill = tuple(rgb)
-    if shape == "circle":
-        draw.ellipse([x - radius, y - radius, x + radius, y + radius], fill=fill)
-    elif shape == "ring":
-        width = max(3, int(radius * 0.35))
-        draw.ellipse([x - radius, y - radius, x + radius, y + radius], outline=fill, width=width)
-    elif shape == "square":
-        draw.regular_polygon((x, y, radius), 4, rotation=rotation, fill=fill)
-    elif shape == "triangle":
-        draw.regular_polygon((x, y, radius), 3, rotation=rotation, fill=fill)
-    elif shape == "star":
-        draw.polygon(_star_points(x, y, radius, rotation), fill=fill)
-    elif shape == "cross":
-        draw.polygon(_cross_points(x, y, radius, rotation), fill=fill)
-    else:
-        raise ValueError(f"unknown shape {shape!r}")
-
-
-def _star_points(x: float, y: float, radius: float, rotation: float) -> list[tuple[float, float]]:
-    points = []
-    for k in range(10):
-        r = radius if k % 2 == 0 else radius * 0.42
-        a = math.radians(rotation) + k * math.pi / 5
-        points.append((x + r * math.sin(a), y - r * math.cos(a)))
-    return points
-
-
-def _cross_points(x: float, y: float, radius: float, rotation: float) -> list[tuple[float, float]]:
-    t = radius * 0.33
-    outline = [
-        (-t, -radius),
-        (t, -radius),
-        (t, -t),
-        (radius, -t),
-        (radius, t),
-        (t, t),
-        (t, radius),
-        (-t, radius),
-        (-t, t),
-        (-radius, t),
-        (-radius, -t),
-        (-t, -t),
-    ]
-    a = math.radians(rotation)
-    c, s = math.cos(a), math.sin(a)
-    return [(x + px * c - py * s, y + px * s + py * c) for px, py in outline]

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from clml_desktop.app import build_parser, main
-from clml_desktop.collection.demo import is_demo, read_truth
+from clml_desktop.demo import is_demo, read_truth
 
 
 def test_demo_subcommand_is_listed_with_its_options():

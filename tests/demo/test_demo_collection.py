@@ -7,7 +7,7 @@ import json
 import pytest
 from PIL import Image
 
-from clml_desktop.collection.demo import (
+from clml_desktop.demo import (
     TAGS,
     TRUTH_FILE,
     DemoError,
@@ -92,12 +92,12 @@ def test_existing_demo_is_reused_and_foreign_folder_refused(tmp_path):
 
 
 def test_no_partial_folder_left_when_generation_fails(tmp_path, monkeypatch):
-    import clml_desktop.collection.demo as demo
+    from clml_desktop.demo import writer
 
     def boom(*args, **kwargs):
         raise RuntimeError("disk full")
 
-    monkeypatch.setattr(demo, "_choose_hidden", boom)
+    monkeypatch.setattr(writer, "_choose_hidden", boom)
     with pytest.raises(RuntimeError):
         make_demo(tmp_path / "d", **SMALL)
     assert list(tmp_path.iterdir()) == []

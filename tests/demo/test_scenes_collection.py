@@ -14,7 +14,7 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 from benchmarks.scenes_collection import TAGS, make_scenes  # noqa: E402
-from clml_desktop.collection.demo import TRUTH_FILE, DemoError, make_demo, read_truth  # noqa: E402
+from clml_desktop.demo import TRUTH_FILE, DemoError, make_demo, read_truth  # noqa: E402
 from tests.demo.collection_checks import sidecar, tree_bytes  # noqa: E402
 
 SMALL = {"images": 12, "size": (96, 72)}

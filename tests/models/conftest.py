@@ -5,9 +5,9 @@ from __future__ import annotations
 import pytest
 import torch
 
-from clml_desktop.collection.demo import make_demo
-from models.convert import images_from_folder
 from clml_contract.manifest import IMAGENET_MEAN, IMAGENET_STD
+from clml_desktop.demo import make_demo
+from models.convert import images_from_folder
 
 
 @pytest.fixture(autouse=True)
