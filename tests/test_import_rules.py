@@ -1,6 +1,7 @@
 """Layering rules from DESIGN.md, checked on every run:
 the app never imports torch (it must start fast and stay light), and the
-collection and inference cores never import Qt (napari-style Qt-free core)."""
+collection and inference cores and the workflow both the CLI and the window
+call never import Qt (napari-style Qt-free core)."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 APP = ROOT / "clml_desktop"
+QT_FREE = ("collection", "inference", "workflow")
 
 
 def _modules(package_dir: Path) -> list[str]:
@@ -48,9 +50,9 @@ def test_app_source_never_names_torch():
 
 
 def test_core_source_never_names_qt():
-    core = list((APP / "collection").rglob("*.py")) + list((APP / "inference").rglob("*.py"))
+    core = [p for package in QT_FREE for p in (APP / package).rglob("*.py")]
     offenders = [str(p.relative_to(ROOT)) for p in core if "PySide6" in _imported_roots(p)]
-    assert offenders == [], f"collection/inference must stay Qt-free: {offenders}"
+    assert offenders == [], f"{'/'.join(QT_FREE)} must stay Qt-free: {offenders}"
 
 
 def _loaded_after_import(modules: list[str]) -> set[str]:
@@ -72,7 +74,7 @@ def test_importing_the_whole_app_loads_no_torch():
 
 
 def test_importing_the_core_loads_no_qt():
-    core = _modules(APP / "collection") + _modules(APP / "inference")
+    core = [m for package in QT_FREE for m in _modules(APP / package)]
     loaded = _loaded_after_import(core)
     assert "PySide6" not in loaded
 

@@ -2,10 +2,14 @@
 
 Why: widgets must not reach into each other or hold copies of the data. The
 context owns the open store, the settings, the selection, the active filter
-and the background pool, and every edit of labels or tags goes through its
-methods, so one place writes to the store, emits the right signals and says
-what happened in the status bar ("Accepted 'dog' on 12 images"). Views then
-react to signals only.
+and the background pool, and every edit of labels, tags, suggestion cuts or
+the active model goes through its methods. Each is performed by
+`clml_desktop.workflow.edits` (the Qt-free functions the CLI calls too); the
+context only applies the result: it patches its label index, emits the right
+signals and says what happened in the status bar ("Accepted 'dog' on 12
+images"). It is the only emitter of its signals (widgets call `show_status`
+to say something), so views react to signals only and never to each other
+(tests/test_edit_path_rules.py).
 
 Edits run on the GUI thread: each is one small SQLite transaction (WAL,
 synchronous=NORMAL) of a few milliseconds even for thousands of rows, and
@@ -16,22 +20,18 @@ on `context.jobs` via `clml_desktop.jobs.worker.Worker`.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
 from PySide6.QtCore import QObject, QThreadPool, QTimer, Signal
 
-from clml_desktop.collection.labels import LabelState
 from clml_desktop.collection.query import ImageFilter, LabelIndex
-from clml_desktop.inference.likely_text import cut_percent
 from clml_desktop.jobs.tracker import JobTracker
 from clml_desktop.jobs.worker import Worker
 from clml_desktop.ui.settings import Settings
-
-
-def _images_word(n: int) -> str:
-    return f"{n} image" if n == 1 else f"{n} images"
+from clml_desktop.workflow import edits
+from clml_desktop.workflow.edits import EditResult
 
 
 class AppContext(QObject):
@@ -174,7 +174,7 @@ class AppContext(QObject):
         if self._index_running:
             self._index_again = True
             return
-        from clml_desktop.jobs.index_job import load_index
+        from clml_desktop.workflow.label_index import load_index
 
         self._index_again = False
         worker = Worker(load_index, Path(self._store.root), name="Reading labels")
@@ -238,161 +238,68 @@ class AppContext(QObject):
 
     # ---- edits: the single path to the store -------------------------------
 
-    def _run_edit(
-        self,
-        call: Callable[[], Any],
-        *,
-        image_ids: list[int] | None,
-        done: str,
-        unchanged: str,
-        patch: tuple[list[int], str, LabelState] | None = None,
-        tags_changed: bool = False,
-    ) -> bool:
-        if self._store is None:
-            self.statusMessage.emit("Open a folder first")
+    def _apply(self, result: EditResult) -> bool:
+        """Show what a `workflow.edits` edit did: patch the label index (or read it
+        again), emit the signals that say what changed, and say it in the status bar."""
+        if not result.changed:
+            if result.message:
+                self.statusMessage.emit(result.message)
+            if result.suggestions_changed:
+                self.suggestionsChanged.emit()
             return False
-        try:
-            edit_id = call()
-        except Exception as exc:  # the store's errors name the problem; keep the GUI alive
-            self.statusMessage.emit(f"Could not change labels: {exc}")
-            return False
-        if edit_id is None:
-            self.statusMessage.emit(unchanged)
-            return False
-        patched = patch is not None and self._index.set_state(*patch)
-        if tags_changed or not patched:
-            self.refresh_index()
-        if tags_changed:
-            self.tagsChanged.emit()
-        self.labelsChanged.emit(list(image_ids or []))
-        if patched:
-            self.indexChanged.emit()
-        self.statusMessage.emit(done)
+        if result.labels_changed:
+            patched = result.patch is not None and self._index.set_state(*result.patch)
+            if result.tags_changed or not patched:
+                self.refresh_index()
+            if result.tags_changed:
+                self.tagsChanged.emit()
+            self.labelsChanged.emit(list(result.image_ids))
+            if patched:
+                self.indexChanged.emit()
+        if result.model_changed:
+            self.modelChanged.emit()
+        elif result.suggestions_changed:
+            self.suggestionsChanged.emit()
+        if result.message:
+            self.statusMessage.emit(result.message)
         return True
 
     def add_tag(self, image_ids: Iterable[int], tag: str) -> bool:
         """Make `tag` positive (source manual) on the images."""
-        ids = [int(i) for i in image_ids]
-        tag = tag.strip()
-        if not ids or not tag:
-            return False
-        is_new = self._store is not None and self._store.tag_id(tag) is None
-        text = f"Added '{tag}' to {_images_word(len(ids))}"
-        return self._run_edit(
-            lambda: self._store.add_tag(ids, tag, description=text),
-            image_ids=ids,
-            done=text,
-            unchanged=f"'{tag}' was already on {'that image' if len(ids) == 1 else 'those images'}",
-            patch=(ids, tag, LabelState.POSITIVE),
-            tags_changed=is_new,
-        )
+        return self._apply(edits.add_tag(self._store, image_ids, tag))
 
     def remove_tag(self, image_ids: Iterable[int], tag: str) -> bool:
         """A person says `tag` is not on the images: where it was positive it becomes
         a rejection, as Reject makes it (ADR 0019); the other images are left alone."""
-        ids = [int(i) for i in image_ids]
-        text = f"Removed '{tag}' from {_images_word(len(ids))} (won't be suggested again)"
-        had = self._index_ids_in(ids, tag, LabelState.POSITIVE)  # what the index can patch; else reload it
-        return self._run_edit(
-            lambda: self._store.remove_tag(ids, tag, description=text),
-            image_ids=ids,
-            done=text,
-            unchanged=f"'{tag}' was not on {'that image' if len(ids) == 1 else 'those images'}",
-            patch=(had, tag, LabelState.NEGATIVE) if had else None,
-        )
+        return self._apply(edits.remove_tag(self._store, image_ids, tag))
 
     def forget_tag(self, image_ids: Iterable[int], tag: str) -> bool:
         """Return `tag` to unknown on the images (take back a rejection)."""
-        return self._set_every(image_ids, tag, "forget_tag", LabelState.UNKNOWN,
-                               "Forgot '{tag}' on {images} (unknown again)",
-                               "'{tag}' was neither on nor rejected there")
-
-    def _index_ids_in(self, image_ids: list[int], tag: str, state: LabelState) -> list[int]:
-        """The ids whose (image, tag) pair the label index holds in `state`."""
-        col = self._index.column_of(tag)
-        if col is None:
-            return []
-        rows = self._index.rows_of(image_ids)
-        keep = rows >= 0
-        keep[keep] = self._index.states[rows[keep], col] == state
-        return [i for i, k in zip(image_ids, keep.tolist(), strict=True) if k]
+        return self._apply(edits.forget_tag(self._store, image_ids, tag))
 
     def reject_tag(self, image_ids: Iterable[int], tag: str) -> bool:
         """Mark `tag` as a confirmed negative (a person said: not on these)."""
-        return self._set_every(image_ids, tag, "reject_tag", LabelState.NEGATIVE,
-                               "Rejected '{tag}' on {images}", "'{tag}' was already rejected there")
+        return self._apply(edits.reject_tag(self._store, image_ids, tag))
 
     def accept_suggestion(self, image_ids: Iterable[int], tag: str) -> bool:
         """Make a suggested tag positive with source accepted-suggestion."""
-        return self._set_every(image_ids, tag, "accept_suggestion", LabelState.POSITIVE,
-                               "Accepted '{tag}' on {images}", "'{tag}' was already accepted there")
-
-    def _set_every(self, image_ids: Iterable[int], tag: str, verb: str, state: LabelState,
-                   done: str, unchanged: str) -> bool:
-        """One store edit `verb` that leaves every given pair in `state`, said in `done`."""
-        ids = [int(i) for i in image_ids]
-        text = done.format(tag=tag, images=_images_word(len(ids)))
-        return self._run_edit(
-            lambda: getattr(self._store, verb)(ids, tag, description=text),
-            image_ids=ids,
-            done=text,
-            unchanged=unchanged.format(tag=tag),
-            patch=(ids, tag, state),
-        )
+        return self._apply(edits.accept_suggestion(self._store, image_ids, tag))
 
     def accept_suggestions(self, image_id: int, tags: list[str]) -> bool:
         """Accept several suggestions of one image as ONE edit (review's accept-all),
         so a single undo takes them all back."""
-        from clml_desktop.collection.labels import LabelSource
-        from clml_desktop.collection.rows import LabelChange
-
-        names = list(dict.fromkeys(t for t in tags if t))
-        if not names:
-            return False
-        new = self._store is not None and any(self._store.tag_id(t) is None for t in names)
-        text = f"Accepted {', '.join(repr(t) for t in names)} on 1 image"
-        changes = [LabelChange(int(image_id), t, LabelState.POSITIVE, LabelSource.ACCEPTED.value) for t in names]
-        return self._run_edit(
-            lambda: self._store.set_labels(changes, text),
-            image_ids=[int(image_id)],
-            done=text,
-            unchanged="Those suggestions were already accepted there",
-            tags_changed=new,
-        )
+        return self._apply(edits.accept_suggestions(self._store, image_id, tags))
 
     def rename_tag(self, tag: str, new_name: str) -> bool:
-        new_name = new_name.strip()
-        text = f"Renamed '{tag}' to '{new_name}'"
-        return self._run_edit(
-            lambda: self._store.rename_tag(tag, new_name),
-            image_ids=[],
-            done=text,
-            unchanged=f"'{tag}' already has that name",
-            tags_changed=True,
-        )
+        return self._apply(edits.rename_tag(self._store, tag, new_name))
 
     def merge_tags(self, sources: list[str], target: str) -> bool:
-        names = ", ".join(f"'{s}'" for s in sources)
-        text = f"Merged {names} into '{target}'"
-        return self._run_edit(
-            lambda: self._store.merge_tags(list(sources), target),
-            image_ids=[],
-            done=text,
-            unchanged="Nothing to merge",
-            tags_changed=True,
-        )
+        return self._apply(edits.merge_tags(self._store, sources, target))
 
     def delete_tag(self, tag: str) -> bool:
-        text = f"Deleted tag '{tag}' (undo brings it back)"
-        return self._run_edit(
-            lambda: self._store.delete_tag(tag),
-            image_ids=[],
-            done=text,
-            unchanged=f"'{tag}' was already deleted",
-            tags_changed=True,
-        )
+        return self._apply(edits.delete_tag(self._store, tag))
 
-    # ---- suggestion cuts ----------------------------------------------------
+    # ---- suggestion cuts and the active model --------------------------------
 
     def set_suggestion_cuts(
         self, min_likelihood: float | None, tag_cuts: Mapping[str, float | None]
@@ -400,28 +307,29 @@ class AppContext(QObject):
         """Write the collection's minimum likelihood (None: keep it) and per-tag cuts
         (a value, or None to drop that tag's own cut), then re-derive suggestions from
         the cached scores (nothing is re-scored). False, with a message, when refused."""
-        if self._store is None:
-            self.statusMessage.emit("Open a folder first")
-            return False
-        if min_likelihood is None and not tag_cuts:
-            return False
-        try:
-            if min_likelihood is not None:
-                self._store.set_min_likelihood(min_likelihood)
-            for tag, value in tag_cuts.items():
-                self._store.set_tag_threshold(tag, value)
-        except Exception as exc:  # the store's errors name the problem; keep the GUI alive
-            self.statusMessage.emit(f"Could not change when tags are suggested: {exc}")
+        return self._apply(edits.set_suggestion_cuts(self._store, min_likelihood, tag_cuts))
+
+    def set_active_model(self, model_id: str) -> bool:
+        """Take suggestions from `model_id` (False when it already was, or refused)."""
+        return self._apply(edits.set_active_model(self._store, model_id))
+
+    def model_became_active(self) -> None:
+        """A model was made active outside an edit here (a training just finished on
+        this collection): every view of suggestions follows it."""
+        self.modelChanged.emit()
+
+    def scores_written(self, scored: int, message: str) -> None:
+        """Background scoring wrote the scores of `scored` images: re-derive the
+        suggestions when there are new ones, and say `message`."""
+        if scored:
             self.suggestionsChanged.emit()
-            return False
-        self.suggestionsChanged.emit()
-        if min_likelihood is not None:
-            self.statusMessage.emit(
-                f"Suggesting a tag when it is at least {cut_percent(min_likelihood)} likely"
-            )
-        else:
-            self.statusMessage.emit("Per-tag suggestion cuts changed")
-        return True
+        self.statusMessage.emit(message)
+
+    def show_status(self, message: str) -> None:
+        """Say `message` in the status bar (widgets ask; the context emits)."""
+        self.statusMessage.emit(message)
+
+    # ---- undo / redo ----------------------------------------------------------
 
     def can_undo(self) -> bool:
         return self._store is not None and bool(self._store.can_undo())
@@ -431,24 +339,7 @@ class AppContext(QObject):
 
     def undo(self) -> bool:
         """Undo the newest edit (a batch edit is one step)."""
-        return self._history_step(undo=True)
+        return self._apply(edits.undo(self._store))
 
     def redo(self) -> bool:
-        return self._history_step(undo=False)
-
-    def _history_step(self, *, undo: bool) -> bool:
-        if self._store is None:
-            return False
-        try:
-            description = self._store.undo() if undo else self._store.redo()
-        except Exception as exc:
-            self.statusMessage.emit(f"Could not {'undo' if undo else 'redo'}: {exc}")
-            return False
-        if description is None:
-            self.statusMessage.emit("Nothing to undo" if undo else "Nothing to redo")
-            return False
-        self.refresh_index()
-        self.tagsChanged.emit()
-        self.labelsChanged.emit([])
-        self.statusMessage.emit(f"{'Undone' if undo else 'Redone'}: {description}")
-        return True
+        return self._apply(edits.redo(self._store))

@@ -1,9 +1,10 @@
 """Export dialog: format, which images, suggestions or not, where — and a summary of
 what will be written before anything is.
 
-Counting and writing both run in workers with their own store connection,
-so a large collection never freezes the dialog; the write itself is the
-foundation's `export_labels` (atomic, backups, unsafe sidecars left alone).
+Counting and writing are `clml_desktop.workflow.exporting`'s, run in workers
+(each opens its own store connection), so a large collection never freezes
+the dialog; the write itself is the foundation's `export_labels` (atomic,
+backups, unsafe sidecars left alone).
 """
 
 from __future__ import annotations
@@ -33,63 +34,16 @@ from PySide6.QtWidgets import (
 from clml_desktop.collection.exporting import EXPORT_FORMATS
 from clml_desktop.collection.formats import SIDECAR_FORMATS
 from clml_desktop.collection.query import filter_ids
-from clml_desktop.jobs.worker import JobControl, Worker
-from clml_desktop.ui.export_preview import (
+from clml_desktop.jobs.worker import Worker
+from clml_desktop.workflow.exporting import (
     DEFAULT_FILE_NAMES,
     FORMAT_NAMES,
     ExportRequest,
-    preview_export,
+    count_export,
+    write_export,
 )
 
 SCOPES = ("all", "filtered", "selected")
-
-
-def _open_store(root: Path):
-    from clml_desktop.collection.store import CollectionStore
-
-    return CollectionStore.open(root)
-
-
-def _suggestions(store, request: ExportRequest):
-    if not request.with_suggestions:
-        return None
-    from clml_desktop.inference.suggestions import suggestions_for_export
-
-    return suggestions_for_export(store)
-
-
-def count_job(control: JobControl, root: Path, request: ExportRequest):
-    """The summary of `request`, computed on a worker thread."""
-    store = _open_store(root)
-    try:
-        suggestions = _suggestions(store, request)
-        control.check()
-        return request, preview_export(store, request, suggestions)
-    finally:
-        store.close()
-
-
-def write_job(control: JobControl, root: Path, request: ExportRequest, separator: str):
-    """Run the export on a worker thread; returns the exporter's summary."""
-    from clml_desktop.collection.exporting import export_labels
-
-    store = _open_store(root)
-    try:
-        control.report(0, 0, f"Exporting {request.fmt}")
-        suggestions = _suggestions(store, request)
-        control.check()
-        return export_labels(
-            store,
-            request.fmt,
-            out=request.out,
-            in_place=request.in_place,
-            image_ids=list(request.image_ids) if request.image_ids is not None else None,
-            suggestions=suggestions,
-            separator=separator,
-            xmp_naming=request.xmp_naming,
-        )
-    finally:
-        store.close()
 
 
 class ExportDialog(QDialog):
@@ -260,7 +214,7 @@ class ExportDialog(QDialog):
             return
         self.export_button.setEnabled(False)
         self.summary.setText("Writing…")
-        worker = Worker(write_job, Path(store.root), request, self.context.settings.sidecar_separator,
+        worker = Worker(write_export, Path(store.root), request, self.context.settings.sidecar_separator,
                         name=f"Exporting {request.fmt}")
         worker.signals.result.connect(self._on_written)
         worker.signals.error.connect(self._on_write_error)
@@ -355,7 +309,7 @@ class ExportDialog(QDialog):
             self._count_worker.cancel()
         request = self.request()
         self.summary.setText("Counting…")
-        worker = Worker(count_job, Path(store.root), request, name="Counting the export")
+        worker = Worker(count_export, Path(store.root), request, name="Counting the export")
         worker.signals.result.connect(self._on_counted)
         worker.signals.error.connect(lambda message: self.summary.setText(message))
         self._count_worker = worker
@@ -391,7 +345,7 @@ class ExportDialog(QDialog):
             self.problems.show()
         self.summary.setText(text)
         self.close_button.setText("Close")
-        self.context.statusMessage.emit(f"Export ({summary.format}): " + ", ".join(parts))
+        self.context.show_status(f"Export ({summary.format}): " + ", ".join(parts))
         self.exported.emit(summary)
 
     def _on_write_error(self, message: str) -> None:

@@ -350,7 +350,7 @@ class Inspector(QWidget):
             try:
                 labels = store.labels_of(self._image_id)
             except Exception as exc:
-                self.context.statusMessage.emit(f"Could not read the labels of this image: {exc}")
+                self.context.show_status(f"Could not read the labels of this image: {exc}")
                 labels = []
             tags = image_tags(labels, self.context.index, self._image_id)
             if tags == self._tags and self._shown_id == self._image_id:

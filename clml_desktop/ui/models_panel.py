@@ -211,20 +211,10 @@ class ModelsPanel(QWidget):
             self.activate(model.id)
 
     def activate(self, model_id: str) -> bool:
-        """Make `model_id` the source of suggestions and score what it has not seen."""
-        store = self.context.store
-        if store is None:
+        """Make `model_id` the source of suggestions (through the context, which says
+        so and tells every view) and score what it has not seen."""
+        if not self.context.set_active_model(model_id):
             return False
-        current = store.active_model()
-        if current is not None and current.id == model_id:
-            return False
-        try:
-            store.set_active_model(model_id)
-        except Exception as exc:
-            self.context.statusMessage.emit(f"Could not switch to model {model_id}: {exc}")
-            return False
-        self.context.modelChanged.emit()
-        self.context.statusMessage.emit(f"Suggestions now come from model {model_id}")
         self.activeChanged.emit(model_id)
         self.rescore()
         return True
@@ -239,7 +229,7 @@ class ModelsPanel(QWidget):
         worker = Worker(rescore_active_model, Path(store.root), self.context.settings.device,
                         name="Scoring images with the active model")
         worker.signals.result.connect(self._on_rescored)
-        worker.signals.error.connect(self.context.statusMessage.emit)
+        worker.signals.error.connect(self.context.show_status)
         self._rescore = worker
         self.context.start_job(worker)
         return worker
@@ -252,12 +242,11 @@ class ModelsPanel(QWidget):
     def _on_rescored(self, report) -> None:
         if report is None:
             return
-        if report.scored:
-            self.context.suggestionsChanged.emit()
         problems = f"; {len(report.problems)} could not be read" if report.problems else ""
-        self.context.statusMessage.emit(
+        self.context.scores_written(
+            report.scored,
             f"Scored {report.scored} image{'s' if report.scored != 1 else ''} with model "
-            f"{report.model_id} on {report.provider}{problems}"
+            f"{report.model_id} on {report.provider}{problems}",
         )
 
     def _update_buttons(self) -> None:

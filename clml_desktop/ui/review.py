@@ -3,8 +3,8 @@
 Built for speed: a key press writes one small edit through the context and
 moves on at once (no dialogs, no waiting on a decode: the next images are
 decoded ahead by the `PreviewLoader`). The queue comes from
-`clml_desktop.inference.suggestions` in a background job (own store
-connection); `ReviewQueue` walks it; this widget only wires keys to both.
+`clml_desktop.workflow.review_queue.load_queue` in a background job (own
+store connection); `ReviewQueue` walks it; this widget only wires keys to both.
 """
 
 from __future__ import annotations
@@ -31,15 +31,21 @@ from PySide6.QtWidgets import (
 
 from clml_desktop.collection.labels import LabelState
 from clml_desktop.inference.likely_text import likely_text, shown_from_text
-from clml_desktop.jobs.worker import JobControl, Worker
+from clml_desktop.jobs.worker import Worker
 from clml_desktop.ui.context import AppContext
 from clml_desktop.ui.image_view import ImageView
 from clml_desktop.ui.preview_loader import shared_loader
 from clml_desktop.ui.review_model import ReviewTableModel
-from clml_desktop.ui.review_queue import ReviewItem, ReviewMode, ReviewOrder, ReviewQueue, Verdict
 from clml_desktop.ui.score_bar import ScoreBar
+from clml_desktop.workflow.review_queue import (
+    ReviewItem,
+    ReviewMode,
+    ReviewOrder,
+    ReviewQueue,
+    Verdict,
+    load_queue,
+)
 
-QUEUE_LIMIT = 20000
 PRELOAD_IMAGES = 4
 
 
@@ -69,29 +75,6 @@ REVIEW_KEYS: tuple[ReviewKey, ...] = (
 
 PRIMARY_COMMANDS = ("accept", "reject", "skip")
 KEY_GLYPHS = {"Left": "←", "Right": "→", "Shift+A": "⇧A"}
-
-
-def load_queue(control: JobControl, root: Path, order: str) -> list:
-    """Build the review order for the active model on a worker thread (own connection).
-
-    The thresholds are `SuggestionSet`'s (clml_desktop.inference.thresholds), the
-    ones the grid's badges and exports use, so review offers exactly what they count.
-    """
-    from clml_desktop.collection.store import CollectionStore
-    from clml_desktop.inference.suggestions import SuggestionSet
-
-    store = CollectionStore.open(root)
-    try:
-        if store.active_model() is None:
-            return []
-        control.check()
-        suggestions = SuggestionSet.build(store)
-        control.check()
-        if order == ReviewOrder.UNCERTAIN:
-            return suggestions.most_uncertain(QUEUE_LIMIT)
-        return suggestions.most_confident(QUEUE_LIMIT)
-    finally:
-        store.close()
 
 
 def _key_lookup() -> dict[tuple[int, int], str]:
@@ -332,7 +315,7 @@ class ReviewView(QWidget):
             self.context.accept_suggestions(image_id, [item.tag for item in items])
             self._edits.append(1)
         rows = [queue.items.index(item) for item in items]
-        self.context.statusMessage.emit(
+        self.context.show_status(
             f"Accepted {len(items)} suggestion{'s' if len(items) != 1 else ''} on this image"
             if items else "No suggestion is shown on this image"
         )
@@ -355,7 +338,7 @@ class ReviewView(QWidget):
             return
         last = queue.last_decision()
         if not last:
-            self.context.statusMessage.emit("Nothing to undo in this review")
+            self.context.show_status("Nothing to undo in this review")
             return
         edits = self._edits.pop() if any(i.verdict in (Verdict.ACCEPTED, Verdict.REJECTED) for i in last) else 0
         for _ in range(edits):
@@ -424,7 +407,7 @@ class ReviewView(QWidget):
         self.progress_label.setText("Could not load suggestions")
         self.question.setText("Could not load the suggestions.")
         self.context_label.setText(message)
-        self.context.statusMessage.emit(message)
+        self.context.show_status(message)
 
     def _set_queue(self, pairs: list) -> None:
         self._pairs = list(pairs)

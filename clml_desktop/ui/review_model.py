@@ -11,7 +11,7 @@ from PySide6.QtGui import QColor, QFont, QPalette
 from PySide6.QtWidgets import QApplication
 
 from clml_desktop.inference.likely_text import likely_text, score_percent, shown_from_text
-from clml_desktop.ui.review_queue import ReviewQueue, Verdict
+from clml_desktop.workflow.review_queue import ReviewQueue, Verdict
 
 COLUMNS = ("", "Tag", "Likely", "Image")
 VERDICT_GLYPH = {Verdict.ACCEPTED: "✓", Verdict.REJECTED: "✗", Verdict.SKIPPED: "→", None: ""}

@@ -151,7 +151,7 @@ class TagPanel(QWidget):
     def rename_selected(self, new_name: str | None = None) -> bool:
         tags = self.selected_tags()
         if len(tags) != 1:
-            self._context.statusMessage.emit("Select one tag to rename")
+            self._context.show_status("Select one tag to rename")
             return False
         return self.rename(tags[0], new_name)
 
@@ -176,7 +176,7 @@ class TagPanel(QWidget):
     def merge_selected(self, target: str | None = None) -> bool:
         tags = self.selected_tags()
         if len(tags) < 2:
-            self._context.statusMessage.emit("Select two or more tags to merge (Ctrl+click)")
+            self._context.show_status("Select two or more tags to merge (Ctrl+click)")
             return False
         return self.merge(tags, target)
 

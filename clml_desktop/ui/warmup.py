@@ -30,7 +30,7 @@ BACKGROUND_MODULES = (
     "clml_desktop.collection.label_import",
     "clml_desktop.collection.label_plan",
     "clml_desktop.collection.label_reads",
-    "clml_desktop.jobs.index_job",
+    "clml_desktop.workflow.label_index",
     "PIL.Image",
     "PIL.ImageOps",
     "PIL.ImageChops",

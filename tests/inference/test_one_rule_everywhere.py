@@ -13,7 +13,7 @@ import pytest
 
 from clml_desktop.app import main
 from clml_desktop.collection.rows import PredictionIn
-from clml_desktop.jobs.index_job import index_from_store
+from clml_desktop.workflow.label_index import index_from_store
 
 # model tag order: cat, dog, long_hair, sky, tree (collection spelling: "long hair")
 NAMES = ["cat", "dog", "long hair", "sky", "tree"]
@@ -72,7 +72,7 @@ def grid(store) -> set[tuple[str, str]]:
 
 
 def review(root: Path) -> set[tuple[str, str]]:
-    from clml_desktop.ui.review import load_queue
+    from clml_desktop.workflow.review_queue import load_queue
 
     pairs = load_queue(Control(), root, "confident")
     found = {(p.path, p.tag) for p in pairs}
@@ -97,11 +97,10 @@ def cli_export(capsys, root: Path, out: Path) -> set[tuple[str, str]]:
 
 
 def window_export(root: Path, out: Path) -> set[tuple[str, str]]:
-    from clml_desktop.ui.export_dialog import write_job
-    from clml_desktop.ui.export_preview import ExportRequest
+    from clml_desktop.workflow.exporting import ExportRequest, write_export
 
     request = ExportRequest("json", None, with_suggestions=True, in_place=False, out=out)
-    write_job(Control(), root, request, ", ")
+    write_export(Control(), root, request, ", ")
     return written(out)
 
 

@@ -58,6 +58,34 @@ def test_switching_models(tmp_path, qtbot):
         close_context(context, panel)
 
 
+def test_making_a_model_active_goes_through_the_context(tmp_path, qtbot, monkeypatch):
+    """The panel asks the context (the one edit path); the context alone announces it,
+    once, and says so in the status bar. Background scoring is not part of this."""
+    context, _info = open_context(tmp_path, qtbot)
+    panel = ModelsPanel(context)
+    qtbot.addWidget(panel)
+    try:
+        add_second_model(context)
+        panel.refresh()
+        asked: list[str] = []
+        through_context = context.set_active_model
+        monkeypatch.setattr(context, "set_active_model", lambda mid: asked.append(mid) or through_context(mid))
+        monkeypatch.setattr(panel, "rescore", lambda: None)
+        changed, said = [], []
+        context.modelChanged.connect(lambda: changed.append(context.store.active_model().id))
+        context.statusMessage.connect(said.append)
+
+        panel.table.selectRow(panel.model.row_of("m2"))
+        panel.activate_button.click()
+        assert asked == ["m2"] and changed == ["m2"], "one modelChanged, from the context"
+        assert said == ["Suggestions now come from model m2"]
+        assert not panel.activate("m2") and changed == ["m2"], "already active: no signal"
+        assert not panel.activate("no-such-model") and changed == ["m2"]
+        assert said[-1].startswith("Could not switch to model no-such-model: ")
+    finally:
+        close_context(context, panel)
+
+
 def test_formatting_helpers():
     assert format_map({"val_map": 0.61234}) == "0.612"
     assert format_map({"val_map": None}) == "—"

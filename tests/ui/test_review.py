@@ -18,7 +18,7 @@ from clml_desktop.collection.labels import LabelSource, LabelState  # noqa: E402
 from clml_desktop.inference.likely_text import likely_text, score_percent  # noqa: E402
 from clml_desktop.inference.suggestions import ScoredPair  # noqa: E402
 from clml_desktop.ui.review import REVIEW_KEYS, ReviewView  # noqa: E402
-from clml_desktop.ui.review_queue import ReviewMode, ReviewOrder, ReviewQueue, Verdict  # noqa: E402
+from clml_desktop.workflow.review_queue import ReviewMode, ReviewOrder, ReviewQueue, Verdict  # noqa: E402
 
 
 @pytest.fixture

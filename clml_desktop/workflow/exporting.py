@@ -1,10 +1,13 @@
-"""What an export will write, counted before anything is written (Qt-free).
+"""An export as a person asks for it: what it will write, counted before anything
+is written, and the write itself.
 
 A person about to overwrite hundreds of caption files deserves to read, first,
 how many files, how many of them already exist (and get a backup), how many
 tags and suggestions go out, and what the format leaves behind (rejections in
 a sidecar). The counts follow `clml_desktop.collection.exporting`'s rules, so
-the summary and the write agree.
+the summary and the write agree. `count_export` and `write_export` open the
+collection themselves, so the window runs them on a worker thread and a large
+collection never freezes its dialog.
 """
 
 from __future__ import annotations
@@ -13,11 +16,20 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from clml_desktop.collection.exporting import EXPORT_FORMATS, XMP_NAMINGS, xmp_target
+from clml_contract.progress import Control
+from clml_desktop.collection.exporting import (
+    EXPORT_FORMATS,
+    XMP_NAMINGS,
+    ExportSummary,
+    export_labels,
+    xmp_target,
+)
 from clml_desktop.collection.formats import SIDECAR_FORMATS
 from clml_desktop.collection.formats.sidecar import EXTENSIONS, sidecar_relpath
 from clml_desktop.collection.labels import Suggestion
+from clml_desktop.collection.store import CollectionStore
 from clml_desktop.inference.likely_text import cuts_text
+from clml_desktop.inference.suggestions import suggestions_for_export
 
 KEEPS_NEGATIVES = ("json", "csv-wide", "csv-long", "train-jsonl")
 KEEPS_SCORES = ("json", "csv-long")
@@ -96,7 +108,9 @@ class ExportPreview:
 
 
 def preview_export(
-    store, request: ExportRequest, suggestions: Mapping[str, Sequence[Suggestion]] | None = None
+    store: CollectionStore,
+    request: ExportRequest,
+    suggestions: Mapping[str, Sequence[Suggestion]] | None = None,
 ) -> ExportPreview:
     """Count what `export_labels` would write for `request` (reads only)."""
     if request.fmt not in EXPORT_FORMATS:
@@ -150,3 +164,40 @@ def preview_export(
         example = "photo.xmp" if request.xmp_naming == "name.xmp" else "photo.jpg.xmp"
         preview.notes.append(f"New XMP sidecars are named like {example} (Settings); existing ones keep their name.")
     return preview
+
+
+def _suggestions(
+    store: CollectionStore, request: ExportRequest
+) -> Mapping[str, Sequence[Suggestion]] | None:
+    return suggestions_for_export(store) if request.with_suggestions else None
+
+
+def count_export(
+    control: Control, root: Path, request: ExportRequest
+) -> tuple[ExportRequest, ExportPreview]:
+    """The summary of `request` on the collection at `root`, with the request it
+    answers (a dialog shows it only while the choices are still the same)."""
+    with CollectionStore.open(Path(root)) as store:
+        suggestions = _suggestions(store, request)
+        control.check()
+        return request, preview_export(store, request, suggestions)
+
+
+def write_export(
+    control: Control, root: Path, request: ExportRequest, separator: str
+) -> ExportSummary:
+    """Write `request` for the collection at `root`; returns the exporter's summary."""
+    with CollectionStore.open(Path(root)) as store:
+        control.report(0, 0, f"Exporting {request.fmt}")
+        suggestions = _suggestions(store, request)
+        control.check()
+        return export_labels(
+            store,
+            request.fmt,
+            out=request.out,
+            in_place=request.in_place,
+            image_ids=list(request.image_ids) if request.image_ids is not None else None,
+            suggestions=suggestions,
+            separator=separator,
+            xmp_naming=request.xmp_naming,
+        )

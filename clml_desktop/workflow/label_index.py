@@ -1,7 +1,8 @@
-"""Background job that reads a collection into a `LabelIndex`.
+"""Read a collection into a `LabelIndex`: label states and suggestion scores as arrays.
 
-Runs on a worker thread with its own store connection (SQLite connections are
-per thread, ADR 0001), so the GUI thread never waits on the queries.
+The window runs `load_index` on a worker thread with its own store connection
+(SQLite connections are per thread, ADR 0001), so the GUI thread never waits
+on the queries; tests and the CLI call `index_from_store` on a store they hold.
 """
 
 from __future__ import annotations
@@ -11,22 +12,18 @@ from typing import Any
 
 import numpy as np
 
+from clml_contract.progress import Control
 from clml_desktop.collection.query import LabelIndex, SuggestionScores
-from clml_desktop.jobs.worker import JobControl
+from clml_desktop.collection.store import CollectionStore
 
 
-def load_index(control: JobControl | None, root: Path) -> LabelIndex:
-    """Open the collection at `root` read-mostly and build its index."""
-    from clml_desktop.collection.store import CollectionStore
-
-    store = CollectionStore.open(Path(root))
-    try:
+def load_index(control: Control | None, root: Path) -> LabelIndex:
+    """Open the collection at `root` and build its index."""
+    with CollectionStore.open(Path(root)) as store:
         return index_from_store(store, control)
-    finally:
-        store.close()
 
 
-def index_from_store(store: Any, control: JobControl | None = None) -> LabelIndex:
+def index_from_store(store: Any, control: Control | None = None) -> LabelIndex:
     """Images sorted by path, label states, and active-model suggestion scores."""
     images = sorted(store.images(), key=lambda row: row.path)
     if control is not None:

@@ -1,10 +1,13 @@
-"""Where a person stands in review mode: the queue, the cursor, the verdicts (Qt-free).
+"""The review queue: which suggestions to ask about, in which order, and where a
+person stands in it (the cursor and the verdicts so far).
 
-The queue's *order* comes from `clml_desktop.inference.suggestions`
-(most confident or most uncertain first); this module only walks it, one
-suggestion at a time or one image at a time, and remembers what was decided
-so going back shows it. Kept free of Qt so the walking rules are tested on
-their own and the Qt item model stays a thin view (DESIGN.md).
+The queue's *order* comes from `clml_desktop.inference.suggestions` (most
+confident or most uncertain first), with the thresholds the grid's badges and
+exports use, so review offers exactly what they count; `load_queue` reads it
+off the collection (a worker thread in the window). `ReviewQueue` only walks
+it, one suggestion at a time or one image at a time, and remembers what was
+decided so going back shows it. Qt-free, so the walking rules are tested on
+their own and the window's item model stays a thin view (DESIGN.md).
 """
 
 from __future__ import annotations
@@ -12,8 +15,14 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
+from pathlib import Path
 
-from clml_desktop.inference.suggestions import ScoredPair
+from clml_contract.progress import Control
+from clml_desktop.collection.store import CollectionStore
+from clml_desktop.inference.suggestions import ScoredPair, SuggestionSet
+
+# The most suggestions one review loads at a time.
+QUEUE_LIMIT = 20000
 
 
 class ReviewOrder(StrEnum):
@@ -24,6 +33,22 @@ class ReviewOrder(StrEnum):
 class ReviewMode(StrEnum):
     PAIRS = "pairs"
     IMAGES = "images"
+
+
+def load_queue(
+    control: Control, root: Path, order: str, limit: int = QUEUE_LIMIT
+) -> list[ScoredPair]:
+    """The active model's suggestions of the collection at `root` in review `order`
+    (a `ReviewOrder` value); empty when no model is active."""
+    with CollectionStore.open(Path(root)) as store:
+        if store.active_model() is None:
+            return []
+        control.check()
+        suggestions = SuggestionSet.build(store)
+        control.check()
+        if order == ReviewOrder.UNCERTAIN:
+            return suggestions.most_uncertain(limit)
+        return suggestions.most_confident(limit)
 
 
 class Verdict(StrEnum):
