@@ -1,9 +1,10 @@
 """`clml-desktop train FOLDER`: the headless twin of the GUI's Train button.
 
-Writes the training set (positives and confirmed negatives), runs
-`python -m training fit` as a subprocess with a progress bar on stderr,
-registers the new model (parent, metrics, out-of-fold scores) and makes it
-active, then scores what the out-of-fold scores do not cover and prints how
+Runs the same Train step as the window, `workflow.training.train`: it writes
+the training set (positives and confirmed negatives), runs `python -m training
+fit` as a subprocess, registers the new model (parent, metrics, out-of-fold
+scores) and makes it active; this command draws its events as a progress bar
+on stderr (in the words of `workflow.training_text`), then scores what the out-of-fold scores do not cover and prints how
 many suggestions there are. Nothing in the collection changes unless the
 trainer finishes: Ctrl+C stops it cleanly.
 """
@@ -14,29 +15,36 @@ import argparse
 import sys
 from pathlib import Path
 
-from clml_desktop.cli.progress_text import ProgressBar, format_seconds
-from clml_desktop.cli.suggest import score_collection
-from clml_desktop.collection.scan import scan_folder
-from clml_desktop.collection.store import CollectionStore, StoreError
-from clml_desktop.inference.errors import InferenceError
-from clml_desktop.inference.providers import DEVICES
-from clml_desktop.inference.suggestions import SuggestionSet
-from clml_desktop.jobs.run_progress import RunProgress
-from clml_desktop.jobs.train_runner import (
-    AUGMENTATIONS,
-    TrainingRun,
-    TrainOptions,
-    prepare_training,
-)
 from clml_contract.events import (
     DoneEvent,
     DownloadEvent,
     EpochEvent,
+    Event,
     ProgressEvent,
     StartEvent,
-    TrainerEvent,
     WarningEvent,
 )
+from clml_contract.progress import Cancelled, Steps
+from clml_desktop.cli import exit_codes
+from clml_desktop.cli.collection_arg import CommandError, command, existing_folder
+from clml_desktop.cli.progress_text import ProgressBar
+from clml_desktop.cli.suggest import score_collection
+from clml_desktop.collection.scan import scan_folder
+from clml_desktop.collection.store import CollectionStore
+from clml_desktop.inference.providers import DEVICES
+from clml_desktop.inference.suggestions import SuggestionSet
+from clml_desktop.workflow import training_text
+from clml_desktop.workflow.run_progress import RunProgress
+from clml_desktop.workflow.training import (
+    AUGMENTATIONS,
+    TrainingError,
+    TrainingRun,
+    TrainOptions,
+    train,
+)
+
+
+INTERRUPTED = 130  # 128 + SIGINT: what a shell reports for Ctrl+C
 
 
 def unknown_weight(text: str) -> float:
@@ -106,14 +114,18 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
 
 
 class TrainProgress:
-    """One bar for the whole run (see `RunProgress`): the text names the phase,
-    the percentage and time left are for all phases together."""
+    """One bar for the whole run (see `RunProgress`), in the words of `training_text`:
+    the text names the phase, the percentage and time left are for all phases together."""
 
     def __init__(self, bar: ProgressBar) -> None:
         self.bar = bar
         self.run = RunProgress()
 
-    def handle(self, event: TrainerEvent) -> None:
+    def prepared(self, run: TrainingRun) -> None:
+        """Say which training set the trainer gets (once, before it starts)."""
+        _say(training_text.prepared_line(run.job.images, run.job.training_set))
+
+    def handle(self, event: Event) -> None:
         """Draw `event` (call once per trainer event)."""
         bar, run = self.bar, self.run
         if isinstance(event, DownloadEvent):
@@ -122,44 +134,27 @@ class TrainProgress:
                 bar.finish()
         elif isinstance(event, StartEvent):
             run.start(event)
-            reason = f" ({event.device_reason})" if event.device_reason else ""
-            models = f"{run.total_phases} model{'s' if run.total_phases != 1 else ''} to train"
-            print(
-                f"clml-desktop: training {event.arch} at {event.image_size} px on {event.device}{reason}: "
-                f"{event.images} images, {event.tags} tags, {event.epochs} epochs, {event.folds} folds"
-                f" ({models})",
-                file=sys.stderr,
-            )
+            _say(f"{training_text.event_line(event)} ({training_text.models_to_train(run)})")
         elif isinstance(event, ProgressEvent):
             fraction = run.progress(event)
-            loss = f"loss {event.loss:.4f}  " if event.loss is not None else ""
-            bar.update(
-                fraction,
-                f"training {run.label(event.phase)}  epoch {event.epoch}/{event.epochs}  {loss}"
-                f"ETA {format_seconds(run.eta_s())}",
-            )
+            bar.update(fraction, training_text.progress_line(event, run))
         elif isinstance(event, EpochEvent):
-            fraction = run.epoch_done(event)
-            val = f", held-out mAP {event.val_map:.3f}" if event.val_map is not None else ""
-            loss = f"loss {event.train_loss:.4f}" if event.train_loss is not None else "done"
-            bar.update(
-                fraction,
-                f"training {run.label(event.phase)}  epoch {event.epoch}/{run.epochs or '?'} done: {loss}{val}",
-                force=True,
-            )
+            bar.update(run.epoch_done(event), training_text.epoch_line(event, run), force=True)
         elif isinstance(event, WarningEvent):
             bar.finish()
-            print(f"clml-desktop: trainer warning: {event.message}", file=sys.stderr)
+            _say(training_text.event_line(event))
         elif isinstance(event, DoneEvent):
-            bar.update(1.0, "training done", force=True)
+            bar.update(1.0, training_text.event_line(event), force=True)
             bar.finish()
 
 
+def _say(line: str | None) -> None:
+    print(f"clml-desktop: {line}", file=sys.stderr)
+
+
+@command("train", TrainingError)
 def run(args: argparse.Namespace) -> int:
-    folder = args.folder.expanduser()
-    if not folder.is_dir():
-        print(f"clml-desktop train: {folder}: not a folder", file=sys.stderr)
-        return 2
+    folder = existing_folder(args.folder)
     options = TrainOptions(
         arch=args.arch,
         image_size=args.image_size,
@@ -175,42 +170,22 @@ def run(args: argparse.Namespace) -> int:
         unknown_weight=args.unknown_weight,
     )
     bar = ProgressBar()
-    try:
-        with CollectionStore.open(folder) as store:
-            scan_folder(store)
-            job = prepare_training(store)
-            print(
-                f"clml-desktop: training set of {job.images} images: {job.training_set}",
-                file=sys.stderr,
-            )
-            training = TrainingRun(store, job, options)
-            shown = TrainProgress(bar)
-            try:
-                for event in training.events():
-                    shown.handle(event)
-            except KeyboardInterrupt:
-                bar.finish()
-                print("clml-desktop train: cancelled; the collection is unchanged", file=sys.stderr)
-                return 130
-            finally:
-                bar.finish()
-            model = training.model
-            print(
-                f"clml-desktop: model {model.id} registered and active ({model.path})",
-                file=sys.stderr,
-            )
-            for name, value in sorted(model.metrics.items()):
-                if isinstance(value, float) and not value.is_integer():
-                    print(f"  {name}: {value:.4f}", file=sys.stderr)
-                elif isinstance(value, int | float):
-                    print(f"  {name}: {int(value)}", file=sys.stderr)
-            score_collection(store, Path(model.path), args.device)
-            suggestions = SuggestionSet.build(store, model.id)
-            count = len(suggestions.most_confident())
-    except (InferenceError, StoreError) as exc:
-        print(f"clml-desktop train: {exc}", file=sys.stderr)
-        return 1
-    print(
-        f"model {model.id}: {count} suggestion(s) shown; see `clml-desktop suggest {folder}`"
-    )
-    return 0
+    with CollectionStore.open(folder) as store:
+        scan_folder(store)
+        shown = TrainProgress(bar)
+        try:
+            model = train(store, options, Steps(), shown.handle, on_prepared=shown.prepared)
+        except (Cancelled, KeyboardInterrupt):
+            raise CommandError(training_text.CANCELLED_LINE, INTERRUPTED) from None
+        finally:
+            bar.finish()
+        _say(f"model {model.id} registered and active ({model.path})")
+        for name, value in sorted(model.metrics.items()):
+            if isinstance(value, float) and not value.is_integer():
+                print(f"  {name}: {value:.4f}", file=sys.stderr)
+            elif isinstance(value, int | float):
+                print(f"  {name}: {int(value)}", file=sys.stderr)
+        score_collection(store, Path(model.path), args.device)
+        count = len(SuggestionSet.build(store, model.id).most_confident())
+    print(f"model {model.id}: {count} suggestion(s) shown; see `clml-desktop suggest {folder}`")
+    return exit_codes.DONE

@@ -22,7 +22,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from clml_desktop.jobs.train_runner import AUGMENTATIONS, TrainOptions
+from clml_desktop.workflow.training import AUGMENTATIONS, TrainOptions
 
 ARCHITECTURES = ("resnet101", "resnet50", "resnet18")
 LOSSES = ("bce", "focal", "asl", "hill", "splc")

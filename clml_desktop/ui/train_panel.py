@@ -1,14 +1,16 @@
 """One-click retrain: the Train button, live progress, the trainer's log, the models.
 
-The trainer is a separate process (`TrainerProcess`), so the window stays
-fully usable and a crash or out-of-memory there shows up here as a message
+The trainer is a separate process, run by the workflow's client in a worker
+(`TrainerProcess`), so the window stays fully usable and a crash or out-of-memory there shows up here as a message
 and a log — never as lost work. On success the new model is listed, made
 active, and the images it has no score for are scored in the background.
 """
 
 from __future__ import annotations
 
-from PySide6.QtCore import Qt
+from pathlib import Path
+
+from PySide6.QtCore import QThreadPool, Qt
 from PySide6.QtGui import QFont, QFontDatabase, QPalette
 from PySide6.QtWidgets import (
     QGridLayout,
@@ -22,8 +24,6 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from clml_desktop.jobs.run_progress import RunProgress
-from clml_desktop.jobs.trainer_process import TrainerPhase, TrainerProcess
 from clml_contract.events import (
     DownloadEvent,
     EpochEvent,
@@ -32,6 +32,10 @@ from clml_contract.events import (
     TrainerEvent,
     WarningEvent,
 )
+from clml_desktop.jobs.tracker import JobTracker
+from clml_desktop.jobs.trainer_process import TrainerPhase, TrainerProcess
+from clml_desktop.workflow import training_text
+from clml_desktop.workflow.run_progress import RunProgress
 from clml_desktop.ui.models_panel import ModelsPanel
 from clml_desktop.ui.train_dialog import TrainDialog, load_options
 
@@ -45,25 +49,19 @@ PHASE_TEXT = {
 }
 
 
-def format_eta(seconds: float | None) -> str:
-    if seconds is None:
-        return "—"
-    seconds = max(0, int(round(seconds)))
-    if seconds >= 3600:
-        return f"{seconds // 3600} h {seconds % 3600 // 60:02d} min"
-    if seconds >= 60:
-        return f"{seconds // 60} min {seconds % 60:02d} s"
-    return f"{seconds} s"
-
-
 class TrainPanel(QWidget):
     """Train / Options… / Cancel, a progress block, the log, and the models list."""
 
-    def __init__(self, context, parent: QWidget | None = None, *, trainer: TrainerProcess | None = None) -> None:
+    def __init__(self, context, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setObjectName("TrainPanel")
         self.context = context
-        self.trainer = trainer or TrainerProcess(context, parent=self)
+        # Closing or switching the collection stops the context's jobs and waits for them; a
+        # training run outlives that by design (its model lands in the collection it trained
+        # on), so it runs on a pool of its own.
+        self.training_jobs = JobTracker(QThreadPool(self), self)
+        self.trainer = TrainerProcess(lambda worker: self.training_jobs.start(worker, quiet=True), parent=self)
+        self.trainer.statusMessage.connect(context.statusMessage)
         self.trainer.phaseChanged.connect(self._on_phase)
         self.trainer.trainerEvent.connect(self._on_event)
         self.trainer.logLine.connect(self._append_log)
@@ -205,7 +203,8 @@ class TrainPanel(QWidget):
             value.setText("—")
         self.progress.setRange(0, 0)
         self.progress.show()
-        started = self.trainer.start(options)
+        store = self.context.store
+        started = self.trainer.start(None if store is None else Path(store.root), options)
         if not started:
             self.progress.setRange(0, 1000)
         self._update_buttons()
@@ -219,6 +218,7 @@ class TrainPanel(QWidget):
     def shutdown(self) -> None:
         """Stop the trainer and background scoring (window close, tests)."""
         self.trainer.shutdown()
+        self.training_jobs.shutdown()
         self.models.shutdown()
 
     # ---- trainer signals ---------------------------------------------------------------
@@ -243,18 +243,14 @@ class TrainPanel(QWidget):
             reason = f" — {event.device_reason}" if event.device_reason else ""
             self.values["device"].setText(event.device)
             self.values["device"].setToolTip(f"{event.device}{reason}")
-            self.phase_label.setText(
-                f"Training {event.arch} at {event.image_size} px on {event.images:,} images, {event.tags} tags"
-            )
+            self.phase_label.setText(training_text.start_title(event))
         elif isinstance(event, ProgressEvent):
             fraction = self._run.progress(event)
-            self.phase_label.setText(
-                f"Training {self._run.label(event.phase)} — epoch {event.epoch} of {event.epochs}"
-            )
-            self.values["step"].setText(f"{event.epoch}/{event.epochs} · {event.step}/{event.steps}")
+            self.phase_label.setText(training_text.progress_title(event, self._run))
+            self.values["step"].setText(training_text.step_text(event))
             if event.loss is not None:
-                self.values["loss"].setText(f"{event.loss:.4f}")
-            self.values["eta"].setText(format_eta(self._run.eta_s()))
+                self.values["loss"].setText(training_text.loss_text(event.loss))
+            self.values["eta"].setText(training_text.format_eta(self._run.eta_s()))
             self.values["eta"].setToolTip("For the whole run: every model it trains")
             if event.images_per_s is not None:
                 self.values["speed"].setText(f"{event.images_per_s:.1f} images/s")
@@ -262,7 +258,7 @@ class TrainPanel(QWidget):
         elif isinstance(event, EpochEvent):
             self._show_fraction(self._run.epoch_done(event))
             if event.val_map is not None:
-                self.values["val"].setText(f"{event.val_map:.3f}")
+                self.values["val"].setText(training_text.map_text(event.val_map))
         elif isinstance(event, WarningEvent) and event.message:
             self._warnings.append(event.message)
             more = len(self._warnings) - 1
@@ -279,12 +275,17 @@ class TrainPanel(QWidget):
         self.log_view.appendPlainText(line)
 
     def _on_succeeded(self, model) -> None:
+        """The new model is active in the collection it trained on; if that is still the
+        open one, every view of suggestions follows it."""
+        store = self.context.store
+        if store is not None and Path(store.root) == self.trainer.root:
+            self.context.modelChanged.emit()
         self.progress.setRange(0, 1000)
         self.progress.setValue(1000)
-        score = (model.metrics or {}).get("val_map")
-        detail = f", held-out mAP {score:.3f}" if isinstance(score, int | float) else ""
-        if isinstance(score, int | float):
-            self.values["val"].setText(f"{score:.3f}")
+        score = training_text.held_out_map(model.metrics)
+        detail = f", held-out mAP {training_text.map_text(score)}" if score is not None else ""
+        if score is not None:
+            self.values["val"].setText(training_text.map_text(score))
         self.values["eta"].setText("—")
         self.phase_label.setText(f"Done: model {model.id} is active{detail}")
         self.models.refresh()

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import json
+import shlex
 import sys
 from pathlib import Path
 
 import pytest
 
 from clml_desktop.app import main
-from clml_desktop.jobs import train_runner
 
 FAKE = Path(__file__).with_name("fake_trainer.py")
 
@@ -28,13 +28,9 @@ def _refusals(*cases):
 
 
 def _use_fake_trainer(monkeypatch, *, mode=None, model=None):
-    """Train with fake_trainer.py (the real arguments); mode/model: its FAKE_TRAINER_* settings."""
-    real = train_runner.build_fit_command
-    monkeypatch.setattr(
-        train_runner,
-        "build_fit_command",
-        lambda *a, **k: [sys.executable, str(FAKE), *real(*a, **k)[3:]],
-    )
+    """Train with fake_trainer.py (the real arguments), named the way people name another
+    trainer (CLML_TRAINER_PROGRAM); mode/model: its FAKE_TRAINER_* settings."""
+    monkeypatch.setenv("CLML_TRAINER_PROGRAM", shlex.join([sys.executable, str(FAKE)]))
     if mode is not None:
         monkeypatch.setenv("FAKE_TRAINER_MODE", mode)
     if model is not None:

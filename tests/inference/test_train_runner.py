@@ -1,28 +1,36 @@
-"""Headless training: command line, subprocess events, registration, failures and cancel."""
+"""The one trainer client (`workflow.training`): command line, events, registration,
+failures, cancel before and during training, and that nothing else starts or reads
+the trainer."""
 
 from __future__ import annotations
 
+import ast
 import json
+import shutil
 import sys
-import threading
 from pathlib import Path
 
 import numpy as np
 import pytest
 
-from clml_desktop.inference.errors import ModelLoadError
-from clml_desktop.jobs.train_runner import (
+from clml_contract.events import CancelledEvent, DoneEvent, ProgressEvent, StartEvent
+from clml_contract.progress import Cancelled, Steps
+from clml_desktop.inference.errors import InferenceError, ModelLoadError
+from clml_desktop.inference.registry import register_model
+from clml_desktop.workflow import training
+from clml_desktop.workflow.training import (
     AUGMENTATIONS,
     TrainingError,
     TrainingRun,
     TrainOptions,
+    apply_program,
     build_fit_command,
     prepare_training,
-    register_trained_model,
+    train,
 )
-from clml_contract.events import CancelledEvent, DoneEvent, ProgressEvent, StartEvent
 
 FAKE = Path(__file__).with_name("fake_trainer.py")
+APP = Path(training.__file__).resolve().parents[1]
 
 
 def fake_run(
@@ -30,10 +38,19 @@ def fake_run(
 ) -> TrainingRun:
     monkeypatch.setenv("FAKE_TRAINER_MODE", mode)
     monkeypatch.setenv("FAKE_TRAINER_MODEL", str(model_dir))
-    run = TrainingRun(store, prepare_training(store), options)
-    assert run.command[:4] == [sys.executable, "-m", "training", "fit"]
-    run.command = [sys.executable, str(FAKE), *run.command[3:]]
+    run = TrainingRun(store, prepare_training(store), options, program=[sys.executable, str(FAKE)])
+    assert run.command[:3] == [sys.executable, str(FAKE), "fit"]
     return run
+
+
+def run_to_end(run: TrainingRun, control: Steps | None = None):
+    """(events, log lines, model or the exception) of a run driven like the CLI drives it."""
+    events, lines = [], []
+    try:
+        model = run.run(control or Steps(), events.append, on_log=lines.append)
+    except (Cancelled, TrainingError) as exc:
+        return events, lines, exc
+    return events, lines, model
 
 
 def test_command_line_carries_every_option(collection, tmp_path):
@@ -119,20 +136,23 @@ def test_training_set_lists_labelled_images(collection):
 
 def test_a_run_registers_activates_and_imports_oof(collection, model_kit, monkeypatch):
     run = fake_run(collection, TrainOptions(device="cpu"), monkeypatch, model_kit.dir)
-    events = list(run.events())
+    events, _lines, model = run_to_end(run)
     assert isinstance(events[0], StartEvent) and isinstance(events[-1], DoneEvent)
     assert sum(isinstance(e, ProgressEvent) for e in events) == 2
-    assert run.model is not None and run.model.active and run.model.id == run.job.model_id
-    assert collection.active_model().id == run.model.id and run.model.metrics == {"val_map": 0.5}
-    pred = collection.predictions(run.model.id)
+    assert model.active and model.id == run.job.model_id
+    assert collection.active_model().id == model.id and model.metrics == {"val_map": 0.5}
+    pred = collection.predictions(model.id)
     assert len(pred.image_ids) == 4 and set(pred.kinds) == {"oof"}
     assert np.all((pred.probs > 0) & (pred.probs < 1))
+    assert run.pid == 0, "the trainer has ended and was waited for"
 
 
-def test_stray_stdout_lines_are_ignored(collection, model_kit, monkeypatch):
+def test_stray_stdout_lines_are_logged_not_parsed(collection, model_kit, monkeypatch):
     run = fake_run(collection, TrainOptions(), monkeypatch, model_kit.dir, mode="noisy")
-    list(run.events())
-    assert run.model is not None
+    _events, lines, model = run_to_end(run)
+    assert not isinstance(model, Exception)
+    assert "Downloading something..." in lines
+    assert "Downloading something..." in run.job.log_path.read_text()
 
 
 @pytest.mark.parametrize(
@@ -140,44 +160,152 @@ def test_stray_stdout_lines_are_ignored(collection, model_kit, monkeypatch):
 )
 def test_failures_leave_the_collection_unchanged(collection, model_kit, monkeypatch, mode, words):
     run = fake_run(collection, TrainOptions(), monkeypatch, model_kit.dir, mode=mode)
-    with pytest.raises(TrainingError, match=words) as info:
-        list(run.events())
-    assert str(run.job.log_path) in str(info.value)
+    _events, lines, failure = run_to_end(run)
+    assert isinstance(failure, TrainingError) and words in str(failure)
+    assert not isinstance(failure, InferenceError), "a failed run is not a model problem"
+    assert str(run.job.log_path) in str(failure)
     if mode == "crash":
-        assert "Traceback: boom" in str(info.value)
-    assert collection.models() == [] and run.model is None
-
-
-def test_cancel_stops_the_trainer_cleanly(collection, model_kit, monkeypatch):
-    run = fake_run(collection, TrainOptions(), monkeypatch, model_kit.dir, mode="hang")
-    seen = []
-    with pytest.raises(TrainingError, match="cancelled"):
-        for event in run.events():
-            seen.append(event)
-            if isinstance(event, ProgressEvent):
-                threading.Timer(0.05, run.cancel).run()
-    assert isinstance(seen[-1], CancelledEvent)
+        assert "Traceback: boom" in str(failure), "the log's tail says why"
+        assert "Traceback: boom" in lines and "Traceback: boom" in run.job.log_path.read_text()
     assert collection.models() == []
 
 
-def test_closing_the_event_stream_never_leaves_a_trainer_behind(collection, model_kit, monkeypatch):
+def test_a_model_that_cannot_be_registered_is_a_training_error(
+    collection, model_kit, monkeypatch, tmp_path
+):
+    broken = tmp_path / "broken"
+    shutil.copytree(model_kit.dir, broken)
+    (broken / "model.onnx").unlink()
+    run = fake_run(collection, TrainOptions(), monkeypatch, broken)
+    _events, _lines, failure = run_to_end(run)
+    assert isinstance(failure, TrainingError) and "could not be registered" in str(failure)
+    assert collection.models() == []
+
+
+def test_a_trainer_that_cannot_start_is_a_training_error(collection, tmp_path):
+    run = TrainingRun(collection, prepare_training(collection), TrainOptions(),
+                      program=[str(tmp_path / "no-such-trainer")])
+    _events, _lines, failure = run_to_end(run)
+    assert isinstance(failure, TrainingError) and "Could not start the trainer" in str(failure)
+    assert collection.models() == []
+
+
+def test_cancel_during_training_stops_the_trainer(collection, model_kit, monkeypatch):
+    """The control's cancel (from another thread in the window, here from the event
+    callback) reaches the trainer as SIGTERM; it says `cancelled` and nothing changes."""
     run = fake_run(collection, TrainOptions(), monkeypatch, model_kit.dir, mode="hang")
-    events = run.events()
-    next(events)
-    events.close()
-    assert run._process.poll() is not None
+    control = Steps()
+    seen, pids = [], []
+
+    def on_event(event):
+        seen.append(event)
+        if isinstance(event, ProgressEvent):
+            pids.append(run.pid)
+            control.cancel()
+
+    with pytest.raises(Cancelled):
+        run.run(control, on_event)
+    assert isinstance(seen[-1], CancelledEvent)
+    assert pids[0] > 0 and run.pid == 0
+    assert collection.models() == []
+
+
+def test_cancel_while_preparing_never_starts_the_trainer(collection, monkeypatch):
+    control = Steps()
+    real = training.write_training_set
+
+    def write_then_cancel(store, path):
+        count = real(store, path)
+        control.cancel()
+        return count
+
+    monkeypatch.setattr(training, "write_training_set", write_then_cancel)
+    started = []
+    with pytest.raises(Cancelled):
+        train(collection, TrainOptions(), control, on_prepared=started.append)
+    assert started == [] and collection.models() == []
+
+
+def test_an_exception_in_the_callback_never_leaves_a_trainer_behind(collection, model_kit, monkeypatch):
+    """Ctrl+C in the CLI arrives as an exception while events are handled."""
+    run = fake_run(collection, TrainOptions(), monkeypatch, model_kit.dir, mode="hang")
+    pids = []
+
+    def interrupt(_event):
+        pids.append(run.pid)
+        raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        run.run(Steps(), interrupt)
+    assert pids[0] > 0 and run._process.poll() is not None and run.pid == 0
+    assert collection.models() == []
+
+
+def test_train_runs_the_program_named_in_the_environment(collection, model_kit, monkeypatch):
+    """CLML_TRAINER_PROGRAM replaces `python -m training` for every caller of `train`."""
+    import shlex
+
+    monkeypatch.setenv("CLML_TRAINER_PROGRAM", shlex.join([sys.executable, str(FAKE)]))
+    monkeypatch.setenv("FAKE_TRAINER_MODEL", str(model_kit.dir))
+    commands = []
+    model = train(collection, TrainOptions(device="cpu"), Steps(),
+                  on_prepared=lambda run: commands.append(run.command))
+    assert commands[0][:3] == [sys.executable, str(FAKE), "fit"]
+    assert collection.active_model().id == model.id
+
+
+def test_program_override_replaces_the_trainer_head():
+    command = [sys.executable, "-m", "training", "fit", "--data", "d.jsonl", "--out", "m"]
+    assert apply_program(command, ["fake", "--x"]) == ["fake", "--x", "fit", "--data", "d.jsonl", "--out", "m"]
+    assert apply_program(command, None) == command
+
+
+def _app_modules():
+    return {str(p.relative_to(APP.parent)): ast.parse(p.read_text(encoding="utf-8"))
+            for p in sorted(APP.rglob("*.py"))}
+
+
+def _names(tree) -> set[str]:
+    return {n.id for n in ast.walk(tree) if isinstance(n, ast.Name)} | {
+        n.attr for n in ast.walk(tree) if isinstance(n, ast.Attribute)}
+
+
+def _starts_the_trainer(tree) -> bool:
+    """A list or tuple with `"-m", "training"` in it: a command line of the trainer."""
+    for node in ast.walk(tree):
+        if isinstance(node, ast.List | ast.Tuple):
+            values = [e.value for e in node.elts if isinstance(e, ast.Constant)]
+            if any(values[i:i + 2] == ["-m", "training"] for i in range(len(values))):
+                return True
+    return False
+
+
+def test_one_client_starts_the_trainer_and_reads_its_output():
+    """The window and the CLI share `workflow.training`: no other module builds the
+    trainer's command, runs a QProcess, makes its own TrainingRun, or parses the
+    trainer's events (`done` is the trainer's; the scorer's client parses only its own)."""
+    here = "clml_desktop/workflow/training.py"
+    modules = _app_modules()
+    assert {name for name, tree in modules.items() if _starts_the_trainer(tree)} == {here}
+    readers = {name for name, tree in modules.items() if {"parse_line", "DoneEvent"} <= _names(tree)}
+    assert readers == {here}
+    clients = {name for name, tree in modules.items()
+               if _names(tree) & {"build_fit_command", "Popen"} and "DoneEvent" in _names(tree)}
+    assert clients == {here}
+    assert [name for name, tree in modules.items() if "QProcess" in _names(tree)] == []
+    assert [name for name, tree in modules.items()
+            if name != here and "TrainingRun" in {n.func.id for n in ast.walk(tree)
+                                                  if isinstance(n, ast.Call) and isinstance(n.func, ast.Name)}] == []
 
 
 def test_register_refuses_an_unusable_folder(collection, tmp_path):
     (tmp_path / "empty").mkdir()
     with pytest.raises(ModelLoadError, match="manifest.json: missing"):
-        register_trained_model(collection, tmp_path / "empty")
+        register_model(collection, tmp_path / "empty", activate=True)
     assert collection.models() == []
 
 
 def test_register_refuses_a_malformed_oof(collection, model_kit, tmp_path):
-    import shutil
-
     target = tmp_path / "m"
     shutil.copytree(model_kit.dir, target)
     manifest = json.loads((target / "manifest.json").read_text())
@@ -185,5 +313,5 @@ def test_register_refuses_a_malformed_oof(collection, model_kit, tmp_path):
     (target / "manifest.json").write_text(json.dumps(manifest))
     np.savez(target / "oof.npz", paths=np.array(["a.jpg"]), probs=np.zeros((1, 3), np.float32))
     with pytest.raises(ModelLoadError, match=r"oof\.npz: expected probs of shape \(1, 5\)"):
-        register_trained_model(collection, target)
+        register_model(collection, target, activate=True)
     assert collection.models() == [], "nothing is registered when the oof file is bad"

@@ -103,10 +103,10 @@ def test_training_bar_covers_all_phases_without_restarting(capsys):
     percents = [float(line.split("]")[1].split("%")[0]) for line in lines]
     assert percents == sorted(percents), "the bar never runs backwards"
     full = [line for line, pct in zip(lines, percents, strict=True) if pct == 100.0]
-    assert full and all("fold 2/2" in line or "training done" in line for line in full), \
+    assert full and all("fold 2/2" in line or "Trainer finished" in line for line in full), \
         "100% only at the end of the last phase, never per phase"
-    assert "training final model (phase 1 of 3)  epoch 1/2" in lines[0]
-    assert any("training fold 2/2 (phase 3 of 3)  epoch 2/2 done" in line for line in lines)
-    assert abs(percents[lines.index(next(x for x in lines if "fold 1/2" in x and "epoch 1/2 done" in x))]
+    assert "Training final model (phase 1 of 3) — epoch 1 of 2" in lines[0]
+    assert any("Training fold 2/2 (phase 3 of 3) — epoch 2 of 2 done" in line for line in lines)
+    assert abs(percents[lines.index(next(x for x in lines if "fold 1/2" in x and "epoch 1 of 2 done" in x))]
                - 100 * 1.5 / 3) < 0.1
     assert "3 models to train" in capsys.readouterr().err

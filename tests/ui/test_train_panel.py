@@ -1,9 +1,12 @@
 """The Train button against a fake trainer that speaks the JSON-lines protocol:
 success (model listed, active, suggestions refreshed), failure and crash (message
-and log shown, store unchanged), cancel (process gone), and the trainer command."""
+and log shown, store unchanged), cancel while preparing and while training
+(process gone), shutdown, and the trainer command (the CLI's, through the same
+client)."""
 
 from __future__ import annotations
 
+import shlex
 import sys
 from pathlib import Path
 
@@ -13,17 +16,16 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from panel_helpers import close_context, fake_trainer_program, open_context  # noqa: E402
 
-from clml_desktop.jobs.train_runner import TrainOptions  # noqa: E402
-from clml_desktop.jobs.trainer_process import TrainerPhase, TrainerProcess, apply_program  # noqa: E402
+from clml_desktop.jobs.trainer_process import TrainerPhase, TrainerProcess  # noqa: E402
+from clml_desktop.workflow.training import TrainOptions  # noqa: E402
 from clml_desktop.ui.train_dialog import TrainDialog, load_options  # noqa: E402
 from clml_desktop.ui.train_panel import TrainPanel  # noqa: E402
 
 
 def make_panel(tmp_path, qtbot, mode: str):
     context, info = open_context(tmp_path, qtbot)
-    trainer = TrainerProcess(context, program=fake_trainer_program(mode))
-    panel = TrainPanel(context, trainer=trainer)
-    trainer.setParent(panel)
+    panel = TrainPanel(context)
+    panel.trainer.program = fake_trainer_program(mode)
     qtbot.addWidget(panel)
     panel.resize(1000, 700)
     panel.show()
@@ -43,11 +45,16 @@ def store_state(context):
 
 def test_success_lists_the_model_and_makes_it_active(tmp_path, qtbot):
     panel, context, _info = make_panel(tmp_path, qtbot, "success")
+    messages, model_changes = [], []
+    context.statusMessage.connect(messages.append)
+    context.modelChanged.connect(lambda: model_changes.append(True))
     try:
         with qtbot.waitSignal(panel.trainer.succeeded, timeout=30000) as blocker:
             panel.train_button.click()
             assert panel.trainer.busy and not panel.train_button.isEnabled()
         model = blocker.args[0]
+        assert messages[-1] == f"Training finished: model {model.id} is active (held-out mAP 0.500)"
+        assert model_changes and panel.phase_label.text() == f"Done: model {model.id} is active, held-out mAP 0.500"
         store = context.store
         assert store.active_model().id == model.id
         assert model.id in [m.id for m in store.models()]
@@ -107,12 +114,59 @@ def test_cancel_stops_the_process(tmp_path, qtbot):
         close_context(context, panel)
 
 
-def test_program_override_replaces_the_trainer_head(monkeypatch):
-    command = [sys.executable, "-m", "training", "fit", "--data", "d.jsonl", "--out", "m"]
-    assert apply_program(command, ["fake", "--x"]) == ["fake", "--x", "fit", "--data", "d.jsonl", "--out", "m"]
-    assert apply_program(command, None) == command
+def test_cancel_while_preparing_never_starts_the_trainer(tmp_path, qtbot):
+    panel, context, _info = make_panel(tmp_path, qtbot, "success")
+    try:
+        before = store_state(context)
+        with qtbot.waitSignal(panel.trainer.cancelled, timeout=20000):
+            assert panel.start_training() and panel.trainer.phase is TrainerPhase.PREPARING
+            panel.cancel_button.click()
+            assert panel.trainer.phase is TrainerPhase.CANCELLING and not panel.cancel_button.isEnabled()
+        assert panel.trainer.job is None and panel.trainer.command == [], "the trainer never started"
+        assert panel.trainer.phase is TrainerPhase.IDLE and panel.train_button.isEnabled()
+        assert "Training cancelled; the collection is unchanged" in panel.log_view.toPlainText()
+        assert store_state(context) == before
+    finally:
+        close_context(context, panel)
+
+
+def test_the_window_and_the_cli_run_one_command_through_one_client(tmp_path, qtbot, monkeypatch):
+    """Train in the window and `clml-desktop train` both reach `workflow.training.TrainingRun`
+    with the same command line (only the run's own paths differ)."""
+    from clml_desktop.app import main
+    from clml_desktop.workflow import training
+
+    monkeypatch.setenv("CLML_TRAINER_PROGRAM", shlex.join(fake_trainer_program("success")))
+    ran: list[tuple[str, list[str]]] = []
+
+    def spy(self, control, on_event=None, *, on_log=None):
+        ran.append((type(self).__module__, list(self.command)))
+        raise training.TrainingError("stopped by the test")
+
+    monkeypatch.setattr(training.TrainingRun, "run", spy)
+    context, info = open_context(tmp_path, qtbot)
+    panel = TrainPanel(context)
+    qtbot.addWidget(panel)
+    try:
+        with qtbot.waitSignal(panel.trainer.failed, timeout=30000) as blocker:
+            panel.train_button.click()
+        assert blocker.args[0] == "stopped by the test"
+        assert main(["train", str(info["folder"]), "--device", context.settings.device]) == 1
+    finally:
+        close_context(context, panel)
+
+    def same_paths(command: list[str]) -> list[str]:
+        return ["<run>" if command[i - 1] in ("--data", "--out") else arg for i, arg in enumerate(command)]
+
+    (window_module, window), (cli_module, cli) = ran
+    assert window_module == cli_module == "clml_desktop.workflow.training"
+    assert window[: len(fake_trainer_program("success"))] == fake_trainer_program("success")
+    assert same_paths(window) == same_paths(cli)
+
+
+def test_the_program_override_comes_from_the_environment(monkeypatch):
     monkeypatch.setenv("CLML_TRAINER_PROGRAM", "python3 /opt/trainer.py")
-    trainer = TrainerProcess(context=None)
+    trainer = TrainerProcess(lambda worker: None)
     assert trainer.program == ["python3", "/opt/trainer.py"]
 
 
@@ -217,7 +271,7 @@ def test_augmentation_and_untagged_weight_in_the_dialog(tmp_path, qtbot):
     control (also after Restore Defaults) sends no flag, and weight 0 is a real choice."""
     from PySide6.QtCore import Qt
 
-    from clml_desktop.jobs.train_runner import AUGMENTATIONS, build_fit_command
+    from clml_desktop.workflow.training import AUGMENTATIONS, build_fit_command
 
     context, _info = open_context(tmp_path, qtbot)
     try:
@@ -279,9 +333,9 @@ def test_model_lands_in_the_trained_collection_after_it_was_closed(tmp_path, qtb
 
 def test_a_trainer_that_cannot_start_is_reported(tmp_path, qtbot):
     context, _info = open_context(tmp_path, qtbot)
-    trainer = TrainerProcess(context, program=[str(tmp_path / "no-such-trainer")])
-    panel = TrainPanel(context, trainer=trainer)
-    trainer.setParent(panel)
+    panel = TrainPanel(context)
+    trainer = panel.trainer
+    trainer.program = [str(tmp_path / "no-such-trainer")]
     qtbot.addWidget(panel)
     try:
         before = store_state(context)

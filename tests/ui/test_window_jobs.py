@@ -65,3 +65,38 @@ def test_shutdown_cancels_and_waits(qtbot):
     assert first.is_done
     assert not queued.is_done  # dropped from the queue, never started
 
+
+
+def test_a_training_run_is_one_job_that_shutdown_stops(tmp_path, qtbot):
+    """Prepare → trainer → register run as one worker, started by whatever function the
+    window gives; shutting the jobs down (the app closing) stops its trainer, so no
+    trainer outlives the app."""
+    import sys
+    from pathlib import Path
+
+    sys.path.insert(0, str(Path(__file__).resolve().parent))
+    from panel_helpers import close_context, fake_trainer_program, open_context
+    from test_train_panel import gone
+
+    from clml_desktop.jobs.trainer_process import TrainerProcess
+    from clml_desktop.workflow.training import TrainOptions
+
+    context, _info = open_context(tmp_path, qtbot)
+    pool = QThreadPool()
+    tracker = JobTracker(pool)
+    started: list[Worker] = []
+    trainer = TrainerProcess(lambda worker: started.append(tracker.start(worker)),
+                             program=fake_trainer_program("hang"))
+    try:
+        assert trainer.start(Path(context.store.root), TrainOptions(device="cpu"))
+        qtbot.waitUntil(lambda: trainer.process_id() > 0, timeout=30000)
+        pid = trainer.process_id()
+        assert len(started) == 1 and tracker.running() == started
+        with qtbot.waitSignal(trainer.cancelled, timeout=20000):
+            assert tracker.shutdown(20000)
+        assert gone(pid) and trainer.process_id() == 0
+        assert context.store.models()[0].id == "m1" and len(context.store.models()) == 1
+    finally:
+        trainer.shutdown()
+        close_context(context)
+        pool.waitForDone(10000)

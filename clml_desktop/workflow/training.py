@@ -1,0 +1,350 @@
+"""Training, the one client of `python -m training fit`: training set → trainer → registered model.
+
+Both the window's Train button and `clml-desktop train` come here, so they run
+the same command through the same client: `train` writes the training set and
+hands it to a `TrainingRun`, which runs the trainer as a subprocess, reads its
+JSON lines (`clml_contract.events`) and registers the model it made. The
+caller only shows what it is told: the CLI draws a bar, the window runs
+`train` inside a Worker and forwards the callbacks to the GUI thread as
+signals. Nothing in the store changes until the trainer says `done` and exits
+cleanly (ADR 0002): a crash, an error or a cancel leaves the collection as it
+was.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import shlex
+import subprocess
+import sys
+import threading
+from collections import deque
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import IO
+
+from clml_contract.events import CancelledEvent, DoneEvent, ErrorEvent, Event, parse_line
+from clml_contract.manifest import new_model_id
+from clml_contract.progress import Cancelled, Control
+from clml_desktop.collection.exporting import write_training_set
+from clml_desktop.collection.rows import ModelRow
+from clml_desktop.collection.store import StoreError
+from clml_desktop.inference.engine import model_dir_of, read_manifest
+from clml_desktop.inference.errors import ModelLoadError
+from clml_desktop.inference.registry import register_model
+from clml_desktop.workflow.child_process import child_environment, stop_child
+from clml_desktop.workflow.training_text import failure_text
+
+log = logging.getLogger(__name__)
+
+CANCEL_GRACE_S = 60.0
+TAIL_LINES = 8
+PROGRAM_ENV = "CLML_TRAINER_PROGRAM"
+
+# The trainer's `--augment` choices (training/cli.py), spelled out here because the app
+# never imports the trainer; tests check the two lists agree.
+AUGMENTATIONS = ("auto", "none", "crop", "crop-flip", "randaugment")
+
+OnEvent = Callable[[Event], None]
+OnLog = Callable[[str], None]
+
+
+class TrainingError(Exception):
+    """The trainer could not start, failed, or made a model we cannot register; the
+    message is for people and names the trainer's log."""
+
+
+@dataclass(frozen=True)
+class TrainOptions:
+    """What the Train button and `clml-desktop train` pass on; None leaves the trainer's
+    per-device default. `init=None` fine-tunes the active model when there is one."""
+
+    arch: str | None = None
+    image_size: int | None = None
+    epochs: int | None = None
+    loss: str | None = None
+    clml_lambda: float | None = None
+    tau: float | None = None
+    device: str = "auto"
+    folds: int | None = None
+    init: str | None = None
+    batch_size: int | None = None
+    augment: str | None = None  # one of AUGMENTATIONS
+    unknown_weight: float | None = None  # 0..1: weight of an untagged pair as a negative
+
+
+def trainer_program() -> list[str] | None:
+    """The replacement for `python -m training` from CLML_TRAINER_PROGRAM, if set (tests
+    run a fake trainer this way; so can people whose trainer lives in another Python)."""
+    text = os.environ.get(PROGRAM_ENV, "").strip()
+    return shlex.split(text) if text else None
+
+
+def apply_program(command: list[str], program: Sequence[str] | None) -> list[str]:
+    """Swap the `<python> -m training` head of a fit command for `program`."""
+    if not program:
+        return list(command)
+    if len(command) >= 3 and command[1:3] == ["-m", "training"]:
+        return list(program) + command[3:]
+    return list(program) + command
+
+
+def fine_tune_source(store, options: TrainOptions) -> str | None:
+    """The `--init` value: an explicit choice, else the active model's folder when its
+    architecture matches (fine-tuning is the normal case after the first training)."""
+    if options.init:
+        return options.init
+    active = store.active_model()
+    if active is None or not model_dir_of(store, active).is_dir():
+        return None
+    try:
+        manifest = read_manifest(model_dir_of(store, active))
+    except ModelLoadError as exc:
+        log.warning("not fine-tuning from the active model: %s", exc)
+        return None
+    if options.arch and manifest.architecture != options.arch:
+        return None
+    return str(model_dir_of(store, active))
+
+
+def build_fit_command(
+    store, training_set_path: Path, out_dir: Path, options: TrainOptions
+) -> list[str]:
+    """The trainer's command line (ADR 0002), run with this interpreter."""
+    cmd = [
+        sys.executable,
+        "-m",
+        "training",
+        "fit",
+        "--data",
+        str(training_set_path),
+        "--out",
+        str(out_dir),
+    ]
+    flags = (
+        ("--arch", options.arch),
+        ("--image-size", options.image_size),
+        ("--epochs", options.epochs),
+        ("--batch-size", options.batch_size),
+        ("--loss", options.loss),
+        ("--clml-lambda", options.clml_lambda),
+        ("--tau", options.tau),
+        ("--folds", options.folds),
+        ("--augment", options.augment),
+        ("--unknown-weight", options.unknown_weight),
+        ("--device", options.device),
+        ("--init", fine_tune_source(store, options)),
+    )
+    for flag, value in flags:
+        if value is not None:
+            cmd += [flag, str(value)]
+    return cmd
+
+
+@dataclass
+class TrainingJob:
+    """One training run's paths: the set we wrote, where the model goes, the trainer's log."""
+
+    model_id: str
+    training_set: Path
+    out_dir: Path
+    log_path: Path
+    images: int
+
+
+def prepare_training(store, model_id: str | None = None) -> TrainingJob:
+    """Write the training set (positives and confirmed negatives of every readable image)."""
+    model_id = model_id or new_model_id()
+    work = Path(store.data_dir) / "training"
+    work.mkdir(parents=True, exist_ok=True)
+    training_set = work / f"{model_id}.jsonl"
+    images = write_training_set(store, training_set)
+    if images == 0:
+        raise TrainingError(
+            f"{store.root}: no image has a tag yet, so there is nothing to train on"
+        )
+    return TrainingJob(
+        model_id=model_id,
+        training_set=training_set,
+        out_dir=Path(store.data_dir) / "models" / model_id,
+        log_path=work / f"{model_id}.log",
+        images=images,
+    )
+
+
+def train(
+    store,
+    options: TrainOptions,
+    control: Control,
+    on_event: OnEvent | None = None,
+    *,
+    on_log: OnLog | None = None,
+    on_prepared: Callable[[TrainingRun], None] | None = None,
+    program: Sequence[str] | None = None,
+    grace_s: float = CANCEL_GRACE_S,
+) -> ModelRow:
+    """The whole Train step: write the training set, run the trainer, register its model
+    (active). `on_prepared` sees the run before the trainer starts (its job and command).
+    Raises `Cancelled` when stopped on request and `TrainingError` when it failed."""
+    control.check()
+    job = prepare_training(store)
+    control.check()
+    run = TrainingRun(store, job, options, program=program, grace_s=grace_s)
+    if on_prepared is not None:
+        on_prepared(run)
+    return run.run(control, on_event, on_log=on_log)
+
+
+class TrainingRun:
+    """The trainer subprocess of one job. `run()` blocks until it ended and returns the
+    registered, active model; `cancel()` may come from any thread and never blocks.
+
+    stdout carries the protocol's events (each goes to `on_event`); stderr is the
+    human log: written to the job's log file, passed to `on_log` line by line and
+    kept as a tail for the message when the trainer fails.
+    """
+
+    def __init__(
+        self,
+        store,
+        job: TrainingJob,
+        options: TrainOptions,
+        *,
+        program: Sequence[str] | None = None,
+        grace_s: float = CANCEL_GRACE_S,
+    ) -> None:
+        self.store = store
+        self.job = job
+        fit = build_fit_command(store, job.training_set, job.out_dir, options)
+        self.command = apply_program(fit, trainer_program() if program is None else program)
+        self.grace_s = grace_s
+        self._process: subprocess.Popen | None = None
+        self._lock = threading.Lock()
+        self._cancelled = False
+        self._tail: deque[str] = deque(maxlen=TAIL_LINES)
+
+    @property
+    def pid(self) -> int:
+        """The trainer's process id while it runs, else 0."""
+        process = self._process
+        return process.pid if process is not None and process.returncode is None else 0
+
+    def cancel(self) -> None:
+        """Ask the trainer to stop (SIGTERM: it saves and says `cancelled`); after
+        `grace_s` it is killed. Returns at once: the waiting happens on a thread."""
+        with self._lock:
+            self._cancelled = True
+            process = self._process
+        if process is not None:
+            self._stop_in_background(process)
+
+    def kill(self) -> None:
+        """End the trainer now (the app is closing and it did not stop in time)."""
+        process = self._process
+        if process is not None and process.returncode is None:
+            process.kill()
+
+    def run(self, control: Control, on_event: OnEvent | None = None, *,
+            on_log: OnLog | None = None) -> ModelRow:
+        """Run the trainer to its end; the registered model, or Cancelled / TrainingError."""
+        on_cancel = getattr(control, "on_cancel", None)
+        if on_cancel is not None:
+            on_cancel(self.cancel)
+        control.check()
+        self.job.out_dir.parent.mkdir(parents=True, exist_ok=True)
+        with open(self.job.log_path, "w", encoding="utf-8") as log_file:
+            process = self._start()
+            reader = threading.Thread(
+                target=self._read_log, args=(process.stderr, log_file, on_log), daemon=True
+            )
+            reader.start()
+            try:
+                done, error = self._read_events(process, control, on_event, log_file, on_log)
+                code = process.wait()
+            finally:
+                stop_child(process, self.grace_s)
+                reader.join()
+                for pipe in (process.stdout, process.stderr):
+                    if pipe is not None:
+                        pipe.close()
+        if self._cancelled or control.cancelled:
+            raise Cancelled()
+        if code != 0 or done is None:
+            raise TrainingError(failure_text(code, error, list(self._tail), self.job.log_path))
+        return self._register(done)
+
+    def _start(self) -> subprocess.Popen:
+        try:
+            process = subprocess.Popen(
+                self.command,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+                stdin=subprocess.DEVNULL,
+                env=child_environment(),
+            )
+        except OSError as exc:
+            reason = exc.strerror or str(exc)
+            raise TrainingError(f"Could not start the trainer ({self.command[0]}): {reason}") from exc
+        with self._lock:
+            self._process = process
+            cancelled = self._cancelled
+        if cancelled:
+            self._stop_in_background(process)
+        return process
+
+    def _stop_in_background(self, process: subprocess.Popen) -> None:
+        threading.Thread(
+            target=stop_child, args=(process, self.grace_s), daemon=True, name="stop trainer"
+        ).start()
+
+    def _read_events(
+        self, process: subprocess.Popen, control: Control, on_event: OnEvent | None,
+        log_file: IO[str], on_log: OnLog | None,
+    ) -> tuple[DoneEvent | None, str | None]:
+        """Each stdout line → its event; the `done` event and the last error message."""
+        done: DoneEvent | None = None
+        error: str | None = None
+        for line in process.stdout if process.stdout is not None else ():
+            event = parse_line(line)
+            if event is None:
+                self._log_line(line.decode("utf-8", errors="replace"), log_file, on_log)
+                continue
+            if isinstance(event, DoneEvent):
+                done = event
+            elif isinstance(event, ErrorEvent):
+                error = event.message
+            elif isinstance(event, CancelledEvent):
+                self._cancelled = True  # stopped by a signal we did not send (Ctrl+C)
+            if on_event is not None:
+                on_event(event)
+        return done, error
+
+    def _read_log(self, stderr: IO[bytes] | None, log_file: IO[str], on_log: OnLog | None) -> None:
+        for line in stderr if stderr is not None else ():
+            text = line.decode("utf-8", errors="replace")
+            if text.strip():
+                self._tail.append(text.strip())
+            self._log_line(text, log_file, on_log)
+
+    def _log_line(self, text: str, log_file: IO[str], on_log: OnLog | None) -> None:
+        text = text.rstrip("\r\n")
+        if not text.strip():
+            return
+        with self._lock:
+            try:
+                log_file.write(text + "\n")
+                log_file.flush()
+            except (OSError, ValueError):
+                pass  # a full disk must not stop the run; the lines still reach on_log
+        if on_log is not None:
+            on_log(text)
+
+    def _register(self, done: DoneEvent) -> ModelRow:
+        try:
+            return register_model(self.store, Path(done.model_dir), activate=True)
+        except (ModelLoadError, StoreError, OSError) as exc:
+            raise TrainingError(
+                f"The new model could not be registered: {exc} (it is kept in {done.model_dir})"
+            ) from exc
