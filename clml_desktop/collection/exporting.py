@@ -15,6 +15,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from clml_contract.atomic import atomic_write_bytes, backup_once
 from clml_contract.training_set import TrainingRow, render_training_set
@@ -35,6 +36,9 @@ from clml_desktop.collection.formats.sidecar import (
 )
 from clml_desktop.collection.formats.xmp import parse_xmp, render_xmp, xmp_candidates
 from clml_desktop.collection.labels import ImageLabels, LabelSource, Problem, Suggestion
+
+if TYPE_CHECKING:  # type-only: the store may import this module without a cycle
+    from clml_desktop.collection.store import CollectionStore
 
 EXPORT_FORMATS = FORMATS + ("train-jsonl",)
 XMP_NAMINGS = ("name.ext.xmp", "name.xmp")  # digiKam/darktable, Lightroom
@@ -87,7 +91,7 @@ def _with_suggestions(
 class _Writer:
     """Atomic writes with backup-once, skipping identical bytes, recording the summary."""
 
-    def __init__(self, store, summary: ExportSummary) -> None:
+    def __init__(self, store: CollectionStore, summary: ExportSummary) -> None:
         self.root = Path(store.root).resolve()
         self.backup_root = Path(store.data_dir) / "backup"
         self.summary = summary
@@ -109,7 +113,7 @@ class _Writer:
 
 
 def export_labels(
-    store,
+    store: CollectionStore,
     fmt: str,
     *,
     out: Path | None = None,
@@ -175,7 +179,7 @@ def export_labels(
     return summary
 
 
-def _safe_to_overwrite(store, rel: str, target: Path, fmt: str, known: dict) -> str | None:
+def _safe_to_overwrite(store: CollectionStore, rel: str, target: Path, fmt: str, known: dict) -> str | None:
     """Why an existing in-place sidecar must not be overwritten, or None when it may be."""
     try:
         stat = target.stat()
@@ -214,7 +218,7 @@ def xmp_target(rel: str, root: Path, naming: str = XMP_NAMINGS[0]) -> str:
 
 
 def _export_sidecars(
-    store, labels: dict[str, ImageLabels], fmt: str, out: Path | None, separator: str, writer: _Writer,
+    store: CollectionStore, labels: dict[str, ImageLabels], fmt: str, out: Path | None, separator: str, writer: _Writer,
     xmp_naming: str,
 ) -> None:
     root = Path(store.root)
@@ -263,7 +267,7 @@ def _export_sidecars(
 _PERSON_SOURCES = frozenset({LabelSource.MANUAL.value, LabelSource.ACCEPTED.value})
 
 
-def write_training_set(store, path: Path, image_ids: Iterable[int] | None = None, *, writer: _Writer | None = None) -> int:
+def write_training_set(store: CollectionStore, path: Path, image_ids: Iterable[int] | None = None, *, writer: _Writer | None = None) -> int:
     """Write the trainer's JSONL (ADR 0002) and return how many images it lists.
 
     Lists every readable image with at least one known label: absolute path,

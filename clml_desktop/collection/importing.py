@@ -24,7 +24,7 @@ from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass, field
 from operator import itemgetter
 from pathlib import Path
-from typing import NamedTuple
+from typing import TYPE_CHECKING, NamedTuple
 
 from clml_desktop.collection.formats import (
     FILE_FORMATS,
@@ -38,6 +38,9 @@ from clml_desktop.collection.formats.sidecar import parse_sidecar
 from clml_desktop.collection.formats.xmp import parse_xmp
 from clml_desktop.collection.labels import ImageLabels, LabelSource, Problem, ReadResult
 from clml_desktop.collection.walk import FoundFile, walk_folder
+
+if TYPE_CHECKING:  # type-only: the store may import this module without a cycle
+    from clml_desktop.collection.store import CollectionStore
 
 TAG_FILE_PROBLEM = "tag file "  # prefix of an image's tag_file_problem set by an import
 _FAMILY_SUFFIXES = {"csv-tags": (".csv", ".tsv"), "csv-wide": (".csv", ".tsv"), "csv-long": (".csv", ".tsv"),
@@ -87,7 +90,7 @@ class _Sidecar(NamedTuple):
     images: list[str]
 
 
-def _match_sidecars(store, files: Mapping[str, TagFile], formats: tuple[str, ...]) -> list[_Sidecar]:
+def _match_sidecars(store: CollectionStore, files: Mapping[str, TagFile], formats: tuple[str, ...]) -> list[_Sidecar]:
     """Every sidecar of `formats` that belongs to at least one present image.
 
     `a.txt`, `a.caption` and Lightroom's `a.xmp` belong to every image with
@@ -199,7 +202,7 @@ def _read_sidecar(tag_file: TagFile, fmt: str) -> list[str]:
 
 
 def _merge(
-    store,
+    store: CollectionStore,
     labels: dict[str, ImageLabels],
     source: str,
     description: str,
@@ -225,7 +228,7 @@ def _merge(
 
 
 def import_folder(
-    store,
+    store: CollectionStore,
     fmt: str = "auto",
     *,
     source: str = LabelSource.ORIGINAL,
@@ -338,7 +341,7 @@ def _file_format(path: Path, fmt: str) -> str | None:
 
 
 def _mark_images(
-    store, problems: dict[str, str], read_ok: Collection[str], files: Mapping[str, TagFile], partial: bool
+    store: CollectionStore, problems: dict[str, str], read_ok: Collection[str], files: Mapping[str, TagFile], partial: bool
 ) -> None:
     """Mark images whose sidecar could not be read (`tag_file_problem`); clear marks that no longer hold.
 
@@ -371,7 +374,7 @@ def _sidecar_names(image_rel: str) -> tuple[str, ...]:
 
 
 def _import_one(
-    store, path: Path, fmt: str, source: str, summary: ImportSummary, name: str, baseline: bool
+    store: CollectionStore, path: Path, fmt: str, source: str, summary: ImportSummary, name: str, baseline: bool
 ) -> bool:
     try:
         result: ReadResult = read_file(fmt, path, store.root)
@@ -391,7 +394,7 @@ def _import_one(
 
 
 def import_file(
-    store,
+    store: CollectionStore,
     path: Path,
     fmt: str = "auto",
     *,

@@ -13,12 +13,16 @@ from __future__ import annotations
 
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from clml_contract.progress import Control, Steps
 from clml_desktop.collection.imageinfo import read_image_info
 from clml_desktop.collection.labels import Problem
 from clml_desktop.collection.rows import ImageInfo, ScanReport
 from clml_desktop.collection.walk import walk_folder
+
+if TYPE_CHECKING:  # type-only: the store may import this module without a cycle
+    from clml_desktop.collection.store import CollectionStore
 
 
 class ScanError(RuntimeError):
@@ -32,7 +36,7 @@ _TICK = 256  # files between progress reports and cancel checks
 SCANNING = "Scanning"
 
 
-def scan_folder(store, *, control: Control | None = None) -> ScanReport:
+def scan_folder(store: CollectionStore, *, control: Control | None = None) -> ScanReport:
     """Bring `store`'s image table in line with its folder; returns what changed.
 
     `control` hears `report(done, total, "Scanning")` every few hundred files
