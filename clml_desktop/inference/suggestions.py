@@ -124,7 +124,8 @@ class SuggestionSet:
         # The network says "likely tagged"; for an untagged pair a person reads "likely true",
         # which the model's map gives (ADR 0018). It was fitted on untagged pairs only, so a
         # positive keeps the network's own score ("looks wrong" below 5% means what it did).
-        scores = np.where(states == 0, apply_score_map(scores, score_map), scores)
+        unknown = state_mask(states, LabelState.UNKNOWN)
+        scores = np.where(unknown, apply_score_map(scores, score_map), scores)
         path_of = {img.id: img.path for img in store.images()}
         return cls(
             model_id=row.id,
