@@ -17,10 +17,12 @@ import threading
 import time
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
+from clml_contract.tagnames import TagNameError
 from clml_desktop.collection import (
     edit_log,
     image_table,
@@ -51,7 +53,6 @@ from clml_desktop.collection.rows import (
     TagRow,
 )
 from clml_desktop.collection.schema import SCHEMA_VERSION, SchemaError, migrate, stored_version
-from clml_contract.tagnames import TagNameError
 
 _SOURCES = {s.value for s in LabelSource}
 # The `meta` row holding the collection's minimum likelihood for suggestions.
@@ -96,6 +97,27 @@ def _next_slice(size: int, seconds: float) -> int:
 
 def _plural(n: int, word: str) -> str:
     return f"{n:,} {word}" if n == 1 else f"{n:,} {word}s"
+
+
+@dataclass(frozen=True)
+class _Verb:
+    """What one label verb does to an (image, tag) pair: moves it to `state` with
+    `source`, said as `wording` unless the caller describes the edit. With
+    `only_from`, only pairs now in that state move, and an unknown tag is never
+    created; moving to unknown never creates one either."""
+
+    state: LabelState
+    source: str
+    wording: str
+    only_from: LabelState | None = None
+
+
+_ADD = _Verb(LabelState.POSITIVE, LabelSource.MANUAL, "Add “{tag}” to {images}")
+_REMOVE = _Verb(LabelState.NEGATIVE, LabelSource.MANUAL, "Remove “{tag}” from {images}",
+                only_from=LabelState.POSITIVE)
+_FORGET = _Verb(LabelState.UNKNOWN, "", "Forget “{tag}” on {images}")
+_REJECT = _Verb(LabelState.NEGATIVE, LabelSource.MANUAL, "Reject “{tag}” on {images}")
+_ACCEPT = _Verb(LabelState.POSITIVE, LabelSource.ACCEPTED, "Accept “{tag}” on {images}")
 
 
 class CollectionStore:
@@ -491,25 +513,26 @@ class CollectionStore:
 
     # -- label edits --------------------------------------------------------
 
-    def _set_state(
+    def _move_pairs(
         self,
+        verb: _Verb,
         image_ids: int | Iterable[int],
         tag: str | int,
-        state: LabelState,
-        source: str,
-        description: str,
-        *,
-        only_from: LabelState | None = None,
+        description: str | None,
+        source: str | None = None,
     ) -> int | None:
-        """Move (image, tag) pairs to `state` as one edit; with `only_from`, only the
-        pairs now in that state change (and an unknown tag is never created)."""
+        """The one implementation of the label verbs: move the (image, tag) pairs as
+        `verb` says, as one edit described by `description` (else the verb's wording)."""
         ids = _id_list(image_ids)
-        if state != LabelState.UNKNOWN and str(source) not in _SOURCES:
+        state, only_from = verb.state, verb.only_from
+        source = str(verb.source if source is None else source)
+        if state != LabelState.UNKNOWN and source not in _SOURCES:
             raise StoreError(
                 f"unknown label source {source!r} (one of {', '.join(sorted(_SOURCES))})"
             )
         if not ids:
             return None
+        text = description or verb.wording.format(tag=tag, images=_plural(len(ids), "image"))
 
         def body(conn: sqlite3.Connection, edit_id: int) -> None:
             if state == LabelState.UNKNOWN or only_from is not None:
@@ -531,7 +554,7 @@ class CollectionStore:
             plan = label_plan.plan(conn, ((i, tag_id, state, source) for i in targets))
             edit_log.log_label_changes(conn, edit_id, plan.rows)
 
-        return self._edit(description, body)
+        return self._edit(text, body)
 
     def add_tag(
         self,
@@ -541,9 +564,7 @@ class CollectionStore:
         description: str | None = None,
     ) -> int | None:
         """Make `tag` positive on the images (appended to their tag order); one undo step."""
-        ids = _id_list(image_ids)
-        text = description or f"Add “{tag}” to {_plural(len(ids), 'image')}"
-        return self._set_state(ids, tag, LabelState.POSITIVE, str(source), text)
+        return self._move_pairs(_ADD, image_ids, tag, description, source)
 
     def remove_tag(
         self, image_ids: int | Iterable[int], tag: str | int, description: str | None = None
@@ -553,37 +574,26 @@ class CollectionStore:
         not suggested again and trains as a known negative (ADR 0019). Images without
         the tag are left as they are. One undo step, which brings the positives back
         with their source and place."""
-        ids = _id_list(image_ids)
-        text = description or f"Remove “{tag}” from {_plural(len(ids), 'image')}"
-        return self._set_state(
-            ids, tag, LabelState.NEGATIVE, LabelSource.MANUAL.value, text,
-            only_from=LabelState.POSITIVE,
-        )
+        return self._move_pairs(_REMOVE, image_ids, tag, description)
 
     def forget_tag(
         self, image_ids: int | Iterable[int], tag: str | int, description: str | None = None
     ) -> int | None:
         """Make `tag` unknown on the images again (neither positive nor rejected), e.g.
         to take back a rejection; one undo step."""
-        ids = _id_list(image_ids)
-        text = description or f"Forget “{tag}” on {_plural(len(ids), 'image')}"
-        return self._set_state(ids, tag, LabelState.UNKNOWN, "", text)
+        return self._move_pairs(_FORGET, image_ids, tag, description)
 
     def reject_tag(
         self, image_ids: int | Iterable[int], tag: str | int, description: str | None = None
     ) -> int | None:
         """Record that `tag` is absent on the images (a known negative); one undo step."""
-        ids = _id_list(image_ids)
-        text = description or f"Reject “{tag}” on {_plural(len(ids), 'image')}"
-        return self._set_state(ids, tag, LabelState.NEGATIVE, LabelSource.MANUAL.value, text)
+        return self._move_pairs(_REJECT, image_ids, tag, description)
 
     def accept_suggestion(
         self, image_ids: int | Iterable[int], tag: str | int, description: str | None = None
     ) -> int | None:
         """Make a suggested `tag` positive, remembering that a person accepted it."""
-        ids = _id_list(image_ids)
-        text = description or f"Accept “{tag}” on {_plural(len(ids), 'image')}"
-        return self._set_state(ids, tag, LabelState.POSITIVE, LabelSource.ACCEPTED.value, text)
+        return self._move_pairs(_ACCEPT, image_ids, tag, description)
 
     def set_labels(self, changes: Iterable[LabelChange], description: str) -> int | None:
         """Apply mixed changes (any tags, states and sources) as one undo step."""
