@@ -23,6 +23,8 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
+from clml_desktop.collection.labels import LabelState
+from clml_desktop.collection.query import state_mask
 from clml_desktop.collection.rows import ImageInfo
 from clml_desktop.collection.scan import scan_folder
 from clml_desktop.collection.store import CollectionStore
@@ -114,7 +116,7 @@ def main() -> None:
                 chosen = all_ids[rng.random(n) < 0.1]
                 store.add_tag(chosen.tolist(), f"tag{j:02}")
             t, m = timed(store.label_matrix, r)
-            rows.append((f"label_matrix {n:,} × 50", t, f"{int((m.states != 0).sum()):,} labels"))
+            rows.append((f"label_matrix {n:,} × 50", t, f"{int((~state_mask(m.states, LabelState.UNKNOWN)).sum()):,} labels"))
             t, _ = timed(store.tag_counts, r)
             rows.append(("tag_counts (same store)", t, ""))
             t, _ = timed(store.image_labels, r)
