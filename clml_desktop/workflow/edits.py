@@ -48,6 +48,7 @@ class EditResult:
     `tags_changed`: the set or names of tags changed; `suggestions_changed`:
     what is suggested changed (cuts, the active model, also after a refusal
     that wrote part of it); `model_changed`: the active model changed.
+    `edit_id`: the undo step a label or tag edit made (the CLI names it).
     """
 
     changed: bool
@@ -59,6 +60,7 @@ class EditResult:
     model_changed: bool = False
     patch: LabelPatch | None = None
     refused: bool = False
+    edit_id: int | None = None
 
 
 NOTHING = EditResult(False)
@@ -91,7 +93,7 @@ def _label_edit(
     if edit_id is None:
         return EditResult(False, unchanged)
     return EditResult(True, done, tuple(image_ids), labels_changed=True,
-                      tags_changed=tags_changed, patch=patch)
+                      tags_changed=tags_changed, patch=patch, edit_id=edit_id)
 
 
 # ---- labels of images -------------------------------------------------------

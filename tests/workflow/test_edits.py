@@ -27,6 +27,7 @@ def test_add_says_what_it_did_and_patches_the_index(store, ids):
     assert first.changed and first.labels_changed and first.tags_changed, "a new tag"
     assert first.message == "Added 'dog' to 2 images"
     assert first.image_ids == tuple(ids[:2])
+    assert first.edit_id == store.history(1)[0].id, "the undo step, for the CLI to name"
     assert store.images_with_tag("dog") == ids[:2]
 
     before = index_from_store(store)
