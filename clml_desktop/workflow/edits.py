@@ -123,7 +123,7 @@ def remove_tag(store: CollectionStore | None, image_ids: Iterable[int], tag: str
     if store is None:
         return _NO_COLLECTION
     text = f"Removed '{tag}' from {images_word(len(ids))} (won't be suggested again)"
-    wanted = set(ids)
+    wanted = set(ids)  # the positives among them are what the edit turns, so the patch
     had = [i for i in store.images_with_tag(tag) if i in wanted]
     return _label_edit(
         lambda: store.remove_tag(ids, tag, description=text), ids, text,
