@@ -43,7 +43,6 @@ from clml_desktop.workflow.training import (
     train,
 )
 
-
 INTERRUPTED = 130  # 128 + SIGINT: what a shell reports for Ctrl+C
 
 

@@ -151,11 +151,7 @@ class TrainerProcess(QObject):
         signals = _RunSignals(self)
         worker = Worker(_train_job, self.root, options, self.program, signals, self._attach,
                         name="Training")
-        for signal, slot in ((signals.prepared, self._on_prepared), (signals.event, self._on_event),
-                             (signals.log, self._note), (signals.succeeded, self._on_succeeded),
-                             (signals.failed, self._fail), (worker.signals.error, self._fail),
-                             (worker.signals.cancelled, self._on_cancelled)):
-            signal.connect(lambda *args, w=worker, s=slot: s(*args) if w is self._worker else None)
+        self._connect(worker, signals)
         self._worker, self._signals = worker, signals
         self._set_phase(TrainerPhase.PREPARING)
         self._note(training_text.PREPARING_LINE)
@@ -183,6 +179,22 @@ class TrainerProcess(QObject):
             if run is not None:
                 run.kill()
             worker.wait(timeout_s)
+
+    def _connect(self, worker: Worker, signals: _RunSignals) -> None:
+        """Route the run's reports to their slots while it is the current run: the
+        first verdict ends it, and what its worker says after that is dropped (a
+        cancel that came too late to stop registering must not undo a success)."""
+        routes = (
+            (signals.prepared, self._on_prepared),
+            (signals.event, self._on_event),
+            (signals.log, self._note),
+            (signals.succeeded, self._on_succeeded),
+            (signals.failed, self._fail),
+            (worker.signals.error, self._fail),
+            (worker.signals.cancelled, self._on_cancelled),
+        )
+        for signal, slot in routes:
+            signal.connect(lambda *args, s=slot: s(*args) if worker is self._worker else None)
 
     def _attach(self, run: TrainingRun) -> None:
         """Called on the worker's thread: the run to kill at shutdown, whose pid tests read."""

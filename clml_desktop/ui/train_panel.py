@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from PySide6.QtCore import QThreadPool, Qt
+from PySide6.QtCore import Qt, QThreadPool
 from PySide6.QtGui import QFont, QFontDatabase, QPalette
 from PySide6.QtWidgets import (
     QGridLayout,
@@ -34,10 +34,10 @@ from clml_contract.events import (
 )
 from clml_desktop.jobs.tracker import JobTracker
 from clml_desktop.jobs.trainer_process import TrainerPhase, TrainerProcess
-from clml_desktop.workflow import training_text
-from clml_desktop.workflow.run_progress import RunProgress
 from clml_desktop.ui.models_panel import ModelsPanel
 from clml_desktop.ui.train_dialog import TrainDialog, load_options
+from clml_desktop.workflow import training_text
+from clml_desktop.workflow.run_progress import RunProgress
 
 IDLE_TEXT = "Ready to train on your confirmed tags and rejections"
 PHASE_TEXT = {

@@ -17,9 +17,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from panel_helpers import close_context, fake_trainer_program, open_context  # noqa: E402
 
 from clml_desktop.jobs.trainer_process import TrainerPhase, TrainerProcess  # noqa: E402
-from clml_desktop.workflow.training import TrainOptions  # noqa: E402
 from clml_desktop.ui.train_dialog import TrainDialog, load_options  # noqa: E402
 from clml_desktop.ui.train_panel import TrainPanel  # noqa: E402
+from clml_desktop.workflow.training import TrainOptions  # noqa: E402
 
 
 def make_panel(tmp_path, qtbot, mode: str):
