@@ -58,14 +58,14 @@ from PIL import Image  # noqa: E402
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from clml_contract.manifest import Manifest  # noqa: E402
+from clml_contract.preprocess import preprocess_file  # noqa: E402
 from clml_desktop.collection.scan import scan_folder  # noqa: E402
 from clml_desktop.collection.store import CollectionStore  # noqa: E402
 from clml_desktop.inference import cpu_share, providers  # noqa: E402
 from clml_desktop.inference.engine import Engine  # noqa: E402
 from clml_desktop.inference.pipeline import DECODE_NICENESS, predict_collection  # noqa: E402
-from clml_contract.preprocess import preprocess_file  # noqa: E402
 from models.export import calibrate_batchnorm, export_onnx  # noqa: E402
-from clml_contract.manifest import Manifest  # noqa: E402
 from models.resnet import build_model  # noqa: E402
 
 TAGS = [f"tag{i:02d}" for i in range(20)]

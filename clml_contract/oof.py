@@ -29,6 +29,7 @@ import numpy as np
 from clml_contract.atomic import atomic_write_bytes
 from clml_contract.training_set import NO_ID
 
+
 class OofError(ValueError):
     """An oof.npz that cannot be read or breaks ADR 0002; the message names the file."""
 

@@ -22,9 +22,9 @@ import torch
 from torch import Tensor, nn
 
 from clml_contract.atomic import atomic_write_bytes
+from clml_contract.manifest import IMAGENET_MEAN, IMAGENET_STD, MANIFEST_NAME, Manifest
 from models.checkpoint import CHECKPOINT_NAME, load_checkpoint
 from models.export import calibrate_batchnorm, cpu_copy, export_onnx
-from clml_contract.manifest import IMAGENET_MEAN, IMAGENET_STD, MANIFEST_NAME, Manifest
 from models.transforms import load_batch
 
 ONNX_NAME = "model.onnx"

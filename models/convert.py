@@ -21,9 +21,15 @@ from pathlib import Path
 from torch import Tensor
 
 from clml_contract.atomic import atomic_write_text
+from clml_contract.manifest import (
+    IMAGENET_MEAN,
+    IMAGENET_STD,
+    MANIFEST_NAME,
+    Manifest,
+    ManifestError,
+)
 from models.artifact import save_model_dir, synthetic_images
 from models.checkpoint import CheckpointError, load_checkpoint, load_into
-from clml_contract.manifest import IMAGENET_MEAN, IMAGENET_STD, MANIFEST_NAME, Manifest, ManifestError
 from models.resnet import ARCHITECTURES, build_model
 from models.transforms import load_batch
 

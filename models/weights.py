@@ -21,9 +21,15 @@ import torch.hub
 from torch import Tensor, nn
 from torchvision.models import ResNet18_Weights, ResNet50_Weights, ResNet101_Weights
 
+from clml_contract.manifest import (
+    IMAGENET_MEAN,
+    IMAGENET_STD,
+    MANIFEST_NAME,
+    Manifest,
+    ManifestError,
+)
 from clml_contract.tagnames import tag_key
 from models.checkpoint import CHECKPOINT_NAME, CheckpointError, load_checkpoint, load_into
-from clml_contract.manifest import IMAGENET_MEAN, IMAGENET_STD, MANIFEST_NAME, Manifest, ManifestError
 
 log = logging.getLogger(__name__)
 

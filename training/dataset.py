@@ -23,7 +23,9 @@ from torch.utils.data import Dataset
 
 from clml_contract.preprocess import open_rgb
 from clml_contract.training_set import TrainingSetData
-from clml_contract.training_set import TrainingSetError as TrainingSetError  # the trainer's name too
+from clml_contract.training_set import (
+    TrainingSetError as TrainingSetError,  # the trainer's name too
+)
 from clml_contract.training_set import read_training_set as read_set
 
 

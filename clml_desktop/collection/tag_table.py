@@ -11,8 +11,8 @@ import sqlite3
 
 import numpy as np
 
-from clml_desktop.collection import edit_log
 from clml_contract.tagnames import clean_tag_name, tag_key
+from clml_desktop.collection import edit_log
 
 
 class UnknownTag(LookupError):

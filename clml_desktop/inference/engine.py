@@ -15,10 +15,10 @@ from pathlib import Path
 import numpy as np
 import onnxruntime as ort
 
+from clml_contract.manifest import Manifest, ManifestError
+from clml_contract.preprocess import Normalizer
 from clml_desktop.inference import cpu_share, optimized_cache, providers
 from clml_desktop.inference.errors import ModelLoadError, TagMismatchError
-from clml_contract.preprocess import Normalizer
-from clml_contract.manifest import Manifest, ManifestError
 
 log = logging.getLogger(__name__)
 

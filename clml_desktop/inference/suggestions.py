@@ -19,12 +19,12 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from clml_contract.score_map import apply_score_map
 from clml_desktop.collection.labels import LabelState, Suggestion
 from clml_desktop.collection.query import state_mask
 from clml_desktop.collection.rows import ModelRow
 from clml_desktop.inference.engine import model_dir_of, read_manifest
 from clml_desktop.inference.errors import InferenceError, ModelLoadError
-from clml_contract.score_map import apply_score_map
 from clml_desktop.inference.tagmap import TagMap
 from clml_desktop.inference.thresholds import suggestion_thresholds
 

@@ -14,8 +14,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from clml_desktop.collection.rows import TagRow
 from clml_contract.tagnames import tag_key
+from clml_desktop.collection.rows import TagRow
 from clml_desktop.inference.errors import TagMismatchError
 
 

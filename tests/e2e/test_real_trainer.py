@@ -23,9 +23,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from clml_contract.score_map import apply_score_map
 from clml_desktop.app import main
 from clml_desktop.collection.store import CollectionStore
-from clml_contract.score_map import apply_score_map
 
 pytestmark = pytest.mark.skipif(
     importlib.util.find_spec("torch") is None, reason="the trainer (torch) is not installed"

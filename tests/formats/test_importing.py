@@ -21,7 +21,7 @@ def _open(folder):
 
 
 def _tags(store, rel):
-    return [(r.tag, r.state, r.source) for r in store.labels_of(store.image_by_path(rel).id)]
+    return [(r.tag, r.state.stored, r.source) for r in store.labels_of(store.image_by_path(rel).id)]
 
 
 def _bump(path, text):

@@ -17,10 +17,10 @@ from PIL import Image
 
 torch = pytest.importorskip("torch")
 
+from clml_contract.manifest import Manifest  # noqa: E402
 from clml_desktop.collection.scan import scan_folder  # noqa: E402
 from clml_desktop.collection.store import CollectionStore  # noqa: E402
 from models.export import calibrate_batchnorm, export_onnx  # noqa: E402
-from clml_contract.manifest import Manifest  # noqa: E402
 from models.resnet import build_model  # noqa: E402
 
 SIZE = 32

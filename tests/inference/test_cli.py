@@ -285,9 +285,9 @@ def test_train_help_states_the_trainers_real_defaults(capsys):
 def test_train_progress_shows_a_first_time_download():
     import io
 
+    from clml_contract.events import DownloadEvent
     from clml_desktop.cli.progress_text import ProgressBar
     from clml_desktop.cli.train import TrainProgress
-    from clml_contract.events import DownloadEvent
 
     stream = io.StringIO()
     shown = TrainProgress(ProgressBar(stream, min_interval_s=0.0))

@@ -7,8 +7,8 @@ import numpy as np
 import pytest
 import torch
 
-from clml_desktop.inference.engine import Engine
 from clml_contract.preprocess import open_rgb, preprocess_file
+from clml_desktop.inference.engine import Engine
 from models.transforms import eval_transform
 
 from .conftest import MEAN, SIZE, STD

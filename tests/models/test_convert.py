@@ -10,9 +10,9 @@ import pytest
 import torch
 from PIL import Image
 
+from clml_contract.manifest import Manifest
 from models.convert import AUTHORS_MEAN, AUTHORS_STD, ConvertError, infer_arch, read_class_names
 from models.export import calibrate_batchnorm
-from clml_contract.manifest import Manifest
 from models.resnet import build_model
 from models.transforms import eval_transform
 from training.cli import main as training_main

@@ -13,9 +13,9 @@ import torch
 from torchvision.models.resnet import Bottleneck
 
 import models.artifact as artifact
+from clml_contract.manifest import Manifest
 from models.artifact import ArtifactError, load_checkpoint, save_model_dir
 from models.export import ExportError, calibrate_batchnorm, export_onnx, verify_onnx
-from clml_contract.manifest import Manifest
 from models.resnet import build_model
 
 

@@ -11,8 +11,8 @@ import pytest
 import torch
 from torchvision.models import ResNet18_Weights
 
-from models.checkpoint import CheckpointError, load_checkpoint, load_into, strip_prefixes
 from clml_contract.manifest import Manifest
+from models.checkpoint import CheckpointError, load_checkpoint, load_into, strip_prefixes
 from models.resnet import build_model
 from models.weights import InitError, imagenet_cache_file, reporting_downloads, resolve_init
 

@@ -21,9 +21,9 @@ import onnxruntime as ort
 import pytest
 import torch
 
-from models.checkpoint import load_checkpoint
 from clml_contract.manifest import Manifest
 from clml_contract.oof import read_oof
+from models.checkpoint import load_checkpoint
 from models.resnet import build_model
 from models.transforms import eval_transform
 from tests.training.conftest import make_images, read_events, write_jsonl

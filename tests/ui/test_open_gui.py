@@ -86,9 +86,9 @@ def test_headless_steps_number_their_progress_bars(monkeypatch, tmp_path):
 def test_training_bar_covers_all_phases_without_restarting(capsys):
     import io
 
+    from clml_contract.events import DoneEvent, EpochEvent, ProgressEvent, StartEvent
     from clml_desktop.cli.progress_text import ProgressBar
     from clml_desktop.cli.train import TrainProgress
-    from clml_contract.events import DoneEvent, EpochEvent, ProgressEvent, StartEvent
 
     stream = io.StringIO()
     shown = TrainProgress(ProgressBar(stream, min_interval_s=0))
