@@ -2,7 +2,8 @@
 
 Accept makes the tag positive with source accepted-suggestion; reject makes
 it a confirmed negative the next training learns from. Each is one undoable
-step in the store's log, exactly like the GUI's buttons.
+step in the store's log, made by the same edit the GUI's buttons make
+(`workflow.edits`).
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from clml_desktop.cli import exit_codes
 from clml_desktop.cli.collection_arg import CommandError, command, opened_collection
 from clml_desktop.collection.paths import PathOutsideCollection, to_relpath
 from clml_desktop.collection.store import CollectionStore
+from clml_desktop.workflow import edits
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
@@ -58,13 +60,13 @@ def run(args: argparse.Namespace) -> int:
             raise CommandError(
                 f"no tag {args.tag!r} in the collection or its active model", exit_codes.USAGE
             )
-        if args.accept:
-            edit = store.accept_suggestion([image.id], args.tag)
-        else:
-            edit = store.reject_tag([image.id], args.tag)
+        verdict = edits.accept_suggestion if args.accept else edits.reject_tag
+        result = verdict(store, [image.id], args.tag)
+    if result.refused:
+        raise CommandError(result.message, exit_codes.FAILED)
     verb = "accepted" if args.accept else "rejected"
-    if edit is None:
+    if not result.changed:
         print(f"{relpath}: {args.tag} was already {verb}; nothing changed")
     else:
-        print(f"{relpath}: {args.tag} {verb} (undo with the GUI's Undo; edit {edit})")
+        print(f"{relpath}: {args.tag} {verb} (undo with the GUI's Undo; edit {result.edit_id})")
     return 0

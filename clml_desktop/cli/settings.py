@@ -17,6 +17,7 @@ from clml_desktop.cli.collection_arg import CommandError, command, opened_collec
 from clml_desktop.collection.store import CollectionStore
 from clml_desktop.inference.likely_text import cut_percent, parse_percent
 from clml_desktop.inference.thresholds import DEFAULT_MIN_LIKELIHOOD, min_likelihood
+from clml_desktop.workflow import edits
 
 DEFAULT_WORD = "default"
 
@@ -62,7 +63,9 @@ def run(args: argparse.Namespace) -> int:
         raise CommandError(f"--min-likely: {exc}", exit_codes.USAGE) from None
     with CollectionStore.open(folder) as store:
         if args.min_likely is not None:
-            store.set_min_likelihood(value)
+            result = edits.set_min_likelihood(store, value)
+            if result.refused:
+                raise CommandError(result.message, exit_codes.FAILED)
         stored = store.min_likelihood()
         effective = min_likelihood(store)
         own_cuts = store.tag_thresholds()

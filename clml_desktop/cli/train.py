@@ -28,12 +28,11 @@ from clml_contract.progress import Cancelled, Steps
 from clml_desktop.cli import exit_codes
 from clml_desktop.cli.collection_arg import CommandError, command, existing_folder
 from clml_desktop.cli.progress_text import ProgressBar
-from clml_desktop.cli.suggest import score_collection
-from clml_desktop.collection.scan import scan_folder
+from clml_desktop.cli.suggest import scored_suggestions
 from clml_desktop.collection.store import CollectionStore
 from clml_desktop.inference.providers import DEVICES
-from clml_desktop.inference.suggestions import SuggestionSet
 from clml_desktop.workflow import training_text
+from clml_desktop.workflow.opening import rescan
 from clml_desktop.workflow.run_progress import RunProgress
 from clml_desktop.workflow.training import (
     AUGMENTATIONS,
@@ -170,7 +169,7 @@ def run(args: argparse.Namespace) -> int:
     )
     bar = ProgressBar()
     with CollectionStore.open(folder) as store:
-        scan_folder(store)
+        rescan(store)
         shown = TrainProgress(bar)
         try:
             model = train(store, options, Steps(), shown.handle, on_prepared=shown.prepared)
@@ -184,7 +183,7 @@ def run(args: argparse.Namespace) -> int:
                 print(f"  {name}: {value:.4f}", file=sys.stderr)
             elif isinstance(value, int | float):
                 print(f"  {name}: {int(value)}", file=sys.stderr)
-        score_collection(store, Path(model.path), args.device)
-        count = len(SuggestionSet.build(store, model.id).most_confident())
+        _engine, suggestions = scored_suggestions(store, Path(model.path), args.device)
+        count = len(suggestions.most_confident())
     print(f"model {model.id}: {count} suggestion(s) shown; see `clml-desktop suggest {folder}`")
     return exit_codes.DONE

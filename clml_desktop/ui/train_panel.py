@@ -61,7 +61,7 @@ class TrainPanel(QWidget):
         # on), so it runs on a pool of its own.
         self.training_jobs = JobTracker(QThreadPool(self), self)
         self.trainer = TrainerProcess(lambda worker: self.training_jobs.start(worker, quiet=True), parent=self)
-        self.trainer.statusMessage.connect(context.statusMessage)
+        self.trainer.statusMessage.connect(context.show_status)
         self.trainer.phaseChanged.connect(self._on_phase)
         self.trainer.trainerEvent.connect(self._on_event)
         self.trainer.logLine.connect(self._append_log)
@@ -279,7 +279,7 @@ class TrainPanel(QWidget):
         open one, every view of suggestions follows it."""
         store = self.context.store
         if store is not None and Path(store.root) == self.trainer.root:
-            self.context.modelChanged.emit()
+            self.context.model_became_active()
         self.progress.setRange(0, 1000)
         self.progress.setValue(1000)
         score = training_text.held_out_map(model.metrics)
