@@ -20,12 +20,13 @@ never overwrites it.
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Collection, Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
 from operator import itemgetter
 from pathlib import Path
 from typing import TYPE_CHECKING, NamedTuple
 
+from clml_contract.progress import Control
 from clml_desktop.collection.formats import (
     FILE_FORMATS,
     FORMATS,
@@ -38,6 +39,8 @@ from clml_desktop.collection.formats.sidecar import parse_sidecar
 from clml_desktop.collection.formats.xmp import parse_xmp
 from clml_desktop.collection.labels import ImageLabels, LabelSource, Problem, ReadResult
 from clml_desktop.collection.walk import FoundFile, walk_folder
+
+READING_TAG_FILES = "Reading tag files"
 
 if TYPE_CHECKING:  # type-only: the store may import this module without a cycle
     from clml_desktop.collection.store import CollectionStore
@@ -233,8 +236,7 @@ def import_folder(
     *,
     source: str = LabelSource.ORIGINAL,
     force: bool = False,
-    progress: Callable[[int, int], None] | None = None,
-    cancel: Callable[[], bool] | None = None,
+    control: Control | None = None,
     tag_files: Mapping[str, TagFile] | None = None,
 ) -> ImportSummary:
     """Import the tag files found in the collection folder (`auto`: every format present).
@@ -246,9 +248,10 @@ def import_folder(
     are looked for at the top of the folder. `tag_files` is what a scan that
     just ran listed (`ScanReport.tag_files`); None lists the folder here.
     The first import into a store that holds no labels and no undo history
-    is a baseline (see `CollectionStore.import_labels`). `cancel()` is polled
-    every few hundred files; a cancelled import keeps (and records) what it
-    read, like a cancelled scan.
+    is a baseline (see `CollectionStore.import_labels`). `control` hears the
+    progress ("Reading tag files") and is asked every few hundred files whether
+    to stop; a cancelled import keeps (and records) what it read, like a
+    cancelled scan.
     """
     if fmt != "auto" and fmt not in FORMATS:
         raise FormatError(f"unknown format {fmt!r} (one of auto, {', '.join(FORMATS)})")
@@ -268,9 +271,9 @@ def import_folder(
     total = len(jobs)
     for index, (image_rel, sidecar) in enumerate(jobs, 1):
         if index % _TICK == 0:
-            if progress is not None:
-                progress(index, total)
-            if cancel is not None and cancel():
+            if control is not None:
+                control.report(index, total, READING_TAG_FILES)
+            if control is not None and control.cancelled:
                 summary.cancelled = True
                 # a file some of whose images are still to do is not recorded as read for them
                 left = {later.file.relpath for _image, later in jobs[index - 1 :]}
@@ -321,8 +324,8 @@ def import_folder(
                 done_states.append((rel, tag_file.size, tag_file.mtime_ns))
     if done_states:
         store.set_source_file_states(done_states)
-    if progress is not None and not summary.cancelled:
-        progress(total, total)
+    if control is not None and not summary.cancelled:
+        control.report(total, total, READING_TAG_FILES)
     return summary
 
 

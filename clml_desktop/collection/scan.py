@@ -55,7 +55,7 @@ def scan_folder(store: CollectionStore, *, control: Control | None = None) -> Sc
     walk_problems: list[Problem] = []
     known = store.scan_index()
     steps: Control = control if control is not None else Steps()
-    walk = walk_folder(store.root, walk_problems, lambda: steps.cancelled)
+    walk = walk_folder(store.root, walk_problems, steps)
     files = sorted(walk.images)  # by path: new images get ids in path order on every file system
     if not walk.complete or steps.cancelled:
         report.cancelled = True

@@ -13,11 +13,11 @@ collection-wide ones (CSV, JSON, list `.txt`) at the top only.
 from __future__ import annotations
 
 import os
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import NamedTuple
 
+from clml_contract.progress import Control
 from clml_desktop.collection.imageinfo import IMAGE_EXTENSIONS
 from clml_desktop.collection.labels import Problem
 
@@ -51,7 +51,7 @@ class FolderWalk:
 def walk_folder(
     root: Path | str,
     problems: list[Problem],
-    cancel: Callable[[], bool] | None = None,
+    control: Control | None = None,
     *,
     images: bool = True,
     tag_files: bool = True,
@@ -83,9 +83,9 @@ def walk_folder(
                 name = entry.name
                 if name[0] == ".":
                     continue
-                if cancel is not None:
+                if control is not None:
                     seen += 1
-                    if seen % _TICK == 0 and cancel():
+                    if seen % _TICK == 0 and control.cancelled:
                         found.complete = False
                         return found
                 try:

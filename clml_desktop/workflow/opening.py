@@ -15,13 +15,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from clml_contract.progress import Control, Steps
-from clml_desktop.collection.importing import ImportSummary, import_folder
+from clml_desktop.collection.importing import READING_TAG_FILES, ImportSummary, import_folder
 from clml_desktop.collection.labels import Problem
 from clml_desktop.collection.rows import ScanReport
 from clml_desktop.collection.scan import scan_folder
 from clml_desktop.collection.store import CollectionStore
-
-READING_TAG_FILES = "Reading tag files"
 
 
 @dataclass
@@ -84,9 +82,7 @@ def rescan(store: CollectionStore, control: Control | None = None, *, fmt: str =
     if not scan.cancelled and not steps.cancelled:
         steps.report(0, 0, READING_TAG_FILES)
         report.imported = import_folder(
-            store, fmt, force=force, tag_files=scan.tag_files,
-            progress=lambda done, total: steps.report(done, total, READING_TAG_FILES),
-            cancel=lambda: steps.cancelled,
+            store, fmt, force=force, tag_files=scan.tag_files, control=steps
         )
         known = {(p.path, p.message) for p in report.problems}
         report.problems.extend(p for p in report.imported.problems if (p.path, p.message) not in known)

@@ -205,11 +205,13 @@ def test_cancel_keeps_what_was_read_and_the_next_import_reads_the_rest(folder, m
         (folder / "many" / f"{i}.txt").write_text("x", encoding="utf-8")
     with _open(folder) as store:
         calls = []
-        cancelled = import_folder(store, cancel=lambda: True)
+        stop = Steps()
+        stop.cancel()
+        cancelled = import_folder(store, control=stop)
         assert cancelled.cancelled and 0 < cancelled.files_read < 300
-        rest = import_folder(store, progress=lambda d, t: calls.append((d, t)))
+        rest = import_folder(store, control=Steps(lambda d, t, text: calls.append((d, t, text))))
         assert rest.files_read == 300 - cancelled.files_read and rest.files_unchanged == cancelled.files_read
-        assert calls[-1] == (rest.files_read, rest.files_read)
+        assert calls[-1] == (rest.files_read, rest.files_read, "Reading tag files")
         assert len(store.images_with_tag("x")) == 300
 
 
