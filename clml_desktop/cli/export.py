@@ -15,11 +15,15 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from clml_desktop.cli import exit_codes
 from clml_desktop.cli.collection_arg import CommandError, command, say
 from clml_desktop.collection.exporting import EXPORT_FORMATS, XMP_NAMINGS, ExportSummary
 from clml_desktop.collection.labels import Suggestion
+
+if TYPE_CHECKING:  # type-only: the store is opened lazily in run(), after argparse
+    from clml_desktop.collection.store import CollectionStore
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
@@ -98,7 +102,7 @@ def run(args: argparse.Namespace) -> int:
         return _report_problems(summary)
 
 
-def _suggestions(store, min_score: float | None) -> dict[str, list[Suggestion]]:
+def _suggestions(store: CollectionStore, min_score: float | None) -> dict[str, list[Suggestion]]:
     """The active model's suggestions, exactly those `suggest` lists (one rule, one set)."""
     from clml_desktop.inference import suggestions
     from clml_desktop.inference.errors import InferenceError

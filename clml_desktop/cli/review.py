@@ -39,7 +39,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     parser.set_defaults(run=run)
 
 
-def _model_knows(store, tag: str) -> bool:
+def _model_knows(store: CollectionStore, tag: str) -> bool:
     """A tag only the active model knows may be accepted (it is created, undoably)."""
     model = store.active_model()
     return model is not None and tag_key(tag) in {tag_key(t) for t in model.tags}

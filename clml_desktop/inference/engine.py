@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import onnxruntime as ort
@@ -19,6 +20,9 @@ from clml_contract.manifest import Manifest, ManifestError
 from clml_contract.preprocess import Normalizer
 from clml_desktop.inference import cpu_share, optimized_cache, providers
 from clml_desktop.inference.errors import ModelLoadError, TagMismatchError
+
+if TYPE_CHECKING:  # type-only, so importing this module never opens a cycle
+    from clml_desktop.collection.store import CollectionStore
 
 log = logging.getLogger(__name__)
 
@@ -43,7 +47,7 @@ def read_manifest(model_dir: Path) -> Manifest:
     return manifest
 
 
-def model_dir_of(store, row) -> Path:
+def model_dir_of(store: CollectionStore, row) -> Path:
     """Where a registered model's folder is now: its stored path, or — when the
     collection folder was moved or renamed — the same id under the store's models/."""
     stored = Path(row.path)

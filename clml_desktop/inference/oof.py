@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -18,6 +19,9 @@ from clml_contract.oof import OofError, OofScores, read_oof
 from clml_desktop.collection.paths import PathOutsideCollection, to_relpath
 from clml_desktop.collection.rows import ImageRow, PredictionIn
 from clml_desktop.inference.errors import ModelLoadError
+
+if TYPE_CHECKING:  # type-only, so importing this module never opens a cycle
+    from clml_desktop.collection.store import CollectionStore
 
 __all__ = ["OofScores", "import_oof", "load_oof", "store_oof"]
 
@@ -32,14 +36,14 @@ def load_oof(oof_path: Path, n_tags: int) -> OofScores:
         raise ModelLoadError(str(exc)) from exc
 
 
-def _relpath(store, raw: str) -> str | None:
+def _relpath(store: CollectionStore, raw: str) -> str | None:
     try:
         return to_relpath(store.root, raw)
     except PathOutsideCollection:
         return None
 
 
-def store_oof(store, model_id: str, scores: OofScores) -> int:
+def store_oof(store: CollectionStore, model_id: str, scores: OofScores) -> int:
     """Put the current scores of images still in the collection as kind 'oof'; returns how many.
 
     A row whose file names an image id maps to that image, and only while it
@@ -76,6 +80,6 @@ def store_oof(store, model_id: str, scores: OofScores) -> int:
     return len(rows)
 
 
-def import_oof(store, model_id: str, oof_path: Path, n_tags: int) -> int:
+def import_oof(store: CollectionStore, model_id: str, oof_path: Path, n_tags: int) -> int:
     """`load_oof` then `store_oof`: the out-of-fold scores of a registered model."""
     return store_oof(store, model_id, load_oof(oof_path, n_tags))

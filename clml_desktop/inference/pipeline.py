@@ -20,7 +20,7 @@ from collections.abc import Iterable
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -32,6 +32,9 @@ from clml_desktop.inference import cpu_share
 from clml_desktop.inference.engine import Engine
 from clml_desktop.inference.providers import cpu_threads
 from clml_desktop.inference.registry import ensure_registered
+
+if TYPE_CHECKING:  # type-only, so importing this module never opens a cycle
+    from clml_desktop.collection.store import CollectionStore
 
 log = logging.getLogger(__name__)
 
@@ -190,7 +193,7 @@ def predict_collection(
     return report
 
 
-def _score(store, engine: Engine, ready: list[tuple[ImageRow, np.ndarray]]) -> None:
+def _score(store: CollectionStore, engine: Engine, ready: list[tuple[ImageRow, np.ndarray]]) -> None:
     batch = np.stack([array for _, array in ready])
     out = engine.run(batch)
     embeddings = out.embeddings.astype(np.float16)
@@ -209,7 +212,7 @@ def _score(store, engine: Engine, ready: list[tuple[ImageRow, np.ndarray]]) -> N
     )
 
 
-def _record_problem(store, report: PipelineReport, row: ImageRow, exc: Exception) -> None:
+def _record_problem(store: CollectionStore, report: PipelineReport, row: ImageRow, exc: Exception) -> None:
     message = f"cannot be decoded: {exc}"
     report.problems.append(Problem(row.path, message))
     log.warning("%s: %s", row.path, message)

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import logging
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from clml_contract.manifest import Manifest
 from clml_desktop.collection.rows import ModelRow
@@ -19,10 +20,13 @@ from clml_desktop.inference.engine import read_manifest
 from clml_desktop.inference.errors import ModelLoadError
 from clml_desktop.inference.oof import load_oof, store_oof
 
+if TYPE_CHECKING:  # type-only, so importing this module never opens a cycle
+    from clml_desktop.collection.store import CollectionStore
+
 log = logging.getLogger(__name__)
 
 
-def registered(store, model_id: str) -> ModelRow | None:
+def registered(store: CollectionStore, model_id: str) -> ModelRow | None:
     """The store's row of `model_id`, or None."""
     return next((row for row in store.models() if row.id == model_id), None)
 
@@ -62,7 +66,7 @@ def register_model(
     return row
 
 
-def ensure_registered(store, model_dir: Path | str, manifest: Manifest) -> ModelRow:
+def ensure_registered(store: CollectionStore, model_dir: Path | str, manifest: Manifest) -> ModelRow:
     """The store's row of a model about to be scored with; registered (not made active)
     when new, since cached predictions belong to a known model."""
     known = registered(store, manifest.id or Path(model_dir).name)

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -27,6 +28,9 @@ from clml_desktop.inference.engine import model_dir_of, read_manifest
 from clml_desktop.inference.errors import InferenceError, ModelLoadError
 from clml_desktop.inference.tagmap import TagMap
 from clml_desktop.inference.thresholds import suggestion_thresholds
+
+if TYPE_CHECKING:  # type-only, so importing this module never opens a cycle
+    from clml_desktop.collection.store import CollectionStore
 
 log = logging.getLogger(__name__)
 
@@ -239,7 +243,7 @@ class SuggestionSet:
         ]
 
 
-def suggestions_for_export(store, min_score: float | None = None) -> dict[str, list[Suggestion]]:
+def suggestions_for_export(store: CollectionStore, min_score: float | None = None) -> dict[str, list[Suggestion]]:
     """The active model's suggestions per image path, for exports that include them.
 
     Unknown pairs scoring at least `min_score` (default: each tag's threshold),
@@ -259,7 +263,7 @@ def suggestions_for_export(store, min_score: float | None = None) -> dict[str, l
     return out
 
 
-def _model_row(store, model: ModelRow | str | None) -> ModelRow:
+def _model_row(store: CollectionStore, model: ModelRow | str | None) -> ModelRow:
     if isinstance(model, ModelRow):
         return model
     if model is None:
@@ -275,7 +279,7 @@ def _model_row(store, model: ModelRow | str | None) -> ModelRow:
     raise InferenceError(f"{store.root}: no model {model!r} is registered in this collection")
 
 
-def _states(store, image_ids: np.ndarray, tag_ids: np.ndarray, new_columns: int) -> np.ndarray:
+def _states(store: CollectionStore, image_ids: np.ndarray, tag_ids: np.ndarray, new_columns: int) -> np.ndarray:
     """Label states (1/−1/0) of the scored images for the mapped tags; new tags are unknown."""
     states = np.zeros((len(image_ids), len(tag_ids) + new_columns), dtype=np.int8)
     if not len(image_ids) or not len(tag_ids):

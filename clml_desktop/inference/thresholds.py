@@ -17,14 +17,17 @@ so they cannot disagree.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import TYPE_CHECKING
 
 import numpy as np
+
+if TYPE_CHECKING:  # type-only, so importing this module never opens a cycle
+    from clml_desktop.collection.store import CollectionStore
 
 DEFAULT_MIN_LIKELIHOOD = 0.5
 
 
-def min_likelihood(store: Any) -> float:
+def min_likelihood(store: CollectionStore) -> float:
     """The collection's minimum likelihood, or the default when it was never set."""
     value = store.min_likelihood()
     return DEFAULT_MIN_LIKELIHOOD if value is None else float(value)
@@ -38,6 +41,6 @@ def resolve_thresholds(
     return np.array([overrides.get(name, floor) for name in tag_names], dtype=np.float32)
 
 
-def suggestion_thresholds(store: Any, tag_names: Sequence[str]) -> np.ndarray:
+def suggestion_thresholds(store: CollectionStore, tag_names: Sequence[str]) -> np.ndarray:
     """The thresholds of `tag_names` (collection or model tag names) in this collection."""
     return resolve_thresholds(tag_names, store.tag_thresholds(), store.min_likelihood())

@@ -8,7 +8,6 @@ on the queries; tests and the CLI call `index_from_store` on a store they hold.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 
@@ -23,7 +22,7 @@ def load_index(control: Control | None, root: Path) -> LabelIndex:
         return index_from_store(store, control)
 
 
-def index_from_store(store: Any, control: Control | None = None) -> LabelIndex:
+def index_from_store(store: CollectionStore, control: Control | None = None) -> LabelIndex:
     """Images sorted by path, label states, and active-model suggestion scores."""
     images = sorted(store.images(), key=lambda row: row.path)
     if control is not None:
@@ -67,7 +66,7 @@ def _positions(haystack: np.ndarray, needles: np.ndarray) -> np.ndarray:
     return np.where(hit, pos, -1)
 
 
-def suggestion_scores(store: Any) -> SuggestionScores | None:
+def suggestion_scores(store: CollectionStore) -> SuggestionScores | None:
     """Scores and thresholds of the active model, exactly as `SuggestionSet` has them
     (which decides thresholds and out-of-fold vs engine scores), so the grid's badges
     count the pairs that review and exports offer."""

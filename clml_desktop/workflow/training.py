@@ -23,7 +23,7 @@ from collections import deque
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO
+from typing import IO, TYPE_CHECKING
 
 from clml_contract.events import CancelledEvent, DoneEvent, ErrorEvent, Event, parse_line
 from clml_contract.manifest import new_model_id
@@ -36,6 +36,9 @@ from clml_desktop.inference.errors import ModelLoadError
 from clml_desktop.inference.registry import register_model
 from clml_desktop.workflow.child_process import child_environment, stop_child
 from clml_desktop.workflow.training_text import failure_text
+
+if TYPE_CHECKING:  # type-only, so importing this module never opens a cycle
+    from clml_desktop.collection.store import CollectionStore
 
 log = logging.getLogger(__name__)
 
@@ -91,7 +94,7 @@ def apply_program(command: list[str], program: Sequence[str] | None) -> list[str
     return list(program) + command
 
 
-def fine_tune_source(store, options: TrainOptions) -> str | None:
+def fine_tune_source(store: CollectionStore, options: TrainOptions) -> str | None:
     """The `--init` value: an explicit choice, else the active model's folder when its
     architecture matches (fine-tuning is the normal case after the first training)."""
     if options.init:
@@ -154,7 +157,7 @@ class TrainingJob:
     images: int
 
 
-def prepare_training(store, model_id: str | None = None) -> TrainingJob:
+def prepare_training(store: CollectionStore, model_id: str | None = None) -> TrainingJob:
     """Write the training set (positives and confirmed negatives of every readable image)."""
     model_id = model_id or new_model_id()
     work = Path(store.data_dir) / "training"
