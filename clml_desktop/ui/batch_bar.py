@@ -53,21 +53,31 @@ class BatchBar(QWidget):
         self.tag_edit.returnPressed.connect(self.add)
         context.selectionChanged.connect(self._update)
         context.indexChanged.connect(self._update_names)
+        # A tag typed for one folder's images is not meant for the next folder's.
+        context.collectionOpened.connect(lambda _store: self.tag_edit.clear())
+        context.collectionClosed.connect(self.tag_edit.clear)
         self._update(context.selected_ids)
 
-    def _tag(self) -> str:
-        return self.tag_edit.text().strip()
+    def _tag(self, verb: str) -> str:
+        """The typed tag; when there is none (or nothing is selected) say why nothing happens."""
+        tag = self.tag_edit.text().strip()
+        if not self._context.selected_ids:
+            self._context.show_status(f"Select images first, then {verb} a tag.")
+            return ""
+        if not tag:
+            self._context.show_status(f"Type a tag to {verb} first.")
+        return tag
 
     def add(self) -> bool:
-        tag = self._tag()
+        tag = self._tag("add")
         return bool(tag) and self._context.add_tag(self._context.selected_ids, tag)
 
     def remove(self) -> bool:
-        tag = self._tag()
+        tag = self._tag("remove")
         return bool(tag) and self._context.remove_tag(self._context.selected_ids, tag)
 
     def reject(self) -> bool:
-        tag = self._tag()
+        tag = self._tag("reject")
         return bool(tag) and self._context.reject_tag(self._context.selected_ids, tag)
 
     def focus_tag(self) -> None:

@@ -129,9 +129,16 @@ class AppContext(QObject):
         self._index_again = False
         store, self._store = self._store, None
         self._index = LabelIndex.empty()
+        had_current, had_selection = self._current >= 0, bool(self._selection)
         self._current = -1
         self._selection = []
         store.close()
+        # Say so: views that show the selection or the current image (the batch
+        # bar's "3 selected", the inspector) must not carry them to the next folder.
+        if had_selection:
+            self.selectionChanged.emit([])
+        if had_current:
+            self.currentImageChanged.emit(-1)
         self.collectionClosed.emit()
         self.indexChanged.emit()
         self.historyChanged.emit()

@@ -171,8 +171,8 @@ class Inspector(QWidget):
         context.labelsChanged.connect(self._on_labels_changed)
         context.indexChanged.connect(self._on_index_changed)
         context.tagsChanged.connect(self._on_tags_changed)
-        context.collectionClosed.connect(lambda: self.show_image(-1))
-        context.collectionOpened.connect(lambda _store: self.loader.clear())
+        context.collectionClosed.connect(self._on_collection_closed)
+        context.collectionOpened.connect(self._on_collection_opened)
         self._update_placeholder()
         self.show_image(context.current_image_id)
 
@@ -275,6 +275,17 @@ class Inspector(QWidget):
                 self.add_edit.clearFocus()
                 return True
         return super().eventFilter(obj, event)
+
+    def _on_collection_closed(self) -> None:
+        self.add_edit.clear()
+        self.show_image(-1)
+
+    def _on_collection_opened(self, _store: object) -> None:
+        self.add_edit.clear()
+        self.loader.clear()
+        self._completer_dirty = True
+        if self._image_id != self.context.current_image_id:
+            self.show_image(self.context.current_image_id)
 
     def _on_image(self, path: str, image: QImage) -> None:
         if path == self._path:

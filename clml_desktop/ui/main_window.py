@@ -100,6 +100,8 @@ class MainWindow(QMainWindow):
         context.indexChanged.connect(self._update_counts)
         context.filterChanged.connect(lambda _f: QTimer.singleShot(0, self._update_counts))
         context.selectionChanged.connect(lambda _ids: self._update_selection_actions())
+        # After the grid (connected first) kept the selection that is still shown.
+        self.grid_model.modelReset.connect(self._current_follows_filter)
         context.settings.changed.connect(self._on_setting_changed)
         self._update_history_actions()
         self._update_selection_actions()
@@ -401,6 +403,18 @@ class MainWindow(QMainWindow):
         if docks:
             self.resizeDocks(docks, [wanted[d.objectName().removeprefix("dock_")] for d in docks],
                              Qt.Orientation.Horizontal)
+
+    def _current_follows_filter(self) -> None:
+        """A filter that hides the current image leaves nothing current, so the inspector
+        shows nothing rather than an image the grid no longer shows (an edit typed there
+        would land on an image the person cannot see). Not the first visible image
+        instead: that would be an image nobody chose, and the next Enter would tag it.
+        Only while the grid is the page shown: review chooses its own current image."""
+        if self.current_view() != "grid":
+            return
+        current = self.context.current_image_id
+        if current >= 0 and self.grid_model.row_of(current) is None:
+            self.context.set_current_image(-1)
 
     def is_busy(self) -> bool:
         """Whether any background work is still running or queued (scripts, tests)."""
