@@ -16,6 +16,7 @@ scored by the final model.
 
 from __future__ import annotations
 
+import json
 import math
 import threading
 import time
@@ -28,7 +29,8 @@ import torch
 
 from clml_contract.atomic import atomic_write_bytes
 from clml_contract.events import StartEvent
-from clml_contract.oof import write_oof
+from clml_contract.oof import OofError, read_oof, write_oof
+from clml_contract.training_set import NO_ID
 from models.artifact import save_model_dir
 from models.convert import RUN_INFO_NAME, write_run_info
 from models.resnet import build_model
@@ -41,7 +43,12 @@ from training.calibration import apply_calibration, fit_calibration
 from training.dataset import TrainingSet, find_unreadable, load_rgb, read_training_set
 from training.folds import Plan, plan_split
 from training.loop import PhaseResult, Session, TrainSettings, steps_per_epoch, train_phase
-from training.metrics import calibration_on_confirmed, evaluation_rows, map_known
+from training.metrics import (
+    calibration_on_confirmed,
+    compare_on_same_images,
+    evaluation_rows,
+    map_known,
+)
 from training.progress import Eta, Progress
 from training.scoring import Cancelled, score_images
 
@@ -164,6 +171,11 @@ def fit(cfg: FitConfig, runtime: ddp.Runtime, progress: Progress, stop: threadin
     unseen = _unseen_scores(fold_session, plan, final, on_fold_model)
     ddp.barrier(runtime)
     metrics, chosen, unseen_rows = _metrics(data, plan, unseen, final)
+    if init.kind == "model":
+        metrics.update(_parent_comparison(cfg.init, init.parent, data,
+                                          unseen.probs[chosen], _val_rows(data, plan, unseen_rows)))
+        if metrics.get("compare_note"):
+            progress.log(f"comparison with the start model: {metrics['compare_note']}")
     model = final.weights(chosen)
     scored = _score(session, model, np.arange(len(data)))
     ok = scored.ok & (unseen.ok if plan.fold_of is not None else True)
@@ -319,11 +331,12 @@ def _metrics(data: TrainingSet, plan: Plan, unseen: _Unseen,
         metrics.update(weights="ema", val_map=None, val_map_basis=None, val_scores=None,
                        val_images=0, val_images_basis=None)
         return metrics, "ema", rows
+    val_rows = _val_rows(data, plan, rows)
     if plan.fold_of is not None:
-        val_rows, val_images_basis = evaluation_rows(data.confirmed, rows)
+        val_images_basis = evaluation_rows(data.confirmed, rows)[1]
         val_scores = "out-of-fold"
     else:
-        val_rows, val_images_basis, val_scores = rows, "unconfirmed-holdout", "held-out"
+        val_images_basis, val_scores = "unconfirmed-holdout", "held-out"
     t, kn, cf = data.targets[val_rows], data.known_negative[val_rows], data.confirmed[val_rows]
     results = {w: map_known(p[val_rows], t, kn, cf) for w, p in unseen.probs.items()}
     raw, ema = results["raw"].map, results["ema"].map
@@ -336,6 +349,67 @@ def _metrics(data: TrainingSet, plan: Plan, unseen: _Unseen,
         val_ap={tag: _num(v) for tag, v in zip(data.tags, result.per_tag, strict=True)
                 if math.isfinite(v)})
     return metrics, chosen, rows
+
+
+def _val_rows(data: TrainingSet, plan: Plan, rows: np.ndarray) -> np.ndarray:
+    """The rows the held-out mAP is computed on (of the rows scored by an unseeing model)."""
+    if plan.fold_of is not None:
+        return evaluation_rows(data.confirmed, rows)[0]
+    return rows
+
+
+def _parent_comparison(init_text: str, parent: str | None, data: TrainingSet, probs: np.ndarray,
+                       rows: np.ndarray) -> dict:
+    """The start model's held-out mAP beside this run's, on the same images, tags and labels.
+
+    A fine-tune's parent trained on most of these images, so scoring them with
+    its weights would flatter it; its out-of-fold scores (oof.npz, each from a
+    fold model that never saw the image) are compared instead, with this run's
+    held-out scores, on the images both have (same image id and version, else
+    the same path) and the tags both know, with today's labels and the same
+    `map_known`. The app keeps the better model active (ADR 0006).
+    """
+    folder = Path(init_text)
+    folder = folder if folder.is_dir() else folder.parent
+    result: dict = {"parent_model": parent, "parent_val_map": None, "compare_val_map": None,
+                    "compare_images": 0}
+    try:
+        manifest = json.loads((folder / "manifest.json").read_text(encoding="utf-8"))
+        oof_name = (manifest.get("files") or {}).get("oof")
+        parent_tags = list(manifest["tags"])
+        if not oof_name:
+            result["compare_note"] = f"model {parent} has no out-of-fold scores to compare with"
+            return result
+        oof = read_oof(folder / oof_name, len(parent_tags))
+    except (OSError, ValueError, KeyError, TypeError, OofError) as exc:
+        result["compare_note"] = f"model {parent}'s scores cannot be read: {exc}"
+        return result
+    by_identity = {oof.identity(j): j for j in range(len(oof.paths)) if oof.identity(j) is not None}
+    by_path = {p: j for j, p in enumerate(oof.paths)}
+    mine, theirs = [], []
+    for i in rows:
+        image_id, version = int(data.image_ids[i]), int(data.versions[i])
+        j = by_identity.get((image_id, version)) if image_id != NO_ID else None
+        if j is None and (image_id == NO_ID or not by_identity):
+            j = by_path.get(str(data.paths[i]))
+        if j is not None:
+            mine.append(int(i))
+            theirs.append(j)
+    columns = [(c, parent_tags.index(tag)) for c, tag in enumerate(data.tags) if tag in parent_tags]
+    if not mine or not columns:
+        result["compare_note"] = f"model {parent} scored none of this run's held-out images"
+        return result
+    new_cols, old_cols = [c for c, _ in columns], [c for _, c in columns]
+    r = np.asarray(mine)
+    result_cmp = compare_on_same_images(
+        probs[np.ix_(r, new_cols)], oof.probs[np.ix_(np.asarray(theirs), old_cols)],
+        data.targets[np.ix_(r, new_cols)], data.known_negative[np.ix_(r, new_cols)], data.confirmed[r])
+    if not (math.isfinite(result_cmp.new_map) and math.isfinite(result_cmp.parent_map)):
+        result["compare_note"] = "no tag has a known positive and negative on the shared images"
+        return result
+    result.update(parent_val_map=_num(result_cmp.parent_map), compare_val_map=_num(result_cmp.new_map),
+                  compare_images=result_cmp.images, compare_tags=result_cmp.tags_scored)
+    return result
 
 
 def _read_data(path: Path, warnings: list[str]) -> TrainingSet:

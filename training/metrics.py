@@ -141,3 +141,27 @@ def recall_at_precision(scores: np.ndarray, labels: np.ndarray, precision: float
     last_of_run = np.r_[s[1:] != s[:-1], True]
     ok = last_of_run & (tp / k >= precision)
     return float(tp[ok].max() / n_pos) if ok.any() else 0.0
+
+
+@dataclass(frozen=True)
+class Comparison:
+    """Two models' mAP on the same images, tags and known labels (`map_known` for both)."""
+
+    new_map: float
+    parent_map: float
+    images: int
+    tags_scored: int
+
+
+def compare_on_same_images(new_probs: np.ndarray, parent_probs: np.ndarray, targets: np.ndarray,
+                           known_negative: np.ndarray, confirmed: np.ndarray) -> Comparison:
+    """Score two models' held-out probabilities of the same rows and columns the same way.
+
+    The rows are images neither model trained on when the scores came from it
+    (out-of-fold or held-out scores), so neither number is flattered by
+    remembering an image; the labels are today's, for both.
+    """
+    new = map_known(new_probs, targets, known_negative, confirmed)
+    old = map_known(parent_probs, targets, known_negative, confirmed)
+    scored = int((np.isfinite(new.per_tag) & np.isfinite(old.per_tag)).sum())
+    return Comparison(new_map=new.map, parent_map=old.map, images=int(targets.shape[0]), tags_scored=scored)

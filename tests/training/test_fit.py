@@ -174,17 +174,58 @@ def test_fine_tune_records_parent_and_maps_tags_by_name(trained, tmp_path):
         assert torch.equal(old["fc.weight"][i], new["fc.weight"][j])
 
 
-def test_fold_models_of_a_fine_tune_never_start_from_the_parent(trained, tmp_path):
-    """The parent trained on these images; fold models starting from it would remember them."""
+@pytest.fixture(scope="module")
+def fine_tuned(trained, tmp_path_factory) -> tuple[Path, list[dict], str]:
+    """The trained model fine-tuned on the same set with 2 folds (one run, two tests)."""
     data, parent_dir, _ = trained
-    out = tmp_path / "child"
-    rc, _, stderr = run_trainer("--data", str(data), "--out", str(out), "--epochs", "1",
-                                "--folds", "2", *tiny(str(parent_dir)))
+    out = tmp_path_factory.mktemp("child") / "child"
+    rc, events, stderr = run_trainer("--data", str(data), "--out", str(out), "--epochs", "1",
+                                     "--folds", "2", *tiny(str(parent_dir)))
     assert rc == 0, stderr
+    return out, events, stderr
+
+
+def test_fold_models_of_a_fine_tune_never_start_from_the_parent(fine_tuned):
+    """The parent trained on these images; fold models starting from it would remember them."""
+    out, _, stderr = fine_tuned
     training = Manifest.read(out).training
     assert training["init"].startswith("fine-tuning") and training["root_init"] == "random"
     assert training["fold_init"] == "random init (asked)" and training["lr"] == 1e-4
     assert "fold models start from random init" in stderr
+
+
+def test_a_fine_tune_reports_the_parents_map_on_the_same_images(trained, fine_tuned):
+    """The app keeps the better model active: it needs both numbers from the same images,
+    tags, labels and code. The parent's come from its out-of-fold scores (never from its
+    own weights, which saw these images)."""
+    from clml_contract.training_set import read_training_set as read_set
+    from training.fit import _parent_comparison
+    from training.metrics import map_known
+
+    data_path, parent_dir, parent_events = trained
+    _, events, _ = fine_tuned
+    metrics = events[-1]["metrics"]
+    parent = Manifest.read(parent_dir)
+    assert metrics["parent_model"] == parent.id
+    assert isinstance(metrics["parent_val_map"], float) and isinstance(metrics["compare_val_map"], float)
+    assert metrics["compare_images"] == metrics["val_images"] == 24  # every readable image, both scored
+    assert metrics["compare_val_map"] == metrics["val_map"]  # same images and tags: the same number
+    # the parent's number is its own out-of-fold mAP, recomputed on today's labels
+    data = read_set(data_path)
+    oof = read_oof(parent_dir / "oof.npz", len(parent.tags))
+    rows = [i for i in range(len(data.paths)) if data.paths[i].name != "broken.png"]
+    by_id = {oof.identity(j): j for j in range(len(oof.paths)) if oof.identity(j)}
+    by_id.update({(-1, -1): j for j, p in enumerate(oof.paths) if p.endswith("img_023.png")})
+    order = [by_id[(int(data.image_ids[i]), int(data.versions[i])) if data.image_ids[i] >= 0 else (-1, -1)]
+             for i in rows]
+    cols = [parent.tags.index(t) for t in data.tags]
+    expected = map_known(oof.probs[np.ix_(order, cols)], data.targets[rows], data.known_negative[rows],
+                         data.confirmed[rows]).map
+    assert metrics["parent_val_map"] == pytest.approx(expected, abs=1e-6)
+    # a start with no out-of-fold scores gives no number, and says why
+    none = _parent_comparison(str(data_path.parent / "no-model"), "m0", data, np.zeros_like(data.targets, dtype=np.float32),
+                              np.arange(3))
+    assert none["parent_val_map"] is None and "m0" in none["compare_note"]
 
 
 def test_existing_model_dir_is_refused(trained):
