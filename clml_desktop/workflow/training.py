@@ -49,6 +49,17 @@ PROGRAM_ENV = "CLML_TRAINER_PROGRAM"
 # The trainer's `--augment` choices (training/cli.py), spelled out here because the app
 # never imports the trainer; tests check the two lists agree.
 AUGMENTATIONS = ("auto", "none", "crop", "crop-flip", "randaugment")
+ACTIVATIONS = ("if-better", "always")  # when a finished model becomes active
+
+# The trainer's defaults and limits (training/cli.py, training/folds.py): K >= 2 folds need
+# 2·K images (each fold model learns from the others and scores its own), and with folds
+# off it holds out nothing below 10 images. With fewer images a run makes a model with no
+# held-out mAP at all, so it is refused before the trainer starts.
+DEFAULT_FOLDS = 2
+MIN_HOLDOUT_IMAGES = 10
+# A new model counts as "not worse" when its held-out mAP on the same images is at most
+# this much below the active model's: new labels are worth learning, noise is not a loss.
+ACTIVATE_TOLERANCE = 0.002
 
 OnEvent = Callable[[Event], None]
 OnLog = Callable[[str], None]
@@ -76,6 +87,7 @@ class TrainOptions:
     batch_size: int | None = None
     augment: str | None = None  # one of AUGMENTATIONS
     unknown_weight: float | None = None  # 0..1: weight of an untagged pair as a negative
+    activate: str = "if-better"  # one of ACTIVATIONS; the app's choice, not the trainer's
 
 
 def trainer_program() -> list[str] | None:
@@ -157,17 +169,48 @@ class TrainingJob:
     images: int
 
 
-def prepare_training(store: CollectionStore, model_id: str | None = None) -> TrainingJob:
-    """Write the training set (positives and confirmed negatives of every readable image)."""
+def minimum_images(options: TrainOptions | None = None) -> int:
+    """The fewest labelled images a run may start with: 2·K for K folds (4 by default),
+    10 with folds off (the trainer's held-out share)."""
+    folds = (options.folds if options is not None and options.folds else None) or DEFAULT_FOLDS
+    return 2 * folds if folds >= 2 else MIN_HOLDOUT_IMAGES
+
+
+def too_few_images_text(images: int, options: TrainOptions | None = None) -> str | None:
+    """Why `images` labelled images are too few to train on, or None when they are enough."""
+    need = minimum_images(options)
+    if images >= need:
+        return None
+    if images == 0:
+        return "No image has a tag yet, so there is nothing to train on"
+    folds = (options.folds if options is not None and options.folds else None) or DEFAULT_FOLDS
+    how = (
+        f"each of the trainer's {folds} fold models learns from the other images and scores "
+        f"its own, so that every image gets a score from a model that never saw it"
+        if folds >= 2 else
+        f"with folds off the trainer holds out a share of the images, and none below {need}"
+    )
+    has = "has" if images == 1 else "have"
+    return (
+        f"Tag at least {need} images before training ({images} {has} tags): {how}; with fewer, "
+        f"the new model would have no held-out mAP to judge it by"
+    )
+
+
+def prepare_training(
+    store: CollectionStore, model_id: str | None = None, options: TrainOptions | None = None
+) -> TrainingJob:
+    """Write the training set (positives and confirmed negatives of every readable image);
+    a TrainingError when it has fewer than `minimum_images(options)` images."""
     model_id = model_id or new_model_id()
     work = Path(store.data_dir) / "training"
     work.mkdir(parents=True, exist_ok=True)
     training_set = work / f"{model_id}.jsonl"
     images = write_training_set(store, training_set)
-    if images == 0:
-        raise TrainingError(
-            f"{store.root}: no image has a tag yet, so there is nothing to train on"
-        )
+    refused = too_few_images_text(images, options)
+    if refused is not None:
+        training_set.unlink(missing_ok=True)
+        raise TrainingError(f"{refused} ({store.root})")
     return TrainingJob(
         model_id=model_id,
         training_set=training_set,
@@ -189,10 +232,11 @@ def train(
     grace_s: float = CANCEL_GRACE_S,
 ) -> ModelRow:
     """The whole Train step: write the training set, run the trainer, register its model
-    (active). `on_prepared` sees the run before the trainer starts (its job and command).
+    (made active as `activation_verdict` decides; the run's `verdict` says what it decided
+    and why). `on_prepared` sees the run before the trainer starts (its job and command).
     Raises `Cancelled` when stopped on request and `TrainingError` when it failed."""
     control.check()
-    job = prepare_training(store)
+    job = prepare_training(store, options=options)
     control.check()
     run = TrainingRun(store, job, options, program=program, grace_s=grace_s)
     if on_prepared is not None:
@@ -220,6 +264,8 @@ class TrainingRun:
     ) -> None:
         self.store = store
         self.job = job
+        self.options = options
+        self.verdict: Verdict | None = None
         fit = build_fit_command(store, job.training_set, job.out_dir, options)
         self.command = apply_program(fit, trainer_program() if program is None else program)
         self.grace_s = grace_s
@@ -345,9 +391,77 @@ class TrainingRun:
             on_log(text)
 
     def _register(self, done: DoneEvent) -> ModelRow:
+        active = self.store.active_model()
         try:
-            return register_model(self.store, Path(done.model_dir), activate=True)
+            manifest = read_manifest(Path(done.model_dir))
+            verdict = activation_verdict(
+                manifest.id or Path(done.model_dir).name, dict(manifest.metrics or {}), active,
+                self.options.activate,
+            )
+            model = register_model(self.store, Path(done.model_dir), activate=verdict.activate,
+                                   manifest=manifest)
         except (ModelLoadError, StoreError, OSError) as exc:
             raise TrainingError(
                 f"The new model could not be registered: {exc} (it is kept in {done.model_dir})"
             ) from exc
+        self.verdict = verdict
+        log.info("%s", verdict.text)
+        return model
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """Whether a finished model was made active, and the sentence that says why."""
+
+    activate: bool
+    text: str
+    compared: bool  # both models were scored on the same images
+    previous: str | None = None  # the model that was active before
+
+
+def activation_verdict(
+    model_id: str, metrics: dict, active: ModelRow | None, policy: str = "if-better"
+) -> Verdict:
+    """Keep the better model active. The trainer, fine-tuning the active model, reports
+    the active model's held-out mAP beside the new one's on the same images
+    (`parent_val_map`, `compare_val_map`, `compare_images`); the new model becomes
+    active unless it scores more than ACTIVATE_TOLERANCE lower there, or `policy` is
+    "always". With no such pair (the first model, another architecture or start, a
+    parent without out-of-fold scores) it becomes active as before, and the text says
+    there was nothing to compare."""
+    own = metrics.get("val_map")
+    own_text = f" (held-out mAP {own:.3f})" if isinstance(own, int | float) else ""
+    if active is None:
+        return Verdict(True, f"Model {model_id}{own_text} is active: it is the first model", False)
+    new, old = metrics.get("compare_val_map"), metrics.get("parent_val_map")
+    images = metrics.get("compare_images")
+    comparable = (
+        metrics.get("parent_model") == active.id
+        and isinstance(new, int | float) and isinstance(old, int | float)
+    )
+    if not comparable:
+        if metrics.get("parent_model") and metrics.get("parent_model") != active.id:
+            why = f"it started from model {metrics['parent_model']}, not from the active model {active.id}"
+        elif metrics.get("compare_note"):
+            why = str(metrics["compare_note"])
+        else:
+            why = f"it did not start from the active model {active.id}"
+        return Verdict(
+            True, f"Model {model_id}{own_text} is active; nothing to compare it with: {why}",
+            False, active.id,
+        )
+    on = f"on the same {images:,} images" if isinstance(images, int) else "on the same images"
+    if new >= old - ACTIVATE_TOLERANCE:
+        return Verdict(
+            True, f"Model {model_id} is active: held-out mAP {new:.3f}, model {active.id} "
+            f"{old:.3f} {on}", True, active.id,
+        )
+    if policy == "always":
+        return Verdict(
+            True, f"Model {model_id} is active as asked, though it scores {new:.3f} and model "
+            f"{active.id} {old:.3f} {on}", True, active.id,
+        )
+    return Verdict(
+        False, f"Model {model_id} (held-out mAP {new:.3f}) is kept inactive: model {active.id} "
+        f"scores {old:.3f} {on}. Make active to use it anyway.", True, active.id,
+    )

@@ -2,6 +2,7 @@
 
 FAKE_TRAINER_MODE: ok (default), error, crash, hang (waits for SIGTERM), noisy
 (stray non-JSON stdout lines). FAKE_TRAINER_MODEL: a model folder to copy.
+FAKE_TRAINER_METRICS: JSON merged into the done metrics (e.g. parent_val_map).
 """
 
 from __future__ import annotations
@@ -76,10 +77,11 @@ def main() -> int:
     out = Path(args.out)
     shutil.copytree(os.environ["FAKE_TRAINER_MODEL"], out)
     manifest = json.loads((out / "manifest.json").read_text())
+    metrics = {"val_map": 0.5, **json.loads(os.environ.get("FAKE_TRAINER_METRICS") or "{}")}
     manifest.update(
         id=out.name,
         files={"onnx": "model.onnx", "checkpoint": None, "oof": "oof.npz"},
-        metrics={"val_map": 0.5},
+        metrics=metrics,
         parent=manifest.get("parent"),
     )
     (out / "manifest.json").write_text(json.dumps(manifest))
@@ -91,7 +93,7 @@ def main() -> int:
         probs=probs,
         embeddings=np.ones((n, 512), np.float16),
     )
-    emit("done", model_dir=str(out), metrics={"val_map": 0.5})
+    emit("done", model_dir=str(out), metrics=metrics)
     return 0
 
 

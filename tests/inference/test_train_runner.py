@@ -315,3 +315,76 @@ def test_register_refuses_a_malformed_oof(collection, model_kit, tmp_path):
     with pytest.raises(ModelLoadError, match=r"oof\.npz: expected probs of shape \(1, 5\)"):
         register_model(collection, target, activate=True)
     assert collection.models() == [], "nothing is registered when the oof file is bad"
+
+
+WORSE = {"val_map": 0.307, "parent_model": "tiny-1", "parent_val_map": 0.311,
+         "compare_val_map": 0.307, "compare_images": 120}
+
+
+def _active_parent(collection, model_kit):
+    collection.add_model("tiny-1", str(model_kit.dir), tags=model_kit.manifest.tags,
+                         metrics={"val_map": 0.311}, activate=True)
+
+
+def test_a_worse_model_is_registered_but_the_better_one_stays_active(collection, model_kit, monkeypatch):
+    """Issue 13: 0.307 replaced 0.311. Compared on the same images, the better model stays."""
+    _active_parent(collection, model_kit)
+    monkeypatch.setenv("FAKE_TRAINER_METRICS", json.dumps(WORSE))
+    run = fake_run(collection, TrainOptions(), monkeypatch, model_kit.dir)
+    _events, _lines, model = run_to_end(run)
+    assert model.id in [m.id for m in collection.models()] and not model.active
+    assert collection.active_model().id == "tiny-1"
+    assert run.verdict.text == (
+        f"Model {model.id} (held-out mAP 0.307) is kept inactive: model tiny-1 scores 0.311 "
+        "on the same 120 images. Make active to use it anyway."
+    )
+    assert collection.predictions(model.id).image_ids.size == 4, "its scores are kept for a later switch"
+
+
+def test_activate_always_makes_even_a_worse_model_active(collection, model_kit, monkeypatch):
+    _active_parent(collection, model_kit)
+    monkeypatch.setenv("FAKE_TRAINER_METRICS", json.dumps(WORSE))
+    run = fake_run(collection, TrainOptions(activate="always"), monkeypatch, model_kit.dir)
+    _events, _lines, model = run_to_end(run)
+    assert model.active and collection.active_model().id == model.id
+    assert "active as asked" in run.verdict.text and "0.311" in run.verdict.text
+
+
+def test_activation_verdicts():
+    from clml_desktop.collection.rows import ModelRow
+    from clml_desktop.workflow.training import ACTIVATE_TOLERANCE, activation_verdict
+
+    active = ModelRow(id="A", path="/a", parent=None, metrics={}, tags=[], created="", active=True)
+    first = activation_verdict("B", {"val_map": 0.3}, None)
+    assert first.activate and not first.compared and "first model" in first.text
+    better = activation_verdict("B", {**WORSE, "parent_model": "A", "compare_val_map": 0.32}, active)
+    assert better.activate and better.compared and better.text == (
+        "Model B is active: held-out mAP 0.320, model A 0.311 on the same 120 images")
+    within = activation_verdict("B", {**WORSE, "parent_model": "A",
+                                      "compare_val_map": 0.311 - ACTIVATE_TOLERANCE}, active)
+    assert within.activate, "a difference within the tolerance is not a loss"
+    worse = activation_verdict("B", {**WORSE, "parent_model": "A"}, active)
+    assert not worse.activate and worse.previous == "A"
+    other = activation_verdict("B", {"val_map": 0.2}, active)  # e.g. another architecture
+    assert other.activate and not other.compared
+    assert other.text == ("Model B (held-out mAP 0.200) is active; nothing to compare it with: "
+                          "it did not start from the active model A")
+    moved = activation_verdict("B", {**WORSE}, active)  # active changed during the run
+    assert moved.activate and "started from model tiny-1, not from the active model A" in moved.text
+
+
+def test_too_few_images_are_refused_before_the_trainer_starts(collection, monkeypatch):
+    """Issue 13: two images made an active model with no metrics. The workflow refuses
+    (so do the CLI and the window, which both come here) and says why."""
+    from clml_desktop.workflow.training import minimum_images, too_few_images_text
+
+    assert minimum_images() == 4 and minimum_images(TrainOptions(folds=5)) == 10
+    assert minimum_images(TrainOptions(folds=1)) == 10
+    assert too_few_images_text(4) is None
+    text = too_few_images_text(2)
+    assert text.startswith("Tag at least 4 images before training (2 have tags)") and "fold models" in text
+    started = []
+    with pytest.raises(TrainingError, match=r"Tag at least 10 images before training \(4 have tags\)"):
+        train(collection, TrainOptions(folds=5), Steps(), on_prepared=started.append)
+    assert started == [] and collection.models() == []
+    assert not list((Path(collection.data_dir) / "training").glob("*.jsonl"))
