@@ -3,7 +3,9 @@
 Runs the same Train step as the window, `workflow.training.train`: it writes
 the training set (positives and confirmed negatives), runs `python -m training
 fit` as a subprocess, registers the new model (parent, metrics, out-of-fold
-scores) and makes it active; this command draws its events as a progress bar
+scores) and makes it active unless it scores worse than the active model on
+the same images (`--activate if-better`, the default; see
+`workflow.training.activation_verdict`); this command draws its events as a progress bar
 on stderr (in the words of `workflow.training_text`), then scores what the out-of-fold scores do not cover and prints how
 many suggestions there are. Nothing in the collection changes unless the
 trainer finishes: Ctrl+C stops it cleanly.
@@ -35,6 +37,8 @@ from clml_desktop.workflow import training_text
 from clml_desktop.workflow.opening import rescan
 from clml_desktop.workflow.run_progress import RunProgress
 from clml_desktop.workflow.training import (
+    ACTIVATE_TOLERANCE,
+    ACTIVATIONS,
     AUGMENTATIONS,
     TrainingError,
     TrainingRun,
@@ -61,11 +65,13 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     """Register `train` with the app's CLI."""
     parser = subparsers.add_parser(
         "train",
-        help="train (or fine-tune) a model on the collection's labels and make it active",
+        help="train (or fine-tune) a model on the collection's labels and make it active "
+        "if it is not worse",
         description=(
             "Train on positives and confirmed negatives (everything else unknown), register the "
-            "model, make it active and score the collection. Unset options use the trainer's "
-            "defaults for the device; by default the active model is fine-tuned."
+            "model, make it active unless it scores worse than the active model on the same "
+            "images, and score the collection. Unset options use the trainer's defaults for the "
+            "device; by default the active model is fine-tuned."
         ),
     )
     parser.add_argument("folder", type=Path, help="the collection folder")
@@ -108,6 +114,15 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         "--init",
         help="start from: imagenet, random, a model folder or a weights file (default: the active model)",
     )
+    parser.add_argument(
+        "--activate",
+        choices=ACTIVATIONS,
+        default="if-better",
+        help="if-better (default): the new model becomes active unless its held-out mAP is more "
+        f"than {ACTIVATE_TOLERANCE} below the active model's on the same images (it is registered "
+        "either way: the window's Make active, or `suggest --model DIR`, still use it); always: "
+        "make it active regardless",
+    )
     parser.set_defaults(run=run)
 
 
@@ -118,9 +133,11 @@ class TrainProgress:
     def __init__(self, bar: ProgressBar) -> None:
         self.bar = bar
         self.run = RunProgress()
+        self.training: TrainingRun | None = None
 
     def prepared(self, run: TrainingRun) -> None:
         """Say which training set the trainer gets (once, before it starts)."""
+        self.training = run
         _say(training_text.prepared_line(run.job.images, run.job.training_set))
 
     def handle(self, event: Event) -> None:
@@ -166,6 +183,7 @@ def run(args: argparse.Namespace) -> int:
         init=args.init,
         augment=args.augment,
         unknown_weight=args.unknown_weight,
+        activate=args.activate,
     )
     bar = ProgressBar()
     with CollectionStore.open(folder) as store:
@@ -177,12 +195,21 @@ def run(args: argparse.Namespace) -> int:
             raise CommandError(training_text.CANCELLED_LINE, INTERRUPTED) from None
         finally:
             bar.finish()
-        _say(f"model {model.id} registered and active ({model.path})")
+        verdict = shown.training.verdict if shown.training is not None else None
+        state = "active" if model.active else "not active"
+        _say(f"model {model.id} registered and {state} ({model.path})")
+        if verdict is not None:
+            _say(verdict.text)
         for name, value in sorted(model.metrics.items()):
             if isinstance(value, float) and not value.is_integer():
                 print(f"  {name}: {value:.4f}", file=sys.stderr)
             elif isinstance(value, int | float):
                 print(f"  {name}: {int(value)}", file=sys.stderr)
+        if not model.active:
+            active = store.active_model()
+            kept = active.id if active is not None else "the active model"
+            print(f"model {model.id} is kept inactive; suggestions still come from model {kept}")
+            return exit_codes.DONE
         _engine, suggestions = scored_suggestions(store, Path(model.path), args.device)
         count = len(suggestions.most_confident())
     print(f"model {model.id}: {count} suggestion(s) shown; see `clml-desktop suggest {folder}`")

@@ -296,3 +296,40 @@ def test_train_progress_shows_a_first_time_download():
     lines = stream.getvalue().splitlines()
     assert "50.0%  Downloading ImageNet weights for resnet18: 23.0 of 46.0 MB" in lines[0]
     assert "100.0%" in lines[-1]
+
+
+def _worse_run_env(monkeypatch, model_kit):
+    _use_fake_trainer(monkeypatch, model=str(model_kit.dir))
+    monkeypatch.setenv("FAKE_TRAINER_METRICS", json.dumps(
+        {"val_map": 0.307, "parent_model": "tiny-1", "parent_val_map": 0.311,
+         "compare_val_map": 0.307, "compare_images": 120}))
+
+
+def test_train_keeps_the_better_model_active_and_says_so(with_model, model_kit, capsys, monkeypatch):
+    """Issue 13: the CLI compares on the same images, as the window does, and says it."""
+    _worse_run_env(monkeypatch, model_kit)
+    assert main(["train", str(with_model.root), "--device", "cpu"]) == 0
+    captured = capsys.readouterr()
+    new = next(m for m in with_model.models() if m.id != "tiny-1")
+    assert with_model.active_model().id == "tiny-1" and not new.active
+    assert f"model {new.id} registered and not active" in captured.err
+    assert (f"Model {new.id} (held-out mAP 0.307) is kept inactive: model tiny-1 scores 0.311 on "
+            "the same 120 images. Make active to use it anyway.") in captured.err
+    assert f"model {new.id} is kept inactive; suggestions still come from model tiny-1" in captured.out
+
+
+def test_train_activate_always_makes_it_active(with_model, model_kit, capsys, monkeypatch):
+    _worse_run_env(monkeypatch, model_kit)
+    assert main(["train", str(with_model.root), "--device", "cpu", "--activate", "always"]) == 0
+    captured = capsys.readouterr()
+    assert with_model.active_model().id != "tiny-1"
+    assert "registered and active" in captured.err and "active as asked" in captured.err
+
+
+def test_train_refuses_too_few_images_with_the_reason(collection, capsys, monkeypatch):
+    _use_fake_trainer(monkeypatch, mode="error")
+    assert main(["train", str(collection.root), "--folds", "3"]) == 1
+    err = capsys.readouterr().err
+    assert "Tag at least 6 images before training (4 have tags)" in err and "fold models" in err
+    assert "CUDA out of memory" not in err, "the trainer never started"
+    assert collection.models() == []
