@@ -16,8 +16,9 @@ from pathlib import Path
 from clml_desktop.cli import exit_codes
 from clml_desktop.cli.collection_arg import command, say
 from clml_desktop.collection.formats import FILE_FORMATS, FORMATS
+from clml_desktop.collection.location import existing_db
 from clml_desktop.collection.store import CollectionStore
-from clml_desktop.workflow.opening import rescan
+from clml_desktop.workflow.opening import empty_folder_message, has_images, rescan
 
 FORMAT_CHOICES = ("auto", *FORMATS)
 
@@ -54,6 +55,10 @@ def run(args: argparse.Namespace) -> int:
     from clml_desktop.collection.formats.common import FormatError
     from clml_desktop.collection.importing import import_file
 
+    if not args.file and args.folder.is_dir() and existing_db(args.folder) is None and not has_images(args.folder):
+        # Nothing to keep yet: no `.clml/` is made in a folder without images (issue 13).
+        print(f"{empty_folder_message(args.folder.resolve())} Nothing was stored.")
+        return exit_codes.DONE
     with CollectionStore.open(args.folder) as store:
         if store.fallback_reason:
             print(f"note: {store.fallback_reason}", file=sys.stderr)

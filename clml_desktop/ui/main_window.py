@@ -37,7 +37,7 @@ from clml_desktop.ui.tag_panel import TagPanel
 from clml_desktop.ui.theme import apply_theme
 from clml_desktop.ui.thumbnails import ThumbnailCache, prune_disk_cache
 from clml_desktop.ui.welcome import WelcomePage
-from clml_desktop.workflow.opening import OpenReport, prepare_store, scan_and_import
+from clml_desktop.workflow.opening import EmptyFolder, OpenReport, empty_folder_message, prepare_store, scan_and_import
 
 APP_TITLE = "CLML Desktop"
 
@@ -63,6 +63,7 @@ class MainWindow(QMainWindow):
         self.thumbnails: ThumbnailCache | None = None
         self.last_report: OpenReport | None = None
         self._opening: Worker | None = None
+        self._empty_root: Path | None = None  # an opened folder with no images (and no store)
         self._scan: Worker | None = None
 
         self.grid_model = GridModel(context, self)
@@ -79,9 +80,26 @@ class MainWindow(QMainWindow):
         grid_layout = QVBoxLayout(grid_page)
         grid_layout.setContentsMargins(0, 0, 0, 0)
         grid_layout.setSpacing(0)
+        # Where the labels are kept when not in the folder itself, and why (ADR 0010).
+        self.store_banner = QLabel(grid_page)
+        self.store_banner.setObjectName("storeBanner")
+        self.store_banner.setWordWrap(True)
+        self.store_banner.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.store_banner.setContentsMargins(10, 6, 10, 6)
+        self.store_banner.setStyleSheet("QLabel#storeBanner { background: rgba(230, 170, 40, 60); }")
+        self.store_banner.hide()
+        self.empty_label = QLabel(grid_page)
+        self.empty_label.setObjectName("emptyText")
+        self.empty_label.setWordWrap(True)
+        self.empty_label.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.empty_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.empty_label.setContentsMargins(40, 40, 40, 40)
+        self.empty_label.hide()
+        grid_layout.addWidget(self.store_banner)
         grid_layout.addWidget(self.filter_bar)
         grid_layout.addWidget(self.batch_bar)
         grid_layout.addWidget(self.grid, 1)
+        grid_layout.addWidget(self.empty_label, 1)
         self.stack = QStackedWidget(self)
         self.stack.addWidget(self.welcome)
         self.setCentralWidget(self.stack)
@@ -157,7 +175,7 @@ class MainWindow(QMainWindow):
         page = self.pages.get(name)
         if page is None:
             return False
-        if self.context.store is None and name == "grid":
+        if self.context.store is None and self._empty_root is None and name == "grid":
             self._show_welcome()
             return True
         self.stack.setCurrentWidget(page)
@@ -317,9 +335,12 @@ class MainWindow(QMainWindow):
         self._show_message(text)
         self.openFailed.emit(text)
 
-    def _on_store_ready(self, worker: Worker, root: Path) -> None:
+    def _on_store_ready(self, worker: Worker, root: Path | EmptyFolder) -> None:
         if worker is not self._opening:
             return  # a newer open request won
+        if isinstance(root, EmptyFolder):
+            self._show_empty_folder(root)
+            return
         from clml_desktop.collection.store import CollectionStore
 
         try:
@@ -334,9 +355,51 @@ class MainWindow(QMainWindow):
             self._show_message(f"Keeping this collection's data outside the folder: {store.fallback_reason}")
         self.rescan()
 
+    def _show_empty_folder(self, empty: EmptyFolder) -> None:
+        """A folder with no images: say so in the grid area, store nothing (Rescan looks again)."""
+        self.close_folder()
+        self._empty_root = empty.root
+        self.context.settings.add_recent_folder(empty.root)
+        self.setWindowTitle(f"{empty.root.name or empty.root} — {APP_TITLE}")
+        self._update_page_state()
+        self._update_history_actions()
+        self._update_selection_actions()
+        self.stack.setCurrentWidget(self.pages["grid"])
+        self._show_message(f"No images in {empty.root}")
+        self.folderOpened.emit(str(empty.root))
+
+    def _update_page_state(self) -> None:
+        """The grid page shows the grid, or the empty-folder message; and the banner
+        saying where the labels are kept when that is not the folder itself."""
+        store = self.context.store
+        report = self.last_report
+        empty_root = self._empty_root
+        if store is not None and report is not None and not report.cancelled and report.images == 0:
+            empty_root = Path(store.root)
+        if empty_root is not None:
+            self.empty_label.setText(empty_folder_message(empty_root)
+                                     + "\n\nAdd images there, then press Rescan (F5).")
+        self.empty_label.setVisible(empty_root is not None)
+        for widget in (self.grid, self.filter_bar):
+            widget.setVisible(empty_root is None)
+        self.batch_bar.setVisible(store is not None and empty_root is None)
+        reason = None
+        if store is not None:
+            if store.read_only_reason:
+                reason = f"Read-only: {store.read_only_reason}."
+            elif store.fallback_reason:
+                reason = (f"This folder cannot be written, so its labels are kept in {store.data_dir} "
+                          f"(for you only). Why: {store.fallback_reason}.")
+        self.store_banner.setText(reason or "")
+        self.store_banner.setToolTip(reason or "")
+        self.store_banner.setVisible(reason is not None)
+
     def rescan(self) -> None:
         """Scan the open folder for changes and import tag files, in the background."""
         store = self.context.store
+        if store is None and self._empty_root is not None:
+            self.open_folder(self._empty_root)  # look again: an image may have appeared
+            return
         if store is None or (self._scan is not None and not self._scan.is_done):
             return
         worker = Worker(scan_and_import, Path(store.root), name="Scanning")
@@ -347,6 +410,7 @@ class MainWindow(QMainWindow):
 
     def _on_scanned(self, report: OpenReport) -> None:
         self.last_report = report
+        self._update_page_state()
         self.context.refresh_index(immediately=True)
         self._show_message(report.summary())
         if self.context.store is not None:
@@ -356,6 +420,11 @@ class MainWindow(QMainWindow):
         self.scanFinished.emit(report)
 
     def close_folder(self) -> None:
+        if self._empty_root is not None:
+            self._empty_root = None
+            self._update_page_state()
+            self._update_history_actions()
+            self._on_collection_closed()
         if self.thumbnails is not None:
             self.thumbnails.close()
             self.grid_model.set_thumbnails(None)
@@ -363,12 +432,17 @@ class MainWindow(QMainWindow):
         self.context.close_store()
 
     def _on_collection_opened(self, store: object) -> None:
+        self._empty_root = None
+        self.last_report = None
+        self._update_page_state()
         self._make_thumbnails()
         self.setWindowTitle(f"{Path(self.context.store.root).name} — {APP_TITLE}")
         self.show_view("grid")
         self.grid.setFocus()
 
     def _on_collection_closed(self) -> None:
+        self.last_report = None
+        self._update_page_state()
         self.setWindowTitle(APP_TITLE)
         self._show_welcome()
 
@@ -489,14 +563,14 @@ class MainWindow(QMainWindow):
     def _update_history_actions(self) -> None:
         self.actions_.action("edit.undo").setEnabled(self.context.can_undo())
         self.actions_.action("edit.redo").setEnabled(self.context.can_redo())
-        has_store = self.context.store is not None
+        has_store = self.context.store is not None or self._empty_root is not None
         for name in ("file.rescan", "file.close"):
             self.actions_.action(name).setEnabled(has_store)
 
     def _update_selection_actions(self) -> None:
         n = len(self.context.selected_ids)
         self.selection_label.setText(f"{n:,} selected" if n > 1 else "")
-        self.batch_bar.setVisible(self.context.store is not None)
+        self.batch_bar.setVisible(self.context.store is not None and not self.empty_label.isVisibleTo(self))
 
     def _update_counts(self) -> None:
         shown, total = self.grid_model.rowCount(), len(self.context.index)

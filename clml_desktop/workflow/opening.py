@@ -11,12 +11,15 @@ closes it before returning.
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from clml_contract.progress import Control, Steps
+from clml_desktop.collection.imageinfo import IMAGE_EXTENSIONS
 from clml_desktop.collection.importing import READING_TAG_FILES, ImportSummary, import_folder
 from clml_desktop.collection.labels import Problem
+from clml_desktop.collection.location import existing_db
 from clml_desktop.collection.rows import ScanReport
 from clml_desktop.collection.scan import scan_folder
 from clml_desktop.collection.store import CollectionStore
@@ -55,11 +58,56 @@ class OpenReport:
         return "Scanned: " + ", ".join(parts)
 
 
-def prepare_store(control: Control | None, folder: Path) -> Path:
-    """Create or migrate `<folder>/.clml` off the GUI thread; returns the resolved root."""
+@dataclass(frozen=True)
+class EmptyFolder:
+    """A folder with no images and no store: nothing was created in it (there is
+    nothing to keep yet); the store is made once an image appears and it is opened
+    again (Rescan in the window, `scan` on the command line)."""
+
+    root: Path
+
+    def message(self) -> str:
+        return empty_folder_message(self.root)
+
+
+def image_types() -> str:
+    """The image file types a scan reads, for messages: '.bmp, .gif, .jpeg, ...'."""
+    return ", ".join(sorted(IMAGE_EXTENSIONS))
+
+
+def empty_folder_message(root: Path) -> str:
+    return (f"{root} has no images. CLML Desktop reads {image_types()} files, in the folder "
+            "and its subfolders (hidden ones are skipped).")
+
+
+def has_images(folder: Path) -> bool:
+    """Whether any image file lies under `folder` (the scan's rules: hidden entries
+    skipped, symlinked folders followed once); stops at the first one found."""
+    seen: set[tuple[int, int]] = set()
+    for top, dirs, files in os.walk(folder, followlinks=True):
+        try:
+            st = os.stat(top)
+        except OSError:
+            dirs[:] = []
+            continue
+        if (st.st_dev, st.st_ino) in seen:
+            dirs[:] = []
+            continue
+        seen.add((st.st_dev, st.st_ino))
+        dirs[:] = [d for d in dirs if not d.startswith(".")]
+        if any(not f.startswith(".") and os.path.splitext(f)[1].lower() in IMAGE_EXTENSIONS for f in files):
+            return True
+    return False
+
+
+def prepare_store(control: Control | None, folder: Path) -> Path | EmptyFolder:
+    """Create or migrate `<folder>/.clml` off the GUI thread; returns the resolved root,
+    or `EmptyFolder` (and creates nothing) for a folder with no images and no store yet."""
     folder = Path(folder)
     if not folder.is_dir():
         raise NotADirectoryError(f"{folder}: not a folder")
+    if existing_db(folder) is None and not has_images(folder):
+        return EmptyFolder(folder.resolve())
     with CollectionStore.open(folder) as store:
         return Path(store.root)
 
