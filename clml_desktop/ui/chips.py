@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from enum import StrEnum
 
-from PySide6.QtCore import QRectF, QSize, Qt, Signal
+from PySide6.QtCore import QEvent, QRectF, QSize, Qt, QTimer, Signal
 from PySide6.QtGui import QColor, QFont, QPainter, QPaintEvent, QPalette, QPen
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QSizePolicy, QToolButton, QWidget
 
@@ -49,18 +49,99 @@ def mix(a: QColor, b: QColor, t: float) -> QColor:
     )
 
 
+def luminance(colour: QColor) -> float:
+    """WCAG 2 relative luminance of an opaque colour (0 black … 1 white)."""
+
+    def channel(v: int) -> float:
+        c = v / 255
+        return c / 12.92 if c <= 0.03928 else ((c + 0.055) / 1.055) ** 2.4
+
+    return 0.2126 * channel(colour.red()) + 0.7152 * channel(colour.green()) + 0.0722 * channel(colour.blue())
+
+
+def contrast_ratio(a: QColor, b: QColor) -> float:
+    """WCAG 2 contrast ratio of two colours, 1 (same) … 21 (black on white)."""
+    la, lb = sorted((luminance(a), luminance(b)), reverse=True)
+    return (la + 0.05) / (lb + 0.05)
+
+
+TEXT_CONTRAST = 4.5  # WCAG AA for normal text
+
+
+def readable(colour: QColor, background: QColor, ratio: float = TEXT_CONTRAST) -> QColor:
+    """`colour`, moved towards black or white (whichever contrasts more with
+    `background`) just far enough to reach `ratio` against it."""
+    if contrast_ratio(colour, background) >= ratio:
+        return QColor(colour)
+    target = QColor("#000000") if luminance(background) > 0.18 else QColor("#ffffff")
+    for step in range(1, 21):
+        moved = mix(colour, target, step / 20)
+        if contrast_ratio(moved, background) >= ratio:
+            return moved
+    return target
+
+
 def chip_colors(palette: QPalette, kind: ChipKind) -> tuple[QColor, QColor, QColor]:
-    """(fill, border, text) for a chip kind, derived from the current palette."""
+    """(fill, border, text) for a chip kind, derived from the current palette;
+    the text always reaches WCAG AA (4.5:1) against the fill."""
     base = palette.color(QPalette.ColorRole.Base)
     window = palette.color(QPalette.ColorRole.Window)
     text = palette.color(QPalette.ColorRole.Text)
     accent = palette.color(QPalette.ColorRole.Highlight)
     if kind is ChipKind.POSITIVE:
-        return accent, accent.darker(115), palette.color(QPalette.ColorRole.HighlightedText)
+        on_accent = palette.color(QPalette.ColorRole.HighlightedText)
+        # A light accent (the dark theme's) is darkened until its text reads.
+        fill = readable(accent, on_accent)
+        return fill, fill.darker(115), on_accent
     if kind is ChipKind.SUGGESTED:
         suggest = QColor("#d08a00") if base.lightness() > 128 else QColor("#f0b43c")
-        return mix(base, suggest, 0.14), suggest, text
-    return window, mix(window, text, 0.35), mix(window, text, 0.55)
+        fill = mix(base, suggest, 0.14)
+        return fill, suggest, readable(text, fill)
+    return window, mix(window, text, 0.35), readable(mix(window, text, 0.55), window)
+
+
+class _NameLabel(QLabel):
+    """The tag's name, elided (full name in the tooltip) when it is very long or
+    when the chip is given less width than it asks for: chips wrap in a narrow
+    inspector, and one chip wider than the inspector must not be clipped."""
+
+    MAX_WIDTH = 220
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self._full = ""
+        self.setSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Preferred)
+
+    def set_full_text(self, text: str) -> None:
+        self._full = text
+        self.setText(text)
+        self._elide()
+
+    def full_text(self) -> str:
+        return self._full
+
+    def sizeHint(self) -> QSize:  # noqa: N802 (Qt override)
+        fm = self.fontMetrics()
+        return QSize(min(fm.horizontalAdvance(self._full), self.MAX_WIDTH) + 2, fm.height())
+
+    def minimumSizeHint(self) -> QSize:  # noqa: N802
+        fm = self.fontMetrics()
+        short = fm.horizontalAdvance(self._full[:3] + "…")
+        return QSize(min(fm.horizontalAdvance(self._full), short) + 2, fm.height())
+
+    def resizeEvent(self, event) -> None:  # noqa: N802
+        super().resizeEvent(event)
+        self._elide()
+
+    def is_elided(self) -> bool:
+        return self.text() != self._full
+
+    def _elide(self) -> None:
+        width = min(self.width(), self.MAX_WIDTH + 2)
+        shown = self.fontMetrics().elidedText(self._full, Qt.TextElideMode.ElideRight, width)
+        if shown != self.text():
+            QLabel.setText(self, shown)
+        self.setToolTip(self._full if shown != self._full else "")
 
 
 class TagChip(QWidget):
@@ -89,21 +170,27 @@ class TagChip(QWidget):
         self.source = source
         self.score = score
         self.threshold = threshold
-        self.setSizePolicy(QSizePolicy.Policy.Fixed, QSizePolicy.Policy.Fixed)
+        # Maximum: never wider than asked, but narrower when the flow layout has
+        # less room (the name label then elides).
+        self.setSizePolicy(QSizePolicy.Policy.Maximum, QSizePolicy.Policy.Fixed)
         self.setAttribute(Qt.WidgetAttribute.WA_Hover, True)
         self._colouring = False
+        self._recolour_pending = False
+        self._text_colour = QColor()
+        self._actions_enabled = True
+        self._actions_reason = ""
         layout = QHBoxLayout(self)
         layout.setContentsMargins(10, 2, 4, 2)
         layout.setSpacing(4)
 
-        self.name_label = QLabel(self)
+        self.name_label = _NameLabel(self)
         font = self.name_label.font()
         if kind is ChipKind.REJECTED:
             font.setStrikeOut(True)
         if kind is ChipKind.POSITIVE:
             font.setWeight(QFont.Weight.DemiBold)
         self.name_label.setFont(font)
-        layout.addWidget(self.name_label)
+        layout.addWidget(self.name_label, 1)
 
         self.meta_label = QLabel(self)
         small = self.meta_label.font()
@@ -133,7 +220,7 @@ class TagChip(QWidget):
         """Show another tag of the same kind (the inspector reuses chips: creating
         widgets on every navigation is what made it lag)."""
         self.tag, self.source, self.score, self.threshold = tag, source, score, threshold
-        self.name_label.setText(tag)
+        self.name_label.set_full_text(tag)
         meta = self._meta_text()
         self.meta_label.setText(meta)
         self.meta_label.setVisible(bool(meta))
@@ -144,7 +231,8 @@ class TagChip(QWidget):
             "restore": f"Forget the rejection of '{tag}' (unknown again, may be suggested)",
         }
         for name, button in self.buttons.items():
-            button.setToolTip(tips[name])
+            button.setToolTip(tips[name] if self._actions_enabled else self._actions_reason)
+        self._tips = tips
         self.setToolTip(self._tooltip())
         self.updateGeometry()
 
@@ -182,13 +270,32 @@ class TagChip(QWidget):
         self.layout().addWidget(button)
         self.buttons[name] = button
 
+    def set_actions_enabled(self, enabled: bool, reason: str = "") -> None:
+        """Enable the ✓/✗ (or ×/↺) buttons, or disable them with `reason` as their
+        tooltip (e.g. 'Train a model first')."""
+        self._actions_enabled, self._actions_reason = enabled, reason
+        for name, button in self.buttons.items():
+            button.setEnabled(enabled)
+            button.setToolTip(self._tips[name] if enabled else reason)
+
+    def text_colours(self) -> dict[str, QColor]:
+        """The colours the chip's texts are drawn in now (tests check their contrast)."""
+        out = {"name": self.name_label.palette().color(QPalette.ColorRole.WindowText),
+               "meta": self.meta_label.palette().color(QPalette.ColorRole.WindowText)}
+        for name, button in self.buttons.items():
+            out[name] = button.palette().color(QPalette.ColorRole.ButtonText)
+        return out
+
+    def fill_colour(self) -> QColor:
+        return chip_colors(self.palette(), self.kind)[0]
+
     def _apply_text_colors(self) -> None:
         """Colour the text through palettes (per-widget style sheets cost milliseconds
         per chip, and an image's chips are rebuilt on every navigation)."""
-        _fill, border, text = chip_colors(self.palette(), self.kind)
-        meta = border if self.kind is ChipKind.SUGGESTED else mix(
-            text, self.palette().color(QPalette.ColorRole.Window), 0.3
-        )
+        fill, border, text = chip_colors(self.palette(), self.kind)
+        meta = border if self.kind is ChipKind.SUGGESTED else mix(text, fill, 0.3)
+        meta = readable(meta, fill)
+        self._text_colour = QColor(text)
         for widget, colour in ((self.name_label, text), (self.meta_label, meta)):
             pal = widget.palette()
             pal.setColor(QPalette.ColorRole.WindowText, colour)
@@ -198,15 +305,32 @@ class TagChip(QWidget):
             pal.setColor(QPalette.ColorRole.ButtonText, text)
             button.setPalette(pal)
 
-    def changeEvent(self, event) -> None:  # noqa: N802 (Qt override)
-        super().changeEvent(event)
-        if event.type() == event.Type.PaletteChange and not self._colouring:
-            self._colouring = True
+    def _recolour(self) -> None:
+        self._recolour_pending = False
+        if self._colouring:
+            return
+        self._colouring = True
+        try:
             self._apply_text_colors()
+        finally:
             self._colouring = False
 
+    def changeEvent(self, event) -> None:  # noqa: N802 (Qt override)
+        super().changeEvent(event)
+        if event.type() in (QEvent.Type.PaletteChange, QEvent.Type.StyleChange) and not self._colouring:
+            self._recolour()
+            # A theme switch sets a new application style sheet too, and
+            # re-polishing puts back the palettes the labels had when last
+            # polished (the old theme's text colour): colour again once that is done.
+            if not self._recolour_pending:
+                self._recolour_pending = True
+                QTimer.singleShot(0, self, self._recolour)
+
     def paintEvent(self, event: QPaintEvent) -> None:  # noqa: N802
-        fill, border, _text = chip_colors(self.palette(), self.kind)
+        fill, border, text = chip_colors(self.palette(), self.kind)
+        if (text != self._text_colour
+                or self.name_label.palette().color(QPalette.ColorRole.WindowText) != text):
+            self._recolour()
         painter = QPainter(self)
         painter.setRenderHint(QPainter.RenderHint.Antialiasing)
         rect = QRectF(self.rect()).adjusted(0.5, 0.5, -0.5, -0.5)

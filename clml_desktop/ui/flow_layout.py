@@ -48,8 +48,14 @@ class FlowLayout(QLayout):
         return self.minimumSize()
 
     def minimumSize(self) -> QSize:  # noqa: N802
+        # The widest item's *minimum* (a chip elides its name down to that), not
+        # its hint: a layout as wide as its widest chip pushed the inspector wider
+        # than a narrow window and the chips were clipped.
         size = QSize()
         for item in self._items:
+            widget = item.widget()
+            if widget is not None and widget.isHidden():
+                continue
             size = size.expandedTo(item.minimumSize())
         m = self.contentsMargins()
         return size + QSize(m.left() + m.right(), m.top() + m.bottom())
@@ -72,6 +78,10 @@ class FlowLayout(QLayout):
             if widget is not None and widget.isHidden():
                 continue
             hint = item.sizeHint()
+            if hint.width() > area.width() > 0:
+                # Wider than the whole line: give it the line (it elides) rather
+                # than letting it run past the edge and be clipped.
+                hint = QSize(max(area.width(), item.minimumSize().width()), hint.height())
             space = self._spacing
             if space < 0 and widget is not None:
                 space = widget.style().layoutSpacing(

@@ -156,6 +156,7 @@ class ReviewView(QWidget):
         self.context_label.setForegroundRole(QPalette.ColorRole.PlaceholderText)
 
         self.buttons: dict[str, QPushButton] = {}
+        self._tips: dict[str, str] = {}
         primary_row = QHBoxLayout()
         secondary_row = QHBoxLayout()
         for row in (primary_row, secondary_row):
@@ -164,7 +165,8 @@ class ReviewView(QWidget):
         for spec in REVIEW_KEYS:
             key = KEY_GLYPHS.get(spec.keys[0], spec.keys[0])
             button = QPushButton(f"{spec.button or spec.label}  ({key})", self)
-            button.setToolTip(f"{spec.help} — {' or '.join(spec.keys)}")
+            self._tips[spec.command] = f"{spec.help} — {' or '.join(spec.keys)}"
+            button.setToolTip(self._tips[spec.command])
             button.setFocusPolicy(Qt.FocusPolicy.NoFocus)
             button.clicked.connect(lambda _c=False, cmd=spec.command: self.run_command(cmd))
             if spec.command in PRIMARY_COMMANDS:
@@ -378,7 +380,22 @@ class ReviewView(QWidget):
         dark = self.palette().color(QPalette.ColorRole.Window).lightness() < 128
         colours = {"accept": "#6fd69b" if dark else "#1f7a43", "reject": "#f08a7c" if dark else "#b03a2e"}
         for command, colour in colours.items():
-            self.buttons[command].setStyleSheet(f"QPushButton {{ color: {colour}; font-weight: bold; }}")
+            # Only while enabled: a disabled button must look disabled (palette's
+            # Disabled ButtonText), not keep its bright verdict colour.
+            self.buttons[command].setStyleSheet(
+                f"QPushButton:enabled {{ color: {colour}; font-weight: bold; }}"
+            )
+
+    def _disabled_reason(self) -> str:
+        """Why the verdict buttons are disabled (their tooltip then)."""
+        store = self.context.store
+        if store is None:
+            return "Open a folder first"
+        if store.active_model() is None:
+            return "Train a model first"
+        if self.is_loading():
+            return "Loading suggestions…"
+        return "No suggestion to review"
 
     def _mark_stale(self) -> None:
         self._stale = True
@@ -464,8 +481,10 @@ class ReviewView(QWidget):
         item = queue.current if queue is not None else None
         self._update_progress()
         enabled = item is not None
-        for button in self.buttons.values():
+        reason = self._disabled_reason() if not enabled else ""
+        for command, button in self.buttons.items():
             button.setEnabled(enabled)
+            button.setToolTip(self._tips[command] if enabled else reason)
         visible = self.isVisible()
         if item is None:
             self._shown_path = None
