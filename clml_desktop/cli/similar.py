@@ -1,12 +1,15 @@
 """`clml-desktop similar FOLDER IMAGE [-k 20]`: the images that look most like IMAGE.
 
 Cosine similarity over the active model's cached embeddings; images the
-model has not scored yet are scored first (only those).
+model has not scored yet are scored first (only those). The search is
+`workflow.similar.similar_images`, the one the window's Find Similar runs,
+so both list the same images in the same order.
 """
 
 from __future__ import annotations
 
 import argparse
+import sys
 from pathlib import Path
 
 from clml_desktop.cli import exit_codes
@@ -15,7 +18,7 @@ from clml_desktop.cli.suggest import score_collection
 from clml_desktop.collection.paths import PathOutsideCollection, to_relpath
 from clml_desktop.collection.store import CollectionStore
 from clml_desktop.inference.providers import DEVICES
-from clml_desktop.inference.similarity import SimilarityIndex
+from clml_desktop.workflow.similar import DEFAULT_K, similar_images
 from clml_desktop.workflow.suggesting import model_dir_for
 
 
@@ -28,7 +31,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     )
     parser.add_argument("folder", type=Path, help="the collection folder")
     parser.add_argument("image", nargs="+", help="one or more images, relative to the folder")
-    parser.add_argument("-k", type=int, default=20, help="how many to list (default 20)")
+    parser.add_argument("-k", type=int, default=DEFAULT_K, help=f"how many to list (default {DEFAULT_K})")
     parser.add_argument(
         "--device", choices=DEVICES, default="auto", help="for scoring new images (default: auto)"
     )
@@ -47,10 +50,10 @@ def run(args: argparse.Namespace) -> int:
         unknown = [rel for rel, img in zip(relpaths, images, strict=True) if img is None]
         if unknown:
             raise CommandError(f"not in the collection: {', '.join(unknown)}", exit_codes.USAGE)
-        engine, _ = score_collection(store, model_dir_for(store), args.device, quiet=True)
-        index = SimilarityIndex.from_store(store, engine.model_id)
-        neighbours = index.similar_to([img.id for img in images], k=args.k)
-        path_of = {img.id: img.path for img in store.images()}
-    for n in neighbours:
-        print(f"{n.similarity:.4f}  {path_of.get(n.image_id, n.image_id)}")
+        engine, report = score_collection(store, model_dir_for(store), args.device, quiet=True)
+        found = similar_images(store, [img.id for img in images], args.k, engine.model_id, scored=report.scored)
+    for n, path in zip(found.neighbours, found.paths, strict=True):
+        print(f"{n.similarity:.4f}  {path}")
+    if found.unscored:
+        print(found.unscored_text(), file=sys.stderr)
     return exit_codes.DONE

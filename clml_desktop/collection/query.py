@@ -200,12 +200,39 @@ class LabelIndex:
 
 
 @dataclass(frozen=True)
+class SimilarTo:
+    """Only these images, in this order: the nearest neighbours of `label` by the
+    active model's embeddings (`workflow.similar`), most similar first.
+
+    `similarities` follow `image_ids`; `unscored` counts readable images that had
+    no embedding, so were not searched (the filter bar says so).
+    """
+
+    image_ids: tuple[int, ...]
+    label: str
+    similarities: tuple[float, ...] = ()
+    query_ids: tuple[int, ...] = ()
+    unscored: int = 0
+
+    def describe(self) -> str:
+        return f"Similar to {self.label} ({len(self.image_ids)})"
+
+    def similarity_of(self, image_id: int) -> float | None:
+        try:
+            return self.similarities[self.image_ids.index(int(image_id))]
+        except (ValueError, IndexError):
+            return None
+
+
+@dataclass(frozen=True)
 class ImageFilter:
     """The grid's filter. Empty fields do not filter.
 
     Tags: `require` is a conjunction of OR-groups (`(("dog",), ("cat", "fox"))`
     means dog AND (cat OR fox)); `exclude` tags must be absent (NOT).
     `score_min`/`score_max` keep images with an unknown pair scored in range.
+    `similar` keeps only its images and orders the rows as it lists them
+    (most similar first) instead of by path; the other fields narrow them.
     """
 
     require: tuple[tuple[str, ...], ...] = ()
@@ -216,6 +243,7 @@ class ImageFilter:
     score_min: float | None = None
     score_max: float | None = None
     name: str = ""
+    similar: SimilarTo | None = None
 
     def is_empty(self) -> bool:
         return self == ImageFilter()
@@ -243,6 +271,8 @@ class ImageFilter:
             parts.append(f"score {lo:.2f}–{hi:.2f}")
         if self.name:
             parts.append(f"name contains '{self.name}'")
+        if self.similar is not None:
+            parts.insert(0, self.similar.describe())
         return " AND ".join(parts) if parts else "all images"
 
 
@@ -313,16 +343,31 @@ def filter_mask(index: LabelIndex, flt: ImageFilter) -> np.ndarray:
     if flt.name:
         needle = flt.name.lower()
         mask &= np.fromiter((needle in p for p in index.lower_paths), dtype=bool, count=n)
+    if flt.similar is not None:
+        rows = _similar_rows(index, flt.similar)
+        keep = np.zeros(n, dtype=bool)
+        keep[rows] = True
+        mask &= keep
     return mask
 
 
+def _similar_rows(index: LabelIndex, similar: SimilarTo) -> np.ndarray:
+    """Index rows of the similar images in their order (ids no longer indexed dropped)."""
+    rows = index.rows_of(np.asarray(similar.image_ids, dtype=np.int64))
+    return rows[rows >= 0]
+
+
 def filter_rows(index: LabelIndex, flt: ImageFilter) -> np.ndarray:
-    """Index rows (int64, ascending) that pass `flt`."""
+    """Index rows (int64) that pass `flt`: ascending (path order), or, with
+    `flt.similar`, in its order (most similar first)."""
     if flt.is_empty():
         return np.arange(len(index), dtype=np.int64)
+    if flt.similar is not None:
+        rows = _similar_rows(index, flt.similar)
+        return rows[filter_mask(index, flt)[rows]].astype(np.int64)
     return np.flatnonzero(filter_mask(index, flt)).astype(np.int64)
 
 
 def filter_ids(index: LabelIndex, flt: ImageFilter) -> np.ndarray:
-    """Image ids (int64, in index order) that pass `flt`."""
+    """Image ids (int64, in `filter_rows` order) that pass `flt`."""
     return index.image_ids[filter_rows(index, flt)]

@@ -1,5 +1,6 @@
 """The filter bar above the grid: tags (AND / OR / NOT), file name, untagged,
-has suggestions, problems, suggestion score range.
+has suggestions, problems, suggestion score range, and — after Find Similar —
+"Similar to demo_0012.jpg (20)" with a × that clears just that part.
 
 It edits `context.filter` (an `ImageFilter`) and mirrors it back when
 something else changes the filter (a click in the tag panel), so the bar
@@ -10,6 +11,7 @@ collection is filtered once per pause, not per keystroke.
 from __future__ import annotations
 
 import re
+from dataclasses import replace
 
 from PySide6.QtCore import QModelIndex, QPersistentModelIndex, QStringListModel, Qt, QTimer
 from PySide6.QtWidgets import (
@@ -27,6 +29,7 @@ from PySide6.QtWidgets import (
 
 from clml_desktop.collection.query import (
     ImageFilter,
+    SimilarTo,
     format_tag_expression,
     parse_tag_expression,
 )
@@ -67,6 +70,7 @@ class FilterBar(QWidget):
         super().__init__(parent)
         self._context = context
         self._updating = False
+        self._similar: SimilarTo | None = None
         self._timer = QTimer(self)
         self._timer.setSingleShot(True)
         self._timer.setInterval(250)
@@ -127,11 +131,25 @@ class FilterBar(QWidget):
         score_menu.addAction(score_action)
         self.score_button.setMenu(score_menu)
 
+        # Find Similar's state: shown only while the grid lists similar images.
+        self.similar_label = QLabel(self)
+        self.similar_label.setObjectName("similarFilter")
+        self.similar_clear = QToolButton(self)
+        self.similar_clear.setObjectName("similarClear")
+        self.similar_clear.setText("×")
+        self.similar_clear.setAutoRaise(True)
+        self.similar_clear.setToolTip("Stop showing similar images (back to the whole grid)")
+        self.similar_clear.clicked.connect(self.clear_similar)
+        self.similar_label.hide()
+        self.similar_clear.hide()
+
         self.tags_edit.setMinimumWidth(140)
         self.name_edit.setMinimumWidth(90)
         layout = QHBoxLayout(self)
         layout.setContentsMargins(8, 6, 8, 6)
         layout.setSpacing(8)
+        layout.addWidget(self.similar_label)
+        layout.addWidget(self.similar_clear)
         layout.addWidget(self.tags_edit, 3)
         layout.addWidget(self.name_edit, 2)
         layout.addWidget(self.untagged_box)
@@ -168,6 +186,7 @@ class FilterBar(QWidget):
             score_min=lo if lo > 0.0 else None,
             score_max=hi if hi < 1.0 else None,
             name=self.name_edit.text().strip(),
+            similar=self._similar,
         )
 
     def _mark_score(self) -> None:
@@ -185,8 +204,31 @@ class FilterBar(QWidget):
     def clear(self) -> None:
         self._context.set_filter(ImageFilter())
 
+    def clear_similar(self) -> None:
+        """Drop Find Similar's part of the filter; the rest stays."""
+        self._context.set_filter(replace(self._context.filter, similar=None))
+
+    def _show_similar(self, similar: SimilarTo | None) -> None:
+        self._similar = similar
+        if similar is None:
+            self.similar_label.clear()
+        else:
+            text = similar.describe()
+            tip = f"{text}, most similar first, by the active model"
+            if similar.unscored:
+                noun = "image has" if similar.unscored == 1 else "images have"
+                note = f"{similar.unscored:,} {noun} no score yet"
+                text += f" · {note}"
+                tip += f"\n{note}: they were not searched"
+            self.similar_label.setText(text)
+            self.similar_label.setToolTip(tip)
+        self.similar_label.setVisible(similar is not None)
+        self.similar_clear.setVisible(similar is not None)
+
     def show_filter(self, flt: ImageFilter) -> None:
         """Mirror `flt` into the widgets without feeding it back."""
+        if flt.similar != self._similar:
+            self._show_similar(flt.similar)
         if flt == self.current_filter():
             return
         self._updating = True

@@ -36,7 +36,8 @@ def _file_name(relpath: str) -> str:
 
 
 class GridModel(QAbstractListModel):
-    """Rows are the filtered image ids of `context.index` (in path order)."""
+    """Rows are the filtered image ids of `context.index` (in path order, or most
+    similar first while the filter shows similar images)."""
 
     def __init__(self, context: AppContext, parent: QObject | None = None) -> None:
         super().__init__(parent)
@@ -169,6 +170,11 @@ class GridModel(QAbstractListModel):
         problem = label_index.problems[index_row]
         if problem:
             lines.append(f"Problem: {problem}")
+        similar = self._context.filter.similar
+        if similar is not None:
+            score = similar.similarity_of(int(label_index.image_ids[index_row]))
+            if score is not None:
+                lines.append(f"Similarity to {similar.label}: {score:.3f}")
         if label_index.states.size:
             cols = np.flatnonzero(label_index.states[index_row] == LabelState.POSITIVE)
             tags = [label_index.tag_names[c] for c in cols[:12]]

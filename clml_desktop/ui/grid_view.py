@@ -18,7 +18,10 @@ restarted it from row 0); with it gone the layout runs in batches of
 thread for the whole grid. The vertical scroll bar is always shown, since
 its appearing would narrow the viewport and lay everything out again.
 After a scroll the view tells the thumbnail cache what it shows, so decodes
-for cells that scrolled away are dropped.
+for cells that scrolled away are dropped. A right-click opens a menu of the
+window's actions for the images under it (`set_context_actions`: Find
+Similar, ...); the press has already made the clicked image current and
+selected, unless it was part of a larger selection.
 """
 
 from __future__ import annotations
@@ -35,7 +38,8 @@ from PySide6.QtCore import (
     QTimer,
     Signal,
 )
-from PySide6.QtWidgets import QAbstractItemView, QListView, QWidget
+from PySide6.QtGui import QAction, QContextMenuEvent
+from PySide6.QtWidgets import QAbstractItemView, QListView, QMenu, QWidget
 
 from clml_desktop.ui.context import AppContext
 from clml_desktop.ui.grid_delegate import GridDelegate
@@ -56,6 +60,8 @@ class GridView(QListView):
         super().__init__(parent)
         self._context = context
         self._syncing = False
+        self._menu_actions: list[QAction | None] = []
+        self.context_menu: QMenu | None = None
         self.setObjectName("grid")
         self.setViewMode(QListView.ViewMode.ListMode)
         self.setFlow(QListView.Flow.LeftToRight)
@@ -96,6 +102,24 @@ class GridView(QListView):
     @property
     def grid_model(self) -> GridModel:
         return self.model()  # type: ignore[return-value]
+
+    def set_context_actions(self, actions: list[QAction | None]) -> None:
+        """The right-click menu's entries (None: a separator)."""
+        self._menu_actions = list(actions)
+
+    def contextMenuEvent(self, event: QContextMenuEvent) -> None:  # noqa: N802 (Qt override)
+        if not self._menu_actions or not self.indexAt(event.pos()).isValid():
+            return
+        menu = QMenu(self)
+        menu.setToolTipsVisible(True)  # a disabled entry says why ("Train a model first")
+        for action in self._menu_actions:
+            menu.addSeparator() if action is None else menu.addAction(action)
+        self.context_menu = menu
+        try:
+            menu.exec(event.globalPos())
+        finally:
+            self.context_menu = None
+            menu.deleteLater()
 
     @property
     def thumb_size(self) -> int:

@@ -29,6 +29,8 @@ from clml_desktop.ui.actions import ActionRegistry
 from clml_desktop.ui.batch_bar import BatchBar
 from clml_desktop.ui.context import AppContext
 from clml_desktop.ui.filter_bar import FilterBar
+from clml_desktop.ui.find_similar import SHORTCUT as FIND_SIMILAR_KEY
+from clml_desktop.ui.find_similar import SimilarFinder
 from clml_desktop.ui.grid_model import GridModel
 from clml_desktop.ui.grid_view import GridView
 from clml_desktop.ui.job_status import JobStatusWidget
@@ -249,6 +251,9 @@ class MainWindow(QMainWindow):
         a("view.zoom_out", "&Smaller Thumbnails", group="View", tooltip="Smaller grid cells", shortcut="Ctrl+-", slot=lambda: self.step_thumb_size(-1))
         a("view.grid", "&Grid", group="View", tooltip="Show the thumbnail grid", shortcut="Ctrl+1", slot=lambda: self.show_view("grid"))
         a("view.focus_grid", "Focus &Grid", group="View", tooltip="Move keyboard focus to the grid", shortcut="Ctrl+G", slot=lambda: self.grid.setFocus())
+        self.similar_finder = SimilarFinder(self.context, self)
+        self.similar_finder.bind(a("view.find_similar", "Find Si&milar Images", group="View", tooltip="Show the images that look most like the selected one, most similar first", shortcut=FIND_SIMILAR_KEY, slot=self.similar_finder.find))
+        self.grid.set_context_actions([self.actions_.action("view.find_similar"), None, self.actions_.action("edit.batch_tag"), self.actions_.action("edit.select_all")])
         for theme in ("system", "light", "dark"):
             action = a(f"view.theme.{theme}", f"{theme.capitalize()} Theme", group="View", tooltip=f"Use the {theme} colour scheme" if theme != "system" else "Follow the desktop's light/dark setting", checkable=True, slot=lambda t=theme: self._set_theme(t))
             action.setChecked(self.context.settings.theme == theme)
@@ -278,7 +283,7 @@ class MainWindow(QMainWindow):
             edit.addSeparator() if name is None else edit.addAction(act(name))
         view = self.menus["view"] = bar.addMenu("&View")
         for name in ("view.grid", "view.focus_grid", None, "view.filter_tags", "view.filter_name", "view.filter_untagged",
-                     "view.filter_suggested", "view.filter_problems", "view.filter_clear", None, "view.zoom_in", "view.zoom_out"):
+                     "view.filter_suggested", "view.filter_problems", "view.filter_clear", "view.find_similar", None, "view.zoom_in", "view.zoom_out"):
             view.addSeparator() if name is None else view.addAction(act(name))
         theme_menu = view.addMenu("&Theme")
         for theme in ("system", "light", "dark"):
