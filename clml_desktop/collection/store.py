@@ -30,6 +30,8 @@ from clml_desktop.collection import (
     label_plan,
     label_reads,
     predictions,
+    store_backup,
+    store_health,
     tag_edits,
     tag_table,
 )
@@ -64,6 +66,21 @@ _IMAGE_COLUMNS = (
 
 class StoreError(RuntimeError):
     """A store operation was refused; the message says why and names the file or tag."""
+
+
+class DamagedStoreError(StoreError):
+    """The store file is damaged (cut short, overwritten, garbled): it cannot be opened.
+
+    `reason` says what is wrong in plain words; `root` is the collection folder,
+    `db_path` the file. The fix is a repair (`workflow.repair`, ADR 0021).
+    """
+
+    def __init__(self, root: Path, db_path: Path, reason: str) -> None:
+        self.root, self.db_path, self.reason = Path(root), Path(db_path), reason
+        super().__init__(
+            f"the label database of {self.root} is damaged: {reason}. Its file is {self.db_path}; "
+            "it can be restored from a backup or rebuilt from the folder's tag files"
+        )
 
 
 class _NoChange(Exception):
@@ -134,6 +151,12 @@ class CollectionStore:
             raise StoreError(str(exc)) from exc
         self.db_path: Path = self.data_dir / DB_NAME
         self._lock = threading.RLock()
+        self.backup_thread: threading.Thread | None = None
+        problem = store_health.file_problem(self.db_path)
+        if problem is None and store_health.emptied(self.db_path) and store_backup.backups(self.data_dir):
+            problem = "the file is empty, yet it was backed up before: its contents were lost"
+        if problem is not None:
+            raise DamagedStoreError(self.root, self.db_path, problem)
         try:
             if self.read_only_reason is None:
                 self._conn = sqlite3.connect(
@@ -159,7 +182,47 @@ class CollectionStore:
         except (sqlite3.DatabaseError, SchemaError) as exc:
             if hasattr(self, "_conn"):
                 self._conn.close()
+            if store_health.is_damage(exc):
+                raise DamagedStoreError(self.root, self.db_path, store_health.in_words(exc)) from exc
             raise StoreError(f"{self.db_path}: {exc}") from exc
+        if self.read_only_reason is None:
+            self._backup(store_backup.INTERVAL_S, close_on_damage=True)
+
+    def _backup_in_background(self) -> None:
+        """After a large edit: a backup when the last is older than LARGE_EDIT_INTERVAL_S,
+        on a thread of its own (it opens its own connection; about 0.5 s on a 20k-image
+        store must not stall the GUI thread). `backup_thread` is it, for tests."""
+        if self.read_only_reason is not None or (
+            self.backup_thread is not None and self.backup_thread.is_alive()
+        ):
+            return
+        self.backup_thread = threading.Thread(
+            target=self._backup, args=(store_backup.LARGE_EDIT_INTERVAL_S,),
+            kwargs={"has_content": True}, name="store backup", daemon=True,
+        )
+        self.backup_thread.start()
+
+    def _backup(self, interval_s: float, *, has_content: bool | None = None,
+                close_on_damage: bool = False) -> None:
+        """Back the store up when one is due (store_backup); a copy that fails its
+        integrity check means this store is damaged: on open that is raised."""
+        try:
+            if has_content is None:
+                with self._lock:
+                    has_content = bool(
+                        self._conn.execute("SELECT EXISTS(SELECT 1 FROM images)").fetchone()[0]
+                    )
+            store_backup.maybe_backup(self.db_path, self.data_dir, interval_s=interval_s,
+                                      has_content=has_content)
+        except store_backup.DamagedCopy as exc:
+            if not close_on_damage:
+                return  # an edit already committed; the next open reports it
+            self._conn.close()
+            raise DamagedStoreError(self.root, self.db_path, str(exc)) from exc
+        except sqlite3.DatabaseError as exc:
+            if close_on_damage and store_health.is_damage(exc):
+                self._conn.close()
+                raise DamagedStoreError(self.root, self.db_path, store_health.in_words(exc)) from exc
 
     @classmethod
     def open(cls, folder: Path) -> CollectionStore:
@@ -249,6 +312,7 @@ class CollectionStore:
         """Run `body` as one logged edit; returns the edit id, None when nothing changed."""
         try:
             with self._write() as conn:
+                before = conn.total_changes
                 edit_id = edit_log.begin_edit(conn, description)
                 body(conn, edit_id)
                 changed = conn.execute(
@@ -258,9 +322,12 @@ class CollectionStore:
                 ).fetchone()[0]
                 if not changed:
                     raise _NoChange
-                return edit_id
+                rows = conn.total_changes - before
         except _NoChange:
             return None
+        if rows >= store_backup.LARGE_EDIT_ROWS:  # a large edit: keep it safe (ADR 0021)
+            self._backup_in_background()
+        return edit_id
 
     # -- images -------------------------------------------------------------
 
@@ -659,7 +726,10 @@ class CollectionStore:
                             "UPDATE edits SET label_count = ? WHERE id = ?", (added, edit_id)
                         )
                         report.edit_id = edit_id
-                        return report
+                if report.edit_id is not None:
+                    if added >= store_backup.LARGE_EDIT_ROWS:
+                        self._backup_in_background()
+                    return report
             except _NoChange:
                 return report
             report = ImportReport()
