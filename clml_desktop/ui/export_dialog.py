@@ -108,6 +108,17 @@ class ExportDialog(QDialog):
         target_layout.addWidget(self.in_place)
         target_layout.addLayout(path_row)
         self.in_place.setChecked(True)
+        # A folder that cannot be written (its labels are kept elsewhere, or its store
+        # is read-only) cannot take sidecars: export to a folder of the person's instead.
+        store = context.store
+        self.unwritable_reason: str | None = None
+        if store is not None:
+            self.unwritable_reason = store.read_only_reason or store.fallback_reason
+        root = context.root
+        self.default_dir: Path | None = root
+        if self.unwritable_reason and root is not None:
+            self.default_dir = Path.home() / "CLML exports" / root.name
+            self.in_place.setToolTip(f"Not possible here: {self.unwritable_reason}")
 
         self.summary = QLabel(self)
         self.summary.setWordWrap(True)
@@ -250,10 +261,10 @@ class ExportDialog(QDialog):
 
     def _on_format_changed(self) -> None:
         sidecar = self.fmt in SIDECAR_FORMATS
-        self.in_place.setEnabled(sidecar)
+        self.in_place.setEnabled(sidecar and not self.unwritable_reason)
         if not sidecar:
             self.to_path.setChecked(True)
-            root = self.context.root
+            root = self.default_dir
             current = self.path_edit.text().strip()
             if root is not None and (not current or Path(current).suffix == "" or Path(current) == root):
                 self.path_edit.setText(str(root / DEFAULT_FILE_NAMES[self.fmt]))
@@ -263,7 +274,12 @@ class ExportDialog(QDialog):
         else:
             if self.path_edit.text().strip() and Path(self.path_edit.text().strip()).suffix:
                 self.path_edit.clear()
-            self.in_place.setChecked(True)
+            if self.unwritable_reason:
+                self.to_path.setChecked(True)
+                if not self.path_edit.text().strip() and self.default_dir is not None:
+                    self.path_edit.setText(str(self.default_dir))
+            else:
+                self.in_place.setChecked(True)
             self.path_edit.setPlaceholderText("Choose a folder…")
         self.with_suggestions.setToolTip(
             "The suggestions the grid and review show (Settings: suggest when at least P% likely) "
@@ -333,14 +349,22 @@ class ExportDialog(QDialog):
     def _on_written(self, summary) -> None:
         self.result_summary = summary
         written = len(summary.files_written)
+        failed = len(summary.problems)
         parts = [f"Wrote {written:,} file{'s' if written != 1 else ''}"]
         if summary.files_unchanged:
             parts.append(f"{summary.files_unchanged:,} already up to date")
-        if summary.backups:
-            parts.append(f"{len(summary.backups):,} originals backed up")
+        if failed:
+            parts.append(f"{failed:,} could not be written")
+        if summary.backups and written:
+            # Only files that were replaced count: a backup made before a write that
+            # then failed replaced nothing (the original is still where it was).
+            parts.append(f"originals of the replaced files backed up in {Path(self.context.store.data_dir) / 'backup'}"
+                         if self.context.store is not None else "originals backed up")
         text = ", ".join(parts) + "."
+        if failed and not written and not summary.files_unchanged:
+            text = f"Nothing was written: {failed:,} could not be written (see below); no file was changed."
         if summary.problems:
-            text += f"\n{len(summary.problems):,} file(s) were left untouched; see below."
+            text += f"\n{failed:,} file(s) were left untouched; see below."
             self.problems.setPlainText("\n".join(str(p) for p in summary.problems))
             self.problems.show()
         self.summary.setText(text)
