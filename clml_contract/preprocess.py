@@ -16,10 +16,16 @@ training images (out-of-fold, computed by the trainer) and of new images
 `convert("RGB")` gets wrong: 16-bit greys (Pillow clips them to white instead
 of scaling) and transparent images (composited on white rather than on
 whatever colour hides under alpha 0). See ADR 0009.
+
+Phone formats: `register_phone_formats` teaches Pillow HEIC/HEIF (through
+pillow-heif) and AVIF (Pillow's own plugin, built into its wheels since 11.2).
+It runs once, lazily, on the first `open_rgb`; the scan and the thumbnails call
+it too, so the app, the engine and the trainer all read the same formats.
 """
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -27,6 +33,44 @@ import numpy as np
 from PIL import Image, ImageOps
 
 _WIDE_MODES = {"I;16", "I;16L", "I;16B", "I;16N", "I"}
+
+
+_formats_lock = threading.Lock()
+_phone_formats: tuple[str, ...] | None = None
+
+
+def register_phone_formats() -> tuple[str, ...]:
+    """Let Pillow open HEIC/HEIF and AVIF where the codecs are installed.
+
+    Returns the Pillow format names that now open ("AVIF", "HEIF"; fewer when
+    a codec is missing). Idempotent and thread-safe; the first call costs
+    ~20 ms of imports, later ones a lookup.
+    """
+    global _phone_formats
+    if _phone_formats is not None:
+        return _phone_formats
+    with _formats_lock:
+        if _phone_formats is None:
+            found: list[str] = []
+            try:
+                from PIL import AvifImagePlugin  # Pillow >= 11.2
+
+                if AvifImagePlugin.SUPPORTED:
+                    found.append("AVIF")
+            except ImportError:
+                pass
+            try:
+                import pillow_heif
+            except ImportError:
+                pillow_heif = None
+            if pillow_heif is not None:
+                pillow_heif.register_heif_opener()
+                found.append("HEIF")
+                if "AVIF" not in found and hasattr(pillow_heif, "register_avif_opener"):
+                    pillow_heif.register_avif_opener()  # pillow-heif < 1.0 on an older Pillow
+                    found.append("AVIF")
+            _phone_formats = tuple(found)
+    return _phone_formats
 
 
 class ImageTooLarge(ValueError):
@@ -43,6 +87,7 @@ def open_rgb(path: str | Path, size_hint: int | None = None) -> Image.Image:
     (where Pillow itself only warns); callers report them per file. Thread-safe
     (no `warnings.catch_warnings`, which is not).
     """
+    register_phone_formats()
     with Image.open(path) as img:
         limit = Image.MAX_IMAGE_PIXELS
         if limit and img.width * img.height > limit:

@@ -21,7 +21,7 @@ import torch
 from PIL import Image
 from torch.utils.data import Dataset
 
-from clml_contract.preprocess import open_rgb
+from clml_contract.preprocess import open_rgb, register_phone_formats
 from clml_contract.training_set import TrainingSetData
 from clml_contract.training_set import (
     TrainingSetError as TrainingSetError,  # the trainer's name too
@@ -75,6 +75,7 @@ def find_unreadable(paths: Sequence[Path]) -> dict[int, str]:
 
     Truncated files can pass this check; the loader catches those later.
     """
+    register_phone_formats()  # HEIC/AVIF headers, as open_rgb reads them
     bad: dict[int, str] = {}
     for i, p in enumerate(paths):
         try:

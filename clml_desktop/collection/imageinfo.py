@@ -6,8 +6,11 @@ PNG, JPEG, GIF, WebP and BMP sizes come from `headers.size_from_head` on one
 object); anything else, or any header it is unsure of, goes to Pillow's
 `Image.open`, which reads only the header. Restricting Pillow to the formats a collection
 holds keeps odd files (EPS, PDF, ...) from ever reaching a plugin that
-shells out. An image over Pillow's decompression-bomb limit is recorded
-with its size and a problem instead of being decoded later by accident.
+shells out. HEIC/HEIF and AVIF (phone photos) are in that list once
+`clml_contract.preprocess.register_phone_formats` found their codecs; their
+`Image.open` reads the container's boxes, not the pixels. An image over
+Pillow's decompression-bomb limit is recorded with its size and a problem
+instead of being decoded later by accident.
 """
 
 from __future__ import annotations
@@ -26,11 +29,31 @@ from PIL import (
     WebPImagePlugin,  # noqa: F401
 )
 
+from clml_contract.preprocess import register_phone_formats
 from clml_desktop.collection.headers import HEAD_BYTES, size_from_head
 from clml_desktop.collection.rows import ImageInfo
 
-IMAGE_EXTENSIONS = frozenset({".jpg", ".jpeg", ".png", ".webp", ".bmp", ".gif", ".tif", ".tiff"})
+# Phone formats are listed even where their codec is missing: such a file is then
+# shown with a problem that says so, rather than silently left out.
+PHONE_EXTENSIONS = frozenset({".heic", ".heif", ".hif", ".avif"})
+IMAGE_EXTENSIONS = frozenset(
+    {".jpg", ".jpeg", ".png", ".webp", ".bmp", ".gif", ".tif", ".tiff"} | PHONE_EXTENSIONS
+)
 PIL_FORMATS = ("JPEG", "PNG", "WEBP", "BMP", "GIF", "TIFF", "DIB")
+_pil_formats: tuple[str, ...] | None = None
+
+
+def pil_formats() -> tuple[str, ...]:
+    """The Pillow formats the scan opens: PIL_FORMATS plus the phone formats installed.
+
+    AVIF before HEIF: pillow-heif also claims AVIF's generic `mif1` brand but
+    (from 1.0 on) cannot decode AV1, while Pillow's AVIF plugin turns away HEIC.
+    """
+    global _pil_formats
+    if _pil_formats is None:
+        phone = register_phone_formats()
+        _pil_formats = PIL_FORMATS + tuple(f for f in ("AVIF", "HEIF") if f in phone)
+    return _pil_formats
 
 
 def is_image_name(name: str) -> bool:
@@ -48,7 +71,7 @@ def _header_size_unchecked(path: Path | str) -> tuple[int, int] | None:
     """Read the size of an image Pillow refused as too large, still without decoding."""
     with open(path, "rb") as fp:
         prefix = fp.read(16)
-        for fmt in PIL_FORMATS:
+        for fmt in pil_formats():
             entry = Image.OPEN.get(fmt)
             if entry is None:
                 continue
@@ -99,7 +122,7 @@ def read_image_info(full_path: Path | str, relpath: str, size: int, mtime_ns: in
         finally:
             os.close(fd)
         if quick is None:
-            with Image.open(full_path, formats=PIL_FORMATS) as im:
+            with Image.open(full_path, formats=pil_formats()) as im:
                 quick = im.size
         width, height = quick
         limit = pixel_limit()
@@ -113,9 +136,22 @@ def read_image_info(full_path: Path | str, relpath: str, size: int, mtime_ns: in
     except Image.DecompressionBombError as exc:
         width, height, problem = _over_limit(full_path, exc)
     except UnidentifiedImageError:
-        problem = "not an image Pillow can read (JPEG, PNG, WebP, BMP, GIF or TIFF header expected)"
+        problem = _unidentified(full_path)
     except PermissionError as exc:
         problem = f"cannot open the file: {exc.strerror or exc}"
     except (OSError, SyntaxError, ValueError, IndexError, TypeError, EOFError) as exc:
         problem = f"cannot read the image header: {exc}"
     return ImageInfo(relpath, size, mtime_ns, width, height, problem)
+
+
+def _unidentified(full_path: Path | str) -> str:
+    ext = os.path.splitext(str(full_path))[1].lower()
+    if ext in PHONE_EXTENSIONS:
+        name = "AVIF" if ext == ".avif" else "HEIC/HEIF"
+        codec = "Pillow 11.2 or later" if ext == ".avif" else "pillow-heif"
+        if ("AVIF" if ext == ".avif" else "HEIF") not in pil_formats():
+            return f"{name} image, but its codec is not installed ({codec} reads it)"
+    return (
+        "not an image Pillow can read"
+        " (JPEG, PNG, WebP, BMP, GIF, TIFF, HEIC/HEIF or AVIF header expected)"
+    )

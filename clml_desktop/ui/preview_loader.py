@@ -14,9 +14,11 @@ import weakref
 from collections import OrderedDict, deque
 from pathlib import Path
 
+from PIL import Image, ImageOps
 from PySide6.QtCore import QObject, QSize, Qt, QThreadPool, Signal
 from PySide6.QtGui import QImage, QImageReader
 
+from clml_contract.preprocess import register_phone_formats, to_rgb
 from clml_desktop.jobs.worker import JobControl, Worker
 
 MAX_EDGE = 1600
@@ -26,8 +28,11 @@ MAX_RUNNING = 2
 def decode_preview(control: JobControl, path: str, max_edge: int) -> QImage:
     """Decode `path` scaled to fit `max_edge` (JPEG decodes at reduced size), EXIF-rotated.
 
-    Raises OSError with the reader's message for unreadable or corrupt files.
+    HEIC/HEIF and AVIF, which Qt's plugins do not read, go to Pillow. Raises
+    OSError with the reader's message for unreadable or corrupt files.
     """
+    if Path(path).suffix.lower() in PILLOW_ONLY:
+        return _pillow_preview(control, path, max_edge)
     reader = QImageReader(path)
     reader.setAutoTransform(True)
     size = reader.size()
@@ -38,6 +43,23 @@ def decode_preview(control: JobControl, path: str, max_edge: int) -> QImage:
     if image.isNull():
         raise OSError(f"{Path(path).name}: {reader.errorString()}")
     return image
+
+
+PILLOW_ONLY = frozenset({".heic", ".heif", ".hif", ".avif"})
+
+
+def _pillow_preview(control: JobControl, path: str, max_edge: int) -> QImage:
+    register_phone_formats()
+    try:
+        with Image.open(path) as img:
+            control.check()
+            img = ImageOps.exif_transpose(img)
+            img.thumbnail((max_edge, max_edge), Image.Resampling.BILINEAR, reducing_gap=2.0)
+            rgb = to_rgb(img)
+    except (OSError, ValueError, SyntaxError, RuntimeError) as exc:  # Pillow's and libheif's own
+        raise OSError(f"{Path(path).name}: {exc}") from exc
+    data = rgb.tobytes("raw", "RGB")
+    return QImage(data, rgb.width, rgb.height, rgb.width * 3, QImage.Format.Format_RGB888).copy()
 
 
 class PreviewLoader(QObject):

@@ -5,8 +5,8 @@ thread and holding every thumbnail in memory are what make big folders hang.
 Here the GUI asks `get()`; a miss queues the image and returns None at once.
 A few quiet pool workers drain the queue newest-first (what is on screen now
 wins over what scrolled past), decode with Qt's reader (JPEG scaled while
-decoding, EXIF orientation; Pillow for what Qt cannot read), scale to the
-cell size, write a small JPEG under
+decoding, EXIF orientation; Pillow for what Qt cannot read, HEIC/HEIF and AVIF
+among them), scale to the cell size, write a small JPEG under
 `<data_dir>/thumbs/` keyed by path + content version + size, and hand back a
 QImage (QImage, unlike QPixmap, may be made off the GUI thread). Memory holds
 a bounded LRU.
@@ -31,6 +31,7 @@ from PIL import Image, ImageOps
 from PySide6.QtCore import QObject, Qt, QTimer, Signal
 from PySide6.QtGui import QColor, QImage, QImageReader, QPainter
 
+from clml_contract.preprocess import register_phone_formats
 from clml_desktop.jobs.tracker import JobTracker
 from clml_desktop.jobs.worker import JobControl, Worker
 
@@ -56,7 +57,7 @@ def make_thumbnail(source: Path, target: Path, size: int) -> QImage:
     (the caller marks them); the cache file is written via a temp name and
     rename, so a crash never leaves half a file.
     """
-    image = _qt_decode(source, size)
+    image = None if _qt_cannot_read(source) else _qt_decode(source, size)
     if image is None:
         image = _pillow_decode(source, size)
     target.parent.mkdir(parents=True, exist_ok=True)
@@ -65,6 +66,15 @@ def make_thumbnail(source: Path, target: Path, size: int) -> QImage:
         raise OSError(f"cannot write the thumbnail {tmp}")
     os.replace(tmp, target)
     return image
+
+
+# Formats Qt's bundled image plugins do not read: straight to Pillow, without
+# Qt probing every plugin first.
+QT_UNREADABLE = frozenset({".heic", ".heif", ".hif", ".avif"})
+
+
+def _qt_cannot_read(source: Path) -> bool:
+    return os.path.splitext(str(source))[1].lower() in QT_UNREADABLE
 
 
 def _qt_decode(source: Path, size: int) -> QImage | None:
@@ -109,6 +119,7 @@ def _ends_like_jpeg(source: Path, tail: int = 4096) -> bool:
 
 
 def _pillow_decode(source: Path, size: int) -> QImage:
+    register_phone_formats()
     with Image.open(source) as img:
         img.draft("RGB", (size * 2, size * 2))
         img = ImageOps.exif_transpose(img)
