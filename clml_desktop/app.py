@@ -23,6 +23,7 @@ COMMANDS = (
     "review",
     "similar",
     "screenshot",
+    "repair",
 )
 
 

@@ -54,13 +54,37 @@ def command(name: str, *also: type[Exception]) -> Callable[[Run], Run]:
             except CommandError as exc:
                 say(name, exc.message)
                 return exc.code
-            except (*_expected(), *also) as exc:
+            except Exception as exc:
+                if (hint := damaged_hint(exc, args)) is not None:
+                    say(name, hint)  # a damaged store: say how to repair it (ADR 0021)
+                    return exit_codes.FAILED
+                if not isinstance(exc, (*_expected(), *also)):
+                    raise
                 say(name, str(exc))
                 return exit_codes.FAILED
 
         return wrapped
 
     return wrap
+
+
+def damaged_hint(exc: BaseException, args: tuple) -> str | None:
+    """For a damaged store (on open, or a SQLite "malformed" error mid-command): the
+    message and the command that repairs it (ADR 0021); None for any other error."""
+    import shlex
+    import sqlite3
+
+    from clml_desktop.collection import store_health
+    from clml_desktop.collection.store import DamagedStoreError
+
+    if isinstance(exc, DamagedStoreError):
+        return f"{exc}.\n  To repair it, run: clml-desktop repair {shlex.quote(str(exc.root))}"
+    if isinstance(exc, sqlite3.DatabaseError) and store_health.is_damage(exc):
+        folder = next((getattr(a, "folder", None) for a in args if getattr(a, "folder", None)), None)
+        where = shlex.quote(str(folder)) if folder is not None else "FOLDER"
+        return (f"the label database is damaged: {store_health.in_words(exc)}.\n"
+                f"  To repair it, run: clml-desktop repair {where}")
+    return None
 
 
 def say(name: str, message: str) -> None:

@@ -82,7 +82,9 @@ def quick_check(conn: sqlite3.Connection) -> str | None:
     try:
         rows = [r[0] for r in conn.execute("PRAGMA quick_check(5)").fetchall()]
     except sqlite3.DatabaseError as exc:
-        return in_words(exc) if is_damage(exc) else str(exc)
+        if not is_damage(exc):
+            raise
+        return in_words(exc)
     if rows == ["ok"]:
         return None
     return "the integrity check found damage: " + "; ".join(str(r) for r in rows)
@@ -100,9 +102,11 @@ def check_file(db_path: Path) -> str | None:
     try:
         conn = sqlite3.connect(f"{db_path.resolve().as_uri()}?mode=ro", uri=True, timeout=10.0)
     except sqlite3.DatabaseError as exc:
-        return in_words(exc) if is_damage(exc) else str(exc)
+        return in_words(exc) if is_damage(exc) else None  # busy, locked: not known damaged
     try:
         return quick_check(conn)
+    except sqlite3.DatabaseError:
+        return None  # busy, locked: not known damaged
     finally:
         conn.close()
 
