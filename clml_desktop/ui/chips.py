@@ -223,7 +223,7 @@ class TagChip(QWidget):
         self.name_label.set_full_text(tag)
         meta = self._meta_text()
         self.meta_label.setText(meta)
-        self.meta_label.setVisible(bool(meta))
+        self._fit_meta()
         tips = {
             "remove": f"Remove '{tag}' — not on this image (won't be suggested again)",
             "accept": f"Accept '{tag}' (A)",
@@ -235,6 +235,33 @@ class TagChip(QWidget):
         self._tips = tips
         self.setToolTip(self._tooltip())
         self.updateGeometry()
+
+    def _widths(self) -> tuple[int, int]:
+        """(asked for, least usable) widths: the least drops the meta text (how
+        likely, or where from; the chip's tooltip still says it) and elides the name."""
+        layout = self.layout()
+        m = layout.contentsMargins()
+        space = layout.spacing()
+        fixed = m.left() + m.right() + sum(space + b.sizeHint().width() for b in self.buttons.values())
+        meta = space + self.meta_label.sizeHint().width() if self.meta_label.text() else 0
+        return (fixed + self.name_label.sizeHint().width() + meta,
+                fixed + self.name_label.minimumSizeHint().width())
+
+    def sizeHint(self) -> QSize:  # noqa: N802 (Qt override)
+        return QSize(self._widths()[0], super().sizeHint().height())
+
+    def minimumSizeHint(self) -> QSize:  # noqa: N802
+        return QSize(self._widths()[1], super().minimumSizeHint().height())
+
+    def resizeEvent(self, event) -> None:  # noqa: N802
+        super().resizeEvent(event)
+        self._fit_meta()
+
+    def _fit_meta(self) -> None:
+        """Show the meta text only when the chip has the room it asked for."""
+        wanted = bool(self.meta_label.text()) and self.width() >= self._widths()[0]
+        if self.meta_label.isHidden() == wanted:
+            self.meta_label.setVisible(wanted)
 
     def _meta_text(self) -> str:
         if self.kind is ChipKind.SUGGESTED and self.score is not None:

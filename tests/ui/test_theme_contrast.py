@@ -226,3 +226,22 @@ def test_long_tags_elide_and_chips_wrap_in_a_narrow_flow(qtbot):
     qtbot.wait(10)
     assert long_chip.name_label.text().endswith("…")
     assert all(c.name_label.text() == c.tag for c in chips if c is not long_chip)
+
+
+def test_chips_narrower_than_asked_drop_the_meta_not_the_buttons(qtbot):
+    host = QWidget()
+    qtbot.addWidget(host)
+    flow = FlowLayout(host, spacing=5)
+    chip = TagChip("grass", ChipKind.SUGGESTED, score=0.72, threshold=0.5, parent=host)
+    flow.addWidget(chip)
+    width = chip.sizeHint().width() - 20  # a very narrow inspector
+    assert chip.minimumSizeHint().width() <= width
+    host.resize(width, flow.heightForWidth(width))
+    host.show()
+    qtbot.waitExposed(host)
+    assert chip.geometry().right() < width
+    assert not chip.meta_label.isVisible() and "72%" in chip.toolTip()
+    for button in chip.buttons.values():
+        assert button.isVisible() and button.geometry().right() <= chip.width()
+    host.resize(width + 200, flow.heightForWidth(width + 200))
+    qtbot.waitUntil(chip.meta_label.isVisible, timeout=2000)
