@@ -23,6 +23,7 @@ from PySide6.QtWidgets import (
     QLineEdit,
     QMenu,
     QToolButton,
+    QVBoxLayout,
     QWidget,
     QWidgetAction,
 )
@@ -134,6 +135,7 @@ class FilterBar(QWidget):
         # Find Similar's state: shown only while the grid lists similar images.
         self.similar_label = QLabel(self)
         self.similar_label.setObjectName("similarFilter")
+        self.similar_label.setStyleSheet("font-weight: 600;")
         self.similar_clear = QToolButton(self)
         self.similar_clear.setObjectName("similarClear")
         self.similar_clear.setText("×")
@@ -145,11 +147,25 @@ class FilterBar(QWidget):
 
         self.tags_edit.setMinimumWidth(140)
         self.name_edit.setMinimumWidth(90)
-        layout = QHBoxLayout(self)
-        layout.setContentsMargins(8, 6, 8, 6)
+        # Its own row, shown only while it applies: beside the other widgets a long
+        # file name would widen the bar, and the window would squeeze the docks.
+        self.similar_row = QWidget(self)
+        similar_layout = QHBoxLayout(self.similar_row)
+        similar_layout.setContentsMargins(0, 0, 0, 0)
+        similar_layout.setSpacing(4)
+        similar_layout.addWidget(self.similar_label)
+        similar_layout.addWidget(self.similar_clear)
+        similar_layout.addStretch(1)
+        self.similar_label.setMinimumWidth(1)  # may shrink (cut off) rather than widen the bar
+        self.similar_row.hide()
+        outer = QVBoxLayout(self)
+        outer.setContentsMargins(8, 6, 8, 6)
+        outer.setSpacing(4)
+        outer.addWidget(self.similar_row)
+        layout = QHBoxLayout()
+        outer.addLayout(layout)
+        layout.setContentsMargins(0, 0, 0, 0)
         layout.setSpacing(8)
-        layout.addWidget(self.similar_label)
-        layout.addWidget(self.similar_clear)
         layout.addWidget(self.tags_edit, 3)
         layout.addWidget(self.name_edit, 2)
         layout.addWidget(self.untagged_box)
@@ -224,6 +240,7 @@ class FilterBar(QWidget):
             self.similar_label.setToolTip(tip)
         self.similar_label.setVisible(similar is not None)
         self.similar_clear.setVisible(similar is not None)
+        self.similar_row.setVisible(similar is not None)
 
     def show_filter(self, flt: ImageFilter) -> None:
         """Mirror `flt` into the widgets without feeding it back."""
