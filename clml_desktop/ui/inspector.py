@@ -108,6 +108,7 @@ class Inspector(QWidget):
         box.setContentsMargins(8, 6, 8, 6)
         box.setSpacing(6)
         box.addWidget(self.positive_header)
+        self.empty_hint.setWordWrap(True)  # unwrapped, it widened the tags box past a narrow dock and clipped the chips
         box.addLayout(self.positive_flow)
         box.addWidget(self.empty_hint)
         box.addWidget(self.suggested_header)

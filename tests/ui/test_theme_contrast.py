@@ -245,3 +245,21 @@ def test_chips_narrower_than_asked_drop_the_meta_not_the_buttons(qtbot):
         assert button.isVisible() and button.geometry().right() <= chip.width()
     host.resize(width + 200, flow.heightForWidth(width + 200))
     qtbot.waitUntil(chip.meta_label.isVisible, timeout=2000)
+
+
+def test_narrow_inspector_keeps_chips_inside(tmp_path, qtbot):
+    context, info = open_context(tmp_path, qtbot)
+    widget = Inspector(context)
+    qtbot.addWidget(widget)
+    widget.resize(150, 700)
+    try:
+        widget.show()
+        context.set_current_image(info["ids"][5])  # no tags: the "No tags yet" hint shows
+        qtbot.wait(50)
+        viewport = widget.tags_scroll.viewport()
+        assert widget.chips(ChipKind.SUGGESTED)
+        for chip in widget.chips():
+            right = chip.mapTo(viewport, QPoint(chip.width() - 1, 0)).x()
+            assert right < viewport.width(), (chip.tag, right, viewport.width())
+    finally:
+        close_context(context, widget)
