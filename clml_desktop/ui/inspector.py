@@ -103,12 +103,12 @@ class Inspector(QWidget):
         self.rejected_flow = FlowLayout(spacing=5)
         self.empty_hint = QLabel("No tags yet — type one below.", tags_box)
         self.empty_hint.setForegroundRole(QPalette.ColorRole.PlaceholderText)
+        self.empty_hint.setWordWrap(True)  # unwrapped, it widened the tags box past a narrow dock and clipped the chips
 
         box = QVBoxLayout(tags_box)
         box.setContentsMargins(8, 6, 8, 6)
         box.setSpacing(6)
         box.addWidget(self.positive_header)
-        self.empty_hint.setWordWrap(True)  # unwrapped, it widened the tags box past a narrow dock and clipped the chips
         box.addLayout(self.positive_flow)
         box.addWidget(self.empty_hint)
         box.addWidget(self.suggested_header)
