@@ -32,6 +32,7 @@ from clml_desktop.workflow.training import (
     TrainingJob,
     TrainingRun,
     TrainOptions,
+    Verdict,
     train,
     trainer_program,
 )
@@ -55,7 +56,7 @@ class _RunSignals(QObject):
     prepared = Signal(object, object)  # TrainingJob, command
     event = Signal(object)
     log = Signal(str)
-    succeeded = Signal(object)
+    succeeded = Signal(object, object)  # ModelRow, Verdict (or None)
     failed = Signal(str)
 
 
@@ -70,7 +71,10 @@ def _train_job(
     """The Worker's function: the workflow's whole Train step on a store of its own."""
     from clml_desktop.collection.store import CollectionStore
 
+    runs: list[TrainingRun] = []
+
     def prepared(run: TrainingRun) -> None:
+        runs.append(run)
         attach(run)
         signals.prepared.emit(run.job, run.command)
 
@@ -83,7 +87,7 @@ def _train_job(
         except TrainingError as exc:
             signals.failed.emit(str(exc))
             return None
-    signals.succeeded.emit(model)
+    signals.succeeded.emit(model, runs[-1].verdict if runs else None)
     return model
 
 
@@ -93,7 +97,8 @@ class TrainerProcess(QObject):
     Signals: `phaseChanged(str)`, `trainerEvent(object)` for each protocol event,
     `logLine(str)` for each line of the log, `statusMessage(str)` for the status
     bar, then exactly one of `succeeded(ModelRow)`, `failed(str)`, `cancelled()`,
-    followed by `finished()`.
+    followed by `finished()`. After `succeeded`, `verdict` says whether the new model
+    was made active and why (`workflow.training.activation_verdict`).
     """
 
     phaseChanged = Signal(str)
@@ -120,6 +125,7 @@ class TrainerProcess(QObject):
         self.job: TrainingJob | None = None
         self.command: list[str] = []
         self.last_error: str | None = None
+        self.verdict: Verdict | None = None
         self._worker: Worker | None = None
         self._signals: _RunSignals | None = None
         self._run: TrainingRun | None = None
@@ -148,6 +154,7 @@ class TrainerProcess(QObject):
             return False
         self.root = Path(root)
         self.job, self.command, self.last_error, self._log = None, [], None, []
+        self.verdict = None
         signals = _RunSignals(self)
         worker = Worker(_train_job, self.root, options, self.program, signals, self._attach,
                         name="Training")
@@ -218,10 +225,15 @@ class TrainerProcess(QObject):
             self._note(training_text.REGISTERING_LINE)
         self.trainerEvent.emit(event)
 
-    def _on_succeeded(self, model: ModelRow) -> None:
+    def _on_succeeded(self, model: ModelRow, verdict: Verdict | None = None) -> None:
         self._end()
-        self._note(training_text.active_line(model.id, model.metrics))
-        self.statusMessage.emit(training_text.finished_status(model.id, model.metrics))
+        self.verdict = verdict
+        if verdict is None:
+            self._note(training_text.active_line(model.id, model.metrics))
+            self.statusMessage.emit(training_text.finished_status(model.id, model.metrics))
+        else:
+            self._note(verdict.text)
+            self.statusMessage.emit(f"Training finished: {verdict.text[:1].lower()}{verdict.text[1:]}")
         self.succeeded.emit(model)
         self.finished.emit()
 

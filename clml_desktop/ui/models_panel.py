@@ -240,7 +240,9 @@ class ModelsPanel(QWidget):
             self._rescore.wait(10.0)
 
     def _on_rescored(self, report) -> None:
-        if report is None:
+        """Say what scoring did; nothing when there was nothing to score (a model that
+        already has every image's score: switching back to it is instant, not news)."""
+        if report is None or (report.scored == 0 and not report.problems):
             return
         problems = f"; {len(report.problems)} could not be read" if report.problems else ""
         self.context.scores_written(

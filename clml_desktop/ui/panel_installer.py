@@ -43,7 +43,7 @@ def install_panels(window) -> None:
 
     def train_now() -> None:
         show("train")
-        window.train_panel.start_training()
+        window.train_panel.request_training()  # says what will run; its Train button starts it
 
     def open_dialog(factory) -> None:
         dialog = factory()
@@ -98,6 +98,10 @@ def install_panels(window) -> None:
                               tooltip="List every action and its keys",
                               slot=lambda: open_dialog(
                                   lambda: HelpDialog(context, window, rows=window.actions_.shortcut_table()))))
+
+    indicator = window.train_panel.status_indicator  # "Training: 34% · 1 min left" on every page
+    window.statusBar().insertPermanentWidget(0, indicator)
+    indicator.openRequested.connect(lambda: show("train"))
 
     window.installEventFilter(_StopOnClose(window, window.train_panel.shutdown))
     app = QCoreApplication.instance()

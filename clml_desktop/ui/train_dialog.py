@@ -3,7 +3,10 @@
 Fields left at "Automatic" are not passed, so the trainer applies its own
 per-device defaults (the authors' recipe on a GPU, a smaller one on a CPU —
 training/cli.py and ADR 0004); the app never imports the trainer to read
-them. The choices are remembered between sessions in the settings file.
+them. The choices are remembered between sessions in the settings file, so the
+Train button first shows them in words (`TrainConfirmDialog`): what will run,
+which choices differ from the automatic defaults (one click resets them),
+and whether the new model will replace the active one.
 """
 
 from __future__ import annotations
@@ -11,6 +14,7 @@ from __future__ import annotations
 from PySide6.QtCore import QSettings, Qt
 from PySide6.QtGui import QPalette
 from PySide6.QtWidgets import (
+    QCheckBox,
     QComboBox,
     QDialog,
     QDialogButtonBox,
@@ -22,7 +26,17 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from clml_desktop.workflow.training import AUGMENTATIONS, TrainOptions
+from clml_desktop.workflow.training import (
+    ACTIVATE_TOLERANCE,
+    ACTIVATIONS,
+    AUGMENTATIONS,
+    TrainOptions,
+    fine_tune_source,
+    fine_tuned_model,
+    minimum_images,
+    too_few_images_text,
+    training_image_count,
+)
 
 ARCHITECTURES = ("resnet101", "resnet50", "resnet18")
 LOSSES = ("bce", "focal", "asl", "hill", "splc")
@@ -144,6 +158,12 @@ class TrainDialog(QDialog):
             "K fold models score the training images out-of-fold, so their missing tags are "
             "found; with 2 folds this costs about one full training. 1: no folds."
         )
+        self.if_better = QCheckBox("Make the new model active only if it is not worse", self)
+        self.if_better.setToolTip(
+            "When the run fine-tunes the active model, both are scored on the same held-out "
+            f"images; the new one becomes active unless its mAP is more than {ACTIVATE_TOLERANCE} "
+            "lower. It is listed either way (Make active uses it). Unticked: always make it active."
+        )
 
         form = QFormLayout()
         form.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.ExpandingFieldsGrow)
@@ -157,6 +177,7 @@ class TrainDialog(QDialog):
         form.addRow("Untagged pairs count as negatives with &weight:", self.unknown_weight)
         form.addRow("&Device:", self.device)
         form.addRow("&Folds:", self.folds)
+        form.addRow("After training:", self.if_better)
 
         note = QLabel(
             "“Automatic” lets the trainer pick for the device: the authors' recipe on a GPU, "
@@ -199,6 +220,7 @@ class TrainDialog(QDialog):
         self.tau.setValue(TAU_AUTO if opts.tau is None else opts.tau)
         self.device.setCurrentIndex(max(0, self.device.findData(opts.device or "auto")))
         self.folds.setValue(FOLDS_AUTO if opts.folds is None else opts.folds)
+        self.if_better.setChecked(opts.activate != "always")
 
     def options(self) -> TrainOptions:
         """The chosen options; automatic fields stay None so the trainer decides."""
@@ -213,6 +235,7 @@ class TrainDialog(QDialog):
             folds=self.folds.value() or None,
             augment=self.augment.currentData(),
             unknown_weight=None if self.unknown_weight.value() < 0 else round(self.unknown_weight.value(), 2),
+            activate="if-better" if self.if_better.isChecked() else "always",
         )
 
     def accept(self) -> None:
@@ -246,6 +269,7 @@ def load_options(q: QSettings, default_device: str = "auto") -> TrainOptions:
     device = q.value(SETTINGS_PREFIX + "device", default_device)
     augment = q.value(SETTINGS_PREFIX + "augment", "")
     folds = _int(q, "folds")
+    activate = q.value(SETTINGS_PREFIX + "activate", "if-better")
     return TrainOptions(
         arch=arch if arch in ARCHITECTURES else None,
         image_size=_int(q, "image_size"),
@@ -257,6 +281,7 @@ def load_options(q: QSettings, default_device: str = "auto") -> TrainOptions:
         folds=folds if folds is not None and 1 <= folds <= 10 else None,
         augment=augment if augment in AUGMENTATIONS else None,
         unknown_weight=_float(q, "unknown_weight", 0.0, 1.0),
+        activate=activate if activate in ACTIVATIONS else "if-better",
     )
 
 
@@ -271,4 +296,158 @@ def save_options(q: QSettings, opts: TrainOptions) -> None:
     q.setValue(SETTINGS_PREFIX + "folds", opts.folds or 0)
     q.setValue(SETTINGS_PREFIX + "augment", opts.augment or "")
     q.setValue(SETTINGS_PREFIX + "unknown_weight", "" if opts.unknown_weight is None else opts.unknown_weight)
+    q.setValue(SETTINGS_PREFIX + "activate", opts.activate)
     q.sync()
+
+
+# The trainer's per-device defaults in words (training/cli.py; a test keeps them equal).
+AUTOMATIC_WORDS = {
+    "arch": "ResNet-18 on a CPU, ResNet-101 on a GPU",
+    "image_size": "64 px on a CPU, 448 px on a GPU",
+    "epochs": "10 on a CPU, 20 on a GPU",
+    "augment": "mild crop (+ mirror) on a CPU, the authors' recipe on a GPU",
+}
+DEVICE_WORDS = {"auto": "Automatic (CUDA when it works)", "cuda": "CUDA GPU", "cpu": "CPU"}
+
+
+def default_options(device: str) -> TrainOptions:
+    """What Restore Defaults and Reset to automatic choose: everything automatic."""
+    return TrainOptions(device=device)
+
+
+def describe_options(opts: TrainOptions, defaults: TrainOptions) -> list[tuple[str, str, bool]]:
+    """(what, value in words, differs from the default) for the confirmation."""
+    def auto(key: str) -> str:
+        return f"Automatic — {AUTOMATIC_WORDS[key]}"
+
+    arch = opts.arch.replace("resnet", "ResNet-") if opts.arch else auto("arch")
+    rows = [
+        ("Architecture", arch, opts.arch != defaults.arch),
+        ("Image size", f"{opts.image_size} px" if opts.image_size else auto("image_size"),
+         opts.image_size != defaults.image_size),
+        ("Epochs", str(opts.epochs) if opts.epochs else auto("epochs"), opts.epochs != defaults.epochs),
+        ("Augmentation", AUGMENT_ITEMS[opts.augment][0] if opts.augment else auto("augment"),
+         opts.augment != defaults.augment),
+        ("Device", DEVICE_WORDS.get(opts.device, opts.device), opts.device != defaults.device),
+    ]
+    extra = (
+        ("Base loss", LOSS_NAMES.get(opts.loss or "", opts.loss), opts.loss != defaults.loss),
+        ("CLML weight λ", opts.clml_lambda, opts.clml_lambda != defaults.clml_lambda),
+        ("Label correction τ", opts.tau, opts.tau != defaults.tau),
+        ("Untagged-pair weight", opts.unknown_weight, opts.unknown_weight != defaults.unknown_weight),
+        ("Folds", opts.folds, opts.folds != defaults.folds),
+    )
+    rows += [(name, str(value), True) for name, value, changed in extra if changed]
+    return rows
+
+
+class TrainConfirmDialog(QDialog):
+    """What Train will run, in words, before it runs: Train / Options… / Cancel.
+
+    Options that differ from the automatic defaults are marked and one click
+    resets them; too few labelled images disable Train and say why.
+    """
+
+    def __init__(self, context, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.context = context
+        self.setWindowTitle("Train a new model")
+        self.setWindowModality(Qt.WindowModality.WindowModal)
+        self.summary = QLabel(self)
+        self.summary.setWordWrap(True)
+        self.summary.setTextFormat(Qt.TextFormat.RichText)
+        self.summary.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.changed_note = QLabel(self)
+        self.changed_note.setWordWrap(True)
+        self.refusal = QLabel(self)
+        self.refusal.setWordWrap(True)
+        self.refusal.setStyleSheet("QLabel { color: #a1281b; }")
+        buttons = QDialogButtonBox(self)
+        self.train_button = buttons.addButton("Train", QDialogButtonBox.ButtonRole.AcceptRole)
+        self.options_button = buttons.addButton("Options…", QDialogButtonBox.ButtonRole.ActionRole)
+        self.reset_button = buttons.addButton("Reset to automatic", QDialogButtonBox.ButtonRole.ResetRole)
+        self.reset_button.setToolTip("Forget the options chosen before: every option automatic")
+        buttons.addButton(QDialogButtonBox.StandardButton.Cancel)
+        self.train_button.setDefault(True)
+        buttons.accepted.connect(self.accept)
+        buttons.rejected.connect(self.reject)
+        self.options_button.clicked.connect(self.open_options)
+        self.reset_button.clicked.connect(self.reset_to_automatic)
+        layout = QVBoxLayout(self)
+        layout.addWidget(self.summary)
+        layout.addWidget(self.changed_note)
+        layout.addWidget(self.refusal)
+        layout.addWidget(buttons)
+        self.setMinimumWidth(480)
+        self.refresh()
+
+    def options(self) -> TrainOptions:
+        return load_options(self.context.settings.qsettings, self.context.settings.device)
+
+    def refresh(self) -> None:
+        opts = self.options()
+        defaults = default_options(self.context.settings.device)
+        rows = describe_options(opts, defaults)
+        store = self.context.store
+        images = training_image_count(store) if store is not None else 0
+        start, active = self._start_words(store, opts)
+        lines = [f"<b>{images:,}</b> labelled images (confirmed tags and rejections)", start]
+        for name, value, changed in rows:
+            mark = " <span style='color:#b35c00'><b>— changed</b></span>" if changed else ""
+            shown = f"<b>{_html(value)}</b>" if changed else _html(value)
+            lines.append(f"{_html(name)}: {shown}{mark}")
+        if active is None:
+            lines.append("Afterwards: the new model becomes active")
+        elif opts.activate == "always":
+            lines.append(f"Afterwards: the new model becomes active, even if it scores below "
+                         f"model {_html(active)} <span style='color:#b35c00'><b>— changed</b></span>")
+        else:
+            lines.append(f"Afterwards: it becomes active only if it scores at least as well as "
+                         f"model {_html(active)} on the same images")
+        self.summary.setText("<br>".join(lines))
+        changed = sum(1 for _n, _v, c in rows if c) + (opts.activate != defaults.activate)
+        self.changed_note.setText(
+            f"{changed} option{'s differ' if changed != 1 else ' differs'} from the automatic "
+            "defaults (chosen earlier in Options…)." if changed else
+            "Every option is automatic: the trainer picks for the device it runs on.")
+        self.reset_button.setEnabled(bool(changed))
+        refused = too_few_images_text(images, opts) if store is not None else "Open a folder first"
+        self.refusal.setText(refused or "")
+        self.refusal.setVisible(bool(refused))
+        self.train_button.setEnabled(not refused)
+        self.train_button.setToolTip(refused or f"Needs at least {minimum_images(opts)} labelled images")
+
+    def _start_words(self, store, opts: TrainOptions) -> tuple[str, str | None]:
+        """(how the run starts, in words; the active model's id or None)."""
+        if store is None:
+            return "Starts from ImageNet weights", None
+        active = store.active_model()
+        source = fine_tune_source(store, opts)
+        if active is not None and fine_tuned_model(store, opts) is not None:
+            score = active.metrics.get("val_map")
+            detail = f" (held-out mAP {score:.3f})" if isinstance(score, int | float) else ""
+            return f"Fine-tunes the active model {_html(active.id)}{detail}", active.id
+        why = ""
+        if active is not None and source is None:
+            why = f" (the active model {_html(active.id)} is another architecture)"
+        if source in (None, "imagenet"):
+            return f"Starts from ImageNet weights{why}", None if active is None else active.id
+        if source == "random":
+            return "Starts from random weights", None if active is None else active.id
+        return f"Starts from {_html(source)}", None if active is None else active.id
+
+    def open_options(self) -> None:
+        dialog = TrainDialog(self.context, self)
+        dialog.exec()
+        dialog.deleteLater()
+        self.refresh()
+
+    def reset_to_automatic(self) -> None:
+        save_options(self.context.settings.qsettings, default_options(self.context.settings.device))
+        self.refresh()
+
+
+def _html(value: object) -> str:
+    from html import escape
+
+    return escape(str(value))

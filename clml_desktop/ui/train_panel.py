@@ -2,15 +2,19 @@
 
 The trainer is a separate process, run by the workflow's client in a worker
 (`TrainerProcess`), so the window stays fully usable and a crash or out-of-memory there shows up here as a message
-and a log — never as lost work. On success the new model is listed, made
-active, and the images it has no score for are scored in the background.
+and a log — never as lost work. Train first shows what will run, in words
+(`TrainConfirmDialog`). On success the new model is listed and made active
+unless it scores worse than the active model on the same images (then the
+panel says so and Make active still uses it); the images the active model
+has no score for are scored in the background. While a run goes,
+`status_indicator` (in the window's status bar) shows it from every page.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
 
-from PySide6.QtCore import Qt, QThreadPool
+from PySide6.QtCore import Qt, QThreadPool, Signal
 from PySide6.QtGui import QFont, QFontDatabase, QPalette
 from PySide6.QtWidgets import (
     QGridLayout,
@@ -20,6 +24,7 @@ from PySide6.QtWidgets import (
     QProgressBar,
     QPushButton,
     QSplitter,
+    QToolButton,
     QVBoxLayout,
     QWidget,
 )
@@ -35,7 +40,7 @@ from clml_contract.events import (
 from clml_desktop.jobs.tracker import JobTracker
 from clml_desktop.jobs.trainer_process import TrainerPhase, TrainerProcess
 from clml_desktop.ui.models_panel import ModelsPanel
-from clml_desktop.ui.train_dialog import TrainDialog, load_options
+from clml_desktop.ui.train_dialog import TrainConfirmDialog, TrainDialog, load_options
 from clml_desktop.workflow import training_text
 from clml_desktop.workflow.run_progress import RunProgress
 
@@ -49,6 +54,29 @@ PHASE_TEXT = {
 }
 
 
+class TrainStatusIndicator(QToolButton):
+    """`Training: 34% · 1 min 05 s left` in the window's status bar while a run goes;
+    hidden otherwise. A click asks for the Train page (`openRequested`)."""
+
+    openRequested = Signal()
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("trainStatus")
+        self.setAutoRaise(True)
+        self.setToolTip("A training run is going; click to see it (Training and Models)")
+        self.clicked.connect(self.openRequested.emit)
+        self.hide()
+
+    def show_text(self, text: str | None) -> None:
+        """Show `text`, or hide when None (no run)."""
+        if text is None:
+            self.hide()
+            return
+        self.setText(text)
+        self.show()
+
+
 class TrainPanel(QWidget):
     """Train / Options… / Cancel, a progress block, the log, and the models list."""
 
@@ -56,6 +84,9 @@ class TrainPanel(QWidget):
         super().__init__(parent)
         self.setObjectName("TrainPanel")
         self.context = context
+        self.status_indicator = TrainStatusIndicator(self)
+        self.confirm_dialog: TrainConfirmDialog | None = None
+        self._showing_result = False
         # Closing or switching the collection stops the context's jobs and waits for them; a
         # training run outlives that by design (its model lands in the collection it trained
         # on), so it runs on a pool of its own.
@@ -78,7 +109,7 @@ class TrainPanel(QWidget):
         bold = self.train_button.font()
         bold.setWeight(QFont.Weight.Bold)
         self.train_button.setFont(bold)
-        self.train_button.clicked.connect(self.start_training)
+        self.train_button.clicked.connect(self.request_training)
         self.options_button = QPushButton("Options…", self)
         self.options_button.setToolTip(
             "Architecture, image size, epochs, augmentation, loss, λ, τ, untagged-pair weight, device, folds"
@@ -188,13 +219,38 @@ class TrainPanel(QWidget):
 
         context.collectionOpened.connect(lambda _s: self._update_buttons())
         context.collectionClosed.connect(self._update_buttons)
+        context.modelChanged.connect(self._follow_active_model)
         self._update_buttons()
 
     # ---- actions -----------------------------------------------------------------
 
+    def request_training(self) -> TrainConfirmDialog | None:
+        """Show what Train will run (options in words, changes marked); its Train button
+        starts the run. The Train button and Ctrl+Shift+T come here."""
+        if self.trainer.busy:
+            self.context.show_status("A training is already running")
+            return None
+        if self.confirm_dialog is not None:
+            self.confirm_dialog.raise_()
+            return self.confirm_dialog
+        dialog = TrainConfirmDialog(self.context, self)
+        self.confirm_dialog = dialog
+
+        def done(result: int) -> None:
+            self.confirm_dialog = None
+            dialog.deleteLater()
+            if result == TrainConfirmDialog.DialogCode.Accepted:
+                self.start_training()
+
+        dialog.finished.connect(done)
+        dialog.open()
+        return dialog
+
     def start_training(self) -> bool:
-        """Start a run with the options last chosen in the dialog (the one-click path)."""
+        """Start a run with the options last chosen in the dialog (after the confirmation)."""
         options = load_options(self.context.settings.qsettings, self.context.settings.device)
+        self._showing_result = False
+        self._run = RunProgress()
         self.error_banner.hide()
         self.warning_banner.hide()
         self._warnings = []
@@ -208,6 +264,7 @@ class TrainPanel(QWidget):
         if not started:
             self.progress.setRange(0, 1000)
         self._update_buttons()
+        self._update_indicator()
         return started
 
     def open_options(self) -> None:
@@ -227,6 +284,7 @@ class TrainPanel(QWidget):
         if TrainerPhase(phase) is not TrainerPhase.IDLE:
             self.phase_label.setText(PHASE_TEXT[TrainerPhase(phase)])
         self._update_buttons()
+        self._update_indicator()
 
     def _on_event(self, event: TrainerEvent) -> None:
         if isinstance(event, DownloadEvent):
@@ -255,8 +313,10 @@ class TrainPanel(QWidget):
             if event.images_per_s is not None:
                 self.values["speed"].setText(f"{event.images_per_s:.1f} images/s")
             self._show_fraction(fraction)
+            self._update_indicator()
         elif isinstance(event, EpochEvent):
             self._show_fraction(self._run.epoch_done(event))
+            self._update_indicator()
             if event.val_map is not None:
                 self.values["val"].setText(training_text.map_text(event.val_map))
         elif isinstance(event, WarningEvent) and event.message:
@@ -275,10 +335,13 @@ class TrainPanel(QWidget):
         self.log_view.appendPlainText(line)
 
     def _on_succeeded(self, model) -> None:
-        """The new model is active in the collection it trained on; if that is still the
-        open one, every view of suggestions follows it."""
+        """The new model is registered in the collection it trained on; when it became
+        active and that is still the open one, every view of suggestions follows it.
+        When it was kept inactive (it scored worse on the same images), say so."""
         store = self.context.store
-        if store is not None and Path(store.root) == self.trainer.root:
+        same = store is not None and Path(store.root) == self.trainer.root
+        verdict = self.trainer.verdict
+        if same and model.active:
             self.context.model_became_active()
         self.progress.setRange(0, 1000)
         self.progress.setValue(1000)
@@ -287,24 +350,72 @@ class TrainPanel(QWidget):
         if score is not None:
             self.values["val"].setText(training_text.map_text(score))
         self.values["eta"].setText("—")
-        self.phase_label.setText(f"Done: model {model.id} is active{detail}")
+        if verdict is not None and not verdict.activate:
+            self.phase_label.setText(verdict.text)
+        elif verdict is not None and verdict.previous is not None:
+            self.phase_label.setText(f"Done: {verdict.text}")
+        else:
+            self.phase_label.setText(f"Done: model {model.id} is active{detail}")
+        self.phase_label.setToolTip(verdict.text if verdict is not None else "")
+        self._showing_result = True
         self.models.refresh()
-        self.models.rescore()
+        if model.active:
+            self.models.rescore()
         self._update_buttons()
 
-    def _on_failed(self, message: str) -> None:
+    def _follow_active_model(self) -> None:
+        """After a run's result is shown, the header names the model that is active now
+        (Make active, or a switch elsewhere), not the one the run reported."""
+        store = self.context.store
+        if not self._showing_result or self.trainer.busy or store is None:
+            return
+        active = store.active_model()
+        if active is None:
+            return
+        score = training_text.held_out_map(active.metrics)
+        detail = f" (held-out mAP {training_text.map_text(score)})" if score is not None else ""
+        self.phase_label.setText(f"Model {active.id} is active{detail}")
+        self.phase_label.setToolTip("")
+        self.values["val"].setText(training_text.map_text(score) if score is not None else "—")
+
+    def _clear_figures(self) -> None:
+        """A run that did not finish leaves no figures behind (time left, speed, …)."""
+        for key, value in self.values.items():
+            value.setText("—")
+            if key == "eta":
+                value.setToolTip("")
         self.progress.setRange(0, 1000)
         self.progress.setValue(0)
+        self.progress.hide()
+
+    def _on_failed(self, message: str) -> None:
+        self._clear_figures()
         self.phase_label.setText("Training failed — your labels are unchanged")
         self.error_banner.setText(message)
         self.error_banner.show()
         self._update_buttons()
+        self._update_indicator()
 
     def _on_cancelled(self) -> None:
-        self.progress.setRange(0, 1000)
-        self.progress.setValue(0)
+        self._clear_figures()
         self.phase_label.setText("Cancelled — your labels are unchanged")
         self._update_buttons()
+        self._update_indicator()
+
+    def _update_indicator(self) -> None:
+        """The status-bar indicator: hidden when idle, else the phase and the whole run's
+        percentage and time left."""
+        phase = self.trainer.phase
+        if phase is TrainerPhase.IDLE:
+            self.status_indicator.show_text(None)
+        elif phase is TrainerPhase.TRAINING and self._run.fraction > 0:
+            eta = self._run.eta_s()
+            left = f" · {training_text.format_eta(eta)} left" if eta is not None else ""
+            self.status_indicator.show_text(f"Training: {round(100 * self._run.fraction)}%{left}")
+        else:
+            words = {TrainerPhase.PREPARING: "preparing…", TrainerPhase.TRAINING: "starting…",
+                     TrainerPhase.REGISTERING: "registering…", TrainerPhase.CANCELLING: "cancelling…"}
+            self.status_indicator.show_text(f"Training: {words[phase]}")
 
     def _update_buttons(self) -> None:
         has_store = self.context.store is not None

@@ -124,6 +124,15 @@ def fine_tune_source(store: CollectionStore, options: TrainOptions) -> str | Non
     return str(model_dir_of(store, active))
 
 
+def fine_tuned_model(store: CollectionStore, options: TrainOptions) -> ModelRow | None:
+    """The active model when a run with `options` fine-tunes it, else None."""
+    active = store.active_model()
+    source = fine_tune_source(store, options)
+    if active is None or source is None:
+        return None
+    return active if Path(source).resolve() == model_dir_of(store, active).resolve() else None
+
+
 def build_fit_command(
     store, training_set_path: Path, out_dir: Path, options: TrainOptions
 ) -> list[str]:
@@ -194,6 +203,16 @@ def too_few_images_text(images: int, options: TrainOptions | None = None) -> str
     return (
         f"Tag at least {need} images before training ({images} {has} tags): {how}; with fewer, "
         f"the new model would have no held-out mAP to judge it by"
+    )
+
+
+def training_image_count(store: CollectionStore) -> int:
+    """How many images a run would train on now (what `write_training_set` lists: readable
+    images with at least one positive or rejected tag), without writing anything."""
+    readable = {row.path for row in store.images() if not row.problem}
+    return sum(
+        1 for rel, item in store.image_labels().items()
+        if rel in readable and (item.positives or item.negatives)
     )
 
 

@@ -9,6 +9,7 @@ linear head), a manifest and out-of-fold scores —, failure ends with an
 trainer does.
 
 Mode: `--fake-mode success|fail|crash|hang` or the FAKE_TRAINER_MODE variable.
+FAKE_TRAINER_METRICS: JSON merged into the model's metrics (e.g. `parent_val_map`).
 """
 
 from __future__ import annotations
@@ -90,6 +91,7 @@ def write_model_dir(out: Path, tags: list[str], rows: list[dict], parent: str | 
     embeddings = rng.normal(size=(len(rows), 3)).astype(np.float16)
     np.savez(out / "oof.npz", paths=paths, probs=probs, embeddings=embeddings)
     metrics = {"val_map": 0.5, "holdout_images": max(1, len(rows) // 5), "train_images": len(rows)}
+    metrics.update(json.loads(os.environ.get("FAKE_TRAINER_METRICS") or "{}"))
     manifest = {
         "format": 1,
         "id": out.name,

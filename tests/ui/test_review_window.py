@@ -70,6 +70,8 @@ def test_one_click_train_from_the_window(opened, qtbot):
         with qtbot.waitSignal(panel.trainer.succeeded, timeout=30000) as blocker:
             window.actions_.action("model.train").trigger()
             assert window.current_view() == "train"
+            assert not panel.trainer.busy, "Ctrl+Shift+T first shows what will run"
+            panel.confirm_dialog.train_button.click()
         assert window.context.store.active_model().id == blocker.args[0].id
         qtbot.waitUntil(lambda: panel.models._rescore is not None and panel.models._rescore.is_done, timeout=20000)
     finally:
@@ -81,7 +83,13 @@ def test_closing_the_window_stops_a_running_trainer(opened, qtbot):
     panel = window.train_panel
     panel.trainer.program = fake_trainer_program("hang")
     window.actions_.action("model.train").trigger()
+    panel.confirm_dialog.train_button.click()
     qtbot.waitUntil(lambda: panel.trainer.process_id() > 0, timeout=30000)
+    indicator = panel.status_indicator
+    assert indicator.parent() is window.statusBar() and indicator.text().startswith("Training: ")
+    window.show_view("grid")
+    indicator.click()
+    assert window.current_view() == "train", "the status-bar indicator opens the Train page"
     pid = panel.trainer.process_id()
     window.close()
     stat = Path(f"/proc/{pid}/stat")

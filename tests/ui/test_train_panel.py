@@ -6,6 +6,7 @@ client)."""
 
 from __future__ import annotations
 
+import json
 import shlex
 import sys
 from pathlib import Path
@@ -32,6 +33,15 @@ def make_panel(tmp_path, qtbot, mode: str):
     return panel, context, info
 
 
+def click_train(panel):
+    """Click Train and, in the confirmation that shows what will run, Train again."""
+    panel.train_button.click()
+    dialog = panel.confirm_dialog
+    assert dialog is not None and dialog.isVisible() and not panel.trainer.busy, "nothing runs unconfirmed"
+    assert dialog.train_button.isEnabled(), dialog.refusal.text()
+    dialog.train_button.click()
+
+
 def gone(pid: int) -> bool:
     """The process no longer runs (absent, or a zombie nobody waits for)."""
     stat = Path(f"/proc/{pid}/stat")
@@ -50,11 +60,14 @@ def test_success_lists_the_model_and_makes_it_active(tmp_path, qtbot):
     context.modelChanged.connect(lambda: model_changes.append(True))
     try:
         with qtbot.waitSignal(panel.trainer.succeeded, timeout=30000) as blocker:
-            panel.train_button.click()
+            click_train(panel)
             assert panel.trainer.busy and not panel.train_button.isEnabled()
         model = blocker.args[0]
-        assert messages[-1] == f"Training finished: model {model.id} is active (held-out mAP 0.500)"
-        assert model_changes and panel.phase_label.text() == f"Done: model {model.id} is active, held-out mAP 0.500"
+        assert messages[-1] == (f"Training finished: model {model.id} (held-out mAP 0.500) is active; nothing "
+                                "to compare it with: it did not start from the active model m1")
+        assert model_changes and panel.phase_label.text() == (
+            f"Done: Model {model.id} (held-out mAP 0.500) is active; nothing to compare it with: "
+            "it did not start from the active model m1")
         store = context.store
         assert store.active_model().id == model.id
         assert model.id in [m.id for m in store.models()]
@@ -149,7 +162,7 @@ def test_the_window_and_the_cli_run_one_command_through_one_client(tmp_path, qtb
     qtbot.addWidget(panel)
     try:
         with qtbot.waitSignal(panel.trainer.failed, timeout=30000) as blocker:
-            panel.train_button.click()
+            click_train(panel)
         assert blocker.args[0] == "stopped by the test"
         assert main(["train", str(info["folder"]), "--device", context.settings.device]) == 1
     finally:
@@ -173,7 +186,7 @@ def test_the_program_override_comes_from_the_environment(monkeypatch):
 def trained_command(panel, qtbot) -> list[str]:
     """The command line one click on Train ran (the fake trainer succeeds)."""
     with qtbot.waitSignal(panel.trainer.finished, timeout=30000):
-        panel.train_button.click()
+        click_train(panel)
     assert panel.trainer.last_error is None, panel.trainer.last_error
     return list(panel.trainer.command)
 
@@ -387,5 +400,120 @@ def test_a_first_time_download_shows_before_training_starts(tmp_path, qtbot):
                                    images=6, tags=3))
         assert panel.progress.maximum() == 1000 and panel.progress.value() == 0
         assert "Training resnet101" in panel.phase_label.text()
+    finally:
+        close_context(context, panel)
+
+
+# ---- issue 13 ---------------------------------------------------------------------------
+
+
+def test_train_shows_what_will_run_and_marks_changed_options(tmp_path, qtbot):
+    """A 1-epoch 32-px experiment saved in Options must not silently become the next run:
+    Train shows the options in words, marks the changed ones, and one click resets them."""
+    from clml_desktop.ui.train_dialog import save_options
+
+    panel, context, _info = make_panel(tmp_path, qtbot, "success")
+    try:
+        q = context.settings.qsettings
+        save_options(q, TrainOptions(epochs=1, image_size=32, device=context.settings.device))
+        panel.train_button.click()
+        dialog = panel.confirm_dialog
+        assert dialog is not None and dialog.isVisible() and not panel.trainer.busy
+        text = dialog.summary.text()
+        assert "Image size: <b>32 px</b>" in text and "Epochs: <b>1</b>" in text
+        assert text.count("— changed") == 2
+        assert "Architecture: Automatic — ResNet-18 on a CPU, ResNet-101 on a GPU" in text
+        assert "Fine-tunes the active model m1" in text and "labelled images" in text
+        assert "only if it scores at least as well as model m1 on the same images" in text
+        assert dialog.changed_note.text().startswith("2 options differ")
+        dialog.reset_button.click()
+        assert load_options(q, context.settings.device) == TrainOptions(device=context.settings.device)
+        assert "changed" not in dialog.summary.text() and not dialog.reset_button.isEnabled()
+        dialog.reject()
+        qtbot.waitUntil(lambda: panel.confirm_dialog is None, timeout=3000)
+        assert not panel.trainer.busy and panel.trainer.job is None, "Cancel runs nothing"
+    finally:
+        close_context(context, panel)
+
+
+WORSE = {"val_map": 0.307, "parent_model": "m1", "parent_val_map": 0.311,
+         "compare_val_map": 0.307, "compare_images": 120}
+
+
+def test_a_worse_model_stays_inactive_and_the_header_follows_make_active(tmp_path, qtbot, monkeypatch):
+    monkeypatch.setenv("FAKE_TRAINER_METRICS", json.dumps(WORSE))
+    panel, context, _info = make_panel(tmp_path, qtbot, "success")
+    messages = []
+    context.statusMessage.connect(messages.append)
+    try:
+        with qtbot.waitSignal(panel.trainer.succeeded, timeout=30000) as blocker:
+            click_train(panel)
+        model = blocker.args[0]
+        said = (f"Model {model.id} (held-out mAP 0.307) is kept inactive: model m1 scores 0.311 on "
+                "the same 120 images. Make active to use it anyway.")
+        assert panel.phase_label.text() == said
+        assert messages[-1] == f"Training finished: model {said[6:]}"
+        assert context.store.active_model().id == "m1" and not model.active
+        table = panel.models.model
+        assert table.row_of(model.id) >= 0 and not table.model_at(table.row_of(model.id)).active
+        assert panel.models.activate(model.id)
+        assert panel.phase_label.text() == f"Model {model.id} is active (held-out mAP 0.307)"
+        qtbot.waitUntil(lambda: panel.models._rescore.is_done, timeout=20000)
+    finally:
+        close_context(context, panel)
+
+
+def test_no_scored_0_images_message(tmp_path, qtbot):
+    from types import SimpleNamespace
+
+    context, _info = open_context(tmp_path, qtbot)
+    panel = TrainPanel(context)
+    qtbot.addWidget(panel)
+    messages = []
+    context.statusMessage.connect(messages.append)
+    try:
+        panel.models._on_rescored(SimpleNamespace(scored=0, problems=[], model_id="m1", provider="CPU"))
+        assert messages == []
+        panel.models._on_rescored(SimpleNamespace(scored=2, problems=[], model_id="m1", provider="CPU"))
+        assert messages == ["Scored 2 images with model m1 on CPU"]
+    finally:
+        close_context(context, panel)
+
+
+def test_cancel_clears_the_figures_and_the_status_bar_shows_the_run(tmp_path, qtbot):
+    panel, context, _info = make_panel(tmp_path, qtbot, "hang")
+    try:
+        indicator = panel.status_indicator
+        assert indicator.isHidden()
+        assert panel.start_training()
+        qtbot.waitUntil(lambda: panel.values["eta"].text() != "—", timeout=30000)
+        qtbot.waitUntil(lambda: indicator.text().startswith("Training: ") and "%" in indicator.text(),
+                        timeout=10000)
+        assert not indicator.isHidden() and " left" in indicator.text()
+        with qtbot.waitSignal(indicator.openRequested, timeout=1000):
+            indicator.click()
+        with qtbot.waitSignal(panel.trainer.cancelled, timeout=20000):
+            panel.cancel_button.click()
+        assert all(value.text() == "—" for value in panel.values.values())
+        assert not panel.progress.isVisible() and indicator.isHidden()
+    finally:
+        close_context(context, panel)
+
+
+def test_too_few_images_disable_train_with_the_reason_and_the_workflow_refuses(tmp_path, qtbot):
+    from clml_desktop.ui.train_dialog import save_options
+
+    panel, context, _info = make_panel(tmp_path, qtbot, "success")
+    try:
+        save_options(context.settings.qsettings, TrainOptions(folds=10, device=context.settings.device))
+        panel.train_button.click()
+        dialog = panel.confirm_dialog
+        assert not dialog.train_button.isEnabled() and not dialog.refusal.isHidden()
+        assert dialog.refusal.text().startswith("Tag at least 20 images before training")
+        dialog.reject()
+        with qtbot.waitSignal(panel.trainer.failed, timeout=30000) as blocker:
+            panel.start_training()  # past the dialog: the workflow refuses too
+        assert "Tag at least 20 images before training" in blocker.args[0]
+        assert panel.trainer.command == [] and [m.id for m in context.store.models()] == ["m1"]
     finally:
         close_context(context, panel)
