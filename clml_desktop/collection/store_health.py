@@ -99,8 +99,11 @@ def check_file(db_path: Path) -> str | None:
     db_path = Path(db_path)
     if not db_path.is_file():
         return "the file is missing"
+    # Without a write-ahead log, `immutable` reads the file and writes nothing beside it
+    # (a read-only WAL connection would leave -wal/-shm files behind).
+    mode = "ro" if _size(db_path.with_name(db_path.name + "-wal")) else "ro&immutable=1"
     try:
-        conn = sqlite3.connect(f"{db_path.resolve().as_uri()}?mode=ro", uri=True, timeout=10.0)
+        conn = sqlite3.connect(f"{db_path.resolve().as_uri()}?mode={mode}", uri=True, timeout=10.0)
     except sqlite3.DatabaseError as exc:
         return in_words(exc) if is_damage(exc) else None  # busy, locked: not known damaged
     try:
