@@ -58,6 +58,7 @@ class Worker(QRunnable):
         self.control = JobControl(self.signals)
         self.name = name or getattr(fn, "__name__", "job")
         self.traceback_text = ""
+        self.exception: Exception | None = None  # what `error` reported, for a caller that acts on its type
         self._fn = fn
         self._args = args
         self._kwargs = kwargs
@@ -85,6 +86,7 @@ class Worker(QRunnable):
             signals.cancelled.emit()
         except Exception as exc:
             self.traceback_text = traceback.format_exc()
+            self.exception = exc
             message = str(exc) or type(exc).__name__
             signals.error.emit(f"{self.name}: {message}")
         else:

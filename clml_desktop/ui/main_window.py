@@ -335,6 +335,10 @@ class MainWindow(QMainWindow):
     def _on_open_failed(self, worker: Worker, folder: str, message: str) -> None:
         if worker is not self._opening:
             return
+        from clml_desktop.ui.damaged_store_dialog import offer_repair
+
+        if offer_repair(self, worker.exception) is not None:
+            return  # a damaged store: the repair dialog takes over (ADR 0021)
         self.context.settings.remove_recent_folder(folder)
         text = f"Could not open {folder}: {message.split(': ', 1)[-1]}"
         self._show_message(text)
