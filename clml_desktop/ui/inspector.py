@@ -85,6 +85,11 @@ class Inspector(QWidget):
         self.title.setFont(font)
         self.details = QLabel(self)
         self.details.setForegroundRole(QPalette.ColorRole.PlaceholderText)
+        # A long file name must not make the dock (and so the window) wider when an
+        # image is chosen (issue 13): these labels take the width they are given; the
+        # title's tooltip has the whole path.
+        for label in (self.title, self.details):
+            label.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
         self.problem = QLabel(self)
         self.problem.setWordWrap(True)
         self.problem.setStyleSheet("color: #c0392b;")

@@ -11,8 +11,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from PySide6.QtCore import QByteArray, Qt, QThread, QTimer, Signal
-from PySide6.QtGui import QCloseEvent, QDragEnterEvent, QDropEvent, QKeySequence
+from PySide6.QtCore import QByteArray, QRect, QSize, Qt, QThread, QTimer, Signal
+from PySide6.QtGui import QCloseEvent, QDragEnterEvent, QDropEvent, QGuiApplication, QKeySequence
 from PySide6.QtWidgets import (
     QDockWidget,
     QFileDialog,
@@ -42,6 +42,26 @@ from clml_desktop.ui.welcome import WelcomePage
 from clml_desktop.workflow.opening import EmptyFolder, OpenReport, empty_folder_message, prepare_store, scan_and_import
 
 APP_TITLE = "CLML Desktop"
+DEFAULT_SIZE = (1440, 900)
+# What window decorations (title bar, borders) take around the client area, at most;
+# the window's own size must leave room for them or the status bar goes off screen.
+FRAME_ALLOWANCE = (16, 48)
+
+
+class PageStack(QStackedWidget):
+    """The central pages; only the page shown sets how narrow the window may be.
+
+    A plain QStackedWidget asks for the largest minimum of all its pages, so the
+    review page (hidden most of the time) kept the grid's window from going
+    narrower than review needs (issue 13)."""
+
+    def minimumSizeHint(self) -> QSize:  # noqa: N802 (Qt override)
+        current = self.currentWidget()
+        return current.minimumSizeHint() if current is not None else super().minimumSizeHint()
+
+    def sizeHint(self) -> QSize:  # noqa: N802 (Qt override)
+        current = self.currentWidget()
+        return current.sizeHint() if current is not None else super().sizeHint()
 
 
 class MainWindow(QMainWindow):
@@ -102,7 +122,8 @@ class MainWindow(QMainWindow):
         grid_layout.addWidget(self.batch_bar)
         grid_layout.addWidget(self.grid, 1)
         grid_layout.addWidget(self.empty_label, 1)
-        self.stack = QStackedWidget(self)
+        self.stack = PageStack(self)
+        self.stack.currentChanged.connect(lambda _i: self.stack.updateGeometry())
         self.stack.addWidget(self.welcome)
         self.setCentralWidget(self.stack)
         self.add_page("grid", grid_page)
@@ -126,10 +147,7 @@ class MainWindow(QMainWindow):
         self._update_history_actions()
         self._update_selection_actions()
         self._show_welcome()
-        self.resize(1440, 900)
-        geometry = context.settings.qsettings.value("window/geometry")
-        if isinstance(geometry, QByteArray):
-            self.restoreGeometry(geometry)
+        self._fit_to_screen(context.settings.qsettings.value("window/geometry"))
         state = context.settings.qsettings.value("window/state")
         if isinstance(state, QByteArray):
             self.restoreState(state)
@@ -478,11 +496,36 @@ class MainWindow(QMainWindow):
         self.welcome.refresh()
         self.stack.setCurrentWidget(self.welcome)
 
+    def _available(self) -> QRect:
+        screen = self.screen() or QGuiApplication.primaryScreen()
+        return screen.availableGeometry() if screen is not None else QRect(0, 0, *DEFAULT_SIZE)
+
+    def _fit_to_screen(self, saved: object) -> None:
+        """Open at the saved geometry when it fits this screen, else at the default size
+        shrunk to the screen's available area (less the window frame), centred on it."""
+        available = self._available()
+        if isinstance(saved, QByteArray) and self.restoreGeometry(saved):
+            frame = self.geometry().adjusted(0, 0, *FRAME_ALLOWANCE)
+            if available.contains(frame) or (self.isMaximized() or self.isFullScreen()):
+                return
+            self.setWindowState(Qt.WindowState.WindowNoState)
+        width = min(DEFAULT_SIZE[0], available.width() - FRAME_ALLOWANCE[0])
+        height = min(DEFAULT_SIZE[1], available.height() - FRAME_ALLOWANCE[1])
+        self.resize(max(width, 1), max(height, 1))
+        rect = QRect(0, 0, self.width(), self.height())
+        rect.moveCenter(available.center())
+        self.move(max(available.left(), rect.left()), max(available.top(), rect.top()))
+
     def _default_dock_sizes(self) -> None:
         """First run: give the tag list room for names beside its three counts, and the
         inspector enough for its chips, leaving the centre most of a 1440 px screen."""
         wanted = {"tags": 330, "inspector": 370}
         docks = [self.docks[name] for name in wanted if name in self.docks]
+        # On a smaller screen the docks share what the centre's minimum leaves, in proportion.
+        room = self.width() - self.centralWidget().minimumSizeHint().width() - 24
+        total = sum(wanted[d.objectName().removeprefix("dock_")] for d in docks)
+        if docks and 0 < room < total:
+            wanted = {name: int(width * room / total) for name, width in wanted.items()}
         if docks:
             self.resizeDocks(docks, [wanted[d.objectName().removeprefix("dock_")] for d in docks],
                              Qt.Orientation.Horizontal)

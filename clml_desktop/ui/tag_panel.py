@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import replace
 
-from PySide6.QtCore import QModelIndex, QPoint, QSize, Qt
+from PySide6.QtCore import QEvent, QModelIndex, QObject, QPoint, QSize, Qt
 from PySide6.QtGui import QAction, QGuiApplication
 from PySide6.QtWidgets import (
     QAbstractItemView,
@@ -31,6 +31,7 @@ from clml_desktop.ui.context import AppContext
 from clml_desktop.ui.tag_model import COL_NAME, COL_POSITIVE, TagModel, TagNameRole, make_tag_proxy
 
 LARGE_CHANGE = 100
+NAME_ROOM = 90  # pixels a tag name needs at least before the count titles get theirs
 
 
 class TagPanel(QWidget):
@@ -78,6 +79,13 @@ class TagPanel(QWidget):
         header.setResizeContentsPrecision(0)
         for col in range(1, 4):
             header.setSectionResizeMode(col, QHeaderView.ResizeMode.ResizeToContents)
+        # In a narrow dock (a 1024 px screen) the titles "Tagged/New/Rejected" do not
+        # fit beside the names; then the counts keep the width of their digits and the
+        # titles are shortened, rather than the counts being cut (issue 13).
+        header.setTextElideMode(Qt.TextElideMode.ElideRight)
+        self.view.viewport().installEventFilter(self)
+        self.model.modelReset.connect(self._fit_columns)
+        self.model.dataChanged.connect(lambda *_a: self._fit_columns())
 
         top = QHBoxLayout()
         top.setSpacing(6)
@@ -110,6 +118,28 @@ class TagPanel(QWidget):
 
     def sizeHint(self) -> QSize:
         return QSize(330, 600)
+
+    def eventFilter(self, obj: QObject, event: QEvent) -> bool:  # noqa: N802 (Qt override)
+        if obj is self.view.viewport() and event.type() == QEvent.Type.Resize:
+            self._fit_columns()
+        return super().eventFilter(obj, event)
+
+    def _fit_columns(self) -> None:
+        """Titles' widths when they fit with room for names, else the digits' widths."""
+        header = self.view.header()
+        metrics = self.view.fontMetrics()
+        pad = 2 * self.style().pixelMetric(self.style().PixelMetric.PM_HeaderMargin) + 8
+        # No count can exceed the number of images: its digits are the widest a count gets.
+        widest = f"{max(len(self._context.index), 999):,}"
+        digits = metrics.horizontalAdvance(widest) + pad
+        titles = [max(digits, header.sectionSizeFromContents(col).width()) for col in range(1, 4)]
+        roomy = self.view.viewport().width() - sum(titles) >= NAME_ROOM
+        mode = QHeaderView.ResizeMode.ResizeToContents if roomy else QHeaderView.ResizeMode.Fixed
+        for col in range(1, 4):
+            if header.sectionResizeMode(col) != mode:
+                header.setSectionResizeMode(col, mode)
+            if not roomy and header.sectionSize(col) != digits:
+                header.resizeSection(col, digits)
 
     # ---- selection and filtering -------------------------------------------
 
