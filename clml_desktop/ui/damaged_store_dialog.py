@@ -91,6 +91,7 @@ def offer_repair(window: QWidget, error: BaseException | None,
 
     dialog.finished.connect(chosen)
     window.repair_dialog = dialog  # for tests and so it is not collected
+    window.statusBar().showMessage(f"The label database of {error.root} is damaged: choose how to repair it")
     dialog.open()
     return dialog
 
