@@ -118,6 +118,7 @@ class ExportDialog(QDialog):
         self.default_dir: Path | None = root
         if self.unwritable_reason and root is not None:
             self.default_dir = Path.home() / "CLML exports" / root.name
+            self.in_place.setText("In place: not possible, this folder cannot be written")
             self.in_place.setToolTip(f"Not possible here: {self.unwritable_reason}")
 
         self.summary = QLabel(self)

@@ -415,8 +415,7 @@ class MainWindow(QMainWindow):
             if store.read_only_reason:
                 reason = f"Read-only: {store.read_only_reason}."
             elif store.fallback_reason:
-                reason = (f"This folder cannot be written, so its labels are kept in {store.data_dir} "
-                          f"(for you only). Why: {store.fallback_reason}.")
+                reason = f"Labels kept outside this folder, for you only: {store.fallback_reason}."
         self.store_banner.setText(reason or "")
         self.store_banner.setToolTip(reason or "")
         self.store_banner.setVisible(reason is not None)
