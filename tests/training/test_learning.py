@@ -136,3 +136,18 @@ def test_out_of_fold_scores_cannot_memorise_a_pure_noise_tag(tmp_path, folds):
     oof = average_precision(result.oof_probs[:, col], labels)
     assert insample > 0.85, f"the final model should memorise its own noise tag (AP {insample:.2f})"
     assert oof < 0.72, f"out-of-fold AP {oof:.2f} on a pure-noise tag: a fold model saw its images"
+
+
+def test_one_cycle_starts_for_every_short_run():
+    """A 1-epoch fold model of 5 steps crashed OneCycleLR (float division by zero)."""
+    import torch
+
+    from training.loop import one_cycle_warmup
+
+    for total in range(1, 40):
+        opt = torch.optim.Adam([torch.nn.Parameter(torch.zeros(1))], lr=1e-3)
+        scheduler = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=1e-3, total_steps=total,
+                                                        pct_start=one_cycle_warmup(total))
+        for _ in range(total):
+            opt.step()
+            scheduler.step()
