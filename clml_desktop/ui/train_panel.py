@@ -126,6 +126,7 @@ class TrainPanel(QWidget):
         phase_font.setPointSizeF(phase_font.pointSizeF() * 1.15)
         phase_font.setWeight(QFont.Weight.DemiBold)
         self.phase_label.setFont(phase_font)
+        self.phase_label.setWordWrap(True)  # a verdict names two models and two scores
         self.progress = QProgressBar(self)
         self.progress.setRange(0, 1000)
         self.progress.setValue(0)
