@@ -137,6 +137,26 @@ _REJECT = _Verb(LabelState.NEGATIVE, LabelSource.MANUAL, "Reject “{tag}” on 
 _ACCEPT = _Verb(LabelState.POSITIVE, LabelSource.ACCEPTED, "Accept “{tag}” on {images}")
 
 
+# How many SQLite connections of this process use each database file (see __init__).
+_OPEN: dict[Path, int] = {}
+_OPEN_LOCK = threading.Lock()
+
+
+def _release(db_path: Path) -> None:
+    """One connection of this process to `db_path` is gone."""
+    with _OPEN_LOCK:
+        left = _OPEN.get(db_path, 1) - 1
+        if left > 0:
+            _OPEN[db_path] = left
+        else:
+            _OPEN.pop(db_path, None)
+
+
+def _hold(db_path: Path) -> None:
+    """One more connection of this process uses `db_path` (the caller holds _OPEN_LOCK)."""
+    _OPEN[db_path] = _OPEN.get(db_path, 0) + 1
+
+
 class CollectionStore:
     """Open with `CollectionStore.open(folder)`; use as a context manager or call close()."""
 
@@ -152,11 +172,33 @@ class CollectionStore:
         self.db_path: Path = self.data_dir / DB_NAME
         self._lock = threading.RLock()
         self.backup_thread: threading.Thread | None = None
-        problem = store_health.file_problem(self.db_path)
-        if problem is None and store_health.emptied(self.db_path) and store_backup.backups(self.data_dir):
-            problem = "the file is empty, yet it was backed up before: its contents were lost"
-        if problem is not None:
-            raise DamagedStoreError(self.root, self.db_path, problem)
+        self._registered = False
+        with _OPEN_LOCK:
+            # The raw header read opens and closes the file outside SQLite, and on POSIX a
+            # close drops every lock this process holds on that file: only safe while no
+            # connection of this process has it open (the first open of a process).
+            problem = None if _OPEN.get(self.db_path) else store_health.file_problem(self.db_path)
+            if problem is None and store_health.emptied(self.db_path) and store_backup.backups(self.data_dir):
+                problem = "the file is empty, yet it was backed up before: its contents were lost"
+            if problem is not None:
+                raise DamagedStoreError(self.root, self.db_path, problem)
+            _hold(self.db_path)
+            self._registered = True
+        try:
+            self._connect_and_migrate()
+        except BaseException:
+            self._unregister()
+            raise
+        if self.read_only_reason is None:
+            self._backup(store_backup.INTERVAL_S, close_on_damage=True)
+
+    def _unregister(self) -> None:
+        """This store's connection is gone: the process holds one fewer on its file."""
+        if self._registered:
+            self._registered = False
+            _release(self.db_path)
+
+    def _connect_and_migrate(self) -> None:
         try:
             if self.read_only_reason is None:
                 self._conn = sqlite3.connect(
@@ -185,8 +227,6 @@ class CollectionStore:
             if store_health.is_damage(exc):
                 raise DamagedStoreError(self.root, self.db_path, store_health.in_words(exc)) from exc
             raise StoreError(f"{self.db_path}: {exc}") from exc
-        if self.read_only_reason is None:
-            self._backup(store_backup.INTERVAL_S, close_on_damage=True)
 
     def _backup_in_background(self) -> None:
         """After a large edit: a backup when the last is older than LARGE_EDIT_INTERVAL_S,
@@ -212,16 +252,23 @@ class CollectionStore:
                     has_content = bool(
                         self._conn.execute("SELECT EXISTS(SELECT 1 FROM images)").fetchone()[0]
                     )
-            store_backup.maybe_backup(self.db_path, self.data_dir, interval_s=interval_s,
-                                      has_content=has_content)
+            with _OPEN_LOCK:  # the backup's own connection counts as one of this process's
+                _hold(self.db_path)
+            try:
+                store_backup.maybe_backup(self.db_path, self.data_dir, interval_s=interval_s,
+                                          has_content=has_content)
+            finally:
+                _release(self.db_path)
         except store_backup.DamagedCopy as exc:
             if not close_on_damage:
                 return  # an edit already committed; the next open reports it
             self._conn.close()
+            self._unregister()
             raise DamagedStoreError(self.root, self.db_path, str(exc)) from exc
         except sqlite3.DatabaseError as exc:
             if close_on_damage and store_health.is_damage(exc):
                 self._conn.close()
+                self._unregister()
                 raise DamagedStoreError(self.root, self.db_path, store_health.in_words(exc)) from exc
 
     @classmethod
@@ -238,6 +285,7 @@ class CollectionStore:
         """Close the connection (a WAL checkpoint happens on the last close)."""
         with self._lock:
             self._conn.close()
+        self._unregister()
 
     def __enter__(self) -> CollectionStore:
         return self

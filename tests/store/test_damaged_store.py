@@ -240,3 +240,27 @@ def test_repair_command_exit_codes(labelled, tmp_path, capsys):
     with pytest.raises(SystemExit) as usage:
         main(["repair", folder, "--rebuild", "--from-backup"])
     assert usage.value.code == 2
+
+
+def test_the_raw_header_check_never_runs_while_this_process_has_the_store_open(
+    collection, monkeypatch
+):
+    """On POSIX, closing any descriptor of a file drops every lock this process holds on
+    it, so reading the header with open()/close() while a connection of ours is open
+    lets other writers corrupt the store (seen as "disk I/O error" and "file is not a
+    database" while training from the window). Only the first open of a process reads
+    the file raw; later opens, and opens during a backup, trust SQLite."""
+    from clml_desktop.collection import store_health
+
+    reads = []
+    real = store_health.file_problem
+    monkeypatch.setattr(store_health, "file_problem", lambda p: reads.append(p) or real(p))
+    first = CollectionStore.open(collection)
+    assert len(reads) == 1
+    second = CollectionStore.open(collection)
+    third = CollectionStore.open(collection)
+    assert len(reads) == 1
+    for store in (first, second, third):
+        store.close()
+    with CollectionStore.open(collection):
+        assert len(reads) == 2  # nobody of ours had it open: the cheap check runs again
