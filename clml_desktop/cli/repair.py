@@ -77,9 +77,9 @@ def _list(folder: Path) -> int:
 @command("repair")
 def run(args: argparse.Namespace) -> int:
     """Repair (or list) and print what was done and what was lost."""
+    from clml_contract.progress import Steps
     from clml_desktop.cli.progress_text import ProgressBar
     from clml_desktop.workflow.repair import AUTO, FROM_BACKUP, REBUILD, RepairError, repair
-    from clml_contract.progress import Steps
 
     folder = existing_folder(args.folder)
     try:

@@ -16,7 +16,13 @@ from PySide6.QtWidgets import QAbstractButton, QMessageBox, QWidget
 from clml_desktop.collection import store_backup
 from clml_desktop.collection.store import DamagedStoreError
 from clml_desktop.jobs.worker import Worker
-from clml_desktop.workflow.repair import FROM_BACKUP, LOST_AFTER_REBUILD, REBUILD, RepairReport, repair
+from clml_desktop.workflow.repair import (
+    FROM_BACKUP,
+    LOST_AFTER_REBUILD,
+    REBUILD,
+    RepairReport,
+    repair,
+)
 
 
 class DamagedStoreDialog(QMessageBox):
@@ -81,7 +87,7 @@ def offer_repair(window: QWidget, error: BaseException | None,
     if not isinstance(error, DamagedStoreError):
         return None
     dialog = DamagedStoreDialog(error, window)
-    reopen = reopen or getattr(window, "open_folder")
+    reopen = reopen or window.open_folder
 
     def chosen() -> None:
         if dialog.choice is None:

@@ -39,7 +39,13 @@ from clml_desktop.ui.tag_panel import TagPanel
 from clml_desktop.ui.theme import apply_theme
 from clml_desktop.ui.thumbnails import ThumbnailCache, prune_disk_cache
 from clml_desktop.ui.welcome import WelcomePage
-from clml_desktop.workflow.opening import EmptyFolder, OpenReport, empty_folder_message, prepare_store, scan_and_import
+from clml_desktop.workflow.opening import (
+    EmptyFolder,
+    OpenReport,
+    empty_folder_message,
+    prepare_store,
+    scan_and_import,
+)
 
 APP_TITLE = "CLML Desktop"
 DEFAULT_SIZE = (1440, 900)

@@ -22,6 +22,7 @@ BACKGROUND_MODULES = (
     "decimal",
     "fractions",
     "encodings.utf_8_sig",
+    "_strptime",  # datetime.strptime: reading the store backups' names on open (ADR 0021)
     "clml_desktop.collection.store",
     "clml_desktop.collection.scan",
     "clml_desktop.collection.walk",
@@ -51,3 +52,6 @@ def import_background_modules() -> None:
     from PIL import Image
 
     Image.preinit()  # Pillow's registry of the common formats, else filled on the first open
+    from clml_contract.preprocess import register_phone_formats
+
+    register_phone_formats()  # HEIC/AVIF codecs, else loaded by the first scan or thumbnail

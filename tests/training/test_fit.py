@@ -215,7 +215,8 @@ def test_a_fine_tune_reports_the_parents_map_on_the_same_images(trained, fine_tu
     oof = read_oof(parent_dir / "oof.npz", len(parent.tags))
     rows = [i for i in range(len(data.paths)) if data.paths[i].name != "broken.png"]
     by_id = {oof.identity(j): j for j in range(len(oof.paths)) if oof.identity(j)}
-    by_id.update({(-1, -1): j for j, p in enumerate(oof.paths) if p.endswith("img_023.png")})
+    no_id = next(j for j, p in enumerate(oof.paths) if p.endswith("img_023.png"))  # the row without an id
+    by_id[(-1, -1)] = no_id
     order = [by_id[(int(data.image_ids[i]), int(data.versions[i])) if data.image_ids[i] >= 0 else (-1, -1)]
              for i in rows]
     cols = [parent.tags.index(t) for t in data.tags]
