@@ -98,7 +98,9 @@ def is_dark(theme: str) -> bool:
 def apply_theme(app: QApplication, theme: str = "system") -> bool:
     """Apply Fusion with the light or dark palette; returns True when dark."""
     dark = is_dark(theme)
-    app.setStyle("Fusion")
+    if not app.property("clmlFusion"):  # setting it again restyles every widget for nothing
+        app.setStyle("Fusion")  # (style().name() is "" once a style sheet wraps the style)
+        app.setProperty("clmlFusion", True)
     palette = QPalette()
     for role, color in (_DARK if dark else _LIGHT).items():
         palette.setColor(role, QColor(color))
