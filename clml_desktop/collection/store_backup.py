@@ -121,13 +121,26 @@ def write_backup(db_path: Path, data_dir: Path, *, keep: int = KEEP) -> Backup:
     now = time.time()
     final = folder / _name(now)
     partial = folder / f".{final.name}.{os.getpid()}.partial"
-    source = sqlite3.connect(db_path, timeout=30.0)
+    problem = _copy(sqlite3.connect(db_path, timeout=30.0), partial, check=True)
+    if problem is not None:
+        partial.unlink(missing_ok=True)
+        raise DamagedCopy(problem)
+    os.replace(partial, final)
+    rotate(data_dir, keep)
+    return Backup(final, now, final.stat().st_size)
+
+
+def _copy(source: sqlite3.Connection, partial: Path, *, check: bool = False) -> str | None:
+    """Copy the database behind `source` into the new file `partial` with the online
+    backup API (the whole file in one step: one snapshot), as one self-contained file;
+    with `check`, return what `quick_check` finds in the copy. Closes `source`; on any
+    failure the partial file is removed and the error raised."""
     try:
         target = sqlite3.connect(partial)
         try:
-            source.backup(target)  # pages=-1: the whole file in one step, one snapshot
-            target.execute("PRAGMA journal_mode = DELETE")  # one self-contained file
-            problem = quick_check(target)
+            source.backup(target)
+            target.execute("PRAGMA journal_mode = DELETE")
+            return quick_check(target) if check else None
         finally:
             target.close()
     except BaseException:
@@ -135,12 +148,6 @@ def write_backup(db_path: Path, data_dir: Path, *, keep: int = KEEP) -> Backup:
         raise
     finally:
         source.close()
-    if problem is not None:
-        partial.unlink(missing_ok=True)
-        raise DamagedCopy(problem)
-    os.replace(partial, final)
-    rotate(data_dir, keep)
-    return Backup(final, now, final.stat().st_size)
 
 
 def rotate(data_dir: Path, keep: int = KEEP) -> list[Path]:
@@ -197,16 +204,5 @@ def restore(backup: Path, db_path: Path) -> None:
     copied with the backup API into a temporary file, then renamed into place."""
     partial = db_path.with_name(f".{db_path.name}.restoring")
     partial.unlink(missing_ok=True)
-    source = sqlite3.connect(f"{Path(backup).resolve().as_uri()}?mode=ro", uri=True)
-    try:
-        target = sqlite3.connect(partial)
-        try:
-            source.backup(target)
-        finally:
-            target.close()
-    except BaseException:
-        partial.unlink(missing_ok=True)
-        raise
-    finally:
-        source.close()
+    _copy(sqlite3.connect(f"{Path(backup).resolve().as_uri()}?mode=ro", uri=True), partial)
     os.replace(partial, db_path)
