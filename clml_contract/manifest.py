@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from clml_contract.atomic import atomic_write_text
+from clml_contract.tagnames import TagNameError, clean_tag_name
 
 FORMAT = 1
 RESIZE_MODES = ("squash",)
@@ -25,6 +26,10 @@ IMAGENET_MEAN = (0.485, 0.456, 0.406)
 IMAGENET_STD = (0.229, 0.224, 0.225)
 DEFAULT_FILES = {"onnx": "model.onnx", "checkpoint": "checkpoint.pt", "oof": None}
 MANIFEST_NAME = "manifest.json"
+# The largest square input a model may ask for. Inference batches 8 images at
+# this size (a dynamic-size ONNX takes whatever the manifest says): 4096 px took
+# 2.5 GB for 8 small images; 1024 px is ~16x less and twice what CLML trains at.
+MIN_INPUT_SIZE, MAX_INPUT_SIZE = 8, 1024
 
 
 class ManifestError(ValueError):
@@ -127,13 +132,24 @@ class Manifest:
             raise bad("tags", "must be a non-empty list of tag names")
         if not all(isinstance(t, str) and t.strip() for t in self.tags):
             raise bad("tags", "must hold non-empty strings only")
+        for tag in self.tags:  # the store's rule (clml_contract.tagnames), exactly
+            try:
+                cleaned = clean_tag_name(tag)
+            except TagNameError as exc:
+                raise bad("tags", f"holds a name the collection cannot store: {exc}") from exc
+            if cleaned != tag:
+                raise bad("tags", f"holds {tag!r}, with space around it; write {cleaned!r}")
         if len(set(self.tags)) != len(self.tags):
             dupes = sorted({t for t in self.tags if self.tags.count(t) > 1})
             raise bad("tags", f"has duplicates: {', '.join(dupes)}")
         if not isinstance(self.architecture, str) or not self.architecture:
             raise bad("architecture", "must be a non-empty string")
-        if not _is_int(self.input_size) or not 8 <= self.input_size <= 4096:
-            raise bad("input_size", f"must be an integer in 8..4096, got {self.input_size!r}")
+        if not _is_int(self.input_size) or not MIN_INPUT_SIZE <= self.input_size <= MAX_INPUT_SIZE:
+            raise bad(
+                "input_size",
+                f"must be an integer in {MIN_INPUT_SIZE}..{MAX_INPUT_SIZE} pixels, got "
+                f"{self.input_size!r} (larger inputs need gigabytes of memory per batch)",
+            )
         if not _is_int(self.embedding_dim) or self.embedding_dim < 1:
             raise bad("embedding_dim", f"must be a positive integer, got {self.embedding_dim!r}")
         for name in ("mean", "std"):

@@ -12,6 +12,8 @@ import unicodedata
 
 _SPACES = re.compile(r"\s+")
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+# Bidirectional overrides/isolates (RLO, LRI, ...): `evil\u202etxt.exe` shows as `evilexe.txt`.
+_BIDI = re.compile("[\u202a-\u202e\u2066-\u2069]")
 
 
 class TagNameError(ValueError):
@@ -34,6 +36,8 @@ def clean_tag_name(name: str) -> str:
         raise TagNameError("a tag name cannot be empty")
     if _CONTROL.search(cleaned):
         raise TagNameError(f"tag name {cleaned!r} contains a control character (newline, tab, ...)")
+    if _BIDI.search(cleaned):
+        raise TagNameError(f"tag name {cleaned!r} contains a text-direction control character")
     if not tag_key(cleaned):
         raise TagNameError(f"tag name {cleaned!r} has nothing but separators")
     return cleaned
