@@ -52,13 +52,25 @@ def load_checkpoint(path: Path) -> dict[str, Tensor]:
     try:
         obj = torch.load(file, map_location="cpu", weights_only=True)
     except Exception as exc:  # torch raises pickle/zip/runtime errors alike; all mean "unreadable"
-        raise CheckpointError(
-            f"{file}: not a readable weights-only PyTorch checkpoint ({type(exc).__name__}: {exc})"
-        ) from exc
+        # torch's own message advises retrying with weights_only=False, which runs any code
+        # the file carries: never repeated to a person who may not have made the file.
+        raise CheckpointError(f"{file}: {_unreadable_reason(exc)}") from None
     state = _unwrap(obj)
     if state is None:
         raise CheckpointError(f"{file}: holds no state dict of tensors")
     return strip_prefixes(state)
+
+
+def _unreadable_reason(exc: Exception) -> str:
+    """Our words for why torch refused the file; torch's text (with its unsafe advice) is dropped."""
+    text = str(exc)
+    if "Weights only load failed" in text or "WeightsUnpickler" in text or "Unsupported global" in text:
+        return (
+            "refused: the file holds Python objects besides tensors, which could run code when "
+            "loaded, so it was not loaded. Use a checkpoint that holds only weights (a state "
+            "dict), e.g. one saved with torch.save(model.state_dict(), PATH)"
+        )
+    return f"could not load it as a PyTorch checkpoint of weights ({type(exc).__name__}); the file is damaged or of another kind"
 
 
 def strip_prefixes(state: Mapping[str, Tensor]) -> dict[str, Tensor]:

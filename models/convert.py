@@ -25,8 +25,11 @@ from clml_contract.manifest import (
     IMAGENET_MEAN,
     IMAGENET_STD,
     MANIFEST_NAME,
+    MAX_INPUT_SIZE,
+    MIN_INPUT_SIZE,
     Manifest,
     ManifestError,
+    new_model_id,
 )
 from models.artifact import save_model_dir, synthetic_images
 from models.checkpoint import CheckpointError, load_checkpoint, load_into
@@ -167,6 +170,8 @@ def export_checkpoint(
         have = "no classifier" if classes is None else f"{classes.shape[0]} outputs"
         raise ConvertError(f"{checkpoint}: has {have} but {len(tags)} tag names were given")
     size = int(image_size or (beside.input_size if beside else AUTHORS_IMAGE_SIZE))
+    if not MIN_INPUT_SIZE <= size <= MAX_INPUT_SIZE:
+        raise ConvertError(f"image size {size} px is outside {MIN_INPUT_SIZE}..{MAX_INPUT_SIZE} px")
     mean = list(mean if mean is not None else (beside.mean if beside else IMAGENET_MEAN))
     std = list(std if std is not None else (beside.std if beside else IMAGENET_STD))
     if thresholds is None and beside is not None:
@@ -195,6 +200,7 @@ def export_checkpoint(
         training=info,
         metrics=dict(beside.metrics) if beside else {},
         parent=beside.parent if beside else None,
+        model_id=new_model_id(),  # never the folder's name: A/model and B/model are two models
         verify_images=verify,
     )
 
