@@ -88,8 +88,11 @@ def damaged_hint(exc: BaseException, args: tuple) -> str | None:
 
 
 def say(name: str, message: str) -> None:
-    """`clml-desktop NAME: message` on stderr (a failure or a refusal)."""
-    print(f"clml-desktop {name}: {message}", file=sys.stderr)
+    """`clml-desktop NAME: message` on stderr (a failure or a refusal); a file or tag name
+    in it is printed visibly, never as a terminal command (`display.shown`)."""
+    from clml_desktop.cli.display import shown
+
+    print(f"clml-desktop {name}: {shown(message, keep_newlines=True)}", file=sys.stderr)
 
 
 def existing_folder(folder: Path) -> Path:
@@ -110,3 +113,63 @@ def opened_collection(folder: Path, hint: str) -> Path:
     if not CollectionStore.exists(folder):
         raise CommandError(f"{folder}: not an opened collection ({hint})", exit_codes.USAGE)
     return folder
+
+
+# Argument types: an impossible value is a usage error (exit 2) at parse time, before a
+# store is opened or a trainer started (issue 14). `training/cli.py` has the same rules
+# for the trainer, which people also run on its own.
+
+
+def positive_int(text: str) -> int:
+    """A whole number above 0 (epochs, batch size, image size)."""
+    return _whole(text, 1)
+
+
+def non_negative_int(text: str) -> int:
+    """A whole number, 0 or more (folds: 0 or 1 means none)."""
+    return _whole(text, 0)
+
+
+def _whole(text: str, low: int) -> int:
+    import argparse
+
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if value < low:
+        raise argparse.ArgumentTypeError(f"{value} is below {low}")
+    return value
+
+
+def number_in(low: float, high: float = float("inf"), *, above_low: bool = False,
+              below_high: bool = False) -> Callable[[str], float]:
+    """An argparse type: a finite number in [low, high] (an open end when `above_low` /
+    `below_high`); NaN and infinities are refused."""
+    import argparse
+    import math
+
+    def number(text: str) -> float:
+        try:
+            value = float(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+        if not math.isfinite(value):
+            raise argparse.ArgumentTypeError(f"{text} is not a finite number")
+        if value < low or (above_low and value == low) or value > high or (below_high and value == high):
+            left, right = "(" if above_low else "[", ")" if below_high else "]"
+            upper = "∞)" if math.isinf(high) else f"{high:g}{right}"
+            raise argparse.ArgumentTypeError(f"{text} is outside {left}{low:g}, {upper}")
+        return value
+
+    number.__name__ = "number"
+    return number
+
+
+def non_empty(text: str) -> str:
+    """A string with at least one character (a delimiter)."""
+    import argparse
+
+    if not text:
+        raise argparse.ArgumentTypeError("must not be empty")
+    return text

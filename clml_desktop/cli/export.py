@@ -18,7 +18,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from clml_desktop.cli import exit_codes
-from clml_desktop.cli.collection_arg import CommandError, command, say
+from clml_desktop.cli.collection_arg import CommandError, command, non_empty, say
+from clml_desktop.cli.display import shown
 from clml_desktop.collection.exporting import EXPORT_FORMATS, XMP_NAMINGS, ExportSummary
 from clml_desktop.collection.labels import Suggestion
 
@@ -50,9 +51,9 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         "--min-score", type=float, metavar="P",
         help="with --with-suggestions: pairs scoring at least P (0.7 for 70%%) instead of the collection's cuts",
     )
-    parser.add_argument("--image-ids", help="comma-separated image ids to export (default: all)")
+    parser.add_argument("--image-ids", type=_ids, help="comma-separated image ids to export (default: all)")
     parser.add_argument("--separator", default=", ", help="separator written between sidecar tags (default ', ')")
-    parser.add_argument("--tags-delimiter", default=",", help="delimiter inside a csv-tags tags cell (default ,)")
+    parser.add_argument("--tags-delimiter", type=non_empty, default=",", help="delimiter inside a csv-tags tags cell (default ,)")
     parser.add_argument(
         "--xmp-naming", choices=XMP_NAMINGS, default=XMP_NAMINGS[0],
         help="name of new XMP sidecars: photo.jpg.xmp (digiKam, darktable; default) or photo.xmp (Lightroom)",
@@ -60,10 +61,26 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     parser.set_defaults(run=run)
 
 
-def _ids(text: str | None) -> list[int] | None:
-    if text is None:
-        return None
-    return [int(part) for part in text.split(",") if part.strip()]
+def _ids(text: str) -> list[int]:
+    """`--image-ids`: numbers separated by commas (a usage error otherwise, exit 2)."""
+    try:
+        ids = [int(part) for part in text.split(",") if part.strip()]
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected numbers separated by commas, not {text!r}") from None
+    if not ids:
+        raise argparse.ArgumentTypeError("expected at least one image id")
+    return ids
+
+
+def _check_ids(store: CollectionStore, image_ids: list[int] | None) -> None:
+    """Every id in `--image-ids` names an image of the collection (else exit 2, nothing written)."""
+    if image_ids is None:
+        return
+    known = {image.id for image in store.images(include_missing=True)}
+    unknown = [str(i) for i in dict.fromkeys(image_ids) if i not in known]
+    if unknown:
+        raise CommandError(f"--image-ids: no image with id {', '.join(unknown)} in {store.root}",
+                           exit_codes.USAGE)
 
 
 @command("export", OSError)
@@ -75,15 +92,11 @@ def run(args: argparse.Namespace) -> int:
 
     if not args.in_place and args.out is None:
         raise CommandError("give --out PATH (or --in-place for sidecar formats)")
-    try:
-        image_ids = _ids(args.image_ids)
-    except ValueError:
-        raise CommandError(
-            f"--image-ids must be numbers separated by commas, not {args.image_ids!r}"
-        ) from None
+    image_ids = args.image_ids
     if not CollectionStore.exists(args.folder):
         raise CommandError(f"{args.folder} was never scanned; run `clml-desktop scan {args.folder}` first")
     with CollectionStore.open(args.folder) as store:
+        _check_ids(store, image_ids)
         suggestions = _suggestions(store, args.min_score) if args.with_suggestions else None
         try:
             summary = export_labels(
@@ -93,11 +106,11 @@ def run(args: argparse.Namespace) -> int:
             )
         except FormatError as exc:
             raise CommandError(str(exc)) from None
-        where = "next to the images" if args.in_place else str(args.out)
+        where = "next to the images" if args.in_place else shown(args.out)
         print(
             f"exported {summary.images:,} images as {args.format} {where}: {len(summary.files_written):,} files "
             f"written, {summary.files_unchanged:,} unchanged, {len(summary.backups):,} originals backed up "
-            f"in {Path(store.data_dir) / 'backup'}"
+            f"in {shown(Path(store.data_dir) / 'backup')}"
         )
         return _report_problems(summary)
 
@@ -125,7 +138,7 @@ def _report_problems(summary: ExportSummary) -> int:
     full disk, for a finished one, so problems never end in exit code 0.
     """
     for problem in summary.problems:
-        print(f"problem: {problem}", file=sys.stderr)
+        print(f"problem: {shown(problem)}", file=sys.stderr)
     if summary.problems:
         print(f"{len(summary.problems):,} files skipped (listed on stderr)")
     outcome = summary.outcome

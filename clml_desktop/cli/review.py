@@ -64,9 +64,11 @@ def run(args: argparse.Namespace) -> int:
         result = verdict(store, [image.id], args.tag)
     if result.refused:
         raise CommandError(result.message, exit_codes.FAILED)
+    from clml_desktop.cli.display import shown
+
     verb = "accepted" if args.accept else "rejected"
     if not result.changed:
-        print(f"{relpath}: {args.tag} was already {verb}; nothing changed")
+        print(f"{shown(relpath)}: {shown(args.tag)} was already {verb}; nothing changed")
     else:
-        print(f"{relpath}: {args.tag} {verb} (undo with the GUI's Undo; edit {result.edit_id})")
+        print(f"{shown(relpath)}: {shown(args.tag)} {verb} (undo with the GUI's Undo; edit {result.edit_id})")
     return 0

@@ -13,8 +13,8 @@ import argparse
 import sys
 from pathlib import Path
 
-from clml_desktop.cli import exit_codes
-from clml_desktop.cli.collection_arg import command, say
+from clml_desktop.cli import display, exit_codes
+from clml_desktop.cli.collection_arg import command, non_empty, say
 from clml_desktop.collection.formats import FILE_FORMATS, FORMATS
 from clml_desktop.collection.location import existing_db
 from clml_desktop.collection.store import CollectionStore
@@ -42,7 +42,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         help="which tag files to import (default auto: every format found); with --file, the file's format",
     )
     parser.add_argument("--file", type=Path, help=f"import this tag file ({', '.join(FILE_FORMATS)})")
-    parser.add_argument("--tags-delimiter", default=",", help="delimiter inside a csv-tags tags cell (default ,)")
+    parser.add_argument("--tags-delimiter", type=non_empty, default=",", help="delimiter inside a csv-tags tags cell (default ,)")
     parser.add_argument("--classes", type=Path, help="class-names file for --format list (default: found beside it)")
     parser.add_argument("--force", action="store_true", help="re-read tag files even when unchanged")
     parser.set_defaults(run=run)
@@ -57,15 +57,15 @@ def run(args: argparse.Namespace) -> int:
 
     if not args.file and args.folder.is_dir() and existing_db(args.folder) is None and not has_images(args.folder):
         # Nothing to keep yet: no `.clml/` is made in a folder without images (issue 13).
-        print(f"{empty_folder_message(args.folder.resolve())} Nothing was stored.")
+        print(f"{display.shown(empty_folder_message(args.folder.resolve()))} Nothing was stored.")
         return exit_codes.DONE
     with CollectionStore.open(args.folder) as store:
         if store.fallback_reason:
-            print(f"note: {store.fallback_reason}", file=sys.stderr)
+            print(f"note: {display.shown(store.fallback_reason)}", file=sys.stderr)
         opened = rescan(store, fmt="auto" if args.file else args.format, force=args.force)
         scan = opened.scan
         print(
-            f"{store.root}: {opened.images:,} images "
+            f"{display.shown(store.root)}: {opened.images:,} images "
             f"({scan.added:,} new, {scan.changed:,} changed, {scan.removed:,} removed, "
             f"{scan.unchanged:,} unchanged) in {scan.seconds:.2f} s"
         )
@@ -92,7 +92,7 @@ def run(args: argparse.Namespace) -> int:
         )
     shown = list(dict.fromkeys(str(p) for p in problems))
     for problem in shown:
-        print(f"problem: {problem}", file=sys.stderr)
+        print(f"problem: {display.shown(problem)}", file=sys.stderr)
     if shown:
         print(f"{len(shown):,} problems (listed on stderr)")
     return exit_codes.FAILED if failed else exit_codes.DONE

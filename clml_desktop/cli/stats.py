@@ -16,6 +16,7 @@ import sys
 from pathlib import Path
 
 from clml_desktop.cli.collection_arg import command
+from clml_desktop.cli.display import shown
 from clml_desktop.collection.store import CollectionStore
 from clml_desktop.workflow.opening import rescan
 
@@ -63,16 +64,16 @@ def collect(store: CollectionStore) -> dict:
 
 
 def _print_text(data: dict) -> None:
-    print(f"collection  {data['folder']}")
-    print(f"store       {data['store']}")
+    print(f"collection  {shown(data['folder'])}")
+    print(f"store       {shown(data['store'])}")
     if data["fallback_reason"]:
-        print(f"note        {data['fallback_reason']}")
+        print(f"note        {shown(data['fallback_reason'])}")
     print(
         f"images      {data['images']:,} ({len(data['problems']):,} with problems,"
         f" {data['missing_images']:,} missing)"
     )
     model = data["active_model"]
-    print(f"model       {model['id'] + ' (' + model['created'] + ')' if model else 'none'}")
+    print(f"model       {shown(model['id'] + ' (' + model['created'] + ')') if model else 'none'}")
     sources = data["labels_by_source"]
     if sources:
         print("labels by source")
@@ -84,11 +85,11 @@ def _print_text(data: dict) -> None:
     tags = data["tags"]
     print(f"tags        {len(tags):,}")
     if tags:
-        width = max(len(t["name"]) for t in tags)
+        width = max(len(shown(t["name"])) for t in tags)
         for t in sorted(tags, key=lambda t: (-t["positives"], t["name"])):
-            print(f"  {t['name']:<{width}}  {t['positives']:>7,} +  {t['negatives']:>7,} -")
+            print(f"  {shown(t['name']):<{width}}  {t['positives']:>7,} +  {t['negatives']:>7,} -")
     for problem in data["problems"]:
-        print(f"problem     {problem['path']}: {problem['message']}")
+        print(f"problem     {shown(problem['path'])}: {shown(problem['message'])}")
 
 
 def _first_scan(store: CollectionStore, folder: Path) -> None:
@@ -96,7 +97,7 @@ def _first_scan(store: CollectionStore, folder: Path) -> None:
     report = rescan(store)
     read = report.imported.files_read if report.imported is not None else 0
     print(
-        f"clml-desktop: scanned {folder}: {report.scan.added:,} images in {report.scan.seconds:.1f} s;"
+        f"clml-desktop: scanned {shown(folder)}: {report.scan.added:,} images in {report.scan.seconds:.1f} s;"
         f" {read:,} tag files imported",
         file=sys.stderr,
     )
@@ -109,9 +110,9 @@ def run(args: argparse.Namespace) -> int:
     fresh = not CollectionStore.exists(folder)
     with CollectionStore.open(folder) as store:
         if store.fallback_reason:
-            print(f"clml-desktop: {store.fallback_reason}", file=sys.stderr)
+            print(f"clml-desktop: {shown(store.fallback_reason)}", file=sys.stderr)
         if store.read_only_reason:
-            print(f"clml-desktop: {store.read_only_reason}", file=sys.stderr)
+            print(f"clml-desktop: {shown(store.read_only_reason)}", file=sys.stderr)
         if fresh:
             _first_scan(store, folder)
         data = collect(store)
