@@ -3,8 +3,12 @@
 Opening a folder needs both, and listing a big tree is a good share of the
 cost of opening it, so the scan lists the tree once and hands the tag files
 it saw to the import (`ScanReport.tag_files`). The rules are the scan's:
-hidden entries and `.clml/` are skipped; each real folder is visited once
-(tracked by device and inode), so symlink loops end; a file that vanishes
+hidden entries and `.clml/` are skipped; symlinks are never followed: one
+that leads outside the collection is reported and skipped, one that stays
+inside is skipped silently, since the walk lists its target under its own
+name (`paths.to_relpath`, ADR 0011's addendum), so symlink loops end and
+every file has one spelling; each real folder is visited once (tracked by
+device and inode, for bind mounts); a file that vanishes
 while listed is skipped; a name that is not UTF-8 is reported, since the
 store could not hold it. Sidecar suffixes count at any depth, the
 collection-wide ones (CSV, JSON, list `.txt`) at the top only.
@@ -20,6 +24,7 @@ from typing import NamedTuple
 from clml_contract.progress import Control
 from clml_desktop.collection.imageinfo import IMAGE_EXTENSIONS
 from clml_desktop.collection.labels import Problem
+from clml_desktop.collection.paths import PathOutsideCollection, to_relpath
 
 SIDECAR_SUFFIXES = (".txt", ".caption", ".xmp")
 TOP_LEVEL_SUFFIXES = (".csv", ".tsv", ".json", ".txt")
@@ -89,6 +94,9 @@ def walk_folder(
                         found.complete = False
                         return found
                 try:
+                    if entry.is_symlink():
+                        _link(entry, prefix, root, image_suffixes, wanted_tags, problems)
+                        continue
                     if entry.is_dir():
                         st = entry.stat()
                         key = (st.st_dev, st.st_ino)
@@ -122,3 +130,30 @@ def walk_folder(
                 except OSError as exc:
                     problems.append(Problem(f"{prefix}{name}", f"cannot stat: {exc.strerror or exc}"))
     return found
+
+
+def _link(
+    entry: os.DirEntry, prefix: str, root: Path | str, image_suffixes: frozenset, wanted_tags: frozenset,
+    problems: list[Problem],
+) -> None:
+    """A symlink the walk met: report it when it leads out of the collection and the walk wanted it.
+
+    A link is never listed: one inside the collection names a file or folder
+    the walk lists under its own name; one outside is not the collection's.
+    """
+    name = entry.name
+    dot = name.rfind(".")
+    suffix = name[dot:].lower() if dot > 0 else ""
+    try:
+        wanted = suffix in image_suffixes or suffix in wanted_tags or entry.is_dir()
+    except OSError:
+        wanted = False
+    if not wanted:
+        return
+    try:
+        to_relpath(root, entry.path)
+    except PathOutsideCollection as exc:
+        if exc.reason == "outside":
+            problems.append(Problem(f"{prefix}{name}", "symlink leads outside the collection; skipped"))
+    except OSError:
+        return
