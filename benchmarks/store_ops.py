@@ -4,7 +4,10 @@
 
 Rows: a bare baseline (os.scandir over the tree + one stat per file), a cold
 scan (header reads + inserts), a no-change rescan, a batch edit on 5,000
-images with its undo, and label_matrix() for N images × 50 tags.
+images with its undo, label_matrix() for N images × 50 tags, and a first
+open (scan + import) of 100 sidecars holding --distinct-tags distinct tags,
+with and without the `tags_name` index (schema v4, issue 14): without it each
+new tag scanned the tag table, so the time grew with the square of the count.
 Each row is the best of --repeat runs (the machine may be shared; the
 minimum is the least disturbed). Not a test: numbers depend on the machine;
 read them, do not assert them.
@@ -23,6 +26,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
+from clml_desktop.collection.importing import import_folder
 from clml_desktop.collection.labels import LabelState
 from clml_desktop.collection.query import state_mask
 from clml_desktop.collection.rows import ImageInfo
@@ -70,11 +74,44 @@ def timed(fn, repeat: int = 1, setup=None):
     return best, result
 
 
+def distinct_tag_rows(tmp: Path, counts: list[int], repeat: int) -> list[tuple[str, float, str]]:
+    """A first open of 100 images whose sidecars hold `n` distinct tags in all, for each n;
+    "old path" drops the v4 index first, which is what every store before it did."""
+    rows = []
+    for n in counts:
+        root = tmp / f"tags{n}"
+        make_images(root, 100)
+        per = max(1, n // 100)
+        for i, image in enumerate(sorted(root.rglob("*.png"))):
+            image.with_suffix(".txt").write_text(", ".join(f"tag_{i}_{j}" for j in range(per)))
+        for label, drop in (("old path, no index", True), ("tags_name index", False)):
+
+            def first_open(drop=drop):
+                with CollectionStore.open(root) as store:
+                    if drop:
+                        store._conn.execute("DROP INDEX tags_name")
+                    rep = scan_folder(store)
+                    return import_folder(store, tag_files=rep.tag_files)
+
+            t, summary = timed(
+                first_open, 1 if drop else repeat,
+                setup=lambda: shutil.rmtree(root / ".clml", ignore_errors=True),
+            )
+            rows.append((f"first open, {n:,} distinct tags ({label})", t, f"{summary.positives_added:,} labels"))
+        shutil.rmtree(root)
+    return rows
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--images", type=int, default=10_000)
     parser.add_argument("--matrix-images", type=int, default=20_000)
     parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument(
+        "--distinct-tags", default="10000,20000,40000",
+        help="comma-separated tag counts for the first-open rows ('' to skip them); "
+        "the old path is run once each (40,000 tags: about half a minute)",
+    )
     args = parser.parse_args()
     r = args.repeat
     rows: list[tuple[str, float, str]] = []
@@ -121,6 +158,8 @@ def main() -> None:
             rows.append(("tag_counts (same store)", t, ""))
             t, _ = timed(store.image_labels, r)
             rows.append(("image_labels, all images", t, "what an export reads"))
+        counts = [int(c) for c in args.distinct_tags.split(",") if c.strip()]
+        rows.extend(distinct_tag_rows(Path(tmp), counts, r))
     peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     width = max(len(r[0]) for r in rows)
     print(f"{'operation':<{width}}  {'seconds':>8}  note")

@@ -15,6 +15,11 @@ from clml_contract.tagnames import clean_tag_name, tag_key
 from clml_desktop.collection import edit_log
 
 
+# The newest deleted tag of a name, to revive on reuse. Served by the `tags_name`
+# index (schema v4): without it every new tag scanned the table (issue 14).
+DELETED_BY_NAME = "SELECT MAX(id) FROM tags WHERE name = ? AND deleted = 1"
+
+
 class UnknownTag(LookupError):
     """A tag named in an edit or query does not exist (and is not to be created)."""
 
@@ -58,7 +63,7 @@ def resolve(conn: sqlite3.Connection, tag: str | int, edit_id: int | None) -> in
     if _is_id(tag):
         raise UnknownTag(f"no tag with id {tag} in the collection")
     name = clean_tag_name(tag)
-    r = conn.execute("SELECT MAX(id) FROM tags WHERE name = ? AND deleted = 1", (name,)).fetchone()
+    r = conn.execute(DELETED_BY_NAME, (name,)).fetchone()
     tag_id = r[0]
     if tag_id is None:
         cur = conn.execute(
