@@ -86,7 +86,7 @@ def distinct_tag_rows(tmp: Path, counts: list[int], repeat: int) -> list[tuple[s
             image.with_suffix(".txt").write_text(", ".join(f"tag_{i}_{j}" for j in range(per)))
         for label, drop in (("old path, no index", True), ("tags_name index", False)):
 
-            def first_open(drop=drop):
+            def first_open(drop=drop, root=root):
                 with CollectionStore.open(root) as store:
                     if drop:
                         store._conn.execute("DROP INDEX tags_name")
@@ -95,7 +95,7 @@ def distinct_tag_rows(tmp: Path, counts: list[int], repeat: int) -> list[tuple[s
 
             t, summary = timed(
                 first_open, 1 if drop else repeat,
-                setup=lambda: shutil.rmtree(root / ".clml", ignore_errors=True),
+                setup=lambda root=root: shutil.rmtree(root / ".clml", ignore_errors=True),
             )
             rows.append((f"first open, {n:,} distinct tags ({label})", t, f"{summary.positives_added:,} labels"))
         shutil.rmtree(root)

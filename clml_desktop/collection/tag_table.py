@@ -14,7 +14,6 @@ import numpy as np
 from clml_contract.tagnames import clean_tag_name, tag_key
 from clml_desktop.collection import edit_log
 
-
 # The newest deleted tag of a name, to revive on reuse. Served by the `tags_name`
 # index (schema v4): without it every new tag scanned the table (issue 14).
 DELETED_BY_NAME = "SELECT MAX(id) FROM tags WHERE name = ? AND deleted = 1"
