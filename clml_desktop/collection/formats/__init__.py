@@ -78,7 +78,7 @@ def detect_file_format(path: Path) -> str | None:
         return None
     if suffix in (".csv", ".tsv"):
         first = head.split("\n", 1)[0]
-        delimiter = max(",;\t", key=first.count)
+        delimiter = csv_formats.sniff_delimiter(head[: head.rfind("\n") + 1] or head)
         try:
             header = next(csv.reader(io.StringIO(first), delimiter=delimiter), [])
         except csv.Error:
@@ -89,8 +89,10 @@ def detect_file_format(path: Path) -> str | None:
             return None  # cheap: a big foreign JSON (COCO annotations, ...) is never parsed here
         try:
             doc = json.loads(_head(path, 1 << 30) or "")
-        except (json.JSONDecodeError, RecursionError):
+        except json.JSONDecodeError:
             return None
+        except RecursionError:
+            return "json"  # it carries our marker: reading it reports the nesting instead of skipping it
         return "json" if isinstance(doc, dict) and doc.get("format") == json_format.FORMAT_ID else None
     if suffix == ".txt" and path.name not in paper_list.CLASS_FILE_NAMES and not path.stem.endswith("_classes"):
         if paper_list.classes_file_for(path) is None:

@@ -43,15 +43,31 @@ def read_text(path: Path) -> str:
     return decode_utf8(data, str(path))
 
 
+def _literal(root: Path, raw: str) -> Path | None:
+    """`root/raw` where stripping `raw` or reading it as a Windows path would change it and that file exists."""
+    if not raw.strip() or (raw == raw.strip() and "\\" not in raw) or Path(raw).is_absolute():
+        return None
+    candidate = Path(root) / raw
+    try:
+        return candidate if candidate.is_file() else None
+    except OSError:
+        return None
+
+
 def resolve_image(root: Path, raw: str, where: str, problems: list[Problem]) -> str | None:
     """The collection-relative path of an image named in a tag file, or None (reported).
 
     Paths that leave the collection (`../../etc/passwd`, absolute paths
     elsewhere, symlinks out) and paths of files that do not exist are
-    reported as problems and skipped; the rest of the file goes on.
+    reported as problems and skipped; the rest of the file goes on. A
+    name is first taken literally, as a POSIX path (` lead.png` keeps its
+    space, `back\\slash.png` is one file name); only when no such file exists
+    is it stripped and, when it has backslashes and no slash, read as a
+    Windows path.
     """
+    literal = _literal(root, raw)
     try:
-        rel = to_relpath(root, raw)
+        rel = to_relpath(root, literal if literal is not None else raw)
     except PathOutsideCollection as exc:
         problems.append(Problem(where, f"{exc}; skipped"))
         return None

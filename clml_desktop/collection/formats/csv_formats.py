@@ -12,12 +12,25 @@
 Paths are relative to the collection; a path that leaves it or names no
 file is reported and skipped, and the rest of the file is read. A missing
 required column makes the whole file unusable (FormatError naming it).
+
+Formula injection (OWASP "CSV injection"): a written cell that starts with
+`=`, `+`, `-`, `@`, a tab or a carriage return gets a single quote in
+front, so a spreadsheet shows it as text instead of running it; a cell that
+really starts with a quote gets one more, so that reading strips exactly
+one quote from a cell that starts with a quote followed by one of those
+characters or by another quote (`'=x` -> `=x`, `''q` -> `'q`), and a
+quote followed by anything else (`'80s`, typed by a person) is kept.
+
+The delimiter (`,`, `;` or tab, unless given) is the one under which the
+first lines agree on their number of columns, so tag names holding `;` do
+not turn a comma file into a semicolon one.
 """
 
 from __future__ import annotations
 
 import csv
 import io
+import itertools
 import math
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -38,6 +51,39 @@ _NEGATIVE = {"0", "0.0", "negative", "false", "no"}
 _UNKNOWN = {"", "-1", "-1.0", "unknown"}
 _SUGGESTED = {"suggested", "suggestion"}
 LONG_COLUMNS = ("path", "tag", "state", "score", "source")
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+_QUOTED_START = (*FORMULA_START, "'")
+_SNIFF_ROWS = 50
+
+
+def protect_cell(cell: str) -> str:
+    """A cell a spreadsheet shows as text: a quote in front of a formula start (or of a quote)."""
+    return "'" + cell if cell.startswith(_QUOTED_START) else cell
+
+
+def unprotect_cell(cell: str) -> str:
+    """Undo `protect_cell`: drop one leading quote only where it protects something."""
+    return cell[1:] if cell.startswith("'") and cell[1:2] and cell[1:].startswith(_QUOTED_START) else cell
+
+
+def sniff_delimiter(text: str) -> str:
+    """`,`, `;` or tab: the one whose first rows agree on a column count (more columns wins a tie)."""
+    first = text.split("\n", 1)[0]
+    best, best_key = ",", None
+    for delimiter in ",;\t":
+        try:
+            rows = [r for r in itertools.islice(csv.reader(io.StringIO(text, newline=""), delimiter=delimiter),
+                                                 _SNIFF_ROWS) if r]
+        except csv.Error:
+            continue
+        if not rows:
+            continue
+        width = len(rows[0])
+        agree = sum(len(r) == width for r in rows[1:])
+        key = (width > 1, agree, width, first.count(delimiter))
+        if best_key is None or key > best_key:
+            best, best_key = delimiter, key
+    return best
 
 
 def _rows(path: Path, csv_delimiter: str | None) -> tuple[list[str], list[list[str]]]:
@@ -45,10 +91,10 @@ def _rows(path: Path, csv_delimiter: str | None) -> tuple[list[str], list[list[s
     first = text.split("\n", 1)[0]
     if not first.strip():
         raise FormatError(f"{path}: empty file or empty header line")
-    delimiter = csv_delimiter or max(",;\t", key=first.count)
+    delimiter = csv_delimiter or sniff_delimiter(text)
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
     try:
-        rows = list(reader)
+        rows = [[unprotect_cell(c) for c in row] for row in reader]
     except csv.Error as exc:
         raise FormatError(f"{path}: not a readable CSV file ({exc})") from exc
     header = [h.strip() for h in rows[0]]
@@ -78,6 +124,11 @@ def _cell(row: list[str], index: int | None) -> str:
     return row[index].strip() if index is not None and index < len(row) else ""
 
 
+def _path_cell(row: list[str], index: int | None) -> str:
+    """A path as written (a name may start or end with a space); `resolve_image` tries it stripped too."""
+    return row[index] if index is not None and index < len(row) else ""
+
+
 def _split(cell: str, delimiter: str) -> list[str]:
     return unique_tags(cell.split(delimiter)) if cell else []
 
@@ -94,7 +145,7 @@ def read_csv_tags(
         if not any(c.strip() for c in row):
             continue
         where = f"{path}:{lineno}"
-        rel = resolve_image(root, _cell(row, cols["path"]), where, result.problems)
+        rel = resolve_image(root, _path_cell(row, cols["path"]), where, result.problems)
         if rel is None:
             continue
         item = entry(result.labels, rel)
@@ -115,7 +166,7 @@ def _join(tags: Sequence[str], delimiter: str, rel: str) -> str:
 
 def _write(rows: list[list[str]]) -> str:
     out = io.StringIO(newline="")
-    csv.writer(out, lineterminator="\n").writerows(rows)
+    csv.writer(out, lineterminator="\n").writerows([protect_cell(c) for c in row] for row in rows)
     return out.getvalue()
 
 
@@ -164,7 +215,7 @@ def read_csv_wide(path: Path, root: Path, *, csv_delimiter: str | None = None) -
     for lineno, row in enumerate(rows, start=2):
         if not any(c.strip() for c in row):
             continue
-        rel = resolve_image(root, _cell(row, path_col), f"{path}:{lineno}", result.problems)
+        rel = resolve_image(root, _path_cell(row, path_col), f"{path}:{lineno}", result.problems)
         if rel is None:
             continue
         item = entry(result.labels, rel)
@@ -214,7 +265,7 @@ def read_csv_long(path: Path, root: Path, *, csv_delimiter: str | None = None) -
                 Problem(where, f"state {state!r} is not positive/negative/unknown/suggested; row skipped")
             )
             continue
-        rel = resolve_image(root, _cell(row, cols["path"]), where, result.problems)
+        rel = resolve_image(root, _path_cell(row, cols["path"]), where, result.problems)
         if rel is None or state in _UNKNOWN:
             continue
         item = entry(result.labels, rel)

@@ -69,6 +69,8 @@ def read_json(path: Path, root: Path) -> ReadResult:
         doc = json.loads(read_text(path))
     except json.JSONDecodeError as exc:
         raise FormatError(f"{path}: not valid JSON ({exc.msg} at line {exc.lineno})") from exc
+    except RecursionError:
+        raise FormatError(f"{path}: JSON nested too deeply to be a labels file; not read") from None
     if not isinstance(doc, dict) or doc.get("format") != FORMAT_ID:
         raise FormatError(f"{path}: not a CLML Desktop labels file (needs \"format\": \"{FORMAT_ID}\")")
     if not isinstance(doc.get("version"), int) or doc["version"] > VERSION:

@@ -85,8 +85,21 @@ def read_list(path: Path, root: Path, classes: Path | None = None) -> ReadResult
     return result
 
 
-def render_list(labels: Mapping[str, ImageLabels], tag_order: Sequence[str] = ()) -> tuple[str, str]:
-    """(list text, class-names text); classes in `tag_order`, then others as met."""
+def render_list(
+    labels: Mapping[str, ImageLabels], tag_order: Sequence[str] = (), *, problems: list[Problem] | None = None
+) -> tuple[str, str]:
+    """(list text, class-names text); classes in `tag_order`, then others as met.
+
+    An image whose path holds a line break cannot be a line of the list: with
+    `problems` it is reported there and left out (the rest is written),
+    without it the whole render is refused (FormatError).
+    """
+    bad = [rel for rel in labels if "\n" in rel or "\r" in rel]
+    if bad and problems is None:
+        raise FormatError(f"{bad[0]!r}: a path with a line break cannot be written to a list file")
+    for rel in bad:
+        problems.append(Problem(rel, "a path with a line break cannot be written to a list file; left out"))
+    labels = {rel: item for rel, item in labels.items() if rel not in bad}
     names = list(dict.fromkeys(tag_order))
     seen = set(names)
     for item in labels.values():
@@ -100,7 +113,5 @@ def render_list(labels: Mapping[str, ImageLabels], tag_order: Sequence[str] = ()
             raise FormatError(f"class name {name!r} holds a line break; the class-names file cannot hold it")
     lines = []
     for rel, item in labels.items():
-        if "\n" in rel or "\r" in rel:
-            raise FormatError(f"{rel!r}: a path with a line break cannot be written to a list file")
         lines.append(f"{rel}," + " ".join(str(index[t]) for t in item.positives))
     return "\n".join(lines) + "\n", "\n".join(names) + "\n"

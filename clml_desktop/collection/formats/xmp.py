@@ -110,9 +110,8 @@ def _set_items(prop: ET.Element, kind: str, items: Sequence[str]) -> None:
     container = next((c for c in prop if c.tag in (_RDF + "Bag", _RDF + "Seq", _RDF + "Alt")), None)
     if container is None:
         container = ET.SubElement(prop, _RDF + kind)
-    for li in list(container):
-        if li.tag == _RDF + "li":
-            container.remove(li)
+    # one slice assignment: removing items one at a time is quadratic (488 s for 2.6M items)
+    container[:] = [child for child in container if child.tag != _RDF + "li"]
     for item in items:
         ET.SubElement(container, _RDF + "li").text = item
 
@@ -151,13 +150,27 @@ def render_xmp(tags: Sequence[str], existing: bytes | None = None, name: str = "
         if prop is None:
             prop = ET.SubElement(desc, tag_name)
         _set_items(prop, kind, items)
-    if existing is None or not existing.strip():
-        ET.indent(root, space=" ")  # a new file is for people to read too; never re-indent theirs
-    body = ET.tostring(root, encoding="unicode")
+    try:
+        if existing is None or not existing.strip():
+            ET.indent(root, space=" ")  # a new file is for people to read too; never re-indent theirs
+        body = ET.tostring(root, encoding="unicode")
+    except RecursionError:
+        # ElementTree writes recursively: a sidecar nested thousands of levels deep is read, not rewritten
+        raise FormatError(f"{name}: XML nested too deeply to rewrite safely; left untouched") from None
     return (_XPACKET_BEGIN + body + _XPACKET_END).encode("utf-8")
 
 
+NAME_MAX_BYTES = 255  # the longest file name ext4, APFS, NTFS... take (UTF-8 bytes: the strictest reading)
+
+
 def xmp_candidates(image_relpath: str) -> tuple[str, str]:
-    """(`name.ext.xmp`, `name.xmp`): digiKam's and Lightroom's sidecar names for an image."""
+    """(`name.ext.xmp`, `name.xmp`): digiKam's and Lightroom's sidecar names for an image.
+
+    Where `name.ext.xmp` would be longer than a file name can be, both are
+    `name.xmp`, so a long image name still gets (and finds) a sidecar.
+    """
     p = PurePosixPath(image_relpath)
-    return str(p.with_name(p.name + ".xmp")), str(p.with_name(p.stem + ".xmp"))
+    plain = str(p.with_name(p.stem + ".xmp"))
+    if len((p.name + ".xmp").encode("utf-8", "surrogateescape")) > NAME_MAX_BYTES:
+        return plain, plain
+    return str(p.with_name(p.name + ".xmp")), plain
