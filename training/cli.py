@@ -8,6 +8,7 @@ numbers behind the smaller defaults. Any flag given explicitly wins.
 from __future__ import annotations
 
 import argparse
+import math
 import os
 import signal
 import sys
@@ -32,6 +33,49 @@ CPU_DEFAULTS = {"arch": "resnet18", "image_size": 64, "epochs": 10, "batch_size"
                 "reject_rate": 0.0}
 
 EXIT_CANCELLED = {signal.SIGTERM: 143, signal.SIGINT: 130}
+
+
+def positive_int(text: str) -> int:
+    """A whole number above 0 (epochs, batch size, image size)."""
+    return _whole(text, 1)
+
+
+def non_negative_int(text: str) -> int:
+    """A whole number, 0 or more (folds, workers, the first correcting epoch)."""
+    return _whole(text, 0)
+
+
+def _whole(text: str, low: int) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if value < low:
+        raise argparse.ArgumentTypeError(f"{value} is below {low}")
+    return value
+
+
+def number_in(low: float, high: float = math.inf, *, above_low: bool = False,
+              below_high: bool = False):
+    """An argparse type: a finite number in [low, high] (an open end when `above_low` /
+    `below_high`). NaN trains to NaN and is registered as a model, so it never gets in
+    (issue 14); `clml_desktop.cli.collection_arg` has the same rules for `clml-desktop train`."""
+
+    def number(text: str) -> float:
+        try:
+            value = float(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+        if not math.isfinite(value):
+            raise argparse.ArgumentTypeError(f"{text} is not a finite number")
+        if value < low or (above_low and value == low) or value > high or (below_high and value == high):
+            left, right = "(" if above_low else "[", ")" if below_high else "]"
+            upper = "∞)" if math.isinf(high) else f"{high:g}{right}"
+            raise argparse.ArgumentTypeError(f"{text} is outside {left}{low:g}, {upper}")
+        return value
+
+    number.__name__ = "number"
+    return number
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -60,23 +104,23 @@ def add_fit_parser(sub: argparse._SubParsersAction) -> None:
                    help="imagenet | random | a previous MODEL_DIR (fine-tune) | weights.pt")
     p.add_argument("--arch", choices=("resnet18", "resnet50", "resnet101"),
                    help=_by_device("arch"))
-    p.add_argument("--image-size", type=int, help=f"input size in pixels ({_by_device('image_size')})")
-    p.add_argument("--epochs", type=int, help=_by_device("epochs"))
-    p.add_argument("--batch-size", type=int,
+    p.add_argument("--image-size", type=positive_int, help=f"input size in pixels ({_by_device('image_size')})")
+    p.add_argument("--epochs", type=positive_int, help=_by_device("epochs"))
+    p.add_argument("--batch-size", type=positive_int,
                    help=f"per process under torchrun ({_by_device('batch_size')})")
-    p.add_argument("--lr", type=float,
+    p.add_argument("--lr", type=number_in(0.0, above_low=True),
                    help="peak learning rate (default 1e-4; 2e-3 when starting from random weights)")
-    p.add_argument("--weight-decay", type=float, default=1e-4)
+    p.add_argument("--weight-decay", type=number_in(0.0), default=1e-4)
     p.add_argument("--loss", choices=LOSSES, help="base loss (default: splc on GPU, bce on CPU)")
-    p.add_argument("--clml-lambda", type=float,
+    p.add_argument("--clml-lambda", type=number_in(0.0),
                    help="weight of the CLML term, 0 turns it off (default: 1 on GPU, 0 on CPU)")
-    p.add_argument("--tau", type=float, default=0.8, help="label-correction threshold")
-    p.add_argument("--change-epoch", type=int, default=1,
+    p.add_argument("--tau", type=number_in(0.0, 1.0), default=0.8, help="label-correction threshold")
+    p.add_argument("--change-epoch", type=non_negative_int, default=1,
                    help="first (0-based) epoch with label correction")
-    p.add_argument("--folds", type=int, default=2, help="out-of-fold models (0 or 1: none)")
-    p.add_argument("--holdout-share", type=float, default=0.15,
+    p.add_argument("--folds", type=non_negative_int, default=2, help="out-of-fold models (0 or 1: none)")
+    p.add_argument("--holdout-share", type=number_in(0.0, 1.0, below_high=True), default=0.15,
                    help="with folds off: share of the unconfirmed images held out for metrics")
-    p.add_argument("--ema-decay", type=float, default=0.9997)
+    p.add_argument("--ema-decay", type=number_in(0.0, 1.0), default=0.9997)
     p.add_argument("--augment", choices=AUGMENTATIONS,
                    help="train-time changes that must keep every tag true: none, crop (mild crop "
                         "and scale), crop-flip (also mirror; not where left/right matters), auto "
@@ -84,15 +128,15 @@ def add_fit_parser(sub: argparse._SubParsersAction) -> None:
                         f"randaugment (the authors' COCO recipe: colour changes, cutout) "
                         f"({_by_device('augment')})")
     p.add_argument("--no-augment", action="store_true", help="the same as --augment none")
-    p.add_argument("--unknown-weight", type=float,
+    p.add_argument("--unknown-weight", type=number_in(0.0, 1.0),
                    help="weight of an unknown pair as a negative, 0..1: below 1 an untagged pair "
                         f"counts as a weak negative ({_by_device('unknown_weight')})")
-    p.add_argument("--reject-rate", type=float,
+    p.add_argument("--reject-rate", type=number_in(0.0, 1.0),
                    help="large-loss rejection: each epoch after the first, ignore this much more of "
                         "the unknown pairs the model most insists are present (likely missing tags) "
                         f"({_by_device('reject_rate')})")
     p.add_argument("--no-amp", action="store_true", help="full float32 on CUDA")
-    p.add_argument("--workers", type=int, help="data-loading processes (default: 0 on CPU)")
+    p.add_argument("--workers", type=non_negative_int, help="data-loading processes (default: 0 on CPU)")
     p.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto")
     p.add_argument("--seed", type=int, default=0)
     p.set_defaults(run=run_fit)

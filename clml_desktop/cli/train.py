@@ -27,8 +27,15 @@ from clml_contract.events import (
     WarningEvent,
 )
 from clml_contract.progress import Cancelled, Steps
-from clml_desktop.cli import exit_codes
-from clml_desktop.cli.collection_arg import CommandError, command, existing_folder
+from clml_desktop.cli import display, exit_codes
+from clml_desktop.cli.collection_arg import (
+    CommandError,
+    command,
+    existing_folder,
+    non_negative_int,
+    number_in,
+    positive_int,
+)
 from clml_desktop.cli.progress_text import ProgressBar
 from clml_desktop.cli.suggest import scored_suggestions
 from clml_desktop.collection.store import CollectionStore
@@ -79,16 +86,17 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         "--arch", help="resnet101 (the trainer's default on a GPU), resnet50, resnet18 (on a CPU)"
     )
     parser.add_argument(
-        "--image-size", type=int,
+        "--image-size", type=positive_int,
         help="input size in pixels (the trainer's default: 448 on a GPU, 64 on a CPU)",
     )
-    parser.add_argument("--epochs", type=int)
-    parser.add_argument("--batch-size", type=int)
+    parser.add_argument("--epochs", type=positive_int)
+    parser.add_argument("--batch-size", type=positive_int)
     parser.add_argument("--loss", help="base loss: bce, focal, asl, hill, splc")
-    parser.add_argument("--clml-lambda", type=float, help="weight of the CLML term (λ)")
-    parser.add_argument("--tau", type=float, help="label-correction threshold (τ)")
+    parser.add_argument("--clml-lambda", type=number_in(0.0), help="weight of the CLML term (λ, 0 or more)")
+    parser.add_argument("--tau", type=number_in(0.0, 1.0), help="label-correction threshold (τ, 0..1)")
     parser.add_argument(
-        "--folds", type=int, help="out-of-fold models for scoring the training images (K)"
+        "--folds", type=non_negative_int,
+        help="out-of-fold models for scoring the training images (K; 0 or 1: none)",
     )
     parser.add_argument(
         "--augment",
@@ -164,7 +172,7 @@ class TrainProgress:
 
 
 def _say(line: str | None) -> None:
-    print(f"clml-desktop: {line}", file=sys.stderr)
+    print(f"clml-desktop: {display.shown(line, keep_newlines=True)}", file=sys.stderr)
 
 
 @command("train", TrainingError)
@@ -202,15 +210,15 @@ def run(args: argparse.Namespace) -> int:
             _say(verdict.text)
         for name, value in sorted(model.metrics.items()):
             if isinstance(value, float) and not value.is_integer():
-                print(f"  {name}: {value:.4f}", file=sys.stderr)
+                print(f"  {display.shown(name)}: {value:.4f}", file=sys.stderr)
             elif isinstance(value, int | float):
-                print(f"  {name}: {int(value)}", file=sys.stderr)
+                print(f"  {display.shown(name)}: {int(value)}", file=sys.stderr)
         if not model.active:
             active = store.active_model()
             kept = active.id if active is not None else "the active model"
-            print(f"model {model.id} is kept inactive; suggestions still come from model {kept}")
+            print(f"model {display.shown(model.id)} is kept inactive; suggestions still come from model {display.shown(kept)}")
             return exit_codes.DONE
         _engine, suggestions = scored_suggestions(store, Path(model.path), args.device)
         count = len(suggestions.most_confident())
-    print(f"model {model.id}: {count} suggestion(s) shown; see `clml-desktop suggest {folder}`")
+    print(f"model {display.shown(model.id)}: {count} suggestion(s) shown; see `clml-desktop suggest {display.shown(folder)}`")
     return exit_codes.DONE
