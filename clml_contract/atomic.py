@@ -18,7 +18,9 @@ def atomic_write_bytes(target: Path, data: bytes) -> None:
     """Replace `target` with `data` in one rename, after the bytes are on disk."""
     target = Path(target)
     target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
+    # the temporary name adds 14 bytes: cut the target's name so a 255-byte name can still be written
+    short = target.name.encode("utf-8", "surrogateescape")[:200].decode("utf-8", "ignore")
+    fd, tmp = tempfile.mkstemp(prefix=f".{short}.", suffix=".tmp", dir=target.parent)
     try:
         with os.fdopen(fd, "wb") as fh:
             fh.write(data)

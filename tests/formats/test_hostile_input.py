@@ -214,3 +214,37 @@ def test_deeply_nested_json_is_a_clear_problem_in_both_modes(root):
     with pytest.raises(FormatError, match="nested"):
         read_file("auto", path, root)
     json.loads('{"a": 1}')  # the interpreter is still usable
+
+
+@pytest.mark.parametrize("stem_bytes", [242, 249])  # 246- and 253-byte image names
+def test_long_image_names_get_an_xmp_sidecar(tmp_path, make_image, stem_bytes):
+    root = tmp_path / "long"
+    name = "a" * stem_bytes + ".png"
+    make_image(root / name)
+    (root / ("a" * stem_bytes + ".txt")).write_text("cat", encoding="utf-8")
+    store = CollectionStore.open(root)
+    try:
+        scan_folder(store)
+        import_folder(store)
+        summary = export_labels(store, "xmp", in_place=True)
+    finally:
+        store.close()
+    assert summary.problems == []
+    written = root / (name + ".xmp" if stem_bytes == 242 else "a" * stem_bytes + ".xmp")
+    assert parse_xmp(written.read_bytes(), "long") == ["cat"]
+
+
+def test_list_export_writes_the_other_images_when_one_path_has_a_line_break(folder, make_image, tmp_path):
+    make_image(folder / "bad\nname.jpg")
+    (folder / "a.txt").write_text("cat", encoding="utf-8")
+    (folder / "bad\nname.txt").write_text("dog", encoding="utf-8")
+    store = CollectionStore.open(folder)
+    try:
+        scan_folder(store)
+        import_folder(store)
+        summary = export_labels(store, "list", out=tmp_path / "out.txt")
+    finally:
+        store.close()
+    lines = (tmp_path / "out.txt").read_text(encoding="utf-8").splitlines()
+    assert lines == ["a.jpg,0", "b.png,", "sub/c.jpg,"]
+    assert [p.path for p in summary.problems] == ["bad\nname.jpg"]
