@@ -12,12 +12,18 @@ import unicodedata
 
 _SPACES = re.compile(r"\s+")
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+
+# The longest tag name stored, in characters (code points). Booru tags run to
+# ~100; a natural-language caption clause between two commas can reach a few
+# hundred. Beyond 1,000 it is not a tag but a pasted document (a 50 MB "name"
+# made a 210 MB store, issue 14). The store and the manifest both check it here.
+MAX_TAG_NAME_CHARS = 1000
 # Bidirectional overrides/isolates (RLO, LRI, ...): `evil\u202etxt.exe` shows as `evilexe.txt`.
 _BIDI = re.compile("[\u202a-\u202e\u2066-\u2069]")
 
 
 class TagNameError(ValueError):
-    """A tag name that cannot be stored (empty, or holding control characters)."""
+    """A tag name that cannot be stored (empty, too long, or holding control characters)."""
 
 
 def tag_key(name: str) -> str:
@@ -34,6 +40,11 @@ def clean_tag_name(name: str) -> str:
     cleaned = name.strip()
     if not cleaned:
         raise TagNameError("a tag name cannot be empty")
+    if len(cleaned) > MAX_TAG_NAME_CHARS:
+        raise TagNameError(
+            f"tag name {cleaned[:40]!r}... is {len(cleaned):,} characters long; "
+            f"the most a tag name can hold is {MAX_TAG_NAME_CHARS:,}"
+        )
     if _CONTROL.search(cleaned):
         raise TagNameError(f"tag name {cleaned!r} contains a control character (newline, tab, ...)")
     if _BIDI.search(cleaned):

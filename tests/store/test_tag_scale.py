@@ -9,7 +9,7 @@ import sqlite3
 from clml_desktop.collection import schema, tag_table
 from clml_desktop.collection.importing import import_folder
 from clml_desktop.collection.scan import scan_folder
-from clml_desktop.collection.store import CollectionStore
+from clml_desktop.collection.store import CollectionStore, StoreError
 
 
 def _plan(conn: sqlite3.Connection, query: str, *args) -> str:
@@ -90,3 +90,27 @@ def test_a_first_open_with_thousands_of_distinct_tags_reads_them_all(collection)
         assert len(store.tags()) == per * len(images)
         assert store.tag_id("tag_0_0") == old
         assert store.tag_id(f"tag_{len(images) - 1}_{per - 1}") is not None
+
+
+def test_a_tag_name_longer_than_the_cap_is_refused_with_its_length(collection):
+    import pytest
+
+    from clml_contract.tagnames import MAX_TAG_NAME_CHARS
+
+    with CollectionStore.open(collection) as store:
+        assert store.tag_name(store.ensure_tag("é" * MAX_TAG_NAME_CHARS)) == "é" * MAX_TAG_NAME_CHARS
+        with pytest.raises(StoreError, match=f"{MAX_TAG_NAME_CHARS + 1:,} characters"):
+            store.ensure_tag("x" * (MAX_TAG_NAME_CHARS + 1))
+        store.ensure_tag("short")
+        with pytest.raises(StoreError, match="characters long"):
+            store.rename_tag("short", "y" * 100_000)
+
+
+def test_a_sidecar_with_a_huge_tag_reports_it_and_keeps_the_others(collection):
+    (collection / "img00.txt").write_text("cat, " + "z" * 5_000_000 + ", dog")
+    with CollectionStore.open(collection) as store:
+        report = scan_folder(store)
+        summary = import_folder(store, tag_files=report.tag_files)
+        assert [t.name for t in store.tags()] == ["cat", "dog"]
+        assert [p.path for p in summary.problems if "5,000,000 characters long" in p.message] == ["img00.png"]
+        assert store.db_path.stat().st_size < 1_000_000
