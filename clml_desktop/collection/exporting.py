@@ -8,6 +8,13 @@ file whose bytes would not change is not touched, and a sidecar is never
 overwritten when it changed since its last import, was never imported, or is
 not valid UTF-8 / safe XML (its tags would be lost). Those are reported and
 skipped; the rest of the export goes on.
+
+Those in-place rules hold for every file the export writes inside the
+collection, whether `--in-place` or `--out` put it there (`_Writer`), and
+"inside" is the collection's one path rule (`paths.to_relpath`, ADR 0011's
+addendum): a target in `.clml/` or an image is refused outright, a path from
+the store that leads out of the folder or through a symlink is reported and
+not written.
 """
 
 from __future__ import annotations
@@ -35,7 +42,9 @@ from clml_desktop.collection.formats.sidecar import (
     sidecar_relpath,
 )
 from clml_desktop.collection.formats.xmp import parse_xmp, render_xmp, xmp_candidates
+from clml_desktop.collection.imageinfo import IMAGE_EXTENSIONS
 from clml_desktop.collection.labels import ImageLabels, LabelSource, Problem, Suggestion
+from clml_desktop.collection.paths import PathOutsideCollection, collection_file, is_plain_relpath, to_relpath
 
 if TYPE_CHECKING:  # type-only: the store may import this module without a cycle
     from clml_desktop.collection.store import CollectionStore
@@ -89,14 +98,45 @@ def _with_suggestions(
 
 
 class _Writer:
-    """Atomic writes with backup-once, skipping identical bytes, recording the summary."""
+    """Atomic writes with backup-once, skipping identical bytes, recording the summary.
+
+    A file inside the collection is written under the in-place rules: never
+    over a file that changed since it was imported, was never imported, or
+    would lose tags (`_safe_to_overwrite`); what it writes is recorded, so a
+    rescan does not read it back and a later export may overwrite it.
+    """
 
     def __init__(self, store: CollectionStore, summary: ExportSummary) -> None:
+        self.store = store
         self.root = Path(store.root).resolve()
         self.backup_root = Path(store.data_dir) / "backup"
         self.summary = summary
+        self._known: dict | None = None
+        self.written_states: list[tuple[str, int, int]] = []
 
-    def write(self, target: Path, data: bytes) -> bool:
+    def inside(self, target: Path) -> str | None:
+        """`target`'s collection path, or None when it lies outside the collection."""
+        try:
+            return to_relpath(self.root, target)
+        except PathOutsideCollection as exc:
+            if exc.reason == "outside":
+                return None
+            raise FormatError(f"{target}: {exc}; choose a file outside .clml/ (nothing written)") from None
+
+    def write(self, target: Path, data: bytes, rel: str | None = None, *, checked: bool = False) -> bool:
+        """Write `data` to `target`; with `checked`, the caller applied the path rule and
+        `rel` is its collection path (None: outside the collection)."""
+        if not checked:
+            rel = self.inside(target)
+            if rel is not None:
+                target = self.root / rel  # its one spelling: a write never goes through a link
+        if rel is not None:
+            if self._known is None:
+                self._known = self.store.source_file_states()
+            reason = _safe_to_overwrite(self.store, rel, target, self.summary.format, self._known)
+            if reason is not None:
+                self.summary.problems.append(Problem(rel, reason))
+                return False
         try:
             if target.is_file() and target.read_bytes() == data:
                 self.summary.files_unchanged += 1
@@ -105,11 +145,48 @@ class _Writer:
             if backup is not None:
                 self.summary.backups.append(backup)
             atomic_write_bytes(target, data)
+            if rel is not None:
+                stat = target.stat()
+                self.written_states.append((rel, stat.st_size, stat.st_mtime_ns))
         except OSError as exc:
             self.summary.problems.append(Problem(str(target), f"cannot write: {exc.strerror or exc}"))
             return False
         self.summary.files_written.append(target)
         return True
+
+    def record(self) -> None:
+        """Remember the (size, mtime) of what was written inside the collection."""
+        if self.written_states:
+            self.store.set_source_file_states(self.written_states)
+            self.written_states = []
+
+
+def _check_out(store: CollectionStore, fmt: str, out: Path, writer: _Writer) -> str | None:
+    """Refuse an `--out` that would hit the store or an image; its collection path when inside.
+
+    "" is the collection folder itself (sidecars there are an in-place export).
+    """
+    if fmt not in SIDECAR_FORMATS and out.suffix.lower() in IMAGE_EXTENSIONS:
+        raise FormatError(f"{out} is named like an image; choose a {fmt} file name (nothing written)")
+    try:
+        Path(out).resolve().relative_to(Path(store.data_dir).resolve())
+    except ValueError:
+        pass
+    else:
+        raise FormatError(f"{out} is inside the collection's store folder; choose another place (nothing written)")
+    try:
+        rel = to_relpath(writer.root, out)
+    except PathOutsideCollection as exc:
+        if exc.reason == "root":
+            if fmt not in SIDECAR_FORMATS:
+                raise FormatError(f"{out} is the collection folder; {fmt} is one file, name it") from None
+            return ""
+        if exc.reason == "outside":
+            return None
+        raise FormatError(f"{out}: {exc}; choose another place (nothing written)") from None
+    if store.image_by_path(rel) is not None:
+        raise FormatError(f"{out} is an image of the collection; choose another place (nothing written)")
+    return rel
 
 
 def export_labels(
@@ -144,11 +221,24 @@ def export_labels(
         raise FormatError(f"--in-place writes sidecars; {fmt} is one file, give --out PATH instead")
     if not in_place and out is None:
         raise FormatError(f"exporting {fmt} needs an output path (or --in-place for sidecars)")
-    if in_place and getattr(store, "read_only_reason", None):
-        # Sidecars and backups go into the collection folder, which cannot be written.
-        raise FormatError(f"cannot export in place: {store.read_only_reason}")
     summary = ExportSummary(format=fmt)
     writer = _Writer(store, summary)
+    out_rel = None if in_place else _check_out(store, fmt, Path(out), writer)
+    if (in_place or out_rel is not None) and getattr(store, "read_only_reason", None):
+        # Sidecars and backups go into the collection folder, which cannot be written.
+        raise FormatError(f"cannot export into the collection: {store.read_only_reason}")
+    try:
+        return _export(store, fmt, out, in_place, out_rel, image_ids, suggestions, separator, tags_delimiter,
+                       xmp_naming, summary, writer)
+    finally:
+        writer.record()
+
+
+def _export(
+    store: CollectionStore, fmt: str, out: Path | None, in_place: bool, out_rel: str | None,
+    image_ids: Iterable[int] | None, suggestions: Mapping[str, Sequence[Suggestion]] | None, separator: str,
+    tags_delimiter: str, xmp_naming: str, summary: ExportSummary, writer: _Writer,
+) -> ExportSummary:
     if fmt == "train-jsonl":
         summary.images = write_training_set(store, Path(out), image_ids, writer=writer)
         return summary
@@ -157,7 +247,12 @@ def export_labels(
     if suggestions:
         _with_suggestions(labels, suggestions, keep_apart=fmt in _SCORED_FORMATS)
     if fmt in SIDECAR_FORMATS:
-        _export_sidecars(store, labels, fmt, None if in_place else Path(out), separator, writer, xmp_naming)
+        if in_place or out_rel == "":
+            prefix: str | None = ""
+        else:
+            prefix = None if out_rel is None else out_rel + "/"
+        base = writer.root / prefix if prefix is not None else Path(out)
+        _export_sidecars(labels, fmt, base, prefix, separator, writer, xmp_naming)
         return summary
     tag_order = [t.name for t in store.tags()]
     target = Path(out)
@@ -171,7 +266,7 @@ def export_labels(
         elif fmt == "json":
             writer.write(target, render_json(labels, tag_order).encode("utf-8"))
         else:
-            list_text, classes_text = render_list(labels, tag_order, problems=summary.problems)
+            list_text, classes_text = render_list(labels, tag_order)
             writer.write(target, list_text.encode("utf-8"))
             writer.write(target.with_name(f"{target.stem}_classes.txt"), classes_text.encode("utf-8"))
     except FormatError as exc:
@@ -218,18 +313,27 @@ def xmp_target(rel: str, root: Path, naming: str = XMP_NAMINGS[0]) -> str:
 
 
 def _export_sidecars(
-    store: CollectionStore, labels: dict[str, ImageLabels], fmt: str, out: Path | None, separator: str, writer: _Writer,
+    labels: dict[str, ImageLabels], fmt: str, base: Path, prefix: str | None, separator: str, writer: _Writer,
     xmp_naming: str,
 ) -> None:
-    root = Path(store.root)
-    base = root if out is None else out
-    known = store.source_file_states() if out is None else {}
+    """Write each image's sidecar under `base`; `prefix` is `base`'s collection path ("" or "sub/")
+    when it lies inside the collection, None when it does not."""
     claimed: dict[str, tuple[str, bytes]] = {}
-    written_states = []
     for rel, item in labels.items():
         side_rel = xmp_target(rel, base, xmp_naming) if fmt == "xmp" else sidecar_relpath(rel, EXTENSIONS[fmt])
-        target = base / side_rel
-        if out is None and not item.positives and not target.exists():
+        if prefix is None:
+            if not is_plain_relpath(side_rel):  # a crafted store's `../x.png`
+                writer.summary.problems.append(Problem(side_rel, "path leaves the collection; not written"))
+                continue
+            target, full_rel = base / side_rel, None
+        else:
+            full_rel = prefix + side_rel
+            try:
+                target = collection_file(writer.root, full_rel)
+            except PathOutsideCollection as exc:
+                writer.summary.problems.append(Problem(full_rel, f"{str(exc).removesuffix(': ' + full_rel)}; not written"))
+                continue
+        if prefix is not None and not item.positives and not target.exists():
             continue
         try:
             if fmt == "xmp":
@@ -251,16 +355,7 @@ def _export_sidecars(
                 )
             continue
         claimed[side_rel] = (rel, data)
-        if out is None:
-            reason = _safe_to_overwrite(store, side_rel, target, fmt, known)
-            if reason is not None:
-                writer.summary.problems.append(Problem(side_rel, reason))
-                continue
-        if writer.write(target, data) and out is None:
-            stat = target.stat()
-            written_states.append((side_rel, stat.st_size, stat.st_mtime_ns))
-    if written_states:
-        store.set_source_file_states(written_states)
+        writer.write(target, data, full_rel, checked=True)
 
 
 # Labels a person set: an image carrying one was looked at, so its labels are trusted.
