@@ -47,8 +47,10 @@ def add_model(
     tags: list[str] | None,
     created: str | None,
     activate: bool,
+    onnx_sha256: str | None = None,
 ) -> None:
-    """Insert or update a model; `activate` makes it the one suggestions use."""
+    """Insert or update a model; `activate` makes it the one suggestions use;
+    `onnx_sha256` records the content the id stands for."""
     created = created or datetime.now(UTC).isoformat(timespec="seconds")
     conn.execute(
         "INSERT INTO models(id, path, created, parent, metrics, tags, active)"
@@ -64,8 +66,26 @@ def add_model(
             json.dumps(list(tags or [])),
         ),
     )
+    if onnx_sha256 is not None:
+        conn.execute(
+            "INSERT INTO meta(key, value) VALUES (?, ?)"
+            " ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+            (_FINGERPRINT_KEY + model_id, onnx_sha256),
+        )
     if activate:
         set_active(conn, model_id)
+
+
+# A model's identity is its ONNX content, not its folder or the id its manifest claims
+# (issue 14): the SHA-256 is kept in `meta` under this prefix + id, so no schema change.
+_FINGERPRINT_KEY = "model_onnx_sha256:"
+
+
+def model_fingerprint(conn: sqlite3.Connection, model_id: str) -> str | None:
+    """The SHA-256 of the ONNX file `model_id` was registered with; None for models
+    registered before fingerprints were kept."""
+    row = conn.execute("SELECT value FROM meta WHERE key = ?", (_FINGERPRINT_KEY + model_id,)).fetchone()
+    return row[0] if row else None
 
 
 def set_active(conn: sqlite3.Connection, model_id: str | None) -> None:

@@ -942,8 +942,10 @@ class CollectionStore:
         tags: list[str] | None = None,
         created: str | None = None,
         activate: bool = True,
+        onnx_sha256: str | None = None,
     ) -> None:
-        """Register a trained model (its folder, lineage, metrics, tag order)."""
+        """Register a trained model (its folder, lineage, metrics, tag order, and the
+        SHA-256 of its ONNX file: what the id stands for, see inference.registry)."""
         with self._write() as conn:
             predictions.add_model(
                 conn,
@@ -954,7 +956,13 @@ class CollectionStore:
                 tags=tags,
                 created=created,
                 activate=activate,
+                onnx_sha256=onnx_sha256,
             )
+
+    def model_fingerprint(self, model_id: str) -> str | None:
+        """The SHA-256 of the ONNX file `model_id` was registered with (None: not recorded)."""
+        with self._lock:
+            return predictions.model_fingerprint(self._conn, model_id)
 
     def models(self) -> list[ModelRow]:
         with self._lock:
