@@ -44,7 +44,7 @@ from clml_desktop.collection.formats.sidecar import (
 from clml_desktop.collection.formats.xmp import parse_xmp, render_xmp, xmp_candidates
 from clml_desktop.collection.imageinfo import IMAGE_EXTENSIONS
 from clml_desktop.collection.labels import ImageLabels, LabelSource, Problem, Suggestion
-from clml_desktop.collection.paths import PathOutsideCollection, collection_file, is_plain_relpath, to_relpath
+from clml_desktop.collection.paths import CollectionFiles, PathOutsideCollection, is_plain_relpath, to_relpath
 
 if TYPE_CHECKING:  # type-only: the store may import this module without a cycle
     from clml_desktop.collection.store import CollectionStore
@@ -319,6 +319,7 @@ def _export_sidecars(
     """Write each image's sidecar under `base`; `prefix` is `base`'s collection path ("" or "sub/")
     when it lies inside the collection, None when it does not."""
     claimed: dict[str, tuple[str, bytes]] = {}
+    files = CollectionFiles(writer.root)
     for rel, item in labels.items():
         side_rel = xmp_target(rel, base, xmp_naming) if fmt == "xmp" else sidecar_relpath(rel, EXTENSIONS[fmt])
         if prefix is None:
@@ -329,7 +330,7 @@ def _export_sidecars(
         else:
             full_rel = prefix + side_rel
             try:
-                target = collection_file(writer.root, full_rel)
+                target = files.file(full_rel)
             except PathOutsideCollection as exc:
                 writer.summary.problems.append(Problem(full_rel, f"{str(exc).removesuffix(': ' + full_rel)}; not written"))
                 continue

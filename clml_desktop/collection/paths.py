@@ -17,6 +17,7 @@ See ADR 0011's addendum.
 
 from __future__ import annotations
 
+import os
 from pathlib import Path, PurePosixPath, PureWindowsPath
 
 DATA_DIR_NAME = ".clml"
@@ -89,10 +90,29 @@ def collection_file(root: Path, rel: str) -> Path:
     file is refused, even one that stays inside, so a write never lands on a
     file other than the one named.
     """
-    if not is_plain_relpath(rel):
-        raise PathOutsideCollection(f"path leaves the collection: {rel}")
-    root_resolved = Path(root).resolve()
-    canonical = _inside(root_resolved, rel)
-    if canonical != rel:
-        raise PathOutsideCollection(f"path goes through a link (to {canonical}): {rel}", "link")
-    return root_resolved / rel
+    return CollectionFiles(root).file(rel)
+
+
+class CollectionFiles:
+    """`collection_file` for many paths: each folder's real path is checked once."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = Path(root).resolve()
+        self._root_text = str(self.root)
+        self._folders: dict[str, bool] = {"": True}
+
+    def file(self, rel: str) -> Path:
+        if not is_plain_relpath(rel):
+            raise PathOutsideCollection(f"path leaves the collection: {rel}")
+        parent = rel.rpartition("/")[0]
+        plain = self._folders.get(parent)
+        if plain is None:
+            expected = os.path.join(self._root_text, parent)
+            plain = self._folders[parent] = os.path.realpath(expected) == expected
+        target = self.root / rel
+        if plain and not os.path.islink(target) and rel.partition("/")[0] != DATA_DIR_NAME:
+            return target
+        canonical = _inside(self.root, rel)  # says why (outside, .clml/, loop) or where the link goes
+        if canonical != rel:
+            raise PathOutsideCollection(f"path goes through a link (to {canonical}): {rel}", "link")
+        return target
