@@ -34,7 +34,7 @@ from clml_desktop.collection.formats import (
     detect_file_format,
     read_file,
 )
-from clml_desktop.collection.formats.common import FormatError
+from clml_desktop.collection.formats.common import MAX_TAG_FILE_BYTES, FormatError, too_large
 from clml_desktop.collection.formats.sidecar import parse_sidecar
 from clml_desktop.collection.formats.xmp import parse_xmp
 from clml_desktop.collection.labels import ImageLabels, LabelSource, Problem, ReadResult
@@ -180,15 +180,21 @@ def _message(exc: Exception, path: str) -> str:
 
 def _read_bytes(path: str, size: int) -> bytes:
     """The whole file through os.read: no Python file object, which is most of the cost of a
-    tiny file. `size` (from the walk) lets one read do; a file that grew since is read on."""
+    tiny file. `size` (from the walk) lets one read do; a file that grew since is read on,
+    up to MAX_TAG_FILE_BYTES (a larger file is a FormatError, never read whole)."""
+    if size > MAX_TAG_FILE_BYTES:
+        raise too_large(path, size)
     try:
         fd = os.open(path, os.O_RDONLY)
         try:
             data = os.read(fd, size + 1)
             if len(data) > size:
-                chunks = [data]
-                while chunk := os.read(fd, 1 << 16):
+                chunks, total = [data], len(data)
+                while total <= MAX_TAG_FILE_BYTES and (chunk := os.read(fd, 1 << 16)):
                     chunks.append(chunk)
+                    total += len(chunk)
+                if total > MAX_TAG_FILE_BYTES:
+                    raise too_large(path, total)
                 data = b"".join(chunks)
         finally:
             os.close(fd)

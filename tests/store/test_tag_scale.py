@@ -114,3 +114,35 @@ def test_a_sidecar_with_a_huge_tag_reports_it_and_keeps_the_others(collection):
         assert [t.name for t in store.tags()] == ["cat", "dog"]
         assert [p.path for p in summary.problems if "5,000,000 characters long" in p.message] == ["img00.png"]
         assert store.db_path.stat().st_size < 1_000_000
+
+
+def _sparse(path, size: int) -> None:
+    with open(path, "wb") as fh:  # sparse: no disk or memory spent on it
+        fh.truncate(size)
+
+
+def test_a_sidecar_over_the_size_cap_is_a_problem_for_its_image_and_not_read(collection):
+    from clml_desktop.collection.formats.common import MAX_TAG_FILE_BYTES
+
+    (collection / "img01.txt").write_text("cat, dog")
+    _sparse(collection / "img00.txt", MAX_TAG_FILE_BYTES + 1)
+    with CollectionStore.open(collection) as store:
+        report = scan_folder(store)
+        summary = import_folder(store, tag_files=report.tag_files)
+        assert sorted(t.name for t in store.tags()) == ["cat", "dog"]
+        problems = [str(p) for p in summary.problems if "larger than a tag file can be" in p.message]
+        assert len(problems) == 1 and "img00.txt" in problems[0], summary.problems
+
+
+def test_a_collection_wide_file_over_the_size_cap_is_refused_by_the_shared_reader(tmp_path):
+    import pytest
+
+    from clml_desktop.collection.formats.common import MAX_TAG_FILE_BYTES, FormatError, read_text
+
+    small = tmp_path / "labels.csv"
+    small.write_text("path,tags\nimg00.png,cat\n")
+    assert read_text(small).startswith("path,tags")
+    big = tmp_path / "big.csv"
+    _sparse(big, MAX_TAG_FILE_BYTES + 1)
+    with pytest.raises(FormatError, match=r"big\.csv: .*larger than a tag file can be \(64 MiB\)"):
+        read_text(big)

@@ -7,6 +7,7 @@ else, and so "strict UTF-8, never replacement characters" is decided once.
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 from clml_desktop.collection.labels import ImageLabels, Problem
@@ -34,12 +35,33 @@ def decode_utf8(data: bytes, name: str) -> str:
         ) from exc
 
 
+# The largest tag file read into memory. Reading one costs ~16x its size (a 200 MB
+# sidecar took 3.3 GB, issue 14), so 64 MiB is about 1 GB at worst: a csv-tags of
+# a million images fits, a real sidecar (a few KB) is thousands of times smaller.
+MAX_TAG_FILE_BYTES = 64 * 1024 * 1024
+
+
+def too_large(name: str, size: int) -> FormatError:
+    """The per-file problem for a tag file over MAX_TAG_FILE_BYTES."""
+    return FormatError(
+        f"{name}: {size / 2**20:,.0f} MiB is larger than a tag file can be "
+        f"({MAX_TAG_FILE_BYTES // 2**20} MiB); left untouched and not read"
+    )
+
+
 def read_text(path: Path) -> str:
-    """Read a whole tag file as strict UTF-8, with errors that name the file."""
+    """Read a whole tag file as strict UTF-8, with errors that name the file.
+    A file over MAX_TAG_FILE_BYTES is refused before it is read."""
     try:
-        data = Path(path).read_bytes()
+        with open(path, "rb") as fh:
+            size = os.fstat(fh.fileno()).st_size
+            if size > MAX_TAG_FILE_BYTES:
+                raise too_large(str(path), size)
+            data = fh.read(MAX_TAG_FILE_BYTES + 1)
     except OSError as exc:
         raise FormatError(f"{path}: cannot read: {exc.strerror or exc}") from exc
+    if len(data) > MAX_TAG_FILE_BYTES:  # it grew while being read
+        raise too_large(str(path), len(data))
     return decode_utf8(data, str(path))
 
 
