@@ -6,16 +6,14 @@ path rule (no writes through a symlinked folder, none out of a crafted store).""
 from __future__ import annotations
 
 import os
-import sqlite3
 import shutil
+import sqlite3
 
 import pytest
 
 from clml_desktop.app import main
 from clml_desktop.collection.exporting import export_labels
 from clml_desktop.collection.formats.common import FormatError
-from clml_desktop.collection.importing import import_folder
-from clml_desktop.collection.scan import scan_folder
 from clml_desktop.collection.store import CollectionStore
 
 
