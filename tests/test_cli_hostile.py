@@ -179,3 +179,34 @@ def test_export_refuses_image_ids_the_collection_lacks(folder, tmp_path, capsys)
                         "--image-ids", "1,x"], capsys)
     assert "--image-ids" in err
     assert main(["export", str(folder), "--format", "json", "--out", str(out), "--image-ids", "1"]) == 0
+
+
+def test_suggest_lists_hostile_paths_and_model_tags_visibly_and_json_exactly(capsys):
+    import argparse
+    from types import SimpleNamespace
+
+    from clml_desktop.cli.suggest import _print
+    from clml_desktop.inference.suggestions import ScoredPair
+
+    pair = ScoredPair(image_id=1, path=f"{HOSTILE}.jpg", tag=f"{RLO}tag{CLEAR}", tag_id=None,
+                      score=0.9, threshold=0.5, kind="unknown")
+    engine = SimpleNamespace(model_id=f"m{RETITLE}", provider=SimpleNamespace(provider="cpu"))
+    _print(argparse.Namespace(json=False, limit=20, order="confident"), engine, [pair], [pair])
+    out = capsys.readouterr().out
+    assert not _raw_controls(out)
+    assert shown(HOSTILE) in out and "\\u202etag\\x1b[2J" in out and "m\\x1b]2;pwned" in out
+    _print(argparse.Namespace(json=True, limit=20, order="confident"), engine, [pair], [])
+    data = json.loads(capsys.readouterr().out)
+    assert data["suggestions"][0]["image"] == f"{HOSTILE}.jpg" and data["model"] == engine.model_id
+
+
+def test_the_progress_bar_draws_a_hostile_path_visibly():
+    import io
+
+    from clml_desktop.cli.progress_text import ProgressBar
+
+    stream = io.StringIO()
+    bar = ProgressBar(stream=stream)
+    bar.update(1.0, f"model in /x/{HOSTILE}", force=True)
+    bar.finish()
+    assert not _raw_controls(stream.getvalue()) and shown(HOSTILE) in stream.getvalue()

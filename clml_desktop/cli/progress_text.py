@@ -15,6 +15,7 @@ from contextlib import contextmanager
 from typing import TextIO
 
 from clml_contract.progress import Steps
+from clml_desktop.cli.display import shown
 
 WIDTH = 28
 _step_label = ""
@@ -62,7 +63,7 @@ class ProgressBar:
         fraction = min(1.0, max(0.0, fraction))
         filled = int(round(fraction * WIDTH))
         prefix = f"[{_step_label}] " if _step_label else ""
-        line = f"{prefix}[{'#' * filled}{'-' * (WIDTH - filled)}] {fraction * 100:5.1f}%  {text}"
+        line = f"{prefix}[{'#' * filled}{'-' * (WIDTH - filled)}] {fraction * 100:5.1f}%  {shown(text)}"
         if self.interactive:
             pad = max(0, self._width - len(line))
             self.stream.write("\r" + line + " " * pad)

@@ -17,7 +17,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from clml_desktop.cli import exit_codes
+from clml_desktop.cli import display, exit_codes
 from clml_desktop.cli.collection_arg import CommandError, command, existing_folder
 
 
@@ -59,18 +59,18 @@ def _list(folder: Path) -> int:
     from clml_desktop.workflow.repair import inspect
 
     state = inspect(folder)
-    print(f"collection  {state.root}")
-    print(f"store       {state.db_path}" + ("" if state.exists else " (missing)"))
-    print(f"state       {'damaged: ' + state.damage if state.damage else 'not damaged'}")
+    print(f"collection  {display.shown(state.root)}")
+    print(f"store       {display.shown(state.db_path)}" + ("" if state.exists else " (missing)"))
+    print(f"state       {display.shown('damaged: ' + state.damage) if state.damage else 'not damaged'}")
     if not state.backups:
         print("backups     none")
     for backup in state.backups:
         problem = store_health.check_file(backup.path)
-        verdict = "ok" if problem is None else f"damaged: {problem}"
-        print(f"backup      {backup.when()}  {backup.size / 1048576:7.1f} MiB  {verdict}  {backup.path}")
+        verdict = "ok" if problem is None else f"damaged: {display.shown(problem)}"
+        print(f"backup      {backup.when()}  {backup.size / 1048576:7.1f} MiB  {verdict}  {display.shown(backup.path)}")
     aside = sorted(state.data_dir.glob("damaged-*"))
     for folder_aside in aside:
-        print(f"kept aside  {folder_aside}")
+        print(f"kept aside  {display.shown(folder_aside)}")
     return exit_codes.DONE
 
 
@@ -100,5 +100,5 @@ def run(args: argparse.Namespace) -> int:
     except RepairError as exc:
         raise CommandError(str(exc), exit_codes.USAGE if exc.usage else exit_codes.FAILED) from exc
     for line in report.lines():
-        print(line)
+        print(display.shown(line, keep_newlines=True))
     return exit_codes.DONE if report.complete else exit_codes.PARTIAL

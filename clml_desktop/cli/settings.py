@@ -12,7 +12,7 @@ import argparse
 import json
 from pathlib import Path
 
-from clml_desktop.cli import exit_codes
+from clml_desktop.cli import display, exit_codes
 from clml_desktop.cli.collection_arg import CommandError, command, opened_collection
 from clml_desktop.collection.store import CollectionStore
 from clml_desktop.inference.likely_text import cut_percent, parse_percent
@@ -83,10 +83,10 @@ def run(args: argparse.Namespace) -> int:
         if stored is None
         else "set for this collection"
     )
-    print(f"{root}: suggest a tag when it is at least {cut_percent(effective)} likely ({where})")
+    print(f"{display.shown(root)}: suggest a tag when it is at least {cut_percent(effective)} likely ({where})")
     if own_cuts:
         print(f"{len(own_cuts)} tag(s) with a cut of their own:")
-        width = max(len(name) for name in own_cuts)
+        width = max(len(display.shown(name)) for name in own_cuts)
         for name, cut in sorted(own_cuts.items(), key=lambda kv: kv[0].casefold()):
-            print(f"  {name:<{width}}  shown from {cut_percent(cut)}")
+            print(f"  {display.shown(name):<{width}}  shown from {cut_percent(cut)}")
     return 0

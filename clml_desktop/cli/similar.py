@@ -12,7 +12,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from clml_desktop.cli import exit_codes
+from clml_desktop.cli import display, exit_codes
 from clml_desktop.cli.collection_arg import CommandError, command, opened_collection
 from clml_desktop.cli.suggest import score_collection
 from clml_desktop.collection.paths import PathOutsideCollection, to_relpath
@@ -53,7 +53,7 @@ def run(args: argparse.Namespace) -> int:
         engine, report = score_collection(store, model_dir_for(store), args.device, quiet=True)
         found = similar_images(store, [img.id for img in images], args.k, engine.model_id, scored=report.scored)
     for n, path in zip(found.neighbours, found.paths, strict=True):
-        print(f"{n.similarity:.4f}  {path}")
+        print(f"{n.similarity:.4f}  {display.shown(path)}")
     if found.unscored:
-        print(found.unscored_text(), file=sys.stderr)
+        print(display.shown(found.unscored_text(), keep_newlines=True), file=sys.stderr)
     return exit_codes.DONE

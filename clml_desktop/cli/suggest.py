@@ -18,7 +18,7 @@ import os
 import sys
 from pathlib import Path
 
-from clml_desktop.cli import exit_codes
+from clml_desktop.cli import display, exit_codes
 from clml_desktop.cli.collection_arg import CommandError, command, existing_folder
 from clml_desktop.cli.progress_text import progress_control
 from clml_desktop.collection.paths import PathOutsideCollection, to_relpath
@@ -85,14 +85,15 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
 def load_engine(model_dir: Path, device: str) -> Engine:
     """Load the model and say which onnxruntime provider runs it (and why not CUDA)."""
     engine = Engine.load(model_dir, device=device)
-    print(f"clml-desktop: model {engine.model_id}: {engine.provider.status()}", file=sys.stderr)
+    print(f"clml-desktop: model {display.shown(engine.model_id)}: {display.shown(engine.provider.status())}",
+          file=sys.stderr)
     return engine
 
 
 def say_scored(store: CollectionStore, report: PipelineReport) -> None:
     """The unreadable images, then how many were scored and how many were cached."""
     for problem in report.problems:
-        print(f"clml-desktop: {problem}", file=sys.stderr)
+        print(f"clml-desktop: {display.shown(problem)}", file=sys.stderr)
     cached = store.image_count() - report.total
     print(
         f"clml-desktop: scored {report.scored} image(s) in {report.seconds:.1f} s"
@@ -187,14 +188,14 @@ def _print(
     what = "unknown pair(s), closest to their cut first," if args.order == "uncertain" else (
         "suggestion(s)"
     )
-    print(f"{len(pairs)} {what} from model {engine.model_id} ({engine.provider.provider})")
+    print(f"{len(pairs)} {what} from model {display.shown(engine.model_id)} ({engine.provider.provider})")
     if shown:
-        width = max(len(p.path) for p in shown)
-        tag_width = max(len(p.tag) for p in shown)
+        width = max(len(display.shown(p.path)) for p in shown)
+        tag_width = max(len(display.shown(p.tag)) for p in shown)
         for p in shown:
             new = "  (new tag)" if p.is_new_tag else ""
             hidden = "" if p.passes else ", not shown"
-            print(f"{p.path:<{width}}  {p.tag:<{tag_width}}  {likely_text(p.score):>10}  "
+            print(f"{display.shown(p.path):<{width}}  {display.shown(p.tag):<{tag_width}}  {likely_text(p.score):>10}  "
                   f"({shown_from_text(p.threshold)}{hidden}){new}")
         if len(shown) < len(pairs):
             print(f"... {len(pairs) - len(shown)} more (--limit 0 shows all, --json for scripts)")
@@ -202,4 +203,4 @@ def _print(
         print(f"{len(likely_wrong)} positive(s) look wrong (below "
               f"{cut_percent(LIKELY_WRONG_BELOW)} likely), e.g.:")
         for p in likely_wrong[:5]:
-            print(f"  {p.path}  {p.tag}  {likely_text(p.score)}")
+            print(f"  {display.shown(p.path)}  {display.shown(p.tag)}  {likely_text(p.score)}")
