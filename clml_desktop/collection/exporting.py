@@ -44,7 +44,12 @@ from clml_desktop.collection.formats.sidecar import (
 from clml_desktop.collection.formats.xmp import parse_xmp, render_xmp, xmp_candidates
 from clml_desktop.collection.imageinfo import IMAGE_EXTENSIONS
 from clml_desktop.collection.labels import ImageLabels, LabelSource, Problem, Suggestion
-from clml_desktop.collection.paths import CollectionFiles, PathOutsideCollection, is_plain_relpath, to_relpath
+from clml_desktop.collection.paths import (
+    CollectionFiles,
+    PathOutsideCollection,
+    is_plain_relpath,
+    to_relpath,
+)
 
 if TYPE_CHECKING:  # type-only: the store may import this module without a cycle
     from clml_desktop.collection.store import CollectionStore
