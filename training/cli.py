@@ -8,7 +8,6 @@ numbers behind the smaller defaults. Any flag given explicitly wins.
 from __future__ import annotations
 
 import argparse
-import math
 import os
 import signal
 import sys
@@ -17,6 +16,7 @@ import traceback
 from collections.abc import Sequence
 from pathlib import Path
 
+from clml_contract.arguments import non_negative_int, number_in, positive_int
 from clml_contract.events import CancelledEvent, DoneEvent, ErrorEvent
 
 LOSSES = ("bce", "focal", "asl", "hill", "splc")
@@ -33,49 +33,6 @@ CPU_DEFAULTS = {"arch": "resnet18", "image_size": 64, "epochs": 10, "batch_size"
                 "reject_rate": 0.0}
 
 EXIT_CANCELLED = {signal.SIGTERM: 143, signal.SIGINT: 130}
-
-
-def positive_int(text: str) -> int:
-    """A whole number above 0 (epochs, batch size, image size)."""
-    return _whole(text, 1)
-
-
-def non_negative_int(text: str) -> int:
-    """A whole number, 0 or more (folds, workers, the first correcting epoch)."""
-    return _whole(text, 0)
-
-
-def _whole(text: str, low: int) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
-    if value < low:
-        raise argparse.ArgumentTypeError(f"{value} is below {low}")
-    return value
-
-
-def number_in(low: float, high: float = math.inf, *, above_low: bool = False,
-              below_high: bool = False):
-    """An argparse type: a finite number in [low, high] (an open end when `above_low` /
-    `below_high`). NaN trains to NaN and is registered as a model, so it never gets in
-    (issue 14); `clml_desktop.cli.collection_arg` has the same rules for `clml-desktop train`."""
-
-    def number(text: str) -> float:
-        try:
-            value = float(text)
-        except ValueError:
-            raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
-        if not math.isfinite(value):
-            raise argparse.ArgumentTypeError(f"{text} is not a finite number")
-        if value < low or (above_low and value == low) or value > high or (below_high and value == high):
-            left, right = "(" if above_low else "[", ")" if below_high else "]"
-            upper = "∞)" if math.isinf(high) else f"{high:g}{right}"
-            raise argparse.ArgumentTypeError(f"{text} is outside {left}{low:g}, {upper}")
-        return value
-
-    number.__name__ = "number"
-    return number
 
 
 def build_parser() -> argparse.ArgumentParser:

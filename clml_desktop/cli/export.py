@@ -17,8 +17,9 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from clml_contract.arguments import non_empty
 from clml_desktop.cli import exit_codes
-from clml_desktop.cli.collection_arg import CommandError, command, non_empty, say
+from clml_desktop.cli.collection_arg import CommandError, command, say
 from clml_desktop.cli.display import shown
 from clml_desktop.collection.exporting import EXPORT_FORMATS, XMP_NAMINGS, ExportSummary
 from clml_desktop.collection.labels import Suggestion

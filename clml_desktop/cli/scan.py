@@ -13,8 +13,9 @@ import argparse
 import sys
 from pathlib import Path
 
+from clml_contract.arguments import non_empty
 from clml_desktop.cli import display, exit_codes
-from clml_desktop.cli.collection_arg import command, non_empty, say
+from clml_desktop.cli.collection_arg import command, say
 from clml_desktop.collection.formats import FILE_FORMATS, FORMATS
 from clml_desktop.collection.location import existing_db
 from clml_desktop.collection.store import CollectionStore

@@ -17,6 +17,7 @@ import argparse
 import sys
 from pathlib import Path
 
+from clml_contract.arguments import non_negative_int, number_in, positive_int
 from clml_contract.events import (
     DoneEvent,
     DownloadEvent,
@@ -28,14 +29,7 @@ from clml_contract.events import (
 )
 from clml_contract.progress import Cancelled, Steps
 from clml_desktop.cli import display, exit_codes
-from clml_desktop.cli.collection_arg import (
-    CommandError,
-    command,
-    existing_folder,
-    non_negative_int,
-    number_in,
-    positive_int,
-)
+from clml_desktop.cli.collection_arg import CommandError, command, existing_folder
 from clml_desktop.cli.progress_text import ProgressBar
 from clml_desktop.cli.suggest import scored_suggestions
 from clml_desktop.collection.store import CollectionStore
