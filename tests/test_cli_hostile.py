@@ -66,7 +66,9 @@ def test_stats_json_keeps_the_exact_name(folder, capsys):
     assert main(["scan", str(folder)]) == 0
     capsys.readouterr()
     assert main(["stats", str(folder), "--json"]) == 0
-    data = json.loads(capsys.readouterr().out)
+    out = capsys.readouterr().out
+    assert not _raw_controls(out) and "\u202e" not in out  # RLO and C1 controls escaped too
+    data = json.loads(out)
     assert any(p["path"] == f"{HOSTILE}.jpg" for p in data["problems"])
 
 

@@ -76,7 +76,7 @@ def run(args: argparse.Namespace) -> int:
             "min_likelihood": effective,
             "is_default": stored is None,
             "tag_cuts": dict(sorted(own_cuts.items())),
-        }, ensure_ascii=False))
+        }, ensure_ascii=True))
         return 0
     where = (
         "the default; change it with --min-likely PERCENT"

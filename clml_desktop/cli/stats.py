@@ -118,7 +118,7 @@ def run(args: argparse.Namespace) -> int:
         data = collect(store)
     try:
         if args.json:
-            json.dump(data, sys.stdout, ensure_ascii=False, indent=2)
+            json.dump(data, sys.stdout, ensure_ascii=True, indent=2)
             print()
         else:
             _print_text(data)

@@ -180,7 +180,7 @@ def _print(
                 "suggestions": [pair_dict(p) for p in pairs],
             },
             sys.stdout,
-            ensure_ascii=False,
+            ensure_ascii=True,
         )
         print()
         return
