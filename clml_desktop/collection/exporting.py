@@ -271,7 +271,7 @@ def _export(
         elif fmt == "json":
             writer.write(target, render_json(labels, tag_order).encode("utf-8"))
         else:
-            list_text, classes_text = render_list(labels, tag_order)
+            list_text, classes_text = render_list(labels, tag_order, problems=summary.problems)
             writer.write(target, list_text.encode("utf-8"))
             writer.write(target.with_name(f"{target.stem}_classes.txt"), classes_text.encode("utf-8"))
     except FormatError as exc:
