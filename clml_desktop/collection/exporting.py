@@ -41,7 +41,7 @@ from clml_desktop.collection.formats.sidecar import (
     render_sidecar,
     sidecar_relpath,
 )
-from clml_desktop.collection.formats.xmp import parse_xmp, render_xmp, xmp_candidates
+from clml_desktop.collection.formats.xmp import check_xmp, render_xmp, xmp_candidates
 from clml_desktop.collection.imageinfo import IMAGE_EXTENSIONS
 from clml_desktop.collection.labels import ImageLabels, LabelSource, Problem, Suggestion
 from clml_desktop.collection.paths import (
@@ -290,7 +290,7 @@ def _safe_to_overwrite(store: CollectionStore, rel: str, target: Path, fmt: str,
         return f"cannot read it ({exc.strerror or exc}); left untouched"
     try:
         if fmt == "xmp":
-            parse_xmp(data, rel)
+            check_xmp(data, rel)
         else:
             decode_utf8(data, rel)
     except FormatError as exc:

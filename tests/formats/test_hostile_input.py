@@ -248,3 +248,39 @@ def test_list_export_writes_the_other_images_when_one_path_has_a_line_break(fold
     lines = (tmp_path / "out.txt").read_text(encoding="utf-8").splitlines()
     assert lines == ["a.jpg,0", "b.png,", "sub/c.jpg,"]
     assert [p.path for p in summary.problems] == ["bad\nname.jpg"]
+
+
+def test_merging_into_an_existing_sidecar_writes_what_elementtree_would():
+    """Items are spliced in as text after serialising (2.6M items: 488 s, then 9 s of
+    ElementTree writing elements); the bytes must be exactly those the element path gives,
+    for text that needs escaping and for a container with other children kept."""
+    import xml.etree.ElementTree as ET
+
+    from clml_desktop.collection.formats import xmp
+
+    existing = (
+        '<x:xmpmeta xmlns:x="adobe:ns:meta/"><rdf:RDF xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#">'
+        '<rdf:Description xmlns:dc="http://purl.org/dc/elements/1.1/" '
+        'xmlns:lr="http://ns.adobe.com/lightroom/1.0/" xmlns:digiKam="http://www.digikam.org/ns/1.0/">'
+        "<dc:subject><rdf:Bag><!-- kept --><rdf:li>old</rdf:li>\n  <rdf:li>a &amp; b</rdf:li></rdf:Bag></dc:subject>"
+        "<lr:hierarchicalSubject><rdf:Bag><rdf:li>Group|a &amp; b</rdf:li></rdf:Bag></lr:hierarchicalSubject>"
+        "<digiKam:TagsList><rdf:Seq><rdf:li>X/old</rdf:li></rdf:Seq></digiKam:TagsList>"
+        "</rdf:Description></rdf:RDF></x:xmpmeta>"
+    ).encode()
+    tags = ["a & b", "<tag>", "x > y", "ünï ✓", "quote \" and ' marks", "new"]
+    spliced = xmp.render_xmp(tags, existing, "s.xmp")
+
+    def elements(prop, kind, items, fill=None):
+        container = next(c for c in prop if c.tag in (xmp._RDF + "Bag", xmp._RDF + "Seq"))
+        container[:] = [c for c in container if c.tag != xmp._RDF + "li"]
+        for item in items:
+            ET.SubElement(container, xmp._RDF + "li").text = item
+
+    real = xmp._set_items
+    xmp._set_items = elements
+    try:
+        by_elements = xmp.render_xmp(tags, existing, "s.xmp")
+    finally:
+        xmp._set_items = real
+    assert spliced == by_elements
+    assert xmp.parse_xmp(spliced, "s.xmp") == tags

@@ -8,20 +8,21 @@ hierarchical entries whose leaf is still a tag are kept as they are, new
 tags are added as one-level paths, entries whose leaf is no longer a tag are
 removed; every other element and attribute of an existing sidecar is kept.
 
-XMP is untrusted XML: it is parsed with defusedxml, so a DTD entity (billion
-laughs) or an external entity is refused with a clear message and the file
-is neither read nor rewritten.
+XMP is untrusted XML: defusedxml's rules hold (a DTD entity, as in billion
+laughs, or an external entity is refused with a clear message and the file
+is neither read nor rewritten), checked by expat in C before ElementTree's C
+parser builds the tree (see `_parse`).
 """
 
 from __future__ import annotations
 
 import re
+import uuid
 import xml.etree.ElementTree as ET
+import xml.parsers.expat as expat
 from collections.abc import Sequence
 from pathlib import PurePosixPath
-
-import defusedxml
-import defusedxml.ElementTree as SafeET
+from xml.sax.saxutils import escape
 
 from clml_desktop.collection.formats.common import FormatError, unique_tags
 
@@ -44,17 +45,36 @@ _AUTO_PREFIX = re.compile(r"ns\d+$")
 _XMLNS = re.compile(rb"""xmlns:([A-Za-z_][\w.-]*)\s*=\s*(["'])(.*?)\2""")
 
 
+class _Unsafe(Exception):
+    """An entity declaration or an external reference: refused, as defusedxml refuses them."""
+
+
+def _refuse(*_args: object) -> None:
+    raise _Unsafe()
+
+
+def _refuse_unsafe(data: bytes) -> None:
+    """defusedxml's rules (no entity declarations, no external references) checked by
+    expat itself, in C: Python runs only if the file declares something. defusedxml's
+    own parser is ElementTree's pure-Python one, 10 s for a 70 MB sidecar."""
+    scan = expat.ParserCreate()
+    scan.EntityDeclHandler = _refuse
+    scan.UnparsedEntityDeclHandler = _refuse
+    scan.ExternalEntityRefHandler = _refuse
+    scan.Parse(data, True)
+
+
 def _parse(data: bytes, name: str) -> tuple[ET.Element, list[tuple[str, str]]]:
-    """The root element and the file's namespace prefixes; unsafe or broken XML refused."""
+    """The root element and the file's namespace prefixes; unsafe or broken XML refused.
+
+    First the safety pass (`check_xmp`), then ElementTree's C parser: with no
+    entity declared, nothing can expand (billion laughs) and nothing outside the
+    file is read."""
+    check_xmp(data, name)
     try:
-        parser = SafeET.XMLParser(target=ET.TreeBuilder(insert_comments=True, insert_pis=True))
+        parser = ET.XMLParser(target=ET.TreeBuilder(insert_comments=True, insert_pis=True))
         parser.feed(data)
         root = parser.close()
-    except defusedxml.DefusedXmlException as exc:
-        raise FormatError(
-            f"{name}: unsafe XML ({type(exc).__name__}: entity declarations or external "
-            "references are not allowed); not read, not rewritten"
-        ) from exc
     except ET.ParseError as exc:
         raise FormatError(f"{name}: not well-formed XML ({exc}); not read, not rewritten") from exc
     # the prefixes only name namespaces on output: a scan of the text for them is enough, and a
@@ -109,14 +129,40 @@ def _description(root: ET.Element) -> ET.Element:
     return ET.SubElement(rdf, _RDF + "Description", {_RDF + "about": ""})
 
 
-def _set_items(prop: ET.Element, kind: str, items: Sequence[str]) -> None:
+def _set_items(prop: ET.Element, kind: str, items: Sequence[str], fill: dict[str, Sequence[str]] | None = None) -> None:
+    """Replace the `rdf:li` items of `prop`'s container with `items`, keeping its other children.
+
+    With `fill`, one marker item stands in for them and `fill[marker]` holds the
+    items, spliced in as text after serialising (`_splice`): building and writing
+    2.6M elements through ElementTree took most of the 488 s, then still 9 s."""
     container = next((c for c in prop if c.tag in (_RDF + "Bag", _RDF + "Seq", _RDF + "Alt")), None)
     if container is None:
         container = ET.SubElement(prop, _RDF + kind)
     # one slice assignment: removing items one at a time is quadratic (488 s for 2.6M items)
     container[:] = [child for child in container if child.tag != _RDF + "li"]
-    for item in items:
-        ET.SubElement(container, _RDF + "li").text = item
+    if fill is None:
+        for item in items:
+            ET.SubElement(container, _RDF + "li").text = item
+        return
+    marker = f"clml-items-{len(fill)}-{uuid.uuid4().hex}"
+    fill[marker] = items
+    if items:
+        ET.SubElement(container, _RDF + "li").text = marker
+    else:
+        fill.pop(marker)
+
+
+def _splice(body: str, fill: dict[str, Sequence[str]]) -> str:
+    """Put each marker's items in place of its one `<…li>marker</…li>`, written exactly as
+    ElementTree writes an item (the same tag spelling; text escaped like its `_escape_cdata`)."""
+    for marker, items in fill.items():
+        at = body.index(marker)
+        start = body.rindex("<", 0, at)
+        end = body.index(">", at + len(marker)) + 1
+        open_tag, close_tag = body[start:at], body[at + len(marker):end]
+        text = "".join(open_tag + escape(item) + close_tag for item in items)
+        body = body[:start] + text + body[end:]
+    return body
 
 
 def _hierarchy_items(prop: ET.Element | None, tags: Sequence[str], sep: str) -> list[str]:
@@ -135,16 +181,20 @@ def _hierarchy_items(prop: ET.Element | None, tags: Sequence[str], sep: str) -> 
 def render_xmp(tags: Sequence[str], existing: bytes | None = None, name: str = "sidecar.xmp") -> bytes:
     """An XMP packet with `tags`, merged into `existing` without dropping anything else."""
     tags = unique_tags(list(tags))
-    if existing is not None and existing.strip():
+    merging = existing is not None and bool(existing.strip())
+    if merging:
         root, prefixes = _parse(existing, name)
     else:
         root, prefixes = ET.Element("{" + NS["x"] + "}xmpmeta"), []
+    # a new file is indented for people to read (real elements); an existing one is never
+    # re-indented, so its items can be spliced in as text
+    fill: dict[str, Sequence[str]] | None = {} if merging else None
     _register(prefixes)
     desc = _description(root)
     subject = root.find(f".//{DC_SUBJECT}")
     if subject is None:
         subject = ET.SubElement(desc, DC_SUBJECT)
-    _set_items(subject, "Bag", tags)
+    _set_items(subject, "Bag", tags, fill)
     for tag_name, sep, kind in _HIERARCHIES:
         prop = root.find(f".//{tag_name}")
         if prop is None and tag_name != LR_HIERARCHICAL:
@@ -152,15 +202,31 @@ def render_xmp(tags: Sequence[str], existing: bytes | None = None, name: str = "
         items = _hierarchy_items(prop, tags, sep)
         if prop is None:
             prop = ET.SubElement(desc, tag_name)
-        _set_items(prop, kind, items)
+        _set_items(prop, kind, items, fill)
     try:
-        if existing is None or not existing.strip():
-            ET.indent(root, space=" ")  # a new file is for people to read too; never re-indent theirs
+        if not merging:
+            ET.indent(root, space=" ")
         body = ET.tostring(root, encoding="unicode")
     except RecursionError:
         # ElementTree writes recursively: a sidecar nested thousands of levels deep is read, not rewritten
         raise FormatError(f"{name}: XML nested too deeply to rewrite safely; left untouched") from None
+    if fill:
+        body = _splice(body, fill)
     return (_XPACKET_BEGIN + body + _XPACKET_END).encode("utf-8")
+
+
+def check_xmp(data: bytes, name: str) -> None:
+    """Refuse (FormatError) what `parse_xmp` would refuse, without building the tree: one
+    pass of expat in C, for the overwrite check before an in-place export."""
+    try:
+        _refuse_unsafe(data)
+    except _Unsafe:
+        raise FormatError(
+            f"{name}: unsafe XML (entity declarations or external references are not "
+            "allowed); not read, not rewritten"
+        ) from None
+    except expat.ExpatError as exc:
+        raise FormatError(f"{name}: not well-formed XML ({exc}); not read, not rewritten") from exc
 
 
 NAME_MAX_BYTES = 255  # the longest file name ext4, APFS, NTFS... take (UTF-8 bytes: the strictest reading)
