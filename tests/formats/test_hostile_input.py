@@ -259,14 +259,14 @@ def test_merging_into_an_existing_sidecar_writes_what_elementtree_would():
     from clml_desktop.collection.formats import xmp
 
     existing = (
-        '<x:xmpmeta xmlns:x="adobe:ns:meta/"><rdf:RDF xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#">'
-        '<rdf:Description xmlns:dc="http://purl.org/dc/elements/1.1/" '
-        'xmlns:lr="http://ns.adobe.com/lightroom/1.0/" xmlns:digiKam="http://www.digikam.org/ns/1.0/">'
-        "<dc:subject><rdf:Bag><!-- kept --><rdf:li>old</rdf:li>\n  <rdf:li>a &amp; b</rdf:li></rdf:Bag></dc:subject>"
-        "<lr:hierarchicalSubject><rdf:Bag><rdf:li>Group|a &amp; b</rdf:li></rdf:Bag></lr:hierarchicalSubject>"
-        "<digiKam:TagsList><rdf:Seq><rdf:li>X/old</rdf:li></rdf:Seq></digiKam:TagsList>"
-        "</rdf:Description></rdf:RDF></x:xmpmeta>"
-    ).encode()
+        b'<x:xmpmeta xmlns:x="adobe:ns:meta/"><rdf:RDF xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#">'
+        b'<rdf:Description xmlns:dc="http://purl.org/dc/elements/1.1/" '
+        b'xmlns:lr="http://ns.adobe.com/lightroom/1.0/" xmlns:digiKam="http://www.digikam.org/ns/1.0/">'
+        b"<dc:subject><rdf:Bag><!-- kept --><rdf:li>old</rdf:li>\n  <rdf:li>a &amp; b</rdf:li></rdf:Bag></dc:subject>"
+        b"<lr:hierarchicalSubject><rdf:Bag><rdf:li>Group|a &amp; b</rdf:li></rdf:Bag></lr:hierarchicalSubject>"
+        b"<digiKam:TagsList><rdf:Seq><rdf:li>X/old</rdf:li></rdf:Seq></digiKam:TagsList>"
+        b"</rdf:Description></rdf:RDF></x:xmpmeta>"
+    )
     tags = ["a & b", "<tag>", "x > y", "ünï ✓", "quote \" and ' marks", "new"]
     spliced = xmp.render_xmp(tags, existing, "s.xmp")
 
