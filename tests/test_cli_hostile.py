@@ -212,3 +212,14 @@ def test_the_progress_bar_draws_a_hostile_path_visibly():
     bar.update(1.0, f"model in /x/{HOSTILE}", force=True)
     bar.finish()
     assert not _raw_controls(stream.getvalue()) and shown(HOSTILE) in stream.getvalue()
+
+
+@pytest.mark.parametrize("argv", [
+    ["export", "{f}", "--format", "json", "--out", "{f}/../x.json", "--with-suggestions", "--min-score", "nan"],
+    ["export", "{f}", "--format", "txt", "--out", "{f}/../o", "--separator", ""],
+    ["suggest", "{f}", "--min-score", "1.5"],
+])
+def test_export_and_suggest_refuse_impossible_scores_and_separators(folder, argv, capsys):
+    with pytest.raises(SystemExit) as stop:
+        main([a.format(f=folder) for a in argv])
+    assert stop.value.code == 2

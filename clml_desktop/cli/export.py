@@ -17,7 +17,7 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from clml_contract.arguments import non_empty
+from clml_contract.arguments import non_empty, number_in
 from clml_desktop.cli import exit_codes
 from clml_desktop.cli.collection_arg import CommandError, command, say
 from clml_desktop.cli.display import shown
@@ -49,11 +49,11 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         help="add the active model's suggestions (those the window shows; see `clml-desktop settings`)",
     )
     parser.add_argument(
-        "--min-score", type=float, metavar="P",
+        "--min-score", type=number_in(0.0, 1.0), metavar="P",
         help="with --with-suggestions: pairs scoring at least P (0.7 for 70%%) instead of the collection's cuts",
     )
     parser.add_argument("--image-ids", type=_ids, help="comma-separated image ids to export (default: all)")
-    parser.add_argument("--separator", default=", ", help="separator written between sidecar tags (default ', ')")
+    parser.add_argument("--separator", type=non_empty, default=", ", help="separator written between sidecar tags (default ', ')")
     parser.add_argument("--tags-delimiter", type=non_empty, default=",", help="delimiter inside a csv-tags tags cell (default ,)")
     parser.add_argument(
         "--xmp-naming", choices=XMP_NAMINGS, default=XMP_NAMINGS[0],

@@ -18,6 +18,7 @@ import os
 import sys
 from pathlib import Path
 
+from clml_contract.arguments import number_in
 from clml_desktop.cli import display, exit_codes
 from clml_desktop.cli.collection_arg import CommandError, command, existing_folder
 from clml_desktop.cli.progress_text import progress_control
@@ -57,7 +58,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     )
     parser.add_argument(
         "--min-score",
-        type=float,
+        type=number_in(0.0, 1.0),
         default=None,
         metavar="P",
         help="list pairs scoring at least P (a probability, 0.7 for 70%%) for this run only "
