@@ -188,17 +188,19 @@ def test_render_xmp_refuses_deep_nesting_with_a_format_error():
         render_xmp(["cat", "dog"], data, "deep.xmp")
 
 
+def _scan_import_export_xmp(folder):
+    """Scan and import `folder`'s tag files, then export XMP in place; the summary."""
+    with CollectionStore.open(folder) as store:
+        scan_folder(store)
+        import_folder(store)
+        return export_labels(store, "xmp", in_place=True)
+
+
 def test_in_place_xmp_export_reports_the_deep_file_and_writes_the_others(folder, make_image):
     (folder / "a.txt").write_text("cat", encoding="utf-8")
     (folder / "b.txt").write_text("dog", encoding="utf-8")
     (folder / "sub" / "c.jpg.xmp").write_bytes(_deep_xmp("bird"))
-    store = CollectionStore.open(folder)
-    try:
-        scan_folder(store)
-        import_folder(store)
-        summary = export_labels(store, "xmp", in_place=True)
-    finally:
-        store.close()
+    summary = _scan_import_export_xmp(folder)
     assert parse_xmp((folder / "a.jpg.xmp").read_bytes(), "a") == ["cat"]
     assert parse_xmp((folder / "b.png.xmp").read_bytes(), "b") == ["dog"]
     assert [p.path for p in summary.problems] == ["sub/c.jpg.xmp"]
@@ -222,13 +224,7 @@ def test_long_image_names_get_an_xmp_sidecar(tmp_path, make_image, stem_bytes):
     name = "a" * stem_bytes + ".png"
     make_image(root / name)
     (root / ("a" * stem_bytes + ".txt")).write_text("cat", encoding="utf-8")
-    store = CollectionStore.open(root)
-    try:
-        scan_folder(store)
-        import_folder(store)
-        summary = export_labels(store, "xmp", in_place=True)
-    finally:
-        store.close()
+    summary = _scan_import_export_xmp(root)
     assert summary.problems == []
     written = root / (name + ".xmp" if stem_bytes == 242 else "a" * stem_bytes + ".xmp")
     assert parse_xmp(written.read_bytes(), "long") == ["cat"]
