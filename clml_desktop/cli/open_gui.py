@@ -31,14 +31,21 @@ def display_available() -> bool:
     return bool(os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"))
 
 
-def _parse(argv: Sequence[str]) -> argparse.Namespace:
+def build_parser() -> argparse.ArgumentParser:
+    """`clml-desktop [FOLDER]` (no subcommand); docs/cli.md is generated from it."""
+    from clml_desktop.app import COMMANDS
+
     parser = argparse.ArgumentParser(
         prog="clml-desktop",
         description="Open the GUI on FOLDER (default: the demo collection). "
-        "Subcommands: demo, scan, stats, export, train, suggest, review, similar, screenshot.",
+        f"Subcommands: {', '.join(COMMANDS)}.",
     )
     parser.add_argument("folder", nargs="?", type=Path, help="a folder of images")
-    return parser.parse_args(list(argv))
+    return parser
+
+
+def _parse(argv: Sequence[str]) -> argparse.Namespace:
+    return build_parser().parse_args(list(argv))
 
 
 def run_from_argv(argv: Sequence[str]) -> int:
