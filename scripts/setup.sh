@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Sets up everything CLML Desktop needs on a Linux machine: the system
-# libraries Qt needs (offscreen and under Xvfb), a .venv with the app, the
+# libraries Qt needs (offscreen and under Xvfb), the validators the packaging
+# tests run (desktop-file-validate, appstreamcli), a .venv with the app, the
 # trainer and the test tools. Re-running it only installs what is missing.
 # Sourcing it only defines the steps below (tests/test_setup_script.py).
 set -euo pipefail
@@ -16,6 +17,12 @@ declare -A SYSLIBS=(
   [libxcb-image0]=libxcb-image.so.0 [libxcb-xkb1]=libxcb-xkb.so.1
 )
 
+# Debian package -> a program that proves it is present (the packaging tests'
+# validators; tests/ui/test_packaging.py skips without them).
+declare -A SYSTOOLS=(
+  [desktop-file-utils]=desktop-file-validate [appstream]=appstreamcli
+)
+
 # Prints the Debian packages that are missing, one a line.
 # Each listing is read whole into a variable and then searched: piping it into
 # `grep -q` under pipefail fails whenever grep stops early and the lister dies
@@ -29,6 +36,9 @@ missing_system_packages() {
   done
   fonts=$(fc-list 2>/dev/null || true)
   grep -q . <<<"$fonts" || echo fonts-dejavu-core
+  for pkg in "${!SYSTOOLS[@]}"; do
+    command -v "${SYSTOOLS[$pkg]}" >/dev/null 2>&1 || echo "$pkg"
+  done
 }
 
 # Installs the missing system packages with apt-get (sudo when not root),
@@ -38,11 +48,11 @@ ensure_system_packages() {
   mapfile -t missing < <(missing_system_packages)
   [ ${#missing[@]} -gt 0 ] || return 0
   if ! command -v apt-get >/dev/null 2>&1; then
-    echo "setup: please install the Qt runtime libraries: ${missing[*]}" >&2
+    echo "setup: please install these system packages (Qt runtime libraries, test tools): ${missing[*]}" >&2
     return 0
   fi
   [ "$(id -u)" -ne 0 ] && sudo="sudo"
-  echo "setup: installing system libraries for Qt: ${missing[*]}"
+  echo "setup: installing system packages for Qt and the tests: ${missing[*]}"
   $sudo apt-get update -qq
   DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}"
 }

@@ -1,8 +1,9 @@
 """scripts/setup.sh installs only what is missing.
 
 The library check is sourced from the script and run with fake `ldconfig`,
-`fc-list`, `apt-get` and `sudo` first on PATH, so no real package is ever
-installed. `ldconfig -p` on a desktop prints far more than a pipe holds; a
+`fc-list`, `apt-get`, `sudo` and validators on a PATH that holds only them and
+the few real programs the check uses, so no real package is ever installed and
+the host's own tools do not count. `ldconfig -p` on a desktop prints far more than a pipe holds; a
 check that pipes it into `grep -q` under `set -o pipefail` sees the writer die
 of SIGPIPE and reports present libraries as missing (issue 13).
 """
@@ -10,6 +11,7 @@ of SIGPIPE and reports present libraries as missing (issue 13).
 from __future__ import annotations
 
 import re
+import shutil
 import subprocess
 from pathlib import Path
 
@@ -22,6 +24,14 @@ BIG = 200 * 1024  # well past a 64 KB pipe buffer
 def _needed_libraries() -> dict[str, str]:
     """The script's Debian package -> library table, read from its text."""
     return dict(re.findall(r"\[([\w.+-]+)\]=(lib[\w.+-]+\.so\.\d+)", SCRIPT.read_text(encoding="utf-8")))
+
+
+def _needed_tools() -> dict[str, str]:
+    """The script's Debian package -> program table (the packaging tests' validators)."""
+    text = SCRIPT.read_text(encoding="utf-8")
+    table = re.search(r"declare -A SYSTOOLS=\((.*?)\)", text, re.S)
+    assert table, "the test no longer finds the script's tool table"
+    return dict(re.findall(r"\[([\w.+-]+)\]=([\w.+-]+)", table.group(1)))
 
 
 def _ldconfig_listing(libraries: list[str]) -> str:
@@ -41,10 +51,18 @@ def _fake_tool(bindir: Path, name: str, body: str) -> None:
     tool.chmod(0o755)
 
 
-def _run_check(tmp_path: Path, libraries: list[str]) -> tuple[subprocess.CompletedProcess, str]:
-    """Source the script and run its system-package step; return the result and the install log."""
+def _run_check(tmp_path: Path, libraries: list[str],
+               tools: list[str] | None = None) -> tuple[subprocess.CompletedProcess, str]:
+    """Source the script and run its system-package step; return the result and the install log.
+
+    `tools`: the validator programs present (default: all the script checks for).
+    """
     bindir = tmp_path / "bin"
     bindir.mkdir()
+    for real in ("bash", "env", "grep", "cat", "id"):
+        (bindir / real).symlink_to(shutil.which(real))
+    for tool in _needed_tools().values() if tools is None else tools:
+        _fake_tool(bindir, tool, "exit 0")
     listing = tmp_path / "ldconfig.txt"
     listing.write_text(_ldconfig_listing(libraries), encoding="utf-8")
     fonts = tmp_path / "fonts.txt"
@@ -59,7 +77,7 @@ def _run_check(tmp_path: Path, libraries: list[str]) -> tuple[subprocess.Complet
     workdir = tmp_path / "work"
     workdir.mkdir()
     # PYTHON=false: should sourcing ever run the venv step, it stops there, installing nothing.
-    command = f'PATH="{bindir}:$PATH"; PYTHON=false; source "{SCRIPT}"; ensure_system_packages'
+    command = f'PATH="{bindir}"; PYTHON=false; source "{SCRIPT}"; ensure_system_packages'
     result = subprocess.run(["bash", "-c", command], cwd=workdir, capture_output=True, text=True, timeout=60)
     return result, log.read_text(encoding="utf-8")
 
@@ -80,4 +98,14 @@ def test_an_absent_library_is_still_installed(tmp_path, absent):
     assert result.returncode == 0, result.stderr
     install_lines = [line for line in installs.splitlines() if line.startswith("apt-get install")]
     assert len(install_lines) == 1 and install_lines[0].split()[-1] == absent, installs
-    assert f"installing system libraries for Qt: {absent}" in result.stdout
+    assert f"installing system packages for Qt and the tests: {absent}" in result.stdout
+
+
+def test_absent_packaging_validators_are_installed(tmp_path):
+    tools = _needed_tools()
+    assert set(tools) == {"desktop-file-utils", "appstream"}, tools
+    result, installs = _run_check(tmp_path, list(_needed_libraries().values()), tools=[])
+    assert result.returncode == 0, result.stderr
+    install_lines = [line for line in installs.splitlines() if line.startswith("apt-get install")]
+    assert len(install_lines) == 1, installs
+    assert sorted(install_lines[0].split()[-2:]) == ["appstream", "desktop-file-utils"], installs
