@@ -27,12 +27,23 @@ COMMANDS = (
 )
 
 
+def installed_version() -> str:
+    """The version of the installed package (pyproject.toml's), for `--version` and bug reports."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("clml-desktop")
+    except PackageNotFoundError:
+        return "unknown (not installed; run `make setup`)"
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The full CLI: one sub-parser per module in clml_desktop/cli."""
     parser = argparse.ArgumentParser(
         prog="clml-desktop",
         description="Suggest the missing tags of an image collection, review them, retrain, export.",
     )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {installed_version()}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     for name in COMMANDS:
         try:

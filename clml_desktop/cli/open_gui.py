@@ -33,7 +33,7 @@ def display_available() -> bool:
 
 def build_parser() -> argparse.ArgumentParser:
     """`clml-desktop [FOLDER]` (no subcommand); docs/cli.md is generated from it."""
-    from clml_desktop.app import COMMANDS
+    from clml_desktop.app import COMMANDS, installed_version
 
     parser = argparse.ArgumentParser(
         prog="clml-desktop",
@@ -41,6 +41,7 @@ def build_parser() -> argparse.ArgumentParser:
         f"Subcommands: {', '.join(COMMANDS)}.",
     )
     parser.add_argument("folder", nargs="?", type=Path, help="a folder of images")
+    parser.add_argument("--version", action="version", version=f"%(prog)s {installed_version()}")
     return parser
 
 

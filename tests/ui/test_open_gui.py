@@ -110,3 +110,17 @@ def test_training_bar_covers_all_phases_without_restarting(capsys):
     assert abs(percents[lines.index(next(x for x in lines if "fold 1/2" in x and "epoch 1 of 2 done" in x))]
                - 100 * 1.5 / 3) < 0.1
     assert "3 models to train" in capsys.readouterr().err
+
+
+def test_version_is_the_installed_packages(capsys):
+    """`clml-desktop --version` says which release a bug report is about (pyproject's version)."""
+    import tomllib
+    from pathlib import Path
+
+    from clml_desktop.app import main
+
+    with pytest.raises(SystemExit) as stop:
+        main(["--version"])
+    assert stop.value.code == 0
+    pyproject = tomllib.loads((Path(__file__).resolve().parents[2] / "pyproject.toml").read_text())
+    assert capsys.readouterr().out.strip() == f"clml-desktop {pyproject['project']['version']}"
