@@ -31,7 +31,7 @@ from clml_desktop.ui.context import AppContext
 from clml_desktop.ui.tag_model import COL_NAME, COL_POSITIVE, TagModel, TagNameRole, make_tag_proxy
 
 LARGE_CHANGE = 100
-NAME_ROOM = 90  # pixels a tag name needs at least before the count titles get theirs
+NAME_ROOM = 72  # pixels (about ten characters) a tag name keeps before the count titles get theirs
 
 
 class TagPanel(QWidget):
