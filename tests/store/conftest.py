@@ -52,3 +52,18 @@ def store(collection):
 def ids(store) -> list[int]:
     """Image ids of `store` in path order."""
     return [im.id for im in store.images()]
+
+
+@pytest.fixture
+def scanned():
+    """`scanned(root)` opens root's store and scans it: (store, report); stores close after."""
+    opened = []
+
+    def run(root: Path):
+        store = CollectionStore.open(root)
+        opened.append(store)
+        return store, scan_folder(store)
+
+    yield run
+    for store in opened:
+        store.close()

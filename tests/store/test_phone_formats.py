@@ -15,23 +15,7 @@ import pytest
 from PIL import Image
 
 from clml_contract.preprocess import open_rgb, register_phone_formats
-from clml_desktop.collection.scan import scan_folder
-from clml_desktop.collection.store import CollectionStore
 from tests.store.phone_photos import BOTTOM, SIZE, TOP, WRITERS, write_avif
-
-
-@pytest.fixture
-def scanned():
-    opened = []
-
-    def run(root):
-        store = CollectionStore.open(root)
-        opened.append(store)
-        return store, scan_folder(store)
-
-    yield run
-    for store in opened:
-        store.close()
 
 
 def _assert_like_the_picture(img: Image.Image) -> None:

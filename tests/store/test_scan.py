@@ -26,20 +26,6 @@ def _png_header_only(path: Path, width: int, height: int) -> None:
     path.write_bytes(data + struct.pack(">I", 0) + b"IEND" + struct.pack(">I", zlib.crc32(b"IEND")))
 
 
-@pytest.fixture
-def scanned(tmp_path):
-    opened = []
-
-    def run(root: Path):
-        store = CollectionStore.open(root)
-        opened.append(store)
-        return store, scan_folder(store)
-
-    yield run
-    for store in opened:
-        store.close()
-
-
 def test_finds_every_image_type_in_any_case_and_skips_the_rest(tmp_path, make_image, scanned):
     root = tmp_path / "c"
     names = {
