@@ -140,6 +140,15 @@ class LabelIndex:
     def __len__(self) -> int:
         return len(self.image_ids)
 
+    def labelled_count(self) -> int:
+        """Images a training set lists (`write_training_set`): readable, with at least one
+        positive or rejected tag. From the arrays, so the window never reads the store for it."""
+        if not len(self.image_ids):
+            return 0
+        known = ~state_mask(self.states, LabelState.UNKNOWN).all(axis=1)
+        readable = np.fromiter((p is None for p in self.problems), dtype=bool, count=len(self.problems))
+        return int((known & readable).sum())
+
     @property
     def pending(self) -> np.ndarray:
         """Unknown pairs whose score reaches the tag's threshold (N×C bool)."""

@@ -35,7 +35,6 @@ from clml_desktop.workflow.training import (
     fine_tuned_model,
     minimum_images,
     too_few_images_text,
-    training_image_count,
 )
 
 ARCHITECTURES = ("resnet101", "resnet50", "resnet18")
@@ -379,6 +378,7 @@ class TrainConfirmDialog(QDialog):
         layout.addWidget(self.refusal)
         layout.addWidget(buttons)
         self.setMinimumWidth(480)
+        context.indexChanged.connect(self.refresh)  # the count follows edits and a late index
         self.refresh()
 
     def options(self) -> TrainOptions:
@@ -389,7 +389,7 @@ class TrainConfirmDialog(QDialog):
         defaults = default_options(self.context.settings.device)
         rows = describe_options(opts, defaults)
         store = self.context.store
-        images = training_image_count(store) if store is not None else 0
+        images = self.context.index.labelled_count() if store is not None else 0
         start, active = self._start_words(store, opts)
         lines = [f"<b>{images:,}</b> labelled images (confirmed tags and rejections)", start]
         for name, value, changed in rows:

@@ -206,16 +206,6 @@ def too_few_images_text(images: int, options: TrainOptions | None = None) -> str
     )
 
 
-def training_image_count(store: CollectionStore) -> int:
-    """How many images a run would train on now (what `write_training_set` lists: readable
-    images with at least one positive or rejected tag), without writing anything."""
-    readable = {row.path for row in store.images() if not row.problem}
-    return sum(
-        1 for rel, item in store.image_labels().items()
-        if rel in readable and (item.positives or item.negatives)
-    )
-
-
 def prepare_training(
     store: CollectionStore, model_id: str | None = None, options: TrainOptions | None = None
 ) -> TrainingJob:

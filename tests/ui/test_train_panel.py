@@ -517,3 +517,35 @@ def test_too_few_images_disable_train_with_the_reason_and_the_workflow_refuses(t
         assert panel.trainer.command == [] and [m.id for m in context.store.models()] == ["m1"]
     finally:
         close_context(context, panel)
+
+
+def test_the_confirmation_counts_what_the_training_set_will_list_without_reading_the_store(
+    tmp_path, qtbot, monkeypatch
+):
+    """The number the person reads is the set the trainer gets (an unlabelled image and
+    one that cannot be decoded are not in it), and it comes from the label index in
+    memory: reading every label of a 20k-image store here froze the window."""
+    from clml_desktop.collection.exporting import write_training_set
+    from clml_desktop.collection.labels import LabelState
+    from clml_desktop.collection.rows import LabelChange
+
+    panel, context, _info = make_panel(tmp_path, qtbot, "success")
+    try:
+        store = context.store
+        images = sorted(store.images(), key=lambda r: r.path)
+        unlabelled, broken = images[0], images[1]
+        store.set_labels([LabelChange(unlabelled.id, t, LabelState.UNKNOWN, "")
+                          for t in [r.tag for r in store.labels_of(unlabelled.id)]], "forget all")
+        store.set_image_problem(broken.id, "cannot be decoded: test")
+        listed = write_training_set(store, tmp_path / "set.jsonl")
+        context.refresh_index(immediately=True)
+        qtbot.waitUntil(lambda: not context.index_pending(), timeout=10000)
+        monkeypatch.setattr(type(store), "image_labels", lambda *_a, **_k: pytest.fail("read the store"))
+        panel.train_button.click()
+        assert f"<b>{listed:,}</b> labelled images" in panel.confirm_dialog.summary.text()
+        written = (tmp_path / "set.jsonl").read_text(encoding="utf-8")
+        assert listed > 0 and unlabelled.path not in written and broken.path not in written
+        panel.confirm_dialog.reject()
+    finally:
+        monkeypatch.undo()
+        close_context(context, panel)
