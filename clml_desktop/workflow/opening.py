@@ -81,22 +81,28 @@ def empty_folder_message(root: Path) -> str:
 
 
 def has_images(folder: Path) -> bool:
-    """Whether any image file lies under `folder` (the scan's rules: hidden entries
-    skipped, symlinked folders followed once); stops at the first one found."""
-    seen: set[tuple[int, int]] = set()
-    for top, dirs, files in os.walk(folder, followlinks=True):
+    """Whether a scan of `folder` would find any image (its rules, ADR 0011: hidden
+    entries and symlinks skipped, a link's target counted under its own name); stops at
+    the first one found."""
+    pending = [Path(folder)]
+    while pending:
         try:
-            st = os.stat(top)
+            entries = os.scandir(pending.pop())
         except OSError:
-            dirs[:] = []
             continue
-        if (st.st_dev, st.st_ino) in seen:
-            dirs[:] = []
-            continue
-        seen.add((st.st_dev, st.st_ino))
-        dirs[:] = [d for d in dirs if not d.startswith(".")]
-        if any(not f.startswith(".") and os.path.splitext(f)[1].lower() in IMAGE_EXTENSIONS for f in files):
-            return True
+        with entries:
+            for entry in entries:
+                if entry.name.startswith("."):
+                    continue
+                try:
+                    if entry.is_symlink():
+                        continue
+                    if entry.is_dir(follow_symlinks=False):
+                        pending.append(Path(entry.path))
+                    elif os.path.splitext(entry.name)[1].lower() in IMAGE_EXTENSIONS:
+                        return True
+                except OSError:
+                    continue
     return False
 
 

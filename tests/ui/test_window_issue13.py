@@ -7,6 +7,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from PIL import Image
 from PySide6.QtCore import QByteArray, QRect, QSettings, Qt
 from PySide6.QtGui import QFontMetrics, QGuiApplication
 
@@ -133,6 +134,22 @@ def test_cli_scan_of_an_empty_folder_creates_nothing(tmp_path, capsys):
     assert "no images" in out
     assert ".jpg" in out
     assert not (empty / ".clml").exists()
+
+
+def test_a_folder_holding_only_links_out_and_hidden_files_counts_as_empty(tmp_path, capsys):
+    """What the scan would skip (hidden files, symlinks leading out of the folder, ADR 0011)
+    does not make a folder a collection: the same message, and no `.clml/` in it."""
+    outside = tmp_path / "elsewhere"
+    outside.mkdir()
+    Image.new("RGB", (8, 6), "red").save(outside / "x.jpg")
+    folder = tmp_path / "links"
+    folder.mkdir()
+    Image.new("RGB", (8, 6), "red").save(folder / ".hidden.jpg")
+    (folder / "photos").symlink_to(outside)
+    (folder / "x.jpg").symlink_to(outside / "x.jpg")
+    assert main(["scan", str(folder)]) == 0
+    assert "no images" in capsys.readouterr().out
+    assert not (folder / ".clml").exists()
 
 
 # ---- 4. a read-only folder -------------------------------------------------------
