@@ -107,9 +107,11 @@ def run_gui(folder: Path | None) -> int:
     from PySide6.QtCore import QTimer
 
     from clml_desktop.ui.app_setup import create_window, ensure_app
+    from clml_desktop.ui.first_paint import watch_first_paint
 
     app = ensure_app(sys.argv[:1])
     window = create_window()
+    watch_first_paint(window)
     window.show()
     if folder is not None:
         QTimer.singleShot(0, lambda: window.open_folder(folder.expanduser()))
