@@ -24,6 +24,7 @@ COMMANDS = (
     "similar",
     "screenshot",
     "repair",
+    "trainer",
 )
 
 
@@ -32,9 +33,12 @@ def installed_version() -> str:
     from importlib.metadata import PackageNotFoundError, version
 
     try:
-        return version("clml-desktop")
+        number = version("clml-desktop")
     except PackageNotFoundError:
         return "unknown (not installed; run `make setup`)"
+    from clml_desktop.workflow.trainer_env import this_interpreter_can_train
+
+    return number if this_interpreter_can_train() else f"{number} (without PyTorch: review only)"
 
 
 def build_parser() -> argparse.ArgumentParser:

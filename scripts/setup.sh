@@ -58,14 +58,16 @@ ensure_system_packages() {
 }
 
 # Creates .venv and installs the app with its extras, again only when
-# pyproject.toml or this script changed since the last install.
+# pyproject.toml, setup.py, requirements/ or this script changed since the last install.
 ensure_venv() {
   local py=${PYTHON:-python3} venv=.venv
   local stamp=$venv/.installed
   if [ ! -x "$venv/bin/python" ]; then
     "$py" -m venv "$venv"
   fi
-  if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ] || [ scripts/setup.sh -nt "$stamp" ]; then
+  if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ] || [ setup.py -nt "$stamp" ] \
+     || [ requirements/app.txt -nt "$stamp" ] || [ requirements/trainer.txt -nt "$stamp" ] \
+     || [ scripts/setup.sh -nt "$stamp" ]; then
     "$venv/bin/python" -m pip install -q --upgrade pip
     "$venv/bin/python" -m pip install -q -e ".[dev]"
     touch "$stamp"

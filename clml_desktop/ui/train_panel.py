@@ -39,11 +39,19 @@ from clml_contract.events import (
 )
 from clml_desktop.jobs.tracker import JobTracker
 from clml_desktop.jobs.trainer_process import TrainerPhase, TrainerProcess
+from clml_desktop.jobs.worker import Worker
 from clml_desktop.ui.models_panel import ModelsPanel
 from clml_desktop.ui.train_dialog import TrainConfirmDialog, TrainDialog, load_options
 from clml_desktop.workflow import training_text
 from clml_desktop.workflow.run_progress import RunProgress
+from clml_desktop.workflow.trainer_env import trainer_status
 
+TRAINER_UNCHECKED = "Trainer: not checked yet"
+TRAINER_CHECKING = "Trainer: checking which Python trains (starting PyTorch)…"
+WARNING_STYLE = (
+    "QLabel { background: #fff4d6; color: #6b4e00; border: 1px solid #e8c66a;"
+    " border-radius: 4px; padding: 6px 8px; }"
+)
 IDLE_TEXT = "Ready to train on your confirmed tags and rejections"
 PHASE_TEXT = {
     TrainerPhase.IDLE: IDLE_TEXT,
@@ -139,6 +147,13 @@ class TrainPanel(QWidget):
         )
         self.hint.setWordWrap(True)
         self.hint.setForegroundRole(QPalette.ColorRole.PlaceholderText)
+        # Which Python trains, checked in the background the first time the panel shows
+        # (an install without PyTorch trains with another one: trainer_env, ADR 0024).
+        self.trainer_line = QLabel(TRAINER_UNCHECKED, self)
+        self.trainer_line.setWordWrap(True)
+        self.trainer_line.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self._trainer_check: Worker | None = None
+        self._trainer_checked = False
 
         self.values: dict[str, QLabel] = {}
         stats = QGridLayout()
@@ -168,10 +183,7 @@ class TrainPanel(QWidget):
         self.warning_banner = QLabel(self)
         self.warning_banner.setWordWrap(True)
         self.warning_banner.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-        self.warning_banner.setStyleSheet(
-            "QLabel { background: #fff4d6; color: #6b4e00; border: 1px solid #e8c66a;"
-            " border-radius: 4px; padding: 6px 8px; }"
-        )
+        self.warning_banner.setStyleSheet(WARNING_STYLE)
         self.warning_banner.hide()
         self._warnings: list[str] = []
         self._run = RunProgress()
@@ -198,6 +210,7 @@ class TrainPanel(QWidget):
         top_layout.addLayout(buttons)
         top_layout.addWidget(self.phase_label)
         top_layout.addWidget(self.hint)
+        top_layout.addWidget(self.trainer_line)
         top_layout.addWidget(self.progress)
         top_layout.addLayout(stats)
         top_layout.addWidget(self.error_banner)
@@ -389,7 +402,35 @@ class TrainPanel(QWidget):
         self.progress.setValue(0)
         self.progress.hide()
 
+    def showEvent(self, event) -> None:  # noqa: N802 (Qt's name)
+        super().showEvent(event)
+        if not self._trainer_checked:
+            self.check_trainer()
+
+    def check_trainer(self) -> None:
+        """Find and check the trainer's Python on a worker; the line says what it found."""
+        if self._trainer_check is not None:
+            return
+        self._trainer_checked = True
+        self.trainer_line.setText(TRAINER_CHECKING)
+        worker = Worker(trainer_status, name="Checking the trainer")
+        worker.signals.result.connect(self._show_trainer)
+        worker.signals.error.connect(lambda message: self._show_trainer((False, message, message)))
+        worker.signals.finished.connect(self._trainer_check_ended)
+        self._trainer_check = worker
+        self.training_jobs.start(worker, quiet=True)
+
+    def _trainer_check_ended(self) -> None:
+        self._trainer_check = None
+
+    def _show_trainer(self, status: tuple[bool, str, str]) -> None:
+        ok, line, details = status
+        self.trainer_line.setText(f"Trainer: {line}")
+        self.trainer_line.setToolTip(details)
+        self.trainer_line.setStyleSheet("" if ok else WARNING_STYLE)
+
     def _on_failed(self, message: str) -> None:
+        self.check_trainer()  # look again: a missing or broken trainer may be the reason
         self._clear_figures()
         self.phase_label.setText("Training failed — your labels are unchanged")
         self.error_banner.setText(message)

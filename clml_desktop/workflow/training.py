@@ -34,7 +34,13 @@ from clml_desktop.collection.store import StoreError
 from clml_desktop.inference.engine import model_dir_of, read_manifest
 from clml_desktop.inference.errors import ModelLoadError
 from clml_desktop.inference.registry import register_model
-from clml_desktop.workflow.child_process import child_environment, stop_child
+from clml_desktop.workflow.child_process import stop_child
+from clml_desktop.workflow.trainer_env import (
+    TrainerEnvironment,
+    TrainerMissing,
+    find_trainer,
+    trainer_environ,
+)
 from clml_desktop.workflow.training_text import failure_text
 
 if TYPE_CHECKING:  # type-only, so importing this module never opens a cycle
@@ -134,11 +140,13 @@ def fine_tuned_model(store: CollectionStore, options: TrainOptions) -> ModelRow 
 
 
 def build_fit_command(
-    store, training_set_path: Path, out_dir: Path, options: TrainOptions
+    store, training_set_path: Path, out_dir: Path, options: TrainOptions,
+    python: str | None = None,
 ) -> list[str]:
-    """The trainer's command line (ADR 0002), run with this interpreter."""
+    """The trainer's command line (ADR 0002), run with `python` (default: this interpreter;
+    `trainer_env.find_trainer` says which one can train)."""
     cmd = [
-        sys.executable,
+        python or sys.executable,
         "-m",
         "training",
         "fit",
@@ -245,12 +253,28 @@ def train(
     and why). `on_prepared` sees the run before the trainer starts (its job and command).
     Raises `Cancelled` when stopped on request and `TrainingError` when it failed."""
     control.check()
+    trainer = resolve_trainer(program, control)
+    control.check()
     job = prepare_training(store, options=options)
     control.check()
-    run = TrainingRun(store, job, options, program=program, grace_s=grace_s)
+    run = TrainingRun(store, job, options, program=program, grace_s=grace_s, trainer=trainer)
     if on_prepared is not None:
         on_prepared(run)
     return run.run(control, on_event, on_log=on_log)
+
+
+def resolve_trainer(
+    program: Sequence[str] | None = None, control: Control | None = None
+) -> TrainerEnvironment | None:
+    """The Python that will train, or None when a replacement program runs instead
+    (`program`, or CLML_TRAINER_PROGRAM). A TrainingError says plainly when there is
+    none: what was tried and what to install (trainer_env.find_trainer)."""
+    if program or trainer_program():
+        return None
+    try:
+        return find_trainer(control=control)
+    except TrainerMissing as exc:
+        raise TrainingError(str(exc)) from exc
 
 
 class TrainingRun:
@@ -270,12 +294,15 @@ class TrainingRun:
         *,
         program: Sequence[str] | None = None,
         grace_s: float = CANCEL_GRACE_S,
+        trainer: TrainerEnvironment | None = None,
     ) -> None:
         self.store = store
         self.job = job
         self.options = options
         self.verdict: Verdict | None = None
-        fit = build_fit_command(store, job.training_set, job.out_dir, options)
+        self.trainer = trainer
+        python = trainer.python if trainer is not None else None
+        fit = build_fit_command(store, job.training_set, job.out_dir, options, python)
         self.command = apply_program(fit, trainer_program() if program is None else program)
         self.grace_s = grace_s
         self._process: subprocess.Popen | None = None
@@ -340,7 +367,7 @@ class TrainingRun:
                 stdout=subprocess.PIPE,
                 stderr=subprocess.PIPE,
                 stdin=subprocess.DEVNULL,
-                env=child_environment(),
+                env=trainer_environ(self.command[0]),
             )
         except OSError as exc:
             reason = exc.strerror or str(exc)

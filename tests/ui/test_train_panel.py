@@ -549,3 +549,25 @@ def test_the_confirmation_counts_what_the_training_set_will_list_without_reading
     finally:
         monkeypatch.undo()
         close_context(context, panel)
+
+
+def test_the_panel_says_which_python_trains_and_plainly_when_none_can(tmp_path, qtbot, monkeypatch):
+    """An install without PyTorch trains with another Python (ADR 0024): the panel checks
+    it in the background when it first shows, and a missing trainer is said before Train."""
+    from clml_desktop.workflow import trainer_env
+
+    panel, context, _info = make_panel(tmp_path, qtbot, "success")
+    qtbot.waitUntil(lambda: panel.trainer_line.text().startswith("Trainer: PyTorch"), timeout=20000)
+    assert "(this install)" in panel.trainer_line.text()
+    close_context(context, panel)
+
+    bare = tmp_path / "bare-python"
+    bare.write_text("#!/bin/sh\necho '{\"python_version\": \"3.12.0\", \"versions\": {}, "
+                    "\"missing\": [\"torch\", \"torchvision\", \"onnx\"], \"cuda\": []}'\n")
+    bare.chmod(0o755)
+    monkeypatch.setenv(trainer_env.PYTHON_ENV, str(bare))
+    panel, context, _info = make_panel(tmp_path / "second", qtbot, "success")
+    qtbot.waitUntil(lambda: "cannot train" in panel.trainer_line.text(), timeout=20000)
+    assert "clml-desktop trainer" in panel.trainer_line.text()
+    assert "pip install" in panel.trainer_line.toolTip() or "choose another" in panel.trainer_line.toolTip()
+    close_context(context, panel)
