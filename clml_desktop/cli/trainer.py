@@ -29,10 +29,11 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         help="show (or choose) the Python that trains: its PyTorch, and CUDA or CPU",
         description=(
             "Find the Python the next training run uses, start it, and print its PyTorch "
-            "version and the CUDA devices it sees. An install without PyTorch trains with "
-            f"another Python: ${trainer_env.PYTHON_ENV}, the one saved with --python, "
-            f"{trainer_env.default_trainer_venv()}, a pipx install of clml-desktop, or python3 "
-            "on PATH, in that order. Exit status 0 when it can train, 1 when not."
+            "version and the CUDA devices it sees. It is, in this order: "
+            f"${trainer_env.PYTHON_ENV}; the one saved with --python; this install's own "
+            f"Python when it has PyTorch; the first that can train of "
+            f"{trainer_env.default_trainer_venv()}, a pipx install of clml-desktop and python3 "
+            "on PATH. Exit status 0 when it can train, 1 when not."
         ),
     )
     parser.add_argument(
