@@ -12,6 +12,7 @@ has no score for are scored in the background. While a run goes,
 
 from __future__ import annotations
 
+import html
 from pathlib import Path
 
 from PySide6.QtCore import Qt, QThreadPool, Signal
@@ -20,6 +21,7 @@ from PySide6.QtWidgets import (
     QGridLayout,
     QHBoxLayout,
     QLabel,
+    QMessageBox,
     QPlainTextEdit,
     QProgressBar,
     QPushButton,
@@ -151,7 +153,11 @@ class TrainPanel(QWidget):
         # (an install without PyTorch trains with another one: trainer_env, ADR 0024).
         self.trainer_line = QLabel(TRAINER_UNCHECKED, self)
         self.trainer_line.setWordWrap(True)
-        self.trainer_line.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.trainer_line.setTextInteractionFlags(
+            Qt.TextInteractionFlag.TextSelectableByMouse | Qt.TextInteractionFlag.LinksAccessibleByMouse
+        )
+        self.trainer_line.linkActivated.connect(lambda _link: self.show_trainer_details())
+        self._trainer_details = ""
         self._trainer_check: Worker | None = None
         self._trainer_checked = False
 
@@ -425,9 +431,25 @@ class TrainPanel(QWidget):
 
     def _show_trainer(self, status: tuple[bool, str, str]) -> None:
         ok, line, details = status
-        self.trainer_line.setText(f"Trainer: {line}")
+        self._trainer_details = details
+        if ok:
+            self.trainer_line.setTextFormat(Qt.TextFormat.PlainText)
+            self.trainer_line.setText(f"Trainer: {line}")
+        else:
+            self.trainer_line.setTextFormat(Qt.TextFormat.RichText)
+            self.trainer_line.setText(
+                f"Trainer: {html.escape(line)} <a href=\"details\">What to install…</a>"
+            )
         self.trainer_line.setToolTip(details)
         self.trainer_line.setStyleSheet("" if ok else WARNING_STYLE)
+
+    def show_trainer_details(self) -> QMessageBox:
+        """What was tried and what to install, in a box whose text can be copied."""
+        box = QMessageBox(QMessageBox.Icon.Information, "Training needs PyTorch",
+                          self._trainer_details, QMessageBox.StandardButton.Close, self)
+        box.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        box.open()
+        return box
 
     def _on_failed(self, message: str) -> None:
         self.check_trainer()  # look again: a missing or broken trainer may be the reason

@@ -166,13 +166,16 @@ def save_python(python: str | None) -> None:
     atomic_write_text(target, json.dumps({"python": python}, indent=2) + "\n")
 
 
+def _packages() -> str:
+    return " ".join(f"'{requirement}'" for requirement in REQUIREMENTS)
+
+
 def install_hint() -> str:
     """The commands that make a trainer environment at the place we look first."""
     venv = default_trainer_venv()
-    packages = " ".join(f"'{requirement}'" for requirement in REQUIREMENTS)
     return (
         f"python3 -m venv {venv}\n"
-        f"{_venv_python(venv)} -m pip install {packages}\n"
+        f"{_venv_python(venv)} -m pip install {_packages()}\n"
         "(the CPU-only build is about 1 GB: add --index-url https://download.pytorch.org/whl/cpu; "
         "or name a Python that already has PyTorch: clml-desktop trainer --python PATH)"
     )
@@ -230,7 +233,8 @@ def find_trainer(*, check_self: bool = False, control: Control | None = None) ->
         if not env.ok:
             raise TrainerMissing(
                 f"The trainer's Python, {python} ({source}), cannot train: {env.problem}.\n"
-                f"Install what it lacks, or choose another: clml-desktop trainer --python PATH "
+                f"Install what it lacks there: {python} -m pip install {_packages()}\n"
+                f"or choose another: clml-desktop trainer --python PATH "
                 f"(--python default goes back to finding one)."
             )
         return env
@@ -277,8 +281,7 @@ def trainer_status(control: Control | None = None) -> tuple[bool, str, str]:
     try:
         env = find_trainer(control=control)
     except TrainerMissing as exc:
-        first = str(exc).splitlines()[0]
-        return False, f"{first} `clml-desktop trainer` says what to install.", str(exc)
+        return False, str(exc).splitlines()[0], str(exc)
     return True, env.summary(), f"Python {env.python_version}; " + ", ".join(
         f"{name} {version}" for name, version in env.versions.items()
     )

@@ -554,6 +554,8 @@ def test_the_confirmation_counts_what_the_training_set_will_list_without_reading
 def test_the_panel_says_which_python_trains_and_plainly_when_none_can(tmp_path, qtbot, monkeypatch):
     """An install without PyTorch trains with another Python (ADR 0024): the panel checks
     it in the background when it first shows, and a missing trainer is said before Train."""
+    from PySide6.QtWidgets import QMessageBox
+
     from clml_desktop.workflow import trainer_env
 
     panel, context, _info = make_panel(tmp_path, qtbot, "success")
@@ -568,6 +570,10 @@ def test_the_panel_says_which_python_trains_and_plainly_when_none_can(tmp_path, 
     monkeypatch.setenv(trainer_env.PYTHON_ENV, str(bare))
     panel, context, _info = make_panel(tmp_path / "second", qtbot, "success")
     qtbot.waitUntil(lambda: "cannot train" in panel.trainer_line.text(), timeout=20000)
-    assert "clml-desktop trainer" in panel.trainer_line.text()
-    assert "pip install" in panel.trainer_line.toolTip() or "choose another" in panel.trainer_line.toolTip()
+    assert "What to install" in panel.trainer_line.text()
+    panel.trainer_line.linkActivated.emit("details")
+    box = panel.findChild(QMessageBox)
+    assert box is not None and box.isVisible()
+    assert "clml-desktop trainer --python PATH" in box.text()
+    box.close()
     close_context(context, panel)

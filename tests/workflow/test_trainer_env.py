@@ -189,5 +189,5 @@ def test_the_trainer_requirements_file_says_what_the_message_says():
 def test_the_panel_status_names_the_problem_in_its_first_line(tmp_path, monkeypatch):
     monkeypatch.setenv(trainer_env.PYTHON_ENV, stand_in_python(tmp_path / "bare", NO_TORCH))
     ok, line, details = trainer_env.trainer_status()
-    assert not ok and "cannot train" in line and "clml-desktop trainer" in line
-    assert "choose another" in details
+    assert not ok and "cannot train: it has no torch" in line and "\n" not in line
+    assert "choose another: clml-desktop trainer --python PATH" in details
