@@ -53,6 +53,15 @@ class ProviderChoice:
         return text
 
 
+# PyInstaller's ctypes hook appends this to every failed load in the bundle; the driver
+# and CUDA libraries are the user's system's, never the bundle's, so it only misleads.
+_FROZEN_HINT = "Most likely this dynlib/dll was not found when the application was frozen."
+
+
+def _load_error(exc: OSError) -> str:
+    return " ".join(str(exc).replace(_FROZEN_HINT, "").split())
+
+
 def cuda_problem() -> str | None:
     """Why the CUDA provider cannot run here, or None when it should.
 
@@ -68,7 +77,7 @@ def cuda_problem() -> str | None:
     try:
         ctypes.CDLL("libcuda.so.1" if os.name != "nt" else "nvcuda.dll")
     except OSError as exc:
-        return f"no NVIDIA driver found ({exc})"
+        return f"no NVIDIA driver found ({_load_error(exc)})"
     preload = getattr(ort, "preload_dlls", None)
     if preload is not None:
         try:
@@ -83,7 +92,7 @@ def cuda_problem() -> str | None:
         try:
             ctypes.CDLL(str(provider_lib))
         except OSError as exc:
-            return f"the CUDA provider cannot load a CUDA/cuDNN library ({exc})"
+            return f"the CUDA provider cannot load a CUDA/cuDNN library ({_load_error(exc)})"
     return None
 
 

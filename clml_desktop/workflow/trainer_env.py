@@ -233,7 +233,8 @@ def find_trainer(*, check_self: bool = False, control: Control | None = None) ->
         if not env.ok:
             raise TrainerMissing(
                 f"The trainer's Python, {python} ({source}), cannot train: {env.problem}.\n"
-                f"Install what it lacks there: {python} -m pip install {_packages()}\n"
+                f"A trainer Python is Python 3.11+ with PyTorch: {python} -m pip install "
+                f"{_packages()}\n"
                 f"or choose another: clml-desktop trainer --python PATH "
                 f"(--python default goes back to finding one)."
             )

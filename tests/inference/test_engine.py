@@ -179,3 +179,19 @@ def test_cuda_provider_runs_on_a_gpu(model_kit):
     cpu = Engine.load(model_kit.dir, device="cpu")
     batch = np.random.default_rng(0).standard_normal((4, 3, SIZE, SIZE)).astype(np.float32)
     assert np.allclose(engine.run(batch).probs, cpu.run(batch).probs, atol=1e-3)
+
+
+def test_a_missing_driver_in_the_bundle_is_not_blamed_on_the_bundle(monkeypatch):
+    """PyInstaller appends "not found when the application was frozen" to every failed
+    library load; the NVIDIA driver is the system's, so the reason drops that sentence."""
+    if providers.CUDA not in providers.ort.get_available_providers():
+        pytest.skip("this onnxruntime build has no CUDA provider; the driver is never looked for")
+
+    def frozen_load(name, *args, **kwargs):
+        raise OSError(f"{name}: cannot open shared object file: No such file or directory\n"
+                      "Most likely this dynlib/dll was not found when the application was frozen.")
+
+    monkeypatch.setattr(providers.ctypes, "CDLL", frozen_load)
+    reason = providers.cuda_problem()
+    assert reason == ("no NVIDIA driver found (libcuda.so.1: cannot open shared object file: "
+                      "No such file or directory)")

@@ -30,7 +30,7 @@ def _entry(path: Path) -> configparser.SectionProxy:
     return entry["Desktop Entry"]
 
 
-def test_desktop_entry_metainfo_icon_and_deploy_spec_agree():
+def test_desktop_entry_metainfo_and_icon_agree():
     desktop = _entry(ENTRY)
     assert desktop["Type"] == "Application"
     assert desktop["Exec"].split()[0] == "clml-desktop"
@@ -40,11 +40,6 @@ def test_desktop_entry_metainfo_icon_and_deploy_spec_agree():
     assert meta.find("launchable").text == f"{APP_ID}.desktop"
     icon = PKG / "icons" / f"{APP_ID}.svg"
     assert ET.parse(icon).getroot().tag.endswith("svg")
-    spec = configparser.ConfigParser(interpolation=None)
-    spec.read(PKG / "pysidedeploy.spec", encoding="utf-8")
-    project = (PKG / spec["app"]["project_dir"]).resolve()
-    assert (project / spec["app"]["input_file"]).is_file()
-    assert (project / spec["app"]["icon"]).is_file()
 
 
 def test_desktop_entry_keeps_to_what_older_validators_know():
