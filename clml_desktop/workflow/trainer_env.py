@@ -397,8 +397,9 @@ def is_this_interpreter(python: str) -> bool:
 def trainer_environ(python: str) -> dict[str, str]:
     """The environment the trainer (or the check) runs with: our trainer code first on
     its path, output unbuffered. Another Python gets only our three packages on its
-    path (a site-packages folder would also lend it our numpy, built for our Python);
-    from the bundle, the library path its loader changed is put back."""
+    path (a site-packages folder would also lend it our numpy, built for our Python).
+    In the bundle, its entry already gave every child the user's LD_LIBRARY_PATH back
+    (packaging/bundle/entry.py)."""
     from clml_desktop.workflow.child_process import child_environment
 
     if is_this_interpreter(python):
@@ -407,12 +408,6 @@ def trainer_environ(python: str) -> dict[str, str]:
     code = str(trainer_code_dir())
     env["PYTHONPATH"] = os.pathsep.join([code] + ([env["PYTHONPATH"]] if env.get("PYTHONPATH") else []))
     env.setdefault("PYTHONUNBUFFERED", "1")
-    if frozen():
-        original = env.pop("LD_LIBRARY_PATH_ORIG", None)
-        if original is not None:
-            env["LD_LIBRARY_PATH"] = original
-        else:
-            env.pop("LD_LIBRARY_PATH", None)
     return env
 
 

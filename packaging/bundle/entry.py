@@ -38,8 +38,8 @@ def restore_library_path() -> None:
     system (xdg-open, a file manager, the trainer's Python) would load our copies of
     libstdc++, OpenSSL or Qt instead of its own. The loader read the variable when this
     process started, so changing it now changes only what children see; a child that is
-    this bundle again gets `_internal/` back from its own loader. LD_LIBRARY_PATH_ORIG
-    stays, for code that restores it itself (clml_desktop/workflow/trainer_env.py).
+    this bundle again gets `_internal/` back from its own loader. The trainer's Python
+    (clml_desktop/workflow/trainer_env.py) relies on this.
     """
     if not getattr(sys, "frozen", False) or not sys.platform.startswith("linux"):
         return

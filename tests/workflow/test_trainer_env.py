@@ -163,16 +163,12 @@ def test_another_python_gets_only_our_trainer_packages_on_its_path(tmp_path, mon
     assert trainer_env.trainer_code_dir() == copied  # made once per version of the code
 
 
-def test_the_bundle_serves_its_trainer_code_and_puts_the_library_path_back(tmp_path, monkeypatch):
+def test_the_bundle_serves_its_trainer_code(tmp_path, monkeypatch):
     monkeypatch.setattr(sys, "frozen", True, raising=False)
     monkeypatch.setattr(sys, "_MEIPASS", str(tmp_path / "bundle"), raising=False)
-    monkeypatch.setenv("LD_LIBRARY_PATH", str(tmp_path / "bundle"))
-    monkeypatch.setenv("LD_LIBRARY_PATH_ORIG", "/usr/local/cuda/lib64")
     assert not trainer_env.this_interpreter_can_train()
     env = trainer_env.trainer_environ("/usr/bin/python3")
     assert env["PYTHONPATH"].split(os.pathsep)[0] == str(tmp_path / "bundle" / "trainer_code")
-    assert env["LD_LIBRARY_PATH"] == "/usr/local/cuda/lib64"
-    assert "LD_LIBRARY_PATH_ORIG" not in env
 
 
 def test_a_checkout_serves_its_own_root():
