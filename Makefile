@@ -13,12 +13,13 @@ test: setup
 	QT_QPA_PLATFORM=offscreen $(VENV)/bin/python -m pytest -q $(PYTEST_ARGS)
 
 # Menu entry, AppStream metainfo and icons in ${XDG_DATA_HOME:-~/.local/share},
-# starting this checkout's .venv/bin/clml-desktop (packaging/install-desktop.sh).
+# starting this checkout's .venv/bin/clml-desktop (clml_desktop/desktop_integration/
+# install-desktop.sh; an installed app runs it as `clml-desktop install-desktop`).
 install-desktop: setup
-	@bash packaging/install-desktop.sh install
+	@$(VENV)/bin/clml-desktop install-desktop
 
 uninstall-desktop:
-	@bash packaging/install-desktop.sh uninstall
+	@bash clml_desktop/desktop_integration/install-desktop.sh uninstall
 
 # The standalone one-folder bundle, dist/clml-desktop/clml-desktop (PyInstaller; ADR 0023,
 # docs/bundle.md). PyInstaller comes from pyproject's `package` extra, installed when missing.

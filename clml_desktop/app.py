@@ -25,6 +25,7 @@ COMMANDS = (
     "screenshot",
     "repair",
     "trainer",
+    "install-desktop",
 )
 
 
@@ -50,10 +51,11 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"%(prog)s {installed_version()}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     for name in COMMANDS:
+        module_name = f"clml_desktop.cli.{name.replace('-', '_')}"
         try:
-            module = importlib.import_module(f"clml_desktop.cli.{name}")
+            module = importlib.import_module(module_name)
         except ModuleNotFoundError as exc:
-            if exc.name != f"clml_desktop.cli.{name}":
+            if exc.name != module_name:
                 raise
             continue
         module.add_parser(sub)

@@ -2,9 +2,10 @@
 
     QT_QPA_PLATFORM=offscreen .venv/bin/python packaging/render_icons.py
 
-Writes packaging/icons/hicolor/<n>x<n>/apps/<app id>.png for every size in
-SIZES. Re-run it after editing the SVG and commit the PNGs; `make
-install-desktop` installs them as they are, and the SVG as hicolor/scalable.
+Writes clml_desktop/desktop_integration/icons/hicolor/<n>x<n>/apps/<app id>.png
+for every size in SIZES from clml_desktop/ui/resources/<app id>.svg. Re-run it
+after editing the SVG and commit the PNGs; `clml-desktop install-desktop`
+installs them as they are, and the SVG as hicolor/scalable.
 """
 
 from __future__ import annotations
@@ -15,8 +16,9 @@ from pathlib import Path
 
 APP_ID = "io.github.clml_desktop.CLMLDesktop"
 SIZES = (16, 22, 24, 32, 48, 64, 128, 256, 512)
-ICONS = Path(__file__).resolve().parent / "icons"
-SVG = ICONS / f"{APP_ID}.svg"
+PACKAGE = Path(__file__).resolve().parents[1] / "clml_desktop"
+ICONS = PACKAGE / "desktop_integration" / "icons"
+SVG = PACKAGE / "ui" / "resources" / f"{APP_ID}.svg"
 
 
 def render(svg: Path = SVG, out: Path = ICONS / "hicolor", sizes: tuple[int, ...] = SIZES) -> list[Path]:

@@ -8,6 +8,7 @@ import os
 import shutil
 import struct
 import subprocess
+import sys
 import tomllib
 from pathlib import Path
 
@@ -15,7 +16,7 @@ import defusedxml.ElementTree as ET
 import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
-PKG = ROOT / "packaging"
+PKG = ROOT / "clml_desktop" / "desktop_integration"
 APP_ID = "io.github.clml_desktop.CLMLDesktop"
 ENTRY = PKG / f"{APP_ID}.desktop"
 METAINFO = PKG / f"{APP_ID}.metainfo.xml"
@@ -38,7 +39,7 @@ def test_desktop_entry_metainfo_and_icon_agree():
     meta = ET.parse(METAINFO).getroot()
     assert meta.findtext("id") == APP_ID
     assert meta.find("launchable").text == f"{APP_ID}.desktop"
-    icon = PKG / "icons" / f"{APP_ID}.svg"
+    icon = ROOT / "clml_desktop" / "ui" / "resources" / f"{APP_ID}.svg"
     assert ET.parse(icon).getroot().tag.endswith("svg")
 
 
@@ -77,7 +78,7 @@ def _png_size(path: Path) -> tuple[int, int]:
 
 
 def test_icon_pngs_exist_at_every_size_the_render_script_makes():
-    render = (PKG / "render_icons.py").read_text(encoding="utf-8")
+    render = (ROOT / "packaging" / "render_icons.py").read_text(encoding="utf-8")
     assert f"SIZES = {SIZES}" in render
     for size in SIZES:
         png = PKG / "icons" / "hicolor" / f"{size}x{size}" / "apps" / f"{APP_ID}.png"
@@ -87,7 +88,7 @@ def test_icon_pngs_exist_at_every_size_the_render_script_makes():
 def test_render_script_regenerates_the_pngs(tmp_path, qapp):
     import importlib.util
 
-    spec = importlib.util.spec_from_file_location("render_icons", PKG / "render_icons.py")
+    spec = importlib.util.spec_from_file_location("render_icons", ROOT / "packaging" / "render_icons.py")
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     written = module.render(out=tmp_path, sizes=(16, 48))
@@ -177,7 +178,45 @@ def test_make_targets_call_the_installer():
     make = shutil.which("make")
     if make is None:
         pytest.skip("make is not installed")
-    for target, action in (("install-desktop", "install"), ("uninstall-desktop", "uninstall")):
+    for target, command in (("install-desktop", ".venv/bin/clml-desktop install-desktop"),
+                            ("uninstall-desktop", "desktop_integration/install-desktop.sh uninstall")):
         result = subprocess.run([make, "-n", "-C", str(ROOT), target], capture_output=True, text=True, timeout=60)
         assert result.returncode == 0, result.stderr
-        assert f"packaging/install-desktop.sh {action}" in result.stdout
+        assert command in result.stdout
+
+
+def test_an_installed_app_adds_itself_to_the_menu_and_removes_itself(tmp_path, monkeypatch, capsys):
+    """`clml-desktop install-desktop` (a pipx install, the bundle: no checkout) runs the
+    installer that ships in the package, with itself as the entry's program."""
+    from clml_desktop.app import main
+
+    data = tmp_path / "data"
+    program = tmp_path / "pipx" / "bin" / "clml-desktop"
+    program.parent.mkdir(parents=True)
+    program.write_text("#!/bin/sh\nexit 0\n", encoding="utf-8")
+    program.chmod(0o755)
+    monkeypatch.setenv("XDG_DATA_HOME", str(data))
+    monkeypatch.setattr("sys.argv", [str(program), "install-desktop"])
+    assert main(["install-desktop"]) == 0
+    entry = _entry(data / "applications" / f"{APP_ID}.desktop")
+    assert entry["Exec"] == f"{program} %f" and entry["TryExec"] == str(program)
+    assert (data / "icons" / "hicolor" / "scalable" / "apps" / f"{APP_ID}.svg").is_file()
+    assert main(["install-desktop", "--remove"]) == 0
+    assert not (data / "applications" / f"{APP_ID}.desktop").exists()
+    assert not list(data.rglob("*.png"))
+
+
+def test_the_wheel_carries_the_desktop_files(tmp_path):
+    """What `install-desktop` needs is package data, so it is in every install and the bundle."""
+    import zipfile
+
+    done = subprocess.run([sys.executable, "-m", "pip", "wheel", str(ROOT), "--no-deps", "-q", "-w", str(tmp_path)],
+                          capture_output=True, text=True, timeout=300)
+    if done.returncode != 0:
+        pytest.skip(f"cannot build a wheel here: {done.stderr[-300:]}")
+    names = set(zipfile.ZipFile(next(tmp_path.glob("*.whl"))).namelist())
+    base = "clml_desktop/desktop_integration/"
+    assert {base + "install-desktop.sh", base + f"{APP_ID}.desktop", base + f"{APP_ID}.metainfo.xml",
+            f"clml_desktop/ui/resources/{APP_ID}.svg"} <= names
+    for size in SIZES:
+        assert f"{base}icons/hicolor/{size}x{size}/apps/{APP_ID}.png" in names

@@ -3,13 +3,17 @@
 # icons into the user's XDG data folder, so the app shows in menus and in a
 # file manager's "Open With" for folders.
 #
-#   packaging/install-desktop.sh install     # make install-desktop
-#   packaging/install-desktop.sh uninstall   # make uninstall-desktop
+#   clml-desktop install-desktop [--remove]   # what people run (any install, the bundle)
+#   make install-desktop / uninstall-desktop  # the same from a checkout
+#   bash install-desktop.sh install|uninstall # what both run
 #
-# XDG_DATA_HOME (default ~/.local/share) picks the folder. CLML_DESKTOP_BIN
-# picks the program the entry starts; by default the checkout's
-# .venv/bin/clml-desktop, else the clml-desktop on PATH. Its absolute path is
-# written into the installed entry's Exec and TryExec.
+# It ships inside the package (clml_desktop/desktop_integration/) so an
+# installed app or the bundle can put its own entry in the menu, with no
+# checkout. XDG_DATA_HOME (default ~/.local/share) picks the folder.
+# CLML_DESKTOP_BIN picks the program the entry starts (the CLI command passes
+# itself); without it, a checkout's .venv/bin/clml-desktop, else the
+# clml-desktop on PATH. Its absolute path is written into the installed entry's
+# Exec and TryExec.
 #
 # Install writes a manifest of every file it put there; uninstall removes
 # exactly those files and the folders it had to create (when they are empty
@@ -23,7 +27,8 @@ set -euo pipefail
 
 APP_ID=io.github.clml_desktop.CLMLDesktop
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-ROOT=$(dirname "$HERE")
+ROOT=$(dirname "$(dirname "$HERE")")  # the checkout, when run from one
+SVG=$(dirname "$HERE")/ui/resources/$APP_ID.svg  # the window's own icon, one file for both
 DATA=${XDG_DATA_HOME:-$HOME/.local/share}
 MANIFEST=$DATA/clml-desktop/desktop-integration.manifest
 
@@ -110,7 +115,7 @@ do_install() {
   mv "$entry.tmp" "$entry"
   printf '%s\n' "$entry" >>"$MANIFEST.new"
   put "$HERE/$APP_ID.metainfo.xml" "$DATA/metainfo/$APP_ID.metainfo.xml"
-  put "$HERE/icons/$APP_ID.svg" "$DATA/icons/hicolor/scalable/apps/$APP_ID.svg"
+  put "$SVG" "$DATA/icons/hicolor/scalable/apps/$APP_ID.svg"
   for png in "$HERE"/icons/hicolor/*/apps/"$APP_ID".png; do
     size=$(basename "$(dirname "$(dirname "$png")")")
     put "$png" "$DATA/icons/hicolor/$size/apps/$APP_ID.png"
