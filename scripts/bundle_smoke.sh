@@ -2,6 +2,7 @@
 # Issue 15: does the standalone bundle (dist/clml-desktop, `make package`) work as a person
 # would use it? Builds it when missing, then runs the BUNDLE's program in a fresh HOME:
 # --version, a tiny demo without the GUI, an offscreen screenshot that must not be blank,
+# install-desktop (the entry starts the bundle) and --remove,
 # `train` with no trainer Python (must fail and say PyTorch is missing), and, when a Python
 # with torch is at hand (CLML_TRAINER_PYTHON, else this checkout's .venv), a 1-epoch
 # training and `suggest` through the bundle (the frozen scoring child and onnxruntime).
@@ -44,6 +45,15 @@ spread = ImageStat.Stat(image).stddev[0]
 print(f"ok: screenshot {image.size[0]}x{image.size[1]}, grey-level spread {spread:.1f}")
 sys.exit(0 if spread > 5 else "the screenshot is blank")
 PY
+
+# The menu entry, from the bundle's own files, starting the bundle; then removed again.
+"$bin" install-desktop >/dev/null
+entry="$XDG_DATA_HOME/applications/io.github.clml_desktop.CLMLDesktop.desktop"
+grep -qx "Exec=$bin %f" "$entry" || { echo "install-desktop: the entry does not start $bin" >&2; exit 1; }
+if command -v desktop-file-validate >/dev/null 2>&1; then desktop-file-validate "$entry"; fi
+"$bin" install-desktop --remove >/dev/null
+[ ! -e "$entry" ] || { echo "install-desktop --remove left $entry" >&2; exit 1; }
+echo "ok: install-desktop puts the bundle in the menu, --remove takes it out"
 
 # No trainer Python: training must fail, and say what to install. A failed check here is
 # reported and the later steps still run; the script's exit status says it failed.
