@@ -39,7 +39,9 @@ def installed_version() -> str:
         return "unknown (not installed; run `make setup`)"
     from clml_desktop.workflow.trainer_env import this_interpreter_can_train
 
-    return number if this_interpreter_can_train() else f"{number} (without PyTorch: review only)"
+    if this_interpreter_can_train():
+        return number
+    return f"{number} (without PyTorch; training uses another Python: clml-desktop trainer)"
 
 
 def build_parser() -> argparse.ArgumentParser:
