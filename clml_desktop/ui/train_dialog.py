@@ -378,7 +378,15 @@ class TrainConfirmDialog(QDialog):
         layout.addWidget(self.refusal)
         layout.addWidget(buttons)
         self.setMinimumWidth(480)
+        # (can train, one line, details) from the Train panel's check; None until it answered
+        self.trainer_status: tuple[bool, str, str] | None = None
         context.indexChanged.connect(self.refresh)  # the count follows edits and a late index
+        self.refresh()
+
+    def set_trainer_status(self, status: tuple[bool, str, str] | None) -> None:
+        """Which Python trains (trainer_env.trainer_status): named in the summary, and when
+        none can, Train is disabled with the reason instead of failing after a click."""
+        self.trainer_status = status
         self.refresh()
 
     def options(self) -> TrainOptions:
@@ -404,6 +412,9 @@ class TrainConfirmDialog(QDialog):
         else:
             lines.append(f"Afterwards: it becomes active only if it scores at least as well as "
                          f"model {_html(active)} on the same images")
+        trainer = self.trainer_status
+        lines.append("Trainer: " + (_html(trainer[1]) if trainer is not None and trainer[0]
+                                     else "not checked yet" if trainer is None else "none can train"))
         self.summary.setText("<br>".join(lines))
         changed = sum(1 for _n, _v, c in rows if c) + (opts.activate != defaults.activate)
         self.changed_note.setText(
@@ -412,6 +423,8 @@ class TrainConfirmDialog(QDialog):
             "Every option is automatic: the trainer picks for the device it runs on.")
         self.reset_button.setEnabled(bool(changed))
         refused = too_few_images_text(images, opts) if store is not None else "Open a folder first"
+        if not refused and trainer is not None and not trainer[0]:
+            refused = f"{trainer[1].rstrip('.')}. The Train panel's “What to install…” says what to do."
         self.refusal.setText(refused or "")
         self.refusal.setVisible(bool(refused))
         self.train_button.setEnabled(not refused)

@@ -158,6 +158,7 @@ class TrainPanel(QWidget):
         )
         self.trainer_line.linkActivated.connect(lambda _link: self.show_trainer_details())
         self._trainer_details = ""
+        self._trainer_status: tuple[bool, str, str] | None = None
         self._trainer_check: Worker | None = None
         self._trainer_checked = False
 
@@ -254,7 +255,10 @@ class TrainPanel(QWidget):
             self.confirm_dialog.raise_()
             return self.confirm_dialog
         dialog = TrainConfirmDialog(self.context, self)
+        dialog.set_trainer_status(self._trainer_status)
         self.confirm_dialog = dialog
+        if self._trainer_status is None or not self._trainer_status[0]:
+            self.check_trainer()  # something may have been installed since; the dialog follows
 
         def done(result: int) -> None:
             self.confirm_dialog = None
@@ -431,7 +435,10 @@ class TrainPanel(QWidget):
 
     def _show_trainer(self, status: tuple[bool, str, str]) -> None:
         ok, line, details = status
+        self._trainer_status = status
         self._trainer_details = details
+        if self.confirm_dialog is not None:
+            self.confirm_dialog.set_trainer_status(status)
         if ok:
             self.trainer_line.setTextFormat(Qt.TextFormat.PlainText)
             self.trainer_line.setText(f"Trainer: {line}")

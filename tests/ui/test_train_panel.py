@@ -576,4 +576,18 @@ def test_the_panel_says_which_python_trains_and_plainly_when_none_can(tmp_path, 
     assert box is not None and box.isVisible()
     assert "clml-desktop trainer --python PATH" in box.text()
     box.close()
+
+    # Train says so before anything runs, and follows a Python that became able to train.
+    panel.train_button.click()
+    dialog = panel.confirm_dialog
+    qtbot.waitUntil(lambda: dialog.trainer_status is not None, timeout=20000)
+    assert not dialog.train_button.isEnabled() and "cannot train" in dialog.refusal.text()
+    dialog.reject()
+    bare.write_text("#!/bin/sh\necho '{\"python_version\": \"3.12.0\", \"versions\": {\"torch\": \"2.5.1\", "
+                    "\"torchvision\": \"0.20.1\", \"onnx\": \"1.17.0\"}, \"missing\": [], \"cuda\": []}'\n")
+    panel.train_button.click()
+    dialog = panel.confirm_dialog
+    qtbot.waitUntil(lambda: dialog.train_button.isEnabled(), timeout=20000)
+    assert "Trainer: PyTorch 2.5.1 on the CPU only" in dialog.summary.text()
+    dialog.reject()
     close_context(context, panel)
