@@ -41,7 +41,7 @@ def installed_version() -> str:
 
     if this_interpreter_can_train():
         return number
-    return f"{number} (without PyTorch; training uses another Python: clml-desktop trainer)"
+    return f"{number} (without PyTorch: trains with another Python)"  # argparse wraps past 80
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -33,6 +33,6 @@ def test_the_review_only_wheel_installs_and_runs_in_a_fresh_venv(tmp_path):
     )
     report = done.stdout + done.stderr
     assert done.returncode == 0, report[-4000:]
-    for line in ("(without PyTorch; training uses another Python", "train refuses and says what to install",
+    for line in ("(without PyTorch: trains with another Python)", "train refuses and says what to install",
                  "a 1-epoch model trained and registered", "ok: the installed clml-desktop runs"):
         assert line in report, report[-4000:]
