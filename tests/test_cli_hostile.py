@@ -223,3 +223,15 @@ def test_export_and_suggest_refuse_impossible_scores_and_separators(folder, argv
     with pytest.raises(SystemExit) as stop:
         main([a.format(f=folder) for a in argv])
     assert stop.value.code == 2
+
+
+def test_demo_and_the_gui_entry_print_a_hostile_folder_visibly(tmp_path, capsys):
+    """A folder name is the person's own text too: `demo`, and `clml-desktop FOLDER` when
+    FOLDER is not a folder, print it escaped."""
+    hostile = tmp_path / f"demo{RETITLE}{RLO}"
+    assert main(["demo", str(hostile), "--no-gui", "--images", "4"]) == 0
+    out = capsys.readouterr().out
+    assert not _raw_controls(out) and shown(str(hostile)) in out
+    assert main([str(tmp_path / f"nothing{CLEAR}")]) == 2
+    err = capsys.readouterr().err
+    assert not _raw_controls(err) and "not a folder" in err

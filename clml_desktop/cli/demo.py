@@ -13,6 +13,7 @@ from pathlib import Path
 
 import platformdirs
 
+from clml_desktop.cli import display
 from clml_desktop.cli.collection_arg import CommandError, command
 from clml_desktop.demo import DEMO_IMAGES, DemoError, DemoInfo, make_demo
 
@@ -73,12 +74,12 @@ def run(args: argparse.Namespace) -> int:
 
 def _describe(info: DemoInfo) -> None:
     verb = "reusing existing demo" if info.reused else "created demo"
-    print(f"{verb}: {info.folder}")
+    print(f"{verb}: {display.shown(info.folder)}")
     print(
         f"  {info.images} images, {len(info.tags)} tags, {info.positives} true tags, "
         f"{info.hidden} hidden from the sidecars ({info.hidden / max(1, info.positives):.0%})"
     )
-    print(f"  full truth: {info.truth_path}")
+    print(f"  full truth: {display.shown(info.truth_path)}")
 
 
 def _scan_and_import(folder: Path) -> None:
@@ -91,4 +92,4 @@ def _scan_and_import(folder: Path) -> None:
         report = rescan(store)
         print(f"  scanned: {report.images} images, {len(store.tags())} tags in the store")
         for problem in report.problems:
-            print(f"  problem: {problem}", file=sys.stderr)
+            print(f"  problem: {display.shown(problem)}", file=sys.stderr)

@@ -15,6 +15,8 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from clml_desktop.cli import display
+
 if TYPE_CHECKING:
     from clml_desktop.ui.main_window import MainWindow
 
@@ -53,7 +55,7 @@ def run_from_argv(argv: Sequence[str]) -> int:
     """Entry point used by `clml_desktop.app.main` when no subcommand is given."""
     args = _parse(argv)
     if args.folder is not None and not args.folder.expanduser().is_dir():
-        print(f"clml-desktop: {args.folder}: not a folder", file=sys.stderr)
+        print(f"clml-desktop: {display.shown(args.folder)}: not a folder", file=sys.stderr)
         return 2
     if not display_available():
         print(
@@ -81,12 +83,12 @@ def run_headless(folder: Path | None) -> int:
 
     if folder is None:
         folder = default_demo_dir()
-        code = step(1, f"demo collection: {folder}", ["demo", str(folder), "--no-gui"])
+        code = step(1, f"demo collection: {display.shown(folder)}", ["demo", str(folder), "--no-gui"])
         if code:
             return code
     else:
         folder = folder.expanduser().resolve()
-        print(f"\n== 1/4 collection: {folder}", flush=True)
+        print(f"\n== 1/4 collection: {display.shown(folder)}", flush=True)
     code = step(2, "train a model on the collection's labels", ["train", str(folder)])
     if code:
         return code
@@ -98,7 +100,7 @@ def run_headless(folder: Path | None) -> int:
                 ["export", str(folder), "--format", "json", "--out", str(out), "--with-suggestions"])
     if code:
         return code
-    print(f"\nDone. Labels and suggestions: {out}", flush=True)
+    print(f"\nDone. Labels and suggestions: {display.shown(out)}", flush=True)
     return 0
 
 

@@ -14,7 +14,7 @@ import tempfile
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from clml_desktop.cli import exit_codes
+from clml_desktop.cli import display, exit_codes
 from clml_desktop.cli.collection_arg import CommandError, command, existing_folder
 
 if TYPE_CHECKING:
@@ -93,5 +93,5 @@ def _shoot(window: MainWindow, folder: Path, args: argparse.Namespace, width: in
     args.out.parent.mkdir(parents=True, exist_ok=True)
     if not image.save(str(args.out), "PNG"):
         raise CommandError(f"could not write {args.out}")
-    print(f"wrote {args.out} ({image.width()}×{image.height()}, view {args.view})")
+    print(f"wrote {display.shown(args.out)} ({image.width()}×{image.height()}, view {args.view})")
     return 0
