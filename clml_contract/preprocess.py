@@ -36,6 +36,13 @@ _WIDE_MODES = {"I;16", "I;16L", "I;16B", "I;16N", "I"}
 
 
 _formats_lock = threading.Lock()
+# The image files a collection holds, for the app's scan and the trainer's tools alike.
+# Phone formats are listed even where their codec is missing: the scan then shows such
+# a file with a problem that says so, rather than silently leaving it out.
+PHONE_EXTENSIONS = frozenset({".heic", ".heif", ".hif", ".avif"})
+IMAGE_EXTENSIONS = frozenset(
+    {".jpg", ".jpeg", ".png", ".webp", ".bmp", ".gif", ".tif", ".tiff"} | PHONE_EXTENSIONS
+)
 _phone_formats: tuple[str, ...] | None = None
 
 

@@ -31,6 +31,7 @@ from clml_contract.manifest import (
     ManifestError,
     new_model_id,
 )
+from clml_contract.preprocess import IMAGE_EXTENSIONS
 from models.artifact import save_model_dir, synthetic_images
 from models.checkpoint import CheckpointError, load_checkpoint, load_into
 from models.resnet import ARCHITECTURES, build_model
@@ -41,7 +42,6 @@ AUTHORS_STD = (1.0, 1.0, 1.0)
 AUTHORS_IMAGE_SIZE = 448
 AUTHORS_THRESHOLD = 0.5
 RUN_INFO_NAME = "run.json"
-_IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".webp", ".bmp", ".gif", ".tif", ".tiff"}
 
 
 class ConvertError(ValueError):
@@ -123,7 +123,7 @@ def images_from_folder(
     paths = [
         p
         for p in sorted(Path(folder).rglob("*"))
-        if p.suffix.lower() in _IMAGE_SUFFIXES and p.is_file()
+        if p.suffix.lower() in IMAGE_EXTENSIONS and p.is_file()
     ]
     batch = load_batch(paths, size, mean, std, limit)
     if batch is None:

@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from clml_contract.atomic import atomic_write_bytes, backup_once
+from clml_contract.preprocess import IMAGE_EXTENSIONS
 from clml_contract.training_set import TrainingRow, render_training_set
 from clml_desktop.collection.formats import FORMATS, SIDECAR_FORMATS
 from clml_desktop.collection.formats.common import FormatError, decode_utf8
@@ -42,7 +43,6 @@ from clml_desktop.collection.formats.sidecar import (
     sidecar_relpath,
 )
 from clml_desktop.collection.formats.xmp import check_xmp, render_xmp, xmp_candidates
-from clml_desktop.collection.imageinfo import IMAGE_EXTENSIONS
 from clml_desktop.collection.labels import ImageLabels, LabelSource, Problem, Suggestion
 from clml_desktop.collection.paths import (
     CollectionFiles,

@@ -29,16 +29,10 @@ from PIL import (
     WebPImagePlugin,  # noqa: F401
 )
 
-from clml_contract.preprocess import register_phone_formats
+from clml_contract.preprocess import IMAGE_EXTENSIONS, PHONE_EXTENSIONS, register_phone_formats
 from clml_desktop.collection.headers import HEAD_BYTES, size_from_head
 from clml_desktop.collection.rows import ImageInfo
 
-# Phone formats are listed even where their codec is missing: such a file is then
-# shown with a problem that says so, rather than silently left out.
-PHONE_EXTENSIONS = frozenset({".heic", ".heif", ".hif", ".avif"})
-IMAGE_EXTENSIONS = frozenset(
-    {".jpg", ".jpeg", ".png", ".webp", ".bmp", ".gif", ".tif", ".tiff"} | PHONE_EXTENSIONS
-)
 PIL_FORMATS = ("JPEG", "PNG", "WEBP", "BMP", "GIF", "TIFF", "DIB")
 _pil_formats: tuple[str, ...] | None = None
 

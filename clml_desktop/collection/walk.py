@@ -21,8 +21,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import NamedTuple
 
+from clml_contract.preprocess import IMAGE_EXTENSIONS
 from clml_contract.progress import Control
-from clml_desktop.collection.imageinfo import IMAGE_EXTENSIONS
 from clml_desktop.collection.labels import Problem
 from clml_desktop.collection.paths import PathOutsideCollection, to_relpath
 

@@ -15,8 +15,8 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from clml_contract.preprocess import IMAGE_EXTENSIONS
 from clml_contract.progress import Control, Steps
-from clml_desktop.collection.imageinfo import IMAGE_EXTENSIONS
 from clml_desktop.collection.importing import READING_TAG_FILES, ImportSummary, import_folder
 from clml_desktop.collection.labels import Problem
 from clml_desktop.collection.location import existing_db
