@@ -15,6 +15,7 @@ import json
 import os
 import shutil
 
+from clml_desktop import trainer_places
 from clml_desktop.cli import display, exit_codes
 from clml_desktop.cli.collection_arg import CommandError, command
 from clml_desktop.workflow import trainer_env
@@ -30,9 +31,9 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         description=(
             "Find the Python the next training run uses, start it, and print its PyTorch "
             "version and the CUDA devices it sees. It is, in this order: "
-            f"${trainer_env.PYTHON_ENV}; the one saved with --python; this install's own "
+            f"${trainer_places.PYTHON_ENV}; the one saved with --python; this install's own "
             f"Python when it has PyTorch; the first that can train of "
-            f"{trainer_env.default_trainer_venv()}, a pipx install of clml-desktop and python3 "
+            f"{trainer_places.default_trainer_venv()}, a pipx install of clml-desktop and python3 "
             "on PATH. Exit status 0 when it can train, 1 when not."
         ),
     )
@@ -75,7 +76,7 @@ def run(args: argparse.Namespace) -> int:
 def choose(python: str, *, quiet: bool = False) -> None:
     """Save `python` after it passed the check, or forget the saved one ('default')."""
     if python.strip().lower() == DEFAULT_WORD:
-        trainer_env.save_python(None)
+        trainer_places.save_python(None)
         if not quiet:
             print("Forgot the saved trainer Python; the next run finds one.")
         return
@@ -88,6 +89,6 @@ def choose(python: str, *, quiet: bool = False) -> None:
             + " ".join(f"'{r}'" for r in trainer_env.REQUIREMENTS),
             exit_codes.FAILED,
         )
-    trainer_env.save_python(env.python)
+    trainer_places.save_python(env.python)
     if not quiet:
         print(f"Saved: training runs with {display.shown(env.python)}.")

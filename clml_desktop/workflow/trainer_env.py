@@ -35,10 +35,15 @@ from pathlib import Path
 
 import platformdirs
 
-from clml_contract.atomic import atomic_write_text
 from clml_contract.progress import Cancelled, Control
+from clml_desktop.trainer_places import (
+    PYTHON_ENV,
+    default_trainer_venv,
+    pipx_pythons,
+    saved_python,
+    venv_python,
+)
 
-PYTHON_ENV = "CLML_TRAINER_PYTHON"
 REQUIRED = ("torch", "torchvision", "onnx")
 # What a trainer environment installs; requirements/trainer.txt says the same (a test checks).
 REQUIREMENTS = ("torch>=2.4", "torchvision>=0.19", "onnx>=1.16", "numpy>=1.26", "Pillow>=11.2")
@@ -133,39 +138,6 @@ def frozen() -> bool:
     return bool(getattr(sys, "frozen", False))
 
 
-def default_trainer_venv() -> Path:
-    """The documented place for a trainer environment; found without any setting."""
-    return Path(platformdirs.user_data_dir("clml-desktop")) / "trainer"
-
-
-def _venv_python(venv: Path) -> Path:
-    return venv / ("Scripts/python.exe" if os.name == "nt" else "bin/python")
-
-
-def settings_file() -> Path:
-    return Path(platformdirs.user_config_dir("clml-desktop")) / "trainer.json"
-
-
-def saved_python() -> str | None:
-    """The Python saved by `clml-desktop trainer --python`, if any."""
-    try:
-        data = json.loads(settings_file().read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return None
-    value = data.get("python") if isinstance(data, dict) else None
-    return value if isinstance(value, str) and value.strip() else None
-
-
-def save_python(python: str | None) -> None:
-    """Remember `python` as the trainer's interpreter; None forgets the choice."""
-    target = settings_file()
-    if python is None:
-        target.unlink(missing_ok=True)
-        return
-    target.parent.mkdir(parents=True, exist_ok=True)
-    atomic_write_text(target, json.dumps({"python": python}, indent=2) + "\n")
-
-
 def _packages() -> str:
     return " ".join(f"'{requirement}'" for requirement in REQUIREMENTS)
 
@@ -175,7 +147,7 @@ def install_hint() -> str:
     venv = default_trainer_venv()
     return (
         f"python3 -m venv {venv}\n"
-        f"{_venv_python(venv)} -m pip install {_packages()}\n"
+        f"{venv_python(venv)} -m pip install {_packages()}\n"
         "(the CPU-only build is about 1 GB: add --index-url https://download.pytorch.org/whl/cpu; "
         "or name a Python that already has PyTorch: clml-desktop trainer --python PATH)"
     )
@@ -200,13 +172,10 @@ def _explicit() -> tuple[str, str] | None:
 def _discovered() -> list[tuple[str, str]]:
     """The places we look when nobody chose, after this interpreter, in order."""
     found: list[tuple[str, str]] = []
-    venv_python = _venv_python(default_trainer_venv())
-    if venv_python.exists():
-        found.append((str(venv_python), SOURCE_VENV))
-    for pipx_home in (Path.home() / ".local/share/pipx", Path.home() / ".local/pipx"):
-        pipx_python = _venv_python(pipx_home / "venvs" / "clml-desktop")
-        if pipx_python.exists():
-            found.append((str(pipx_python), SOURCE_PIPX))
+    documented = venv_python(default_trainer_venv())
+    if documented.exists():
+        found.append((str(documented), SOURCE_VENV))
+    found += [(str(python), SOURCE_PIPX) for python in pipx_pythons()]
     on_path = shutil.which("python3")
     if on_path:
         found.append((on_path, SOURCE_PATH))

@@ -19,6 +19,7 @@ from pathlib import Path
 import pytest
 
 from clml_contract.progress import Cancelled, Steps
+from clml_desktop import trainer_places
 from clml_desktop.workflow import trainer_env
 from clml_desktop.workflow.trainer_env import TrainerMissing
 
@@ -49,7 +50,7 @@ def private_dirs(tmp_path, monkeypatch):
     monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "config"))
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
     monkeypatch.setenv("HOME", str(tmp_path / "home"))
-    monkeypatch.delenv(trainer_env.PYTHON_ENV, raising=False)
+    monkeypatch.delenv(trainer_places.PYTHON_ENV, raising=False)
     monkeypatch.setattr(trainer_env.shutil, "which", lambda name: None)
     trainer_env.forget_checks()
     yield
@@ -72,7 +73,7 @@ def test_checking_this_install_starts_its_torch_and_reports_the_devices():
 
 def test_a_chosen_python_that_can_train_is_used_and_its_gpu_named(tmp_path, monkeypatch):
     python = stand_in_python(tmp_path / "gpu-env", CAN_TRAIN)
-    monkeypatch.setenv(trainer_env.PYTHON_ENV, python)
+    monkeypatch.setenv(trainer_places.PYTHON_ENV, python)
     env = trainer_env.find_trainer()
     assert env.python == python and env.source == trainer_env.SOURCE_ENV
     assert "PyTorch 2.5.1 on CUDA (1 GPU: NVIDIA RTX 4090)" in env.summary()
@@ -81,25 +82,25 @@ def test_a_chosen_python_that_can_train_is_used_and_its_gpu_named(tmp_path, monk
 def test_a_chosen_python_that_cannot_train_is_refused_with_no_fallback(tmp_path, monkeypatch):
     """This install can train, yet a person who named another Python hears that theirs
     cannot, rather than silently getting a different one."""
-    monkeypatch.setenv(trainer_env.PYTHON_ENV, stand_in_python(tmp_path / "bare", NO_TORCH))
+    monkeypatch.setenv(trainer_places.PYTHON_ENV, stand_in_python(tmp_path / "bare", NO_TORCH))
     with pytest.raises(TrainerMissing, match="cannot train: it has no torch, torchvision, onnx"):
         trainer_env.find_trainer()
 
 
 def test_the_saved_choice_survives_and_a_damaged_settings_file_is_ignored(tmp_path):
     python = stand_in_python(tmp_path / "env", CAN_TRAIN)
-    trainer_env.save_python(python)
-    assert trainer_env.saved_python() == python
+    trainer_places.save_python(python)
+    assert trainer_places.saved_python() == python
     assert trainer_env.find_trainer().source == trainer_env.SOURCE_SAVED
-    trainer_env.settings_file().write_text("{not json")
-    assert trainer_env.saved_python() is None
-    trainer_env.save_python(None)
-    assert not trainer_env.settings_file().exists()
+    trainer_places.settings_file().write_text("{not json")
+    assert trainer_places.saved_python() is None
+    trainer_places.save_python(None)
+    assert not trainer_places.settings_file().exists()
 
 
 def test_without_pytorch_here_the_documented_trainer_environment_is_found(tmp_path, monkeypatch):
     monkeypatch.setattr(trainer_env, "this_interpreter_can_train", lambda: False)
-    venv = trainer_env.default_trainer_venv()
+    venv = trainer_places.default_trainer_venv()
     python = stand_in_python(venv / "bin", CAN_TRAIN)
     env = trainer_env.find_trainer()
     assert env.python == python and env.source == trainer_env.SOURCE_VENV
@@ -116,7 +117,7 @@ def test_when_nothing_can_train_the_message_lists_what_was_tried_and_what_to_ins
     message = str(raised.value)
     assert message.startswith("Training needs PyTorch")
     assert f"{bare} (python3 on PATH): it has no torch, torchvision, onnx" in message
-    assert f"python3 -m venv {trainer_env.default_trainer_venv()}" in message
+    assert f"python3 -m venv {trainer_places.default_trainer_venv()}" in message
     assert "'torch>=2.4'" in message
 
 
@@ -183,7 +184,7 @@ def test_the_trainer_requirements_file_says_what_the_message_says():
 
 
 def test_the_panel_status_names_the_problem_in_its_first_line(tmp_path, monkeypatch):
-    monkeypatch.setenv(trainer_env.PYTHON_ENV, stand_in_python(tmp_path / "bare", NO_TORCH))
+    monkeypatch.setenv(trainer_places.PYTHON_ENV, stand_in_python(tmp_path / "bare", NO_TORCH))
     ok, line, details = trainer_env.trainer_status()
     assert not ok and "cannot train: it has no torch" in line and "\n" not in line
     assert "choose another: clml-desktop trainer --python PATH" in details
