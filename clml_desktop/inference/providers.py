@@ -20,6 +20,8 @@ from pathlib import Path
 
 import onnxruntime as ort
 
+from clml_desktop.inference import cuda_libraries
+
 log = logging.getLogger(__name__)
 
 DEVICES = ("auto", "cuda", "cpu")
@@ -92,8 +94,37 @@ def cuda_problem() -> str | None:
         try:
             ctypes.CDLL(str(provider_lib))
         except OSError as exc:
-            return f"the CUDA provider cannot load a CUDA/cuDNN library ({_load_error(exc)})"
+            return _load_with_trainer_libraries(provider_lib, exc)
     return None
+
+
+def _cuda_major() -> int | None:
+    """The CUDA major version this onnxruntime build was made for (13 for CUDA 13.0)."""
+    try:
+        from onnxruntime.capi import build_and_package_info as info
+
+        return int(str(info.cuda_version).split(".")[0])
+    except (ImportError, AttributeError, ValueError):
+        return None
+
+
+def _load_with_trainer_libraries(provider_lib: Path, first: OSError) -> str | None:
+    """The provider lacks CUDA libraries here: load them from a trainer environment's
+    PyTorch (a review-only install, the bundle) and try once more. The reason, or None."""
+    major = _cuda_major()
+    loaded = cuda_libraries.preload_from_trainer_environments(major) if major else []
+    if loaded:
+        try:
+            ctypes.CDLL(str(provider_lib))
+        except OSError as exc:
+            return (f"the CUDA provider cannot load a CUDA/cuDNN library ({_load_error(exc)}), "
+                    f"also after loading {len(loaded)} from a trainer environment")
+        log.info("CUDA provider: loaded %d CUDA libraries from a trainer environment: %s",
+                 len(loaded), ", ".join(path.name for path in loaded))
+        return None
+    return (f"the CUDA provider cannot load a CUDA/cuDNN library ({_load_error(first)}); "
+            f"none found in a trainer environment either (PyTorch's CUDA {major or '?'} "
+            "packages there would serve)")
 
 
 def plan_providers(device: str) -> tuple[list[str], str | None]:
