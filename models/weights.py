@@ -10,7 +10,6 @@ when ImageNet weights cannot be fetched, leaves a warning the trainer shows.
 from __future__ import annotations
 
 import contextlib
-import logging
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -30,8 +29,6 @@ from clml_contract.manifest import (
 )
 from clml_contract.tagnames import tag_key
 from models.checkpoint import CHECKPOINT_NAME, CheckpointError, load_checkpoint, load_into
-
-log = logging.getLogger(__name__)
 
 IMAGENET_WEIGHTS = {
     "resnet18": ResNet18_Weights.IMAGENET1K_V1,
@@ -58,7 +55,9 @@ class InitPlan:
 
     `mean`/`std` are the normalisation the start was trained with (the new
     model must keep them); `parent` is the previous model's id when
-    fine-tuning; `warnings` are meant for the user, not just a log.
+    fine-tuning; `warnings` are meant for the user, not just a log: the caller reports
+    them (the trainer as `warning` events), so they are not logged here as well, which
+    showed each one twice in the app's log.
     """
 
     kind: str  # "imagenet" | "file" | "model" | "random"
@@ -108,7 +107,6 @@ def resolve_init(
             f"starting {arch} from RANDOM weights, as asked: expect much weaker suggestions "
             "than from ImageNet weights"
         )
-        log.warning(message)
         return InitPlan("random", "random init (asked)", warnings=[message], tags=tags,
                         root="random")
     if text == "imagenet":
@@ -200,7 +198,6 @@ def _imagenet(
             f"TRAINING FROM RANDOM WEIGHTS instead, which gives much weaker suggestions. "
             f"{remedy}, or pass --init weights.pt"
         )
-        log.warning(message)
         return InitPlan(
             "random",
             f"random init (ImageNet weights unavailable for {arch})",

@@ -260,7 +260,13 @@ def _fold_init(init: InitPlan, cfg: FitConfig, tags: list[str], progress: Progre
         # The fold models set the metrics and the scores shown: a weaker start must reach the app.
         progress.warning(f"fold models cannot start from {init.fold_start} ({exc}); using ImageNet")
         fold_init = _resolve("imagenet", cfg, tags, progress, stop)
-    for message in fold_init.warnings:
+    warnings = fold_init.warnings
+    if fold_init.kind == "random" and init.fold_start == "random":
+        # Not "as asked": this run was asked to fine-tune; random is where its chain began.
+        warnings = [f"starting {cfg.arch} from RANDOM weights, where the chain of fine-tunes began "
+                    "(its first model was trained with --init random): expect much weaker "
+                    "suggestions than from ImageNet weights"]
+    for message in warnings:
         progress.warning(f"fold models: {message}")
     progress.log(f"fold models start from {fold_init.description}, not from {init.description}: "
                  "out-of-fold scores must come from weights that never saw the image")

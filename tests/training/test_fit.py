@@ -193,6 +193,7 @@ def test_fold_models_of_a_fine_tune_never_start_from_the_parent(fine_tuned):
     assert training["init"].startswith("fine-tuning") and training["root_init"] == "random"
     assert training["fold_init"] == "random init (asked)" and training["lr"] == 1e-4
     assert "fold models start from random init" in stderr
+    assert "where the chain of fine-tunes began" in stderr and "as asked" not in stderr
 
 
 def test_a_fine_tune_reports_the_parents_map_on_the_same_images(trained, fine_tuned):
