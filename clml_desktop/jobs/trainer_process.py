@@ -22,7 +22,7 @@ from pathlib import Path
 
 from PySide6.QtCore import QObject, Signal
 
-from clml_contract.events import DoneEvent, ErrorEvent, Event
+from clml_contract.events import DoneEvent, ErrorEvent, Event, WarningEvent
 from clml_contract.progress import Control
 from clml_desktop.collection.rows import ModelRow
 from clml_desktop.jobs.worker import Worker
@@ -215,7 +215,9 @@ class TrainerProcess(QObject):
             self._set_phase(TrainerPhase.TRAINING)
 
     def _on_event(self, event: Event) -> None:
-        line = training_text.event_line(event)
+        # The trainer writes each warning to its log (stderr, shown here) as well as
+        # sending the event; a second line of our own would show it twice.
+        line = None if isinstance(event, WarningEvent) else training_text.event_line(event)
         if line:
             self._note(line)
         if isinstance(event, ErrorEvent):

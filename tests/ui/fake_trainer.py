@@ -137,7 +137,9 @@ def main(argv: list[str] | None = None) -> int:
         emit({"event": "progress", "phase": "fold 1/2", "epoch": 1, "epochs": 2, "step": step,
               "steps": 2, "loss": 1.0 / step, "eta_s": 3 - step, "images_per_s": 100.0})
     emit({"event": "epoch", "phase": "fold 1/2", "epoch": 1, "train_loss": 0.5, "val_map": 0.4})
+    # as training.progress.warning does: the event, and the same line on stderr
     emit({"event": "warning", "message": "skipped unreadable image broken.png"})
+    print("[    0.1s] warning: skipped unreadable image broken.png", file=sys.stderr, flush=True)
     mode = args.fake_mode
     if mode == "fail":
         print("fake trainer: CUDA out of memory (simulated)", file=sys.stderr, flush=True)

@@ -79,6 +79,7 @@ def test_success_lists_the_model_and_makes_it_active(tmp_path, qtbot):
         assert store.predictions(model.id).image_ids.size > 0, "out-of-fold scores imported"
         log = panel.log_view.toPlainText()
         assert "Trainer started on cpu" in log and "warning: skipped unreadable image" in log
+        assert log.count("skipped unreadable image") == 1, "the trainer logs its warnings itself"
         assert "fake trainer: starting" in log, "stderr is part of the log"
         assert panel.values["loss"].text() == "0.5000"
         assert panel.train_button.isEnabled() and not panel.error_banner.isVisible()
