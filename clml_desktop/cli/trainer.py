@@ -47,7 +47,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     parser.set_defaults(run=run)
 
 
-@command("trainer")
+@command("trainer", trainer_env.TrainerMissing)
 def run(args: argparse.Namespace) -> int:
     """Save the chosen Python (when asked and it can train), then report the trainer."""
     if args.python is not None:
@@ -55,10 +55,10 @@ def run(args: argparse.Namespace) -> int:
     try:
         env = trainer_env.find_trainer(check_self=True)
     except trainer_env.TrainerMissing as exc:
-        if args.json:
-            print(json.dumps({"ok": False, "problem": str(exc)}, ensure_ascii=True))
-            return exit_codes.FAILED
-        raise CommandError(str(exc)) from None
+        if not args.json:
+            raise  # said on stderr in one message, exit 1 (the command's wrapper)
+        print(json.dumps({"ok": False, "problem": str(exc)}, ensure_ascii=True))
+        return exit_codes.FAILED
     if args.json:
         print(json.dumps(env.as_dict(), ensure_ascii=True))
     else:

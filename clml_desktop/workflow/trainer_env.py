@@ -30,7 +30,7 @@ import subprocess
 import sys
 import threading
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import platformdirs
@@ -102,9 +102,8 @@ class TrainerEnvironment:
         return self.problem is None
 
     def summary(self) -> str:
-        """One line: what trains, and on what ("PyTorch 2.4.1 with CUDA (1 GPU: …) in …")."""
-        if not self.ok:
-            return f"cannot train with {self.python} ({self.source}): {self.problem}"
+        """One line for a Python that can train: what, and on what
+        ("PyTorch 2.4.1 on CUDA (1 GPU: …), in … (saved choice)")."""
         torch_version = self.versions.get("torch", "")
         if not self.checked:
             where = "CUDA or the CPU (decided when a run starts)"
@@ -282,8 +281,8 @@ def check(python: str, source: str, control: Control | None = None) -> TrainerEn
         return TrainerEnvironment(python, source, problem="there is no such program", checked=True)
     with _cache_lock:
         cached = _cache.get(key)
-    if cached is not None and cached.source == source:
-        return cached
+    if cached is not None:
+        return replace(cached, python=python, source=source)
     env = _run_probe(python, source, control)
     if env.ok:
         with _cache_lock:
@@ -328,6 +327,8 @@ def _run_probe(python: str, source: str, control: Control | None) -> TrainerEnvi
                 )
     try:
         report = json.loads(stdout.strip().splitlines()[-1])
+        if not isinstance(report, dict):
+            raise ValueError("not a JSON object")
     except (IndexError, ValueError):
         tail = (stderr or stdout).strip().splitlines()[-1:] or ["no output"]
         return TrainerEnvironment(
@@ -417,16 +418,18 @@ def _copied_trainer_code(packages: list[Path]) -> Path:
     if target.is_dir():
         return target
     staging = target.with_name(f"{target.name}.{os.getpid()}.partial")
-    shutil.rmtree(staging, ignore_errors=True)
-    for package in packages:
-        for source in _source_files(package):
-            destination = staging / package.name / source.relative_to(package)
-            destination.parent.mkdir(parents=True, exist_ok=True)
-            shutil.copy2(source, destination)
     try:
-        os.replace(staging, target)
-    except OSError:
         shutil.rmtree(staging, ignore_errors=True)
-        if not target.is_dir():
-            raise
+        for package in packages:
+            for source in _source_files(package):
+                destination = staging / package.name / source.relative_to(package)
+                destination.parent.mkdir(parents=True, exist_ok=True)
+                shutil.copy2(source, destination)
+        os.replace(staging, target)
+    except OSError as exc:
+        shutil.rmtree(staging, ignore_errors=True)
+        if not target.is_dir():  # another process may have put it there first
+            raise TrainerMissing(
+                f"cannot copy the trainer code to {target} for another Python: {exc}"
+            ) from exc
     return target

@@ -125,6 +125,8 @@ def test_a_program_that_is_not_python_or_hangs_is_reported_not_trusted(tmp_path,
     monkeypatch.setattr(trainer_env, "PROBE_TIMEOUT_S", 0.5)
     garbled = trainer_env.check(stand_in_python(tmp_path / "a", None), "test")
     assert not garbled.ok and "not a Python that runs our check" in garbled.problem
+    listed = trainer_env.check(stand_in_python(tmp_path / "c", ["torch"]), "test")  # JSON, not ours
+    assert not listed.ok and "not a Python that runs our check" in listed.problem
     slow = trainer_env.check(stand_in_python(tmp_path / "b", CAN_TRAIN, sleep_s=5), "test")
     assert not slow.ok and "did not answer" in slow.problem
     missing = trainer_env.check(str(tmp_path / "nowhere" / "python"), "test")
@@ -162,6 +164,27 @@ def test_another_python_gets_only_our_trainer_packages_on_its_path(tmp_path, mon
     assert (copied / "training" / "sub" / "part.py").exists()
     assert not list(copied.rglob("*.pyc"))
     assert trainer_env.trainer_code_dir() == copied  # made once per version of the code
+
+
+def test_a_cache_folder_that_cannot_be_written_is_said_plainly(tmp_path, monkeypatch):
+    site = tmp_path / "site-packages"
+    for name in trainer_env.TRAINER_PACKAGES:
+        (site / name).mkdir(parents=True)
+        (site / name / "__init__.py").write_text("")
+    monkeypatch.setattr(trainer_env, "_package_dir", lambda name: site / name)
+    blocker = tmp_path / "not-a-folder"
+    blocker.write_text("a file where the cache folder should be")
+    monkeypatch.setenv("XDG_CACHE_HOME", str(blocker))
+    with pytest.raises(TrainerMissing, match="cannot copy the trainer code to"):
+        trainer_env.trainer_environ("/opt/other/bin/python")
+
+
+def test_one_interpreter_is_checked_once_whatever_it_is_called(tmp_path, monkeypatch):
+    python = stand_in_python(tmp_path / "env", CAN_TRAIN)
+    assert trainer_env.check(python, trainer_places.PYTHON_ENV).ok
+    monkeypatch.setattr(trainer_env, "_run_probe", lambda *a: pytest.fail("checked twice"))
+    again = trainer_env.check(python, trainer_env.SOURCE_SAVED)
+    assert again.ok and again.source == trainer_env.SOURCE_SAVED
 
 
 def test_the_bundle_serves_its_trainer_code(tmp_path, monkeypatch):
