@@ -22,11 +22,9 @@ uninstall-desktop:
 	@bash clml_desktop/desktop_integration/install-desktop.sh uninstall
 
 # The standalone one-folder bundle, dist/clml-desktop/clml-desktop (PyInstaller; ADR 0023,
-# docs/bundle.md). PyInstaller comes from pyproject's `package` extra, installed when missing.
+# docs/bundle.md). PyInstaller comes with the dev extra that setup installs.
 # torch stays out: the bundle trains with an external Python (CLML_TRAINER_PYTHON).
-PACKAGE_REQS = import tomllib; print(*tomllib.load(open("pyproject.toml", "rb"))["project"]["optional-dependencies"]["package"])
 package: setup
-	@$(VENV)/bin/python -c "import PyInstaller" 2>/dev/null || $(VENV)/bin/python -m pip install -q $$($(VENV)/bin/python -c '$(PACKAGE_REQS)')
 	@start=$$(date +%s); \
 	$(VENV)/bin/pyinstaller --noconfirm --clean --log-level WARN --distpath dist --workpath build/pyinstaller packaging/bundle/clml-desktop.spec && \
 	echo "bundle: dist/clml-desktop/clml-desktop ($$(du -sm dist/clml-desktop | cut -f1) MB), built in $$(( $$(date +%s) - start )) s"
